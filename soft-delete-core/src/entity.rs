@@ -1,0 +1,525 @@
+//! The [`SoftDelete`] trait that the macros implement, and the one-record operations built on it.
+//!
+//! `#[soft_delete]` (or `#[derive(SoftDelete)]`) implements [`SoftDelete`] for an entity. The
+//! trait's provided methods are the entity-level API:
+//!
+//! | call | SQL it sends |
+//! |---|---|
+//! | `Entity::find_active()` | `SELECT … WHERE deleted_at IS NULL` |
+//! | `Entity::find_deleted()` | `SELECT … WHERE deleted_at IS NOT NULL` |
+//! | `Entity::find_with_deleted()` | `SELECT …` (no filter) |
+//! | `Entity::soft_delete_by_id(db, id)` | `UPDATE … SET deleted_at = ?, … WHERE pk = ? AND deleted_at IS NULL` |
+//! | `Entity::restore_by_id(db, id)` | `UPDATE … SET deleted_at = NULL, … WHERE pk = ? AND deleted_at IS NOT NULL` |
+//! | `Entity::force_delete_by_id(db, id)` | `DELETE … WHERE pk = ?` |
+//!
+//! Soft delete touches only active rows and restore only deleted ones, so both are idempotent:
+//! repeating them changes nothing and returns `0`.
+
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Condition, Expr, IntoValueTuple, ValueTuple};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Iterable, ModelTrait,
+    PrimaryKeyToColumn, PrimaryKeyTrait, QueryFilter, Select, Value,
+};
+
+use crate::error::{Error, Result};
+
+/// A point in time, in UTC, as SeaORM's `DateTimeUtc`.
+pub type Timestamp = DateTime<Utc>;
+
+/// An entity whose rows are soft-deleted: deleting one stamps `deleted_at` (and `deleted_by`,
+/// `deletion_reason`) instead of removing the row.
+///
+/// Implemented by `#[soft_delete]` and `#[derive(SoftDelete)]`; there is rarely a reason to
+/// implement it by hand. The provided methods are the entity-level API (see the
+/// [module documentation](self)).
+///
+/// # Examples
+///
+/// ```
+/// use sea_orm::entity::prelude::*;
+/// use sea_orm::{DbBackend, QueryTrait};
+/// use soft_delete_core::prelude::*;
+///
+/// mod user {
+///     use sea_orm::entity::prelude::*;
+///     use soft_delete_core::soft_delete;
+///
+///     #[soft_delete]
+///     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+///     #[sea_orm(table_name = "users")]
+///     pub struct Model {
+///         #[sea_orm(primary_key)]
+///         pub id: i64,
+///         pub name: String,
+///     }
+///
+///     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+///     pub enum Relation {}
+///
+///     impl ActiveModelBehavior for ActiveModel {}
+/// }
+///
+/// assert_eq!(
+///     user::Entity::find_active().build(DbBackend::Postgres).to_string(),
+///     r#"SELECT "users"."id", "users"."name", "users"."deleted_at", "users"."deleted_by", "users"."deletion_reason" FROM "users" WHERE "users"."deleted_at" IS NULL"#
+/// );
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a soft-delete entity",
+    label = "this entity has no soft-delete columns",
+    note = "add `#[soft_delete]` above `#[derive(DeriveEntityModel)]` on the entity's `Model`, or \
+            `#[derive(SoftDelete)]` if the model declares `deleted_at`, `deleted_by` and \
+            `deletion_reason` itself"
+)]
+pub trait SoftDelete: EntityTrait {
+    /// The column that holds when a row was soft-deleted (`NULL` while it is active).
+    fn deleted_at_column() -> Self::Column;
+
+    /// The column that holds who soft-deleted a row.
+    fn deleted_by_column() -> Self::Column;
+
+    /// The column that holds why a row was soft-deleted.
+    fn deletion_reason_column() -> Self::Column;
+
+    /// The audit columns, for entities declared with `audit`; `None` otherwise.
+    ///
+    /// The macros return [`AuditColumns::of`] when the entity implements [`Audit`].
+    fn audit_columns() -> Option<AuditColumns<Self::Column>> {
+        None
+    }
+
+    /// Selects the rows that are not soft-deleted.
+    fn find_active() -> Select<Self> {
+        Self::find().filter(Self::deleted_at_column().is_null())
+    }
+
+    /// Selects only the soft-deleted rows.
+    fn find_deleted() -> Select<Self> {
+        Self::find().filter(Self::deleted_at_column().is_not_null())
+    }
+
+    /// Selects every row, deleted or not. The same as `find()`, written so that the intent shows.
+    fn find_with_deleted() -> Select<Self> {
+        Self::find()
+    }
+
+    /// Soft-deletes the row with this primary key, if it is active. Await the returned builder;
+    /// it resolves to the number of rows changed (0 when the row is missing or already deleted).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Db`] when the statement fails.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # use soft_delete_core::prelude::*;
+    /// # async fn run<E: SoftDelete>(db: &sea_orm::DatabaseConnection, id: <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType) -> soft_delete_core::Result<()> {
+    /// let changed = E::soft_delete_by_id(db, id)
+    ///     .deleted_by("admin")
+    ///     .reason("spam")
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    fn soft_delete_by_id<'a, C, I>(db: &'a C, id: I) -> SoftDeleteOne<'a, Self, C>
+    where
+        C: ConnectionTrait,
+        I: Into<<Self::PrimaryKey as PrimaryKeyTrait>::ValueType>,
+    {
+        SoftDeleteOne::new(db, Some(id.into().into_value_tuple()))
+    }
+
+    /// Restores the row with this primary key, if it is soft-deleted, clearing `deleted_at`,
+    /// `deleted_by` and `deletion_reason`. Resolves to the number of rows changed.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Db`] when the statement fails.
+    fn restore_by_id<'a, C, I>(db: &'a C, id: I) -> RestoreOne<'a, Self, C>
+    where
+        C: ConnectionTrait,
+        I: Into<<Self::PrimaryKey as PrimaryKeyTrait>::ValueType>,
+    {
+        RestoreOne::new(db, Some(id.into().into_value_tuple()))
+    }
+
+    /// Deletes the row with this primary key for good, whether it is soft-deleted or not.
+    /// Resolves to the number of rows removed.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Db`] when the statement fails.
+    fn force_delete_by_id<'a, C, I>(db: &'a C, id: I) -> ForceDeleteOne<'a, Self, C>
+    where
+        C: ConnectionTrait,
+        I: Into<<Self::PrimaryKey as PrimaryKeyTrait>::ValueType>,
+    {
+        ForceDeleteOne {
+            db,
+            key: Some(id.into().into_value_tuple()),
+            _entity: std::marker::PhantomData,
+        }
+    }
+}
+
+/// An entity with audit columns: `created_at` and `created_by`, and optionally `updated_at` and
+/// `updated_by`. Implemented by the macros for entities declared with `audit`.
+///
+/// Insert paths of this crate set `created_at` (and `created_by` when given); update paths set
+/// `updated_at` and `updated_by`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no audit columns",
+    label = "this entity was declared without `audit`",
+    note = "write `#[soft_delete(audit)]` on the entity's `Model` to add `created_at`, \
+            `created_by`, `updated_at` and `updated_by`"
+)]
+pub trait Audit: SoftDelete {
+    /// The column that holds when a row was created.
+    fn created_at_column() -> Self::Column;
+    /// The column that holds who created a row.
+    fn created_by_column() -> Self::Column;
+    /// The column that holds when a row was last updated, if the entity has one.
+    fn updated_at_column() -> Option<Self::Column>;
+    /// The column that holds who last updated a row, if the entity has one.
+    fn updated_by_column() -> Option<Self::Column>;
+}
+
+/// The audit columns of an entity, as [`SoftDelete::audit_columns`] returns them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AuditColumns<C> {
+    /// When a row was created.
+    pub created_at: C,
+    /// Who created a row.
+    pub created_by: C,
+    /// When a row was last updated, if tracked.
+    pub updated_at: Option<C>,
+    /// Who last updated a row, if tracked.
+    pub updated_by: Option<C>,
+}
+
+impl<C: ColumnTrait> AuditColumns<C> {
+    /// The audit columns of an [`Audit`] entity.
+    pub fn of<E>() -> Self
+    where
+        E: Audit<Column = C>,
+    {
+        AuditColumns {
+            created_at: E::created_at_column(),
+            created_by: E::created_by_column(),
+            updated_at: E::updated_at_column(),
+            updated_by: E::updated_by_column(),
+        }
+    }
+}
+
+/// The current time, truncated to microseconds: the precision PostgreSQL and MySQL `DATETIME(6)`
+/// keep, so that the value a call reports is the value the database stores.
+pub(crate) fn now() -> Timestamp {
+    let now = Utc::now();
+    DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+}
+
+/// `pk = v` for each key column (`a = ? AND b = ?` for composite keys).
+pub(crate) fn key_condition<E: EntityTrait>(key: ValueTuple) -> Condition {
+    E::PrimaryKey::iter()
+        .zip(key)
+        .fold(Condition::all(), |cond, (pk, value)| {
+            cond.add(pk.into_column().eq(value))
+        })
+}
+
+/// Formats a key for error messages: `42`, `(1, "a")`.
+pub(crate) fn format_key(key: &ValueTuple) -> String {
+    let parts: Vec<String> = key.clone().into_iter().map(|v| format_value(&v)).collect();
+    match parts.as_slice() {
+        [one] => one.clone(),
+        many => format!("({})", many.join(", ")),
+    }
+}
+
+fn format_value(value: &Value) -> String {
+    match value {
+        Value::String(Some(s)) => format!("{s:?}"),
+        other => {
+            let text = format!("{other:?}");
+            // `BigInt(Some(42))` → `42`
+            match (text.find("(Some("), text.strip_suffix("))")) {
+                (Some(start), Some(stripped)) => stripped[start + 6..].to_owned(),
+                _ => text,
+            }
+        }
+    }
+}
+
+/// Who deleted rows, why, and when: what a soft delete writes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Stamp {
+    pub(crate) at: Option<Timestamp>,
+    pub(crate) by: Option<String>,
+    pub(crate) reason: Option<String>,
+}
+
+/// A boxed, `Send` future, as the builders of this crate return from `into_future`.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Soft-deletes one row; created by [`SoftDelete::soft_delete_by_id`] or
+/// [`SoftDeleteActiveModelExt::soft_delete`]. Await it to run it.
+#[must_use = "a soft delete does nothing until it is awaited"]
+#[derive(Debug)]
+pub struct SoftDeleteOne<'a, E, C> {
+    db: &'a C,
+    key: Option<ValueTuple>,
+    stamp: Stamp,
+    _entity: std::marker::PhantomData<E>,
+}
+
+impl<'a, E, C> SoftDeleteOne<'a, E, C> {
+    fn new(db: &'a C, key: Option<ValueTuple>) -> Self {
+        SoftDeleteOne {
+            db,
+            key,
+            stamp: Stamp::default(),
+            _entity: std::marker::PhantomData,
+        }
+    }
+
+    /// Records who deleted the row.
+    pub fn deleted_by(mut self, who: impl Into<String>) -> Self {
+        self.stamp.by = Some(who.into());
+        self
+    }
+
+    /// Records why the row was deleted.
+    pub fn reason(mut self, why: impl Into<String>) -> Self {
+        self.stamp.reason = Some(why.into());
+        self
+    }
+
+    /// Uses this time as `deleted_at` instead of the current time.
+    pub fn at(mut self, when: Timestamp) -> Self {
+        self.stamp.at = Some(when);
+        self
+    }
+}
+
+impl<'a, E, C> IntoFuture for SoftDeleteOne<'a, E, C>
+where
+    E: SoftDelete,
+    C: ConnectionTrait,
+{
+    type Output = Result<u64>;
+    type IntoFuture = BoxFuture<'a, Result<u64>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let key = self.key.ok_or_else(missing_key::<E>)?;
+            let at = self.stamp.at.unwrap_or_else(now);
+            let mut update = E::update_many()
+                .col_expr(E::deleted_at_column(), Expr::value(at))
+                .col_expr(E::deleted_by_column(), Expr::value(self.stamp.by.clone()))
+                .col_expr(E::deletion_reason_column(), Expr::value(self.stamp.reason));
+            if let Some(audit) = E::audit_columns() {
+                if let Some(updated_at) = audit.updated_at {
+                    update = update.col_expr(updated_at, Expr::value(at));
+                }
+                if let (Some(updated_by), Some(by)) = (audit.updated_by, self.stamp.by) {
+                    update = update.col_expr(updated_by, Expr::value(by));
+                }
+            }
+            let result = update
+                .filter(key_condition::<E>(key))
+                .filter(E::deleted_at_column().is_null())
+                .exec(self.db)
+                .await?;
+            Ok(result.rows_affected)
+        })
+    }
+}
+
+/// Restores one row; created by [`SoftDelete::restore_by_id`] or
+/// [`SoftDeleteActiveModelExt::restore`]. Await it to run it.
+#[must_use = "a restore does nothing until it is awaited"]
+#[derive(Debug)]
+pub struct RestoreOne<'a, E, C> {
+    db: &'a C,
+    key: Option<ValueTuple>,
+    restored_by: Option<String>,
+    _entity: std::marker::PhantomData<E>,
+}
+
+impl<'a, E, C> RestoreOne<'a, E, C> {
+    fn new(db: &'a C, key: Option<ValueTuple>) -> Self {
+        RestoreOne {
+            db,
+            key,
+            restored_by: None,
+            _entity: std::marker::PhantomData,
+        }
+    }
+
+    /// Records who restored the row in `updated_by`, for entities with audit columns. (The
+    /// soft-delete columns are cleared on restore, so they cannot hold it.)
+    pub fn restored_by(mut self, who: impl Into<String>) -> Self {
+        self.restored_by = Some(who.into());
+        self
+    }
+}
+
+impl<'a, E, C> IntoFuture for RestoreOne<'a, E, C>
+where
+    E: SoftDelete,
+    C: ConnectionTrait,
+{
+    type Output = Result<u64>;
+    type IntoFuture = BoxFuture<'a, Result<u64>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let key = self.key.ok_or_else(missing_key::<E>)?;
+            let mut update = E::update_many()
+                .col_expr(E::deleted_at_column(), Expr::value(Option::<Timestamp>::None))
+                .col_expr(E::deleted_by_column(), Expr::value(Option::<String>::None))
+                .col_expr(E::deletion_reason_column(), Expr::value(Option::<String>::None));
+            if let Some(audit) = E::audit_columns() {
+                if let Some(updated_at) = audit.updated_at {
+                    update = update.col_expr(updated_at, Expr::value(now()));
+                }
+                if let (Some(updated_by), Some(by)) = (audit.updated_by, self.restored_by) {
+                    update = update.col_expr(updated_by, Expr::value(by));
+                }
+            }
+            let result = update
+                .filter(key_condition::<E>(key))
+                .filter(E::deleted_at_column().is_not_null())
+                .exec(self.db)
+                .await?;
+            Ok(result.rows_affected)
+        })
+    }
+}
+
+/// Deletes one row for good; created by [`SoftDelete::force_delete_by_id`]. Await it to run it.
+#[must_use = "a delete does nothing until it is awaited"]
+#[derive(Debug)]
+pub struct ForceDeleteOne<'a, E, C> {
+    db: &'a C,
+    key: Option<ValueTuple>,
+    _entity: std::marker::PhantomData<E>,
+}
+
+impl<'a, E, C> IntoFuture for ForceDeleteOne<'a, E, C>
+where
+    E: SoftDelete,
+    C: ConnectionTrait,
+{
+    type Output = Result<u64>;
+    type IntoFuture = BoxFuture<'a, Result<u64>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let key = self.key.ok_or_else(missing_key::<E>)?;
+            let result = E::delete_many()
+                .filter(key_condition::<E>(key))
+                .exec(self.db)
+                .await?;
+            Ok(result.rows_affected)
+        })
+    }
+}
+
+fn missing_key<E: EntityTrait>() -> Error {
+    Error::InvalidArgument {
+        name: "primary key",
+        reason: format!(
+            "the active model of `{}` has no primary key value set",
+            E::default().table_name()
+        ),
+    }
+}
+
+/// Soft-delete state of a loaded model.
+///
+/// Implemented for the `Model` of every [`SoftDelete`] entity.
+pub trait SoftDeleteModelExt: ModelTrait {
+    /// True when the row was soft-deleted.
+    fn is_deleted(&self) -> bool;
+    /// When the row was soft-deleted.
+    fn deleted_at(&self) -> Option<Timestamp>;
+    /// Who soft-deleted the row.
+    fn deleted_by(&self) -> Option<String>;
+    /// Why the row was soft-deleted.
+    fn deletion_reason(&self) -> Option<String>;
+}
+
+impl<M> SoftDeleteModelExt for M
+where
+    M: ModelTrait,
+    M::Entity: SoftDelete,
+{
+    fn is_deleted(&self) -> bool {
+        self.get(<M::Entity as SoftDelete>::deleted_at_column())
+            .is_some()
+    }
+
+    fn deleted_at(&self) -> Option<Timestamp> {
+        value_to(self.get(<M::Entity as SoftDelete>::deleted_at_column()))
+    }
+
+    fn deleted_by(&self) -> Option<String> {
+        value_to(self.get(<M::Entity as SoftDelete>::deleted_by_column()))
+    }
+
+    fn deletion_reason(&self) -> Option<String> {
+        value_to(self.get(<M::Entity as SoftDelete>::deletion_reason_column()))
+    }
+}
+
+fn value_to<T>(value: Value) -> Option<T>
+where
+    T: sea_orm::sea_query::ValueType + sea_orm::sea_query::Nullable,
+{
+    <Option<T> as sea_orm::sea_query::ValueType>::try_from(value)
+        .ok()
+        .flatten()
+}
+
+/// Soft delete and restore on an `ActiveModel`, by its primary key.
+///
+/// Implemented for the `ActiveModel` of every [`SoftDelete`] entity. The active model itself is
+/// not changed; reload it to see the new state.
+pub trait SoftDeleteActiveModelExt: ActiveModelTrait {
+    /// Soft-deletes the row this active model's primary key names; see
+    /// [`SoftDelete::soft_delete_by_id`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] when the primary key is not set; [`Error::Db`] when the
+    /// statement fails.
+    fn soft_delete<'a, C: ConnectionTrait>(&self, db: &'a C) -> SoftDeleteOne<'a, Self::Entity, C>;
+
+    /// Restores the row this active model's primary key names; see [`SoftDelete::restore_by_id`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] when the primary key is not set; [`Error::Db`] when the
+    /// statement fails.
+    fn restore<'a, C: ConnectionTrait>(&self, db: &'a C) -> RestoreOne<'a, Self::Entity, C>;
+}
+
+impl<A> SoftDeleteActiveModelExt for A
+where
+    A: ActiveModelTrait,
+    A::Entity: SoftDelete,
+{
+    fn soft_delete<'a, C: ConnectionTrait>(&self, db: &'a C) -> SoftDeleteOne<'a, A::Entity, C> {
+        SoftDeleteOne::new(db, self.get_primary_key_value())
+    }
+
+    fn restore<'a, C: ConnectionTrait>(&self, db: &'a C) -> RestoreOne<'a, A::Entity, C> {
+        RestoreOne::new(db, self.get_primary_key_value())
+    }
+}

@@ -1,0 +1,125 @@
+//! The one error type of this crate.
+
+use std::time::Duration;
+
+use sea_orm::DbErr;
+
+/// A `Result` whose error is this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in soft-delete.
+///
+/// Bulk operations report failures as [`Error::Bulk`], which says how many rows were committed
+/// before the failure ([`Error::partial_count`]) and which batch failed; every other variant means
+/// that nothing was written.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The database returned an error outside of a batched operation.
+    #[error(transparent)]
+    Db(#[from] DbErr),
+
+    /// A configuration value is missing its expected shape, e.g. a `SOFT_DELETE_*` variable that
+    /// is not a number.
+    #[error("invalid value `{value}` for {setting}: expected {expected}")]
+    Config {
+        /// The setting or environment variable, e.g. `SOFT_DELETE_BULK_OPERATION_BATCH_SIZE`.
+        setting: String,
+        /// The value as it was given.
+        value: String,
+        /// What would have been accepted.
+        expected: &'static str,
+    },
+
+    /// An argument was rejected before anything was sent to the database.
+    #[error("invalid argument `{name}`: {reason}")]
+    InvalidArgument {
+        /// The argument or option, e.g. `batch_size`.
+        name: &'static str,
+        /// Why it was rejected.
+        reason: String,
+    },
+
+    /// The configuration requires a value the call did not give (`require_deleted_by`,
+    /// `require_deletion_reason`). Nothing was written.
+    #[error("`{field}` is required by `SoftDeleteConfig::{setting}` but was not given")]
+    MissingRequired {
+        /// The missing value, e.g. `deleted_by`.
+        field: &'static str,
+        /// The setting that requires it, e.g. `require_deleted_by`.
+        setting: &'static str,
+    },
+
+    /// No row matched where one was required (e.g. updating through the service).
+    #[error("no {state} row in `{table}` with primary key {key}")]
+    NotFound {
+        /// The table that was searched.
+        table: String,
+        /// The primary key, formatted for humans.
+        key: String,
+        /// Which rows were searched: `active`, `deleted` or `any`.
+        state: &'static str,
+    },
+
+    /// One batch of a bulk operation did not finish within `query_timeout_seconds`. Its
+    /// transaction was rolled back.
+    #[error("batch did not finish within {0:?} and was rolled back")]
+    Timeout(Duration),
+
+    /// A bulk operation failed part-way. Batches before `failed_batch` stay committed (unless the
+    /// operation was atomic, in which case `partial_count` is 0 and nothing was kept).
+    #[error(
+        "{operation} on `{table}` failed in batch {failed_batch} after {partial_count} rows were \
+         committed: {source}"
+    )]
+    Bulk {
+        /// The operation, e.g. `bulk_soft_delete`.
+        operation: &'static str,
+        /// The table it ran on.
+        table: String,
+        /// The 1-based number of the batch that failed.
+        failed_batch: u64,
+        /// Rows changed by the batches that were committed before the failure.
+        partial_count: u64,
+        /// Attempts made for the failed batch (1 when it was not retried).
+        attempts: u32,
+        /// What went wrong in the failed batch.
+        #[source]
+        source: Box<Error>,
+    },
+}
+
+impl Error {
+    /// Rows committed before a bulk operation failed, for [`Error::Bulk`]; `None` otherwise.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use soft_delete_core::Error;
+    ///
+    /// let error = Error::Bulk {
+    ///     operation: "bulk_soft_delete",
+    ///     table: "users".into(),
+    ///     failed_batch: 3,
+    ///     partial_count: 2000,
+    ///     attempts: 1,
+    ///     source: Box::new(sea_orm::DbErr::Custom("boom".into()).into()),
+    /// };
+    /// assert_eq!(error.partial_count(), Some(2000));
+    /// ```
+    pub fn partial_count(&self) -> Option<u64> {
+        match self {
+            Error::Bulk { partial_count, .. } => Some(*partial_count),
+            _ => None,
+        }
+    }
+
+    /// The database error at the root of this error, if there is one.
+    pub fn db_err(&self) -> Option<&DbErr> {
+        match self {
+            Error::Db(err) => Some(err),
+            Error::Bulk { source, .. } => source.db_err(),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! Soft delete and fast, batched bulk operations for [SeaORM](https://www.sea-ql.org/SeaORM/) 2.0
+//! entities.
+//!
+//! SeaORM has no soft delete of its own. This crate adds it with one attribute on an entity's
+//! `Model`, and keeps it out of the way of everything SeaORM already does.
+//!
+//! # The entity
+//!
+//! Write `#[soft_delete]` **above** `#[derive(DeriveEntityModel)]`:
+//!
+//! ```
+//! mod user {
+//!     use sea_orm::entity::prelude::*;
+//!     use soft_delete_core::soft_delete;
+//!
+//!     #[soft_delete]
+//!     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+//!     #[sea_orm(table_name = "users")]
+//!     pub struct Model {
+//!         #[sea_orm(primary_key)]
+//!         pub id: i64,
+//!         pub name: String,
+//!         pub email: String,
+//!     }
+//!
+//!     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+//!     pub enum Relation {}
+//!
+//!     impl ActiveModelBehavior for ActiveModel {}
+//! }
+//!
+//! // The attribute added three nullable columns ...
+//! let model = user::Model {
+//!     id: 1,
+//!     name: "Ada".into(),
+//!     email: "ada@example.com".into(),
+//!     deleted_at: None,
+//!     deleted_by: None,
+//!     deletion_reason: None,
+//! };
+//! // ... and implemented `SoftDelete` for `user::Entity`.
+//! use soft_delete_core::prelude::*;
+//! assert!(!model.is_deleted());
+//! assert!(matches!(user::Entity::deleted_at_column(), user::Column::DeletedAt));
+//! ```
+//!
+//! * Columns the model already declares are kept, not duplicated. Other names fit existing
+//!   schemas: `#[soft_delete(deleted_at = "removed_at", deletion_reason = "reason")]`.
+//! * `#[soft_delete(audit)]` adds `created_at`, `created_by`, `updated_at` and `updated_by`
+//!   (`audit = "created"` only the first two) and implements [`Audit`].
+//! * `#[derive(SoftDelete)]` serves models that declare the columns themselves; its options go in
+//!   `#[soft_delete_columns(...)]`.
+//! * Written below the derive, the attribute fails to compile with a message that says to move
+//!   it. Using the soft-delete API with an entity that lacks it fails to compile too.
+//!
+//! # Reading
+//!
+//! ```no_run
+//! # mod user {
+//! #     use sea_orm::entity::prelude::*;
+//! #     #[soft_delete_core::soft_delete]
+//! #     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+//! #     #[sea_orm(table_name = "users")]
+//! #     pub struct Model {
+//! #         #[sea_orm(primary_key)]
+//! #         pub id: i64,
+//! #         pub name: String,
+//! #     }
+//! #     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+//! #     pub enum Relation {}
+//! #     impl ActiveModelBehavior for ActiveModel {}
+//! # }
+//! use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+//! use soft_delete_core::prelude::*;
+//!
+//! # async fn run(db: &sea_orm::DatabaseConnection) -> soft_delete_core::Result<()> {
+//! let live = user::Entity::find_active().all(db).await?;
+//! let gone = user::Entity::find_deleted().all(db).await?;
+//! let everyone = user::Entity::find_with_deleted().all(db).await?;
+//! let by_admin = user::Entity::find()
+//!     .only_deleted()
+//!     .deleted_by("admin")
+//!     .filter(user::Column::Name.contains("spam"))
+//!     .all(db)
+//!     .await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Scopes are methods of [`SoftDeleteQueryExt`] and compose with every SeaORM filter; related
+//! rows are joined without leaking deleted ones through [`ActiveRelatedExt`]. See [`scope`] for
+//! the SQL each backend receives.
+//!
+//! # Writing one record
+//!
+//! ```no_run
+//! # mod user {
+//! #     use sea_orm::entity::prelude::*;
+//! #     #[soft_delete_core::soft_delete]
+//! #     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+//! #     #[sea_orm(table_name = "users")]
+//! #     pub struct Model {
+//! #         #[sea_orm(primary_key)]
+//! #         pub id: i64,
+//! #     }
+//! #     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+//! #     pub enum Relation {}
+//! #     impl ActiveModelBehavior for ActiveModel {}
+//! # }
+//! use soft_delete_core::prelude::*;
+//!
+//! # async fn run(db: &sea_orm::DatabaseConnection) -> soft_delete_core::Result<()> {
+//! let changed = user::Entity::soft_delete_by_id(db, 7).deleted_by("admin").reason("spam").await?;
+//! assert_eq!(changed, 1);
+//! // Idempotent: the row is already deleted, so nothing changes.
+//! assert_eq!(user::Entity::soft_delete_by_id(db, 7).await?, 0);
+//! user::Entity::restore_by_id(db, 7).await?;
+//! user::Entity::force_delete_by_id(db, 7).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # Backends
+//!
+//! SQLite, PostgreSQL and MySQL/MariaDB, through SeaORM's sqlx drivers. Enable the same features
+//! as on `sea-orm`: `sqlx-sqlite`, `sqlx-postgres`, `sqlx-mysql` and a runtime such as
+//! `runtime-tokio-rustls`. Your crate must depend on `sea-orm` under the name `sea_orm`, as
+//! SeaORM's own derives require.
+
+#![warn(
+    missing_docs,
+    missing_debug_implementations,
+    rust_2018_idioms,
+    clippy::unwrap_used
+)]
+
+pub mod entity;
+pub mod error;
+pub mod migration;
+pub mod scope;
+
+pub use entity::{
+    Audit, AuditColumns, BoxFuture, ForceDeleteOne, RestoreOne, SoftDelete,
+    SoftDeleteActiveModelExt, SoftDeleteModelExt, SoftDeleteOne, Timestamp,
+};
+pub use error::{Error, Result};
+pub use scope::{ActiveRelatedExt, SoftDeleteQueryExt, only_active};
+
+/// The entity attribute: injects the soft-delete columns and implements [`SoftDelete`].
+///
+/// See the [crate documentation](crate#the-entity).
+pub use soft_delete_derive::soft_delete;
+
+/// Implements [`SoftDelete`] for a model that declares the soft-delete columns itself.
+///
+/// ```
+/// mod user {
+///     use sea_orm::entity::prelude::*;
+///     use soft_delete_core::SoftDelete;
+///
+///     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, SoftDelete)]
+///     #[sea_orm(table_name = "users")]
+///     #[soft_delete_columns(deleted_at = "removed_at", deletion_reason = "reason")]
+///     pub struct Model {
+///         #[sea_orm(primary_key)]
+///         pub id: i32,
+///         pub removed_at: Option<DateTimeUtc>,
+///         pub deleted_by: Option<String>,
+///         pub reason: Option<String>,
+///     }
+///
+///     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+///     pub enum Relation {}
+///
+///     impl ActiveModelBehavior for ActiveModel {}
+/// }
+///
+/// use soft_delete_core::SoftDelete;
+/// assert!(matches!(user::Entity::deleted_at_column(), user::Column::RemovedAt));
+/// ```
+pub use soft_delete_derive::SoftDelete;
+
+/// Everything a user of this crate usually needs, for `use soft_delete_core::prelude::*;`.
+pub mod prelude {
+    pub use crate::entity::{
+        Audit, SoftDelete, SoftDeleteActiveModelExt, SoftDeleteModelExt, Timestamp,
+    };
+    pub use crate::error::{Error, Result};
+    pub use crate::scope::{ActiveRelatedExt, SoftDeleteQueryExt};
+}
+
+/// Items the macros' generated code refers to. Not part of the public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::entity::{Audit, AuditColumns, SoftDelete};
+    pub use sea_orm::prelude::DateTimeUtc;
+}

@@ -1,0 +1,134 @@
+//! A typed view of the struct the macros are applied to.
+
+use syn::punctuated::Punctuated;
+use syn::{Attribute, Expr, ExprLit, Fields, Ident, Lit, Meta, Path, Token, Type};
+
+/// What the struct's own attributes say about how SeaORM will expand it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Derives {
+    /// `#[derive(DeriveEntityModel)]` or `#[sea_orm::model]` follows: the entity's `Model`.
+    EntityModel,
+    /// `#[derive(DeriveModelEx)]` follows: the `ModelEx` that `#[sea_orm::model]` writes beside
+    /// the `Model`. It gets the injected fields but no trait impl.
+    ModelEx,
+    /// Neither: the derive already ran (the attribute was written below it) or is missing.
+    Missing,
+}
+
+/// One named field of the struct.
+pub struct FieldInfo {
+    pub ident: Ident,
+    pub ty: Type,
+    /// `#[sea_orm(column_name = "...")]`, when present.
+    pub column_name: Option<String>,
+    /// `#[sea_orm(ignore)]`: not a column at all.
+    pub ignored: bool,
+}
+
+impl FieldInfo {
+    pub fn from_field(field: &syn::Field) -> Option<FieldInfo> {
+        let ident = field.ident.clone()?;
+        let (column_name, ignored) = sea_orm_field_options(&field.attrs);
+        Some(FieldInfo {
+            ident,
+            ty: field.ty.clone(),
+            column_name,
+            ignored,
+        })
+    }
+
+    /// The field name without a raw-identifier prefix.
+    pub fn name(&self) -> String {
+        let name = self.ident.to_string();
+        name.strip_prefix("r#").map(str::to_owned).unwrap_or(name)
+    }
+}
+
+/// The named fields of `fields`, or `None` for tuple and unit structs.
+pub fn named_fields(fields: &Fields) -> Option<Vec<FieldInfo>> {
+    match fields {
+        Fields::Named(named) => Some(named.named.iter().filter_map(FieldInfo::from_field).collect()),
+        Fields::Unnamed(_) | Fields::Unit => None,
+    }
+}
+
+/// Reads the derives and SeaORM attributes of the struct.
+pub fn derives(attrs: &[Attribute]) -> Derives {
+    let mut found = Derives::Missing;
+    for attr in attrs {
+        if is_sea_orm_model_attribute(attr.path()) {
+            return Derives::EntityModel;
+        }
+        if !attr.path().is_ident("derive") {
+            continue;
+        }
+        for path in derive_paths(attr) {
+            match last_segment(&path).as_deref() {
+                Some("DeriveEntityModel") => return Derives::EntityModel,
+                Some("DeriveModelEx") => found = Derives::ModelEx,
+                _ => {}
+            }
+        }
+    }
+    found
+}
+
+/// True when `#[derive(SoftDelete)]` is also present.
+pub fn derives_soft_delete(attrs: &[Attribute]) -> Option<Path> {
+    attrs
+        .iter()
+        .filter(|attr| attr.path().is_ident("derive"))
+        .flat_map(derive_paths)
+        .find(|path| last_segment(path).as_deref() == Some("SoftDelete"))
+}
+
+fn derive_paths(attr: &Attribute) -> Vec<Path> {
+    attr.parse_args_with(Punctuated::<Path, Token![,]>::parse_terminated)
+        .map(|paths| paths.into_iter().collect())
+        .unwrap_or_default()
+}
+
+fn last_segment(path: &Path) -> Option<String> {
+    path.segments.last().map(|segment| segment.ident.to_string())
+}
+
+/// `#[sea_orm::model]` and `#[sea_orm::compact_model]`.
+fn is_sea_orm_model_attribute(path: &Path) -> bool {
+    let segments: Vec<String> = path
+        .segments
+        .iter()
+        .map(|segment| segment.ident.to_string())
+        .collect();
+    matches!(
+        segments.iter().map(String::as_str).collect::<Vec<_>>().as_slice(),
+        ["sea_orm", "model" | "compact_model"]
+    )
+}
+
+/// Reads `column_name` and `ignore` from a field's `#[sea_orm(...)]` attributes. Anything it
+/// cannot read is left for `DeriveEntityModel` to report.
+fn sea_orm_field_options(attrs: &[Attribute]) -> (Option<String>, bool) {
+    let mut column_name = None;
+    let mut ignored = false;
+    for attr in attrs.iter().filter(|attr| attr.path().is_ident("sea_orm")) {
+        let Ok(metas) = attr.parse_args_with(Punctuated::<Meta, Token![,]>::parse_terminated)
+        else {
+            continue;
+        };
+        for meta in metas {
+            match &meta {
+                Meta::Path(path) if path.is_ident("ignore") => ignored = true,
+                Meta::NameValue(nv) if nv.path.is_ident("column_name") => {
+                    if let Expr::Lit(ExprLit {
+                        lit: Lit::Str(lit), ..
+                    }) = &nv.value
+                    {
+                        column_name = Some(lit.value());
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    (column_name, ignored)
+}

@@ -1,0 +1,152 @@
+//! Parsing of the options written in `#[soft_delete(...)]` or `#[soft_delete_columns(...)]`.
+
+use proc_macro2::{Span, TokenStream};
+use syn::parse::Parser;
+use syn::punctuated::Punctuated;
+use syn::{Expr, ExprLit, Ident, Lit, LitStr, Meta, Token};
+
+use crate::ctxt::Ctxt;
+use crate::role::Role;
+
+/// Which audit columns an entity has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuditMode {
+    /// `created_at`, `created_by`, `updated_at` and `updated_by`.
+    Full,
+    /// `created_at` and `created_by` only.
+    Created,
+}
+
+/// The options of one item.
+#[derive(Default)]
+pub struct Options {
+    /// A field name per role, where the user renamed it (indexed by `Role::index`).
+    pub renames: [Option<LitStr>; 7],
+    /// The audit option and the span of its key.
+    pub audit: Option<(AuditMode, Span)>,
+}
+
+impl Options {
+    pub fn rename(&self, role: Role) -> Option<&LitStr> {
+        self.renames[role.index()].as_ref()
+    }
+
+    pub fn has_audit(&self, role: Role) -> bool {
+        match (self.audit, role.is_update_audit()) {
+            (None, _) => false,
+            (Some((AuditMode::Full, _)), _) => true,
+            (Some((AuditMode::Created, _)), update) => !update,
+        }
+    }
+}
+
+const KEYS: &str = "`deleted_at`, `deleted_by`, `deletion_reason`, `audit`, `created_at`, \
+                    `created_by`, `updated_at`, `updated_by`";
+
+/// Parses a comma-separated option list. `attr_name` is the attribute the options were written
+/// in, for messages (`soft_delete` or `soft_delete_columns`).
+pub fn parse_options(tokens: TokenStream, attr_name: &str, options: &mut Options, cx: &Ctxt) {
+    let metas = match Punctuated::<Meta, Token![,]>::parse_terminated.parse2(tokens) {
+        Ok(metas) => metas,
+        Err(error) => {
+            cx.syn_error(error);
+            return;
+        }
+    };
+    for meta in metas {
+        let Some(ident) = meta.path().get_ident().cloned() else {
+            cx.error_spanned_by(
+                meta.path(),
+                format!("unknown {attr_name} attribute; expected one of {KEYS}"),
+            );
+            continue;
+        };
+        let key = ident.to_string();
+        if key == "audit" {
+            parse_audit(&meta, &ident, attr_name, options, cx);
+        } else if let Some(role) = Role::from_key(&key) {
+            parse_rename(&meta, &ident, role, attr_name, options, cx);
+        } else {
+            cx.error_spanned_by(
+                &ident,
+                format!("unknown {attr_name} attribute `{key}`; expected one of {KEYS}"),
+            );
+        }
+    }
+}
+
+fn parse_audit(meta: &Meta, ident: &Ident, attr_name: &str, options: &mut Options, cx: &Ctxt) {
+    let mode = match meta {
+        Meta::Path(_) => Some(AuditMode::Full),
+        Meta::NameValue(nv) => match string_literal(&nv.value) {
+            Some(lit) if lit.value() == "created" => Some(AuditMode::Created),
+            Some(lit) if lit.value() == "full" => Some(AuditMode::Full),
+            _ => {
+                cx.error_spanned_by(
+                    &nv.value,
+                    format!("expected `audit`, `audit = \"full\"` or `audit = \"created\"` in {attr_name}"),
+                );
+                None
+            }
+        },
+        Meta::List(list) => {
+            cx.error_spanned_by(
+                list,
+                format!("expected `audit`, `audit = \"full\"` or `audit = \"created\"` in {attr_name}"),
+            );
+            None
+        }
+    };
+    if options.audit.is_some() {
+        cx.error_spanned_by(ident, format!("duplicate {attr_name} attribute `audit`"));
+    } else if let Some(mode) = mode {
+        options.audit = Some((mode, ident.span()));
+    }
+}
+
+fn parse_rename(
+    meta: &Meta,
+    ident: &Ident,
+    role: Role,
+    attr_name: &str,
+    options: &mut Options,
+    cx: &Ctxt,
+) {
+    let key = role.key();
+    let Meta::NameValue(nv) = meta else {
+        cx.error_spanned_by(
+            meta,
+            format!("expected `{key} = \"field_name\"` in {attr_name}"),
+        );
+        return;
+    };
+    let Some(lit) = string_literal(&nv.value) else {
+        cx.error_spanned_by(
+            &nv.value,
+            format!("expected a string literal: `{key} = \"field_name\"`"),
+        );
+        return;
+    };
+    if syn::parse_str::<Ident>(&lit.value()).is_err() {
+        cx.error_spanned_by(
+            lit,
+            format!("`{}` is not a valid field name for `{key}`", lit.value()),
+        );
+        return;
+    }
+    let slot = &mut options.renames[role.index()];
+    if slot.is_some() {
+        cx.error_spanned_by(ident, format!("duplicate {attr_name} attribute `{key}`"));
+    } else {
+        *slot = Some(lit.clone());
+    }
+}
+
+fn string_literal(expr: &Expr) -> Option<&LitStr> {
+    match expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(lit), ..
+        }) => Some(lit),
+        _ => None,
+    }
+}

@@ -1,0 +1,301 @@
+//! Code generation. Everything here runs after the checks in `valid` and cannot fail; when the
+//! checks did fail, it still emits the struct and a placeholder impl so that the user sees the
+//! real error rather than a cascade of follow-on ones.
+
+use proc_macro2::{Span, TokenStream};
+use quote::quote;
+use syn::parse::Parser;
+use syn::{Data, DeriveInput, Fields, ItemStruct, Meta};
+
+use crate::ast::{self, Derives};
+use crate::attr::{self, AuditMode, Options};
+use crate::ctxt::Ctxt;
+use crate::role::{Kind, Role};
+use crate::valid::{self, Column, Mode};
+
+/// `#[soft_delete(...)]` on a struct.
+pub fn attribute(args: TokenStream, input: TokenStream) -> TokenStream {
+    let mut item: ItemStruct = match syn::parse2(input.clone()) {
+        Ok(item) => item,
+        Err(_) => {
+            let error = syn::Error::new(
+                Span::call_site(),
+                "`#[soft_delete]` applies to the `Model` struct of a SeaORM entity",
+            )
+            .to_compile_error();
+            return quote!(#error #input);
+        }
+    };
+
+    let cx = Ctxt::default();
+    let mut options = Options::default();
+    attr::parse_options(args, Mode::Attribute.attr_name(), &mut options, &cx);
+
+    let derives = ast::derives(&item.attrs);
+    if derives == Derives::Missing {
+        cx.syn_error(syn::Error::new(
+            Span::call_site(),
+            "`#[soft_delete]` must be placed above `#[derive(DeriveEntityModel)]` (or above \
+             `#[sea_orm::model]`); move it above the derive. Written below it, the derive has \
+             already run without the soft-delete columns",
+        ));
+    }
+    if let Some(path) = ast::derives_soft_delete(&item.attrs) {
+        cx.error_spanned_by(
+            path,
+            "`#[derive(SoftDelete)]` is not needed with `#[soft_delete]`, which implements \
+             `SoftDelete` itself; remove the derive",
+        );
+    }
+
+    let columns = match ast::named_fields(&item.fields) {
+        Some(fields) => valid::resolve(&fields, &item.ident, &options, Mode::Attribute, &cx),
+        None => {
+            cx.error_spanned_by(
+                &item.ident,
+                "`#[soft_delete]` needs a struct with named fields (the entity's `Model`)",
+            );
+            Vec::new()
+        }
+    };
+
+    // The derive has not run yet when it is present: inject whatever can be injected, so that
+    // the code it generates and the user's code agree with the struct even when there are errors.
+    if derives != Derives::Missing {
+        inject_fields(&mut item, &columns);
+    }
+
+    let ok = cx.is_ok();
+    let errors = cx.into_compile_errors();
+    let impls = match derives {
+        Derives::EntityModel if ok => trait_impls(&columns, &options),
+        Derives::EntityModel => fallback_impls(&options),
+        // `ModelEx` shares the `Entity` with `Model`, which carries the impls.
+        Derives::ModelEx | Derives::Missing => TokenStream::new(),
+    };
+    quote! {
+        #errors
+        #item
+        #impls
+    }
+}
+
+/// `#[derive(SoftDelete)]`.
+pub fn derive(input: TokenStream) -> TokenStream {
+    let input: DeriveInput = match syn::parse2(input) {
+        Ok(input) => input,
+        Err(error) => return error.to_compile_error(),
+    };
+    let cx = Ctxt::default();
+    let mut options = Options::default();
+    for attr in &input.attrs {
+        if !attr.path().is_ident(Mode::Derive.attr_name()) {
+            continue;
+        }
+        match &attr.meta {
+            Meta::List(list) => {
+                attr::parse_options(list.tokens.clone(), Mode::Derive.attr_name(), &mut options, &cx)
+            }
+            other => cx.error_spanned_by(
+                other,
+                "expected `#[soft_delete_columns(...)]`, e.g. \
+                 `#[soft_delete_columns(deleted_at = \"removed_at\")]`",
+            ),
+        }
+    }
+
+    let columns = match &input.data {
+        Data::Struct(data) => match ast::named_fields(&data.fields) {
+            Some(fields) => valid::resolve(&fields, &input.ident, &options, Mode::Derive, &cx),
+            None => {
+                cx.error_spanned_by(
+                    &input.ident,
+                    "`#[derive(SoftDelete)]` needs a struct with named fields (the entity's `Model`)",
+                );
+                Vec::new()
+            }
+        },
+        Data::Enum(_) | Data::Union(_) => {
+            cx.error_spanned_by(
+                &input.ident,
+                "`#[derive(SoftDelete)]` applies to the `Model` struct of a SeaORM entity",
+            );
+            Vec::new()
+        }
+    };
+
+    let ok = cx.is_ok();
+    let errors = cx.into_compile_errors();
+    let impls = if ok {
+        trait_impls(&columns, &options)
+    } else {
+        fallback_impls(&options)
+    };
+    quote! {
+        #errors
+        #impls
+    }
+}
+
+/// Appends the fields that the model does not declare.
+fn inject_fields(item: &mut ItemStruct, columns: &[Column]) {
+    let Fields::Named(named) = &mut item.fields else {
+        return;
+    };
+    for column in columns.iter().filter(|column| column.inject) {
+        let ident = &column.field;
+        let doc = field_doc(column.role);
+        let ty = match column.role.kind() {
+            Kind::Timestamp => quote!(Option<::soft_delete_core::__private::DateTimeUtc>),
+            // `String` is written bare: SeaORM recognises string columns by that exact text.
+            Kind::Text => quote!(Option<String>),
+        };
+        let tokens = quote! {
+            #[doc = #doc]
+            pub #ident: #ty
+        };
+        match syn::Field::parse_named.parse2(tokens) {
+            Ok(field) => named.named.push(field),
+            // The tokens are built from a checked identifier and fixed types.
+            Err(error) => unreachable!("injected field does not parse: {error}"),
+        }
+    }
+}
+
+fn field_doc(role: Role) -> &'static str {
+    match role {
+        Role::DeletedAt => " When the row was soft-deleted; `None` while it is active.",
+        Role::DeletedBy => " Who soft-deleted the row, when known.",
+        Role::DeletionReason => " Why the row was soft-deleted, when given.",
+        Role::CreatedAt => " When the row was created.",
+        Role::CreatedBy => " Who created the row, when known.",
+        Role::UpdatedAt => " When the row was last updated.",
+        Role::UpdatedBy => " Who last updated the row, when known.",
+    }
+}
+
+fn variant(columns: &[Column], role: Role) -> Option<TokenStream> {
+    columns
+        .iter()
+        .find(|column| column.role == role)
+        .map(|column| {
+            let variant = column.variant();
+            quote!(Column::#variant)
+        })
+}
+
+fn trait_impls(columns: &[Column], options: &Options) -> TokenStream {
+    let get = |role| {
+        variant(columns, role).unwrap_or_else(|| quote!(::core::unreachable!()))
+    };
+    let deleted_at = get(Role::DeletedAt);
+    let deleted_by = get(Role::DeletedBy);
+    let deletion_reason = get(Role::DeletionReason);
+    let audit_columns = options.audit.map(|_| {
+        quote! {
+            #[inline]
+            fn audit_columns() -> ::core::option::Option<
+                ::soft_delete_core::__private::AuditColumns<Column>,
+            > {
+                ::core::option::Option::Some(
+                    ::soft_delete_core::__private::AuditColumns::of::<Self>(),
+                )
+            }
+        }
+    });
+    let soft_delete = quote! {
+        #[automatically_derived]
+        impl ::soft_delete_core::__private::SoftDelete for Entity {
+            #[inline]
+            fn deleted_at_column() -> Column {
+                #deleted_at
+            }
+            #[inline]
+            fn deleted_by_column() -> Column {
+                #deleted_by
+            }
+            #[inline]
+            fn deletion_reason_column() -> Column {
+                #deletion_reason
+            }
+            #audit_columns
+        }
+    };
+    let audit = options.audit.map(|(mode, _)| {
+        let created_at = get(Role::CreatedAt);
+        let created_by = get(Role::CreatedBy);
+        let optional = |role| match (mode, variant(columns, role)) {
+            (AuditMode::Full, Some(variant)) => quote!(::core::option::Option::Some(#variant)),
+            _ => quote!(::core::option::Option::None),
+        };
+        let updated_at = optional(Role::UpdatedAt);
+        let updated_by = optional(Role::UpdatedBy);
+        quote! {
+            #[automatically_derived]
+            impl ::soft_delete_core::__private::Audit for Entity {
+                #[inline]
+                fn created_at_column() -> Column {
+                    #created_at
+                }
+                #[inline]
+                fn created_by_column() -> Column {
+                    #created_by
+                }
+                #[inline]
+                fn updated_at_column() -> ::core::option::Option<Column> {
+                    #updated_at
+                }
+                #[inline]
+                fn updated_by_column() -> ::core::option::Option<Column> {
+                    #updated_by
+                }
+            }
+        }
+    });
+    quote! {
+        #soft_delete
+        #audit
+    }
+}
+
+/// Placeholder impls emitted next to compile errors, so that code using the entity's soft-delete
+/// API does not report a second, misleading "not implemented" error.
+fn fallback_impls(options: &Options) -> TokenStream {
+    let soft_delete = quote! {
+        #[automatically_derived]
+        impl ::soft_delete_core::__private::SoftDelete for Entity {
+            fn deleted_at_column() -> Column {
+                ::core::unreachable!()
+            }
+            fn deleted_by_column() -> Column {
+                ::core::unreachable!()
+            }
+            fn deletion_reason_column() -> Column {
+                ::core::unreachable!()
+            }
+        }
+    };
+    let audit = options.audit.map(|_| {
+        quote! {
+            #[automatically_derived]
+            impl ::soft_delete_core::__private::Audit for Entity {
+                fn created_at_column() -> Column {
+                    ::core::unreachable!()
+                }
+                fn created_by_column() -> Column {
+                    ::core::unreachable!()
+                }
+                fn updated_at_column() -> ::core::option::Option<Column> {
+                    ::core::unreachable!()
+                }
+                fn updated_by_column() -> ::core::option::Option<Column> {
+                    ::core::unreachable!()
+                }
+            }
+        }
+    });
+    quote! {
+        #soft_delete
+        #audit
+    }
+}

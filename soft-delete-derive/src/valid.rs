@@ -1,0 +1,283 @@
+//! Every semantic check: which field plays which role, and whether its type fits.
+//!
+//! The result is a plan that expansion turns into code without failing.
+
+use proc_macro2::Span;
+use quote::ToTokens;
+use syn::{GenericArgument, Ident, PathArguments, Type, TypePath};
+
+use crate::ast::FieldInfo;
+use crate::attr::Options;
+use crate::ctxt::Ctxt;
+use crate::role::{Kind, Role};
+
+/// How the macro was invoked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// `#[soft_delete]`: missing columns are injected.
+    Attribute,
+    /// `#[derive(SoftDelete)]`: every column must be declared.
+    Derive,
+}
+
+impl Mode {
+    pub fn attr_name(self) -> &'static str {
+        match self {
+            Mode::Attribute => "soft_delete",
+            Mode::Derive => "soft_delete_columns",
+        }
+    }
+}
+
+/// A role and the field that holds it.
+pub struct Column {
+    pub role: Role,
+    /// The field name, as declared or as it will be injected.
+    pub field: Ident,
+    /// True when the field must be added to the struct.
+    pub inject: bool,
+}
+
+impl Column {
+    /// The `Column` enum variant `DeriveEntityModel` generates for the field.
+    pub fn variant(&self) -> Ident {
+        let name = self.field.to_string();
+        let name = name.strip_prefix("r#").unwrap_or(&name);
+        Ident::new(&upper_camel(name), self.field.span())
+    }
+}
+
+/// Decides, for each role the entity has, which field holds it, and checks the declared ones.
+pub fn resolve(
+    fields: &[FieldInfo],
+    struct_ident: &Ident,
+    options: &Options,
+    mode: Mode,
+    cx: &Ctxt,
+) -> Vec<Column> {
+    let attr_name = mode.attr_name();
+    let mut columns: Vec<Column> = Vec::new();
+    for role in Role::ALL {
+        let rename = options.rename(role);
+        if role.is_audit() && !options.has_audit(role) {
+            if let Some(lit) = rename {
+                let hint = if role.is_update_audit() && options.audit.is_some() {
+                    "`audit = \"full\"` (it has `audit = \"created\"`)"
+                } else {
+                    "`audit`"
+                };
+                cx.error_spanned_by(
+                    lit,
+                    format!("`{}` has no effect without {hint} in {attr_name}", role.key()),
+                );
+            }
+            continue;
+        }
+        let wanted = rename.map_or_else(|| role.key().to_owned(), |lit| lit.value());
+        let declared = fields
+            .iter()
+            .find(|field| field.name() == wanted)
+            .or_else(|| {
+                fields
+                    .iter()
+                    .find(|field| field.column_name.as_deref() == Some(wanted.as_str()))
+            });
+        match declared {
+            Some(field) => {
+                if field.ignored {
+                    cx.error_spanned_by(
+                        &field.ident,
+                        format!(
+                            "soft_delete column `{}` is marked `#[sea_orm(ignore)]`; it must be a \
+                             database column",
+                            role.key()
+                        ),
+                    );
+                }
+                check_type(role, &field.ty, cx);
+                columns.push(Column {
+                    role,
+                    field: field.ident.clone(),
+                    inject: false,
+                });
+            }
+            None if mode == Mode::Attribute => {
+                let span = rename.map_or_else(Span::call_site, |lit| lit.span());
+                columns.push(Column {
+                    role,
+                    field: Ident::new(&wanted, span),
+                    inject: true,
+                });
+            }
+            None => match rename {
+                Some(lit) => cx.error_spanned_by(
+                    lit,
+                    format!(
+                        "no field `{wanted}` in `{struct_ident}` for the `{}` column; declare \
+                         `pub {wanted}: {}`, or use `#[soft_delete]` above the derive to inject it",
+                        role.key(),
+                        first_type(role)
+                    ),
+                ),
+                None => cx.error_spanned_by(
+                    struct_ident,
+                    format!(
+                        "`{struct_ident}` has no field `{wanted}`; declare `pub {wanted}: {}`, \
+                         name the field with `#[soft_delete_columns({} = \"...\")]`, or use \
+                         `#[soft_delete]` above the derive to inject it",
+                        first_type(role),
+                        role.key()
+                    ),
+                ),
+            },
+        }
+    }
+    for (i, column) in columns.iter().enumerate() {
+        if let Some(other) = columns[..i].iter().find(|c| c.field == column.field) {
+            cx.error_spanned_by(
+                &column.field,
+                format!(
+                    "`{}` and `{}` cannot both be held by field `{}`",
+                    other.role.key(),
+                    column.role.key(),
+                    column.field
+                ),
+            );
+        }
+    }
+    columns
+}
+
+fn first_type(role: Role) -> &'static str {
+    match role.kind() {
+        Kind::Timestamp => "Option<DateTimeUtc>",
+        Kind::Text => "Option<String>",
+    }
+}
+
+/// Checks that a declared field has a type the library can read and write for its role.
+fn check_type(role: Role, ty: &Type, cx: &Ctxt) {
+    let expected = role.expected_type();
+    let key = role.key();
+    let found = type_to_string(ty);
+    let (is_option, inner) = match option_inner(ty) {
+        OptionShape::Literal(inner) => (true, inner),
+        OptionShape::Qualified => {
+            cx.error_spanned_by(
+                ty,
+                format!(
+                    "write the type of soft_delete column `{key}` as `Option<...>`: \
+                     DeriveEntityModel decides nullability from the literal text `Option<`, \
+                     found `{found}`"
+                ),
+            );
+            return;
+        }
+        OptionShape::NotOption => (false, ty),
+    };
+    if role.must_be_option() && !is_option {
+        cx.error_spanned_by(
+            ty,
+            format!(
+                "soft_delete column `{key}` must have type `{expected}` (it is NULL while the row \
+                 is active), found `{found}`"
+            ),
+        );
+        return;
+    }
+    let fits = match role.kind() {
+        Kind::Timestamp => is_utc_timestamp(inner),
+        Kind::Text => last_ident(inner).is_some_and(|(ident, args)| ident == "String" && args.is_none()),
+    };
+    if !fits {
+        cx.error_spanned_by(
+            ty,
+            format!("soft_delete column `{key}` must have type `{expected}`, found `{found}`"),
+        );
+    }
+}
+
+enum OptionShape<'a> {
+    /// `Option<T>` written as one segment.
+    Literal(&'a Type),
+    /// `std::option::Option<T>` and the like, which DeriveEntityModel does not see as nullable.
+    Qualified,
+    NotOption,
+}
+
+fn option_inner(ty: &Type) -> OptionShape<'_> {
+    let Type::Path(TypePath { qself: None, path }) = ty else {
+        return OptionShape::NotOption;
+    };
+    let Some(last) = path.segments.last() else {
+        return OptionShape::NotOption;
+    };
+    if last.ident != "Option" {
+        return OptionShape::NotOption;
+    }
+    if path.segments.len() != 1 || path.leading_colon.is_some() {
+        return OptionShape::Qualified;
+    }
+    match &last.arguments {
+        PathArguments::AngleBracketed(args) if args.args.len() == 1 => match &args.args[0] {
+            GenericArgument::Type(inner) => OptionShape::Literal(inner),
+            _ => OptionShape::NotOption,
+        },
+        _ => OptionShape::NotOption,
+    }
+}
+
+/// `DateTimeUtc`, `ChronoDateTimeUtc` or `DateTime<Utc>`, however qualified.
+fn is_utc_timestamp(ty: &Type) -> bool {
+    match last_ident(ty) {
+        Some((ident, None)) => ident == "DateTimeUtc" || ident == "ChronoDateTimeUtc",
+        Some((ident, Some(arg))) => {
+            ident == "DateTime" && last_ident(arg).is_some_and(|(tz, _)| tz == "Utc")
+        }
+        None => false,
+    }
+}
+
+/// The last path segment of a type and its single type argument, if any.
+fn last_ident(ty: &Type) -> Option<(String, Option<&Type>)> {
+    let Type::Path(TypePath { qself: None, path }) = ty else {
+        return None;
+    };
+    let last = path.segments.last()?;
+    let arg = match &last.arguments {
+        PathArguments::None => None,
+        PathArguments::AngleBracketed(args) => match (args.args.len(), args.args.first()) {
+            (1, Some(GenericArgument::Type(inner))) => Some(inner),
+            _ => return None,
+        },
+        PathArguments::Parenthesized(_) => return None,
+    };
+    Some((last.ident.to_string(), arg))
+}
+
+/// A type as the user wrote it, without the spaces `to_string` puts around punctuation.
+pub fn type_to_string(ty: &Type) -> String {
+    let text = ty.to_token_stream().to_string();
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == ' ' {
+            let prev = out.chars().last();
+            let next = chars.peek().copied();
+            let glue = |ch: Option<char>| matches!(ch, Some('<' | '>' | ':' | '&' | '(' | ')' | '['  | ']'));
+            if glue(prev) || glue(next) || next == Some(',') {
+                if prev == Some(',') {
+                    out.push(' ');
+                }
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `deleted_at` → `DeletedAt`, the way `DeriveEntityModel` names column variants.
+pub fn upper_camel(name: &str) -> String {
+    heck::ToUpperCamelCase::to_upper_camel_case(name)
+}

@@ -1,0 +1,309 @@
+//! One isolated database per test.
+//!
+//! The backend comes from `DATABASE_URL` (default `sqlite::memory:`):
+//!
+//! * SQLite: a fresh in-memory database per test (or a fresh file, for [`TestContext::sqlite_file`]).
+//! * PostgreSQL / MySQL / MariaDB: `DATABASE_URL` names a server and a login that may create
+//!   databases; each test drops and creates its own database, named after the test, so tests run
+//!   in parallel and never see each other's rows.
+//!
+//! `TEST_BACKEND=postgres|mysql` says a server run is intended: without a matching `DATABASE_URL`
+//! every test fails instead of quietly running on SQLite.
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::path::PathBuf;
+
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, ExecResult,
+    Statement,
+};
+use soft_delete_core::SoftDelete;
+use soft_delete_core::migration;
+
+/// Creates a [`TestContext`] named after the calling module and line.
+#[macro_export]
+macro_rules! test_context {
+    () => {
+        $crate::TestContext::new(concat!(module_path!(), "_", line!()))
+    };
+}
+
+/// A database of its own for one test.
+#[derive(Debug)]
+pub struct TestContext {
+    /// The connection to the test's database.
+    pub db: DatabaseConnection,
+    /// Which backend it is.
+    pub backend: DbBackend,
+    /// The database (or file) name.
+    pub name: String,
+    file: Option<PathBuf>,
+}
+
+/// The backend a test run targets, from `DATABASE_URL` and `TEST_BACKEND`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// SQLite; the URL as given (`sqlite::memory:` by default).
+    Sqlite(String),
+    /// A PostgreSQL server: the admin URL.
+    Postgres(String),
+    /// A MySQL or MariaDB server: the admin URL.
+    MySql(String),
+}
+
+impl Target {
+    /// Reads the environment. Panics with an explanation when `TEST_BACKEND` asks for a server
+    /// that `DATABASE_URL` does not name.
+    pub fn from_env() -> Target {
+        let url = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty());
+        let wanted = std::env::var("TEST_BACKEND").ok().filter(|b| !b.is_empty());
+        let target = match url {
+            None => Target::Sqlite("sqlite::memory:".to_owned()),
+            Some(url) if url.starts_with("sqlite:") => Target::Sqlite(url),
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Target::Postgres(url)
+            }
+            Some(url) if url.starts_with("mysql://") || url.starts_with("mariadb://") => {
+                Target::MySql(url.replacen("mariadb://", "mysql://", 1))
+            }
+            Some(url) => panic!("DATABASE_URL={url} names no backend these tests know"),
+        };
+        if let Some(wanted) = wanted {
+            let matches = matches!(
+                (wanted.as_str(), &target),
+                ("sqlite", Target::Sqlite(_))
+                    | ("postgres", Target::Postgres(_))
+                    | ("mysql" | "mariadb", Target::MySql(_))
+            );
+            assert!(
+                matches,
+                "TEST_BACKEND={wanted} but DATABASE_URL does not name a {wanted} server \
+                 (it resolves to {target:?}); start one with scripts/db-servers.sh"
+            );
+        }
+        target
+    }
+
+    /// The SeaORM backend.
+    pub fn backend(&self) -> DbBackend {
+        match self {
+            Target::Sqlite(_) => DbBackend::Sqlite,
+            Target::Postgres(_) => DbBackend::Postgres,
+            Target::MySql(_) => DbBackend::MySql,
+        }
+    }
+}
+
+impl TestContext {
+    /// A fresh, empty database named after `test`.
+    pub async fn new(test: &str) -> TestContext {
+        let target = Target::from_env();
+        let name = database_name(test);
+        match &target {
+            Target::Sqlite(url) if is_memory(url) => TestContext {
+                db: connect(url.clone(), 1).await,
+                backend: DbBackend::Sqlite,
+                name,
+                file: None,
+            },
+            Target::Sqlite(url) => {
+                let base = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+                let base = base.split('?').next().unwrap_or(base);
+                let path = PathBuf::from(format!("{base}-{name}.db"));
+                Self::fresh_sqlite_file(path, name, 4).await
+            }
+            Target::Postgres(admin) => {
+                let admin_db = connect(admin.clone(), 1).await;
+                exec(
+                    &admin_db,
+                    &format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#),
+                )
+                .await;
+                exec(&admin_db, &format!(r#"CREATE DATABASE "{name}""#)).await;
+                admin_db.close().await.expect("close the admin connection");
+                TestContext {
+                    db: connect(with_database(admin, &name), 5).await,
+                    backend: DbBackend::Postgres,
+                    name,
+                    file: None,
+                }
+            }
+            Target::MySql(admin) => {
+                let admin_db = connect(admin.clone(), 1).await;
+                exec(&admin_db, &format!("DROP DATABASE IF EXISTS `{name}`")).await;
+                exec(&admin_db, &format!("CREATE DATABASE `{name}`")).await;
+                admin_db.close().await.expect("close the admin connection");
+                TestContext {
+                    db: connect(with_database(admin, &name), 5).await,
+                    backend: DbBackend::MySql,
+                    name,
+                    file: None,
+                }
+            }
+        }
+    }
+
+    /// A fresh SQLite database in a file (WAL mode, `connections` connections), whatever the
+    /// target; for tests that need several connections to one SQLite database.
+    pub async fn sqlite_file(test: &str, connections: u32) -> TestContext {
+        let name = database_name(test);
+        let dir = std::env::temp_dir().join("soft-delete-tests");
+        std::fs::create_dir_all(&dir).expect("create the temp folder for SQLite files");
+        let path = dir.join(format!("{name}-{}.db", std::process::id()));
+        Self::fresh_sqlite_file(path, name, connections).await
+    }
+
+    async fn fresh_sqlite_file(path: PathBuf, name: String, connections: u32) -> TestContext {
+        for suffix in ["", "-wal", "-shm"] {
+            let file = PathBuf::from(format!("{}{suffix}", path.display()));
+            match std::fs::remove_file(&file) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => panic!("remove {}: {e}", file.display()),
+            }
+        }
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        let db = connect(url, connections).await;
+        exec(&db, "PRAGMA journal_mode = WAL").await;
+        TestContext {
+            db,
+            backend: DbBackend::Sqlite,
+            name,
+            file: Some(path),
+        }
+    }
+
+    /// Creates the table of a soft-delete entity (with the library's column types) and its
+    /// `deleted_at` index.
+    pub async fn create_table<E: SoftDelete>(&self) {
+        let table = migration::create_table_from_entity::<E>(self.backend);
+        self.db
+            .execute(&table)
+            .await
+            .unwrap_or_else(|e| panic!("create table for {}: {e}", E::default().table_name()));
+        let index = migration::deleted_at_index::<E>();
+        self.db
+            .execute(&index)
+            .await
+            .unwrap_or_else(|e| panic!("create index for {}: {e}", E::default().table_name()));
+    }
+
+    /// Runs SQL that must succeed.
+    pub async fn exec(&self, sql: &str) -> ExecResult {
+        exec(&self.db, sql).await
+    }
+
+    /// The value of a single-row, single-column `i64` query.
+    pub async fn scalar_i64(&self, sql: &str) -> i64 {
+        let row = self
+            .db
+            .query_one_raw(Statement::from_string(self.backend, sql.to_owned()))
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            .unwrap_or_else(|| panic!("{sql}: no row"));
+        row.try_get_by_index::<i64>(0)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+}
+
+impl Drop for TestContext {
+    fn drop(&mut self) {
+        if let Some(path) = &self.file {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ignored_cleanup_of_temp_file =
+                    std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+        }
+    }
+}
+
+/// Connects with statement logging off, panicking with the URL's scheme on failure.
+pub async fn connect(url: String, max_connections: u32) -> DatabaseConnection {
+    let mut options = ConnectOptions::new(url.clone());
+    options
+        .max_connections(max_connections)
+        .min_connections(0)
+        .sqlx_logging(false);
+    Database::connect(options).await.unwrap_or_else(|e| {
+        let scheme = url.split("://").next().unwrap_or("?");
+        panic!("cannot connect to the {scheme} test database: {e}")
+    })
+}
+
+async fn exec(db: &DatabaseConnection, sql: &str) -> ExecResult {
+    db.execute_unprepared(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+fn is_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
+}
+
+/// `sd_<test name>_<hash>`, lower case, at most 63 characters: valid on every backend.
+fn database_name(test: &str) -> String {
+    let mut hasher = DefaultHasher::new();
+    test.hash(&mut hasher);
+    let hash = hasher.finish();
+    let mut clean: String = test
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    clean.truncate(40);
+    format!("sd_{clean}_{:08x}", hash as u32)
+}
+
+/// The server URL with its database replaced by `name`.
+fn with_database(url: &str, name: &str) -> String {
+    let (head, query) = match url.split_once('?') {
+        Some((head, query)) => (head, Some(query)),
+        None => (url, None),
+    };
+    let scheme_end = head.find("://").map_or(0, |i| i + 3);
+    let base = match head[scheme_end..].find('/') {
+        Some(slash) => &head[..scheme_end + slash],
+        None => head,
+    };
+    match query {
+        Some(query) => format!("{base}/{name}?{query}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn with_database_replaces_only_the_path() {
+        assert_eq!(
+            with_database("postgres://u:p@127.0.0.1:5433/postgres", "sd_x"),
+            "postgres://u:p@127.0.0.1:5433/sd_x"
+        );
+        assert_eq!(
+            with_database("mysql://u:p@127.0.0.1:3307/mysql?ssl-mode=disabled", "sd_x"),
+            "mysql://u:p@127.0.0.1:3307/sd_x?ssl-mode=disabled"
+        );
+        assert_eq!(with_database("mysql://u@h:1", "sd_x"), "mysql://u@h:1/sd_x");
+    }
+
+    #[test]
+    fn database_names_are_short_distinct_and_safe() {
+        let a = database_name("scopes_12");
+        let b = database_name("scopes_13");
+        assert_ne!(a, b);
+        let long = database_name(&"x".repeat(200));
+        assert!(long.len() <= 63, "{long}");
+        assert!(
+            long.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        );
+    }
+}

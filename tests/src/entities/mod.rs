@@ -1,0 +1,10 @@
+//! The entities the integration tests use, one per kind of key and declaration style.
+
+pub mod article;
+pub mod audited;
+pub mod document;
+pub mod legacy;
+pub mod membership;
+pub mod post;
+pub mod tag;
+pub mod user;
