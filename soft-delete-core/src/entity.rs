@@ -381,9 +381,15 @@ where
         Box::pin(async move {
             let key = self.key.ok_or_else(missing_key::<E>)?;
             let mut update = E::update_many()
-                .col_expr(E::deleted_at_column(), Expr::value(Option::<Timestamp>::None))
+                .col_expr(
+                    E::deleted_at_column(),
+                    Expr::value(Option::<Timestamp>::None),
+                )
                 .col_expr(E::deleted_by_column(), Expr::value(Option::<String>::None))
-                .col_expr(E::deletion_reason_column(), Expr::value(Option::<String>::None));
+                .col_expr(
+                    E::deletion_reason_column(),
+                    Expr::value(Option::<String>::None),
+                );
             if let Some(audit) = E::audit_columns() {
                 if let Some(updated_at) = audit.updated_at {
                     update = update.col_expr(updated_at, Expr::value(now()));

@@ -245,7 +245,9 @@ impl<E: EntityTrait> ActiveRelatedExt<E> for Select<E> {
     {
         let to = only_active::<R>(E::to());
         match E::via() {
-            Some(via) => self.join(JoinType::LeftJoin, via).join(JoinType::LeftJoin, to),
+            Some(via) => self
+                .join(JoinType::LeftJoin, via)
+                .join(JoinType::LeftJoin, to),
             None => self.join(JoinType::LeftJoin, to),
         }
     }
@@ -274,7 +276,9 @@ pub fn only_active<R: SoftDelete>(rel: RelationDef) -> RelationDef {
     let previous = rel.on_condition.clone();
     let column = R::deleted_at_column();
     rel.on_condition(move |left, right| {
-        let active = Expr::col((right.clone(), column)).is_null().into_condition();
+        let active = Expr::col((right.clone(), column))
+            .is_null()
+            .into_condition();
         match &previous {
             Some(previous) => Condition::all().add(previous(left, right)).add(active),
             None => active,

@@ -15,8 +15,7 @@ use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
 
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, ExecResult,
-    Statement,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, ExecResult, Statement,
 };
 use soft_delete_core::SoftDelete;
 use soft_delete_core::migration;
@@ -108,7 +107,9 @@ impl TestContext {
                 file: None,
             },
             Target::Sqlite(url) => {
-                let base = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+                let base = url
+                    .trim_start_matches("sqlite://")
+                    .trim_start_matches("sqlite:");
                 let base = base.split('?').next().unwrap_or(base);
                 let path = PathBuf::from(format!("{base}-{name}.db"));
                 Self::fresh_sqlite_file(path, name, 4).await
