@@ -132,16 +132,32 @@
     clippy::unwrap_used
 )]
 
+// The macros refer to this crate by name; the crate's own unit tests use them too.
+#[cfg(test)]
+extern crate self as soft_delete_core;
+#[cfg(test)]
+mod test_entities;
+
+pub mod batch;
+pub mod config;
+mod dialect;
 pub mod entity;
 pub mod error;
+pub mod manager;
 pub mod migration;
+pub mod report;
 pub mod scope;
 
+pub use config::SoftDeleteConfig;
 pub use entity::{
     Audit, AuditColumns, BoxFuture, ForceDeleteOne, RestoreOne, SoftDelete,
     SoftDeleteActiveModelExt, SoftDeleteModelExt, SoftDeleteOne, Timestamp,
 };
 pub use error::{Error, Result};
+pub use manager::{
+    Bulk, BulkRestore, BulkSoftDelete, DeletionStats, PrimaryKeyValue, Purge, SoftDeleteManager,
+};
+pub use report::{AlertSink, BulkAlert, BulkReport, Progress, TracingAlertSink};
 pub use scope::{ActiveRelatedExt, SoftDeleteQueryExt, only_active};
 
 /// The entity attribute: injects the soft-delete columns and implements [`SoftDelete`].
@@ -180,10 +196,13 @@ pub use soft_delete_derive::SoftDelete;
 
 /// Everything a user of this crate usually needs, for `use soft_delete_core::prelude::*;`.
 pub mod prelude {
+    pub use crate::config::SoftDeleteConfig;
     pub use crate::entity::{
         Audit, SoftDelete, SoftDeleteActiveModelExt, SoftDeleteModelExt, Timestamp,
     };
     pub use crate::error::{Error, Result};
+    pub use crate::manager::{DeletionStats, SoftDeleteManager};
+    pub use crate::report::BulkReport;
     pub use crate::scope::{ActiveRelatedExt, SoftDeleteQueryExt};
 }
 

@@ -20,11 +20,15 @@ use sea_orm::{
 use soft_delete_core::SoftDelete;
 use soft_delete_core::migration;
 
-/// Creates a [`TestContext`] named after the calling module and line.
+/// Creates a [`TestContext`] named after the calling module and line;
+/// `test_context!(shared)` for one that other connections can reach.
 #[macro_export]
 macro_rules! test_context {
     () => {
         $crate::TestContext::new(concat!(module_path!(), "_", line!()))
+    };
+    (shared) => {
+        $crate::TestContext::shared(concat!(module_path!(), "_", line!()))
     };
 }
 
@@ -37,6 +41,8 @@ pub struct TestContext {
     pub backend: DbBackend,
     /// The database (or file) name.
     pub name: String,
+    /// The URL of the test's database, for opening more connections to it.
+    pub url: String,
     file: Option<PathBuf>,
 }
 
@@ -104,6 +110,7 @@ impl TestContext {
                 db: connect(url.clone(), 1).await,
                 backend: DbBackend::Sqlite,
                 name,
+                url: url.clone(),
                 file: None,
             },
             Target::Sqlite(url) => {
@@ -123,10 +130,12 @@ impl TestContext {
                 .await;
                 exec(&admin_db, &format!(r#"CREATE DATABASE "{name}""#)).await;
                 admin_db.close().await.expect("close the admin connection");
+                let url = with_database(admin, &name);
                 TestContext {
-                    db: connect(with_database(admin, &name), 5).await,
+                    db: connect(url.clone(), 5).await,
                     backend: DbBackend::Postgres,
                     name,
+                    url,
                     file: None,
                 }
             }
@@ -135,13 +144,24 @@ impl TestContext {
                 exec(&admin_db, &format!("DROP DATABASE IF EXISTS `{name}`")).await;
                 exec(&admin_db, &format!("CREATE DATABASE `{name}`")).await;
                 admin_db.close().await.expect("close the admin connection");
+                let url = with_database(admin, &name);
                 TestContext {
-                    db: connect(with_database(admin, &name), 5).await,
+                    db: connect(url.clone(), 5).await,
                     backend: DbBackend::MySql,
                     name,
+                    url,
                     file: None,
                 }
             }
+        }
+    }
+
+    /// Like [`new`](Self::new), but on SQLite a file database (WAL mode, several connections),
+    /// for tests that need a second connection to the same database.
+    pub async fn shared(test: &str) -> TestContext {
+        match Target::from_env() {
+            Target::Sqlite(_) => Self::sqlite_file(test, 4).await,
+            _ => Self::new(test).await,
         }
     }
 
@@ -165,12 +185,13 @@ impl TestContext {
             }
         }
         let url = format!("sqlite://{}?mode=rwc", path.display());
-        let db = connect(url, connections).await;
+        let db = connect(url.clone(), connections).await;
         exec(&db, "PRAGMA journal_mode = WAL").await;
         TestContext {
             db,
             backend: DbBackend::Sqlite,
             name,
+            url,
             file: Some(path),
         }
     }
@@ -219,13 +240,24 @@ impl Drop for TestContext {
     }
 }
 
-/// Connects with statement logging off, panicking with the URL's scheme on failure.
+/// Connects with statement logging off, panicking with the URL's scheme on failure. SQLite
+/// connections wait at most 100 ms for a lock, so that contention shows as `SQLITE_BUSY`.
 pub async fn connect(url: String, max_connections: u32) -> DatabaseConnection {
+    connect_with_busy_timeout(url, max_connections, std::time::Duration::from_millis(100)).await
+}
+
+/// [`connect`], with SQLite waiting up to `busy_timeout` for locks.
+pub async fn connect_with_busy_timeout(
+    url: String,
+    max_connections: u32,
+    busy_timeout: std::time::Duration,
+) -> DatabaseConnection {
     let mut options = ConnectOptions::new(url.clone());
     options
         .max_connections(max_connections)
         .min_connections(0)
-        .sqlx_logging(false);
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(move |opts| opts.busy_timeout(busy_timeout));
     Database::connect(options).await.unwrap_or_else(|e| {
         let scheme = url.split("://").next().unwrap_or("?");
         panic!("cannot connect to the {scheme} test database: {e}")

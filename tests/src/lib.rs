@@ -3,5 +3,6 @@
 
 pub mod context;
 pub mod entities;
+pub mod fixtures;
 
 pub use context::TestContext;

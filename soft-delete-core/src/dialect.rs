@@ -1,0 +1,645 @@
+//! The statements each backend receives for bulk work.
+//!
+//! * **Rows named by key** (bulk soft delete and restore): one `UPDATE` per batch whose SQL text
+//!   is built once per operation and reused, so sqlx's statement cache prepares it once.
+//!   PostgreSQL with query optimization gets `pk = ANY($n)` with a single array parameter; other
+//!   backends (and composite keys) get `IN` lists, split so that no statement exceeds the
+//!   backend's bind-parameter limit whatever the batch size. Composite keys use tuple `IN`.
+//! * **Rows chosen by condition** (bulk operations `..._where` and purges): a keyset walk. Each
+//!   batch first finds the key of its last row (`SELECT key … WHERE cond AND key > cursor ORDER
+//!   BY key LIMIT 1 OFFSET n-1`), then changes exactly the range `cursor < key <= last`. The walk
+//!   never revisits rows behind the cursor, touches at most one batch of rows per statement
+//!   (the range holds exactly `n` matching rows when it was measured), and needs no `LIMIT`
+//!   inside an `IN` subquery, which MySQL and MariaDB reject. The same two statements serve
+//!   every backend and composite keys (tuple comparison).
+
+use sea_orm::sea_query::{
+    Alias, Asterisk, Condition, DeleteStatement, Expr, ExprTrait, Order, Query, SelectStatement,
+    UpdateStatement, Value, ValueTuple,
+};
+use sea_orm::{
+    ColumnTrait, DbBackend, EntityTrait, IdenStatic, Iterable, PrimaryKeyToColumn, Statement,
+};
+
+use crate::entity::{SoftDelete, Timestamp};
+
+/// The most bind parameters one statement may carry on `backend`.
+pub(crate) fn bind_limit(backend: DbBackend) -> usize {
+    match backend {
+        // SQLITE_MAX_VARIABLE_NUMBER's default since SQLite 3.32.
+        DbBackend::Sqlite => 32_766,
+        // Both protocols count parameters in 16 bits.
+        _ => 65_535,
+    }
+}
+
+/// What a soft delete or a restore writes into each row.
+#[derive(Clone, Debug)]
+pub(crate) enum Change {
+    /// Stamp `deleted_at`, `deleted_by`, `deletion_reason` on active rows.
+    SoftDelete {
+        at: Timestamp,
+        by: Option<String>,
+        reason: Option<String>,
+    },
+    /// Clear them on deleted rows.
+    Restore { at: Timestamp, by: Option<String> },
+}
+
+impl Change {
+    /// `(column, value)` pairs of the `SET` clause, in order. `updated_at`/`updated_by` are set
+    /// for audited entities (the latter only when someone is named).
+    fn assignments<E: SoftDelete>(&self) -> Vec<(E::Column, Value)> {
+        let audit = E::audit_columns();
+        let updated_at = audit.and_then(|a| a.updated_at);
+        let updated_by = audit.and_then(|a| a.updated_by);
+        let (mut set, at, by) = match self {
+            Change::SoftDelete { at, by, reason } => (
+                vec![
+                    (E::deleted_at_column(), Value::from(*at)),
+                    (E::deleted_by_column(), Value::from(by.clone())),
+                    (E::deletion_reason_column(), Value::from(reason.clone())),
+                ],
+                at,
+                by,
+            ),
+            Change::Restore { at, by } => (
+                vec![
+                    (
+                        E::deleted_at_column(),
+                        Value::from(Option::<Timestamp>::None),
+                    ),
+                    (E::deleted_by_column(), Value::from(Option::<String>::None)),
+                    (
+                        E::deletion_reason_column(),
+                        Value::from(Option::<String>::None),
+                    ),
+                ],
+                at,
+                by,
+            ),
+        };
+        if let Some(column) = updated_at {
+            set.push((column, Value::from(*at)));
+        }
+        if let (Some(column), Some(by)) = (updated_by, by) {
+            set.push((column, Value::from(by.clone())));
+        }
+        set
+    }
+
+    /// Which rows the change applies to: soft delete only active rows, restore only deleted ones.
+    pub(crate) fn guard<E: SoftDelete>(&self) -> Expr {
+        match self {
+            Change::SoftDelete { .. } => E::deleted_at_column().is_null(),
+            Change::Restore { .. } => E::deleted_at_column().is_not_null(),
+        }
+    }
+}
+
+fn quote(backend: DbBackend, ident: &str) -> String {
+    match backend {
+        DbBackend::MySql => format!("`{}`", ident.replace('`', "``")),
+        _ => format!("\"{}\"", ident.replace('"', "\"\"")),
+    }
+}
+
+fn table_sql<E: EntityTrait>(backend: DbBackend) -> String {
+    let entity = E::default();
+    match entity.schema_name() {
+        Some(schema) => format!(
+            "{}.{}",
+            quote(backend, schema),
+            quote(backend, entity.table_name())
+        ),
+        None => quote(backend, entity.table_name()),
+    }
+}
+
+/// The primary-key columns of `E`, in declaration order.
+pub(crate) fn key_columns<E: EntityTrait>() -> Vec<E::Column> {
+    E::PrimaryKey::iter().map(|pk| pk.into_column()).collect()
+}
+
+/// One `UPDATE` shape for rows named by key, reused for every batch of an operation.
+#[derive(Debug)]
+pub(crate) struct KeyedUpdate {
+    backend: DbBackend,
+    /// `UPDATE t SET a = $1, b = $2 WHERE `
+    prefix: String,
+    /// ` AND "deleted_at" IS NULL`
+    suffix: String,
+    set_values: Vec<Value>,
+    keys: Vec<String>,
+    array_any: bool,
+    max_keys: usize,
+    cached: Option<(usize, String)>,
+}
+
+impl KeyedUpdate {
+    /// Prepares the statement shape for `change` on `E`. `optimize` enables PostgreSQL's
+    /// `= ANY($n)` form for single-column keys.
+    pub(crate) fn new<E: SoftDelete>(backend: DbBackend, change: &Change, optimize: bool) -> Self {
+        let assignments = change.assignments::<E>();
+        let mut prefix = format!("UPDATE {} SET ", table_sql::<E>(backend));
+        for (i, (column, _)) in assignments.iter().enumerate() {
+            if i > 0 {
+                prefix.push_str(", ");
+            }
+            prefix.push_str(&quote(backend, column.as_str()));
+            prefix.push_str(" = ");
+            prefix.push_str(&placeholder(backend, i + 1));
+        }
+        prefix.push_str(" WHERE ");
+        let deleted_at = quote(backend, E::deleted_at_column().as_str());
+        let suffix = match change {
+            Change::SoftDelete { .. } => format!(" AND {deleted_at} IS NULL"),
+            Change::Restore { .. } => format!(" AND {deleted_at} IS NOT NULL"),
+        };
+        let keys: Vec<String> = key_columns::<E>()
+            .iter()
+            .map(|c| quote(backend, c.as_str()))
+            .collect();
+        let set_values: Vec<Value> = assignments.into_iter().map(|(_, v)| v).collect();
+        let max_keys = (bind_limit(backend) - set_values.len()) / keys.len().max(1);
+        KeyedUpdate {
+            backend,
+            prefix,
+            suffix,
+            array_any: optimize && backend == DbBackend::Postgres && keys.len() == 1,
+            set_values,
+            keys,
+            max_keys,
+            cached: None,
+        }
+    }
+
+    /// The statements for one batch of keys: one, or several when the keys would exceed the
+    /// backend's bind limit. Empty for no keys.
+    pub(crate) fn statements(&mut self, keys: &[ValueTuple]) -> Vec<Statement> {
+        if keys.is_empty() {
+            return Vec::new();
+        }
+        if self.array_any
+            && let Some(statement) = self.any_statement(keys)
+        {
+            return vec![statement];
+        }
+        let max_keys = self.max_keys;
+        keys.chunks(max_keys)
+            .map(|chunk| self.in_list_statement(chunk))
+            .collect()
+    }
+
+    fn any_statement(&self, keys: &[ValueTuple]) -> Option<Statement> {
+        let first = match keys.first()? {
+            ValueTuple::One(value) => value,
+            _ => return None,
+        };
+        // The element types whose arrays every sea-query-sqlx build binds.
+        if !matches!(
+            first,
+            Value::SmallInt(Some(_))
+                | Value::Int(Some(_))
+                | Value::BigInt(Some(_))
+                | Value::String(Some(_))
+        ) {
+            return None;
+        }
+        let array_type = first.array_type();
+        let mut elements = Vec::with_capacity(keys.len());
+        for key in keys {
+            match key {
+                ValueTuple::One(value) if value.is_some() => elements.push(value.clone()),
+                _ => return None,
+            }
+        }
+        let sql = format!(
+            "{}{} = ANY({}){}",
+            self.prefix,
+            self.keys[0],
+            placeholder(self.backend, self.set_values.len() + 1),
+            self.suffix
+        );
+        let mut values = self.set_values.clone();
+        values.push(Value::Array(array_type, Some(Box::new(elements))));
+        Some(Statement::from_sql_and_values(self.backend, sql, values))
+    }
+
+    fn in_list_statement(&mut self, keys: &[ValueTuple]) -> Statement {
+        let sql = match &self.cached {
+            Some((len, sql)) if *len == keys.len() => sql.clone(),
+            _ => {
+                let sql = self.in_list_sql(keys.len());
+                self.cached = Some((keys.len(), sql.clone()));
+                sql
+            }
+        };
+        let arity = self.keys.len();
+        let mut values = Vec::with_capacity(self.set_values.len() + keys.len() * arity);
+        values.extend(self.set_values.iter().cloned());
+        for key in keys {
+            values.extend(key.clone());
+        }
+        Statement::from_sql_and_values(self.backend, sql, values)
+    }
+
+    fn in_list_sql(&self, count: usize) -> String {
+        let arity = self.keys.len();
+        let mut sql = String::with_capacity(self.prefix.len() + count * (arity * 8 + 4) + 64);
+        sql.push_str(&self.prefix);
+        if arity == 1 {
+            sql.push_str(&self.keys[0]);
+        } else {
+            sql.push('(');
+            sql.push_str(&self.keys.join(", "));
+            sql.push(')');
+        }
+        sql.push_str(" IN (");
+        let mut next = self.set_values.len() + 1;
+        for i in 0..count {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            if arity > 1 {
+                sql.push('(');
+            }
+            for j in 0..arity {
+                if j > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&placeholder(self.backend, next));
+                next += 1;
+            }
+            if arity > 1 {
+                sql.push(')');
+            }
+        }
+        sql.push(')');
+        sql.push_str(&self.suffix);
+        sql
+    }
+}
+
+fn placeholder(backend: DbBackend, n: usize) -> String {
+    match backend {
+        DbBackend::Postgres => format!("${n}"),
+        _ => "?".to_owned(),
+    }
+}
+
+/// `key > cursor` (tuple comparison for composite keys).
+fn after<E: EntityTrait>(cursor: &ValueTuple) -> Expr {
+    compare_keys::<E>(cursor, |left, right| left.gt(right))
+}
+
+/// `key <= bound`.
+fn up_to<E: EntityTrait>(bound: &ValueTuple) -> Expr {
+    compare_keys::<E>(bound, |left, right| left.lte(right))
+}
+
+fn compare_keys<E: EntityTrait>(values: &ValueTuple, op: impl Fn(Expr, Expr) -> Expr) -> Expr {
+    let columns = key_columns::<E>();
+    let values: Vec<Value> = values.clone().into_iter().collect();
+    if columns.len() == 1 {
+        return op(Expr::col(columns[0]), Expr::val(values[0].clone()));
+    }
+    op(
+        Expr::tuple(columns.into_iter().map(Expr::col)),
+        Expr::tuple(values.into_iter().map(Expr::val)),
+    )
+}
+
+/// The rows a keyset walk has left to visit: `condition AND key > cursor`.
+pub(crate) fn remaining<E: EntityTrait>(
+    condition: &Condition,
+    cursor: Option<&ValueTuple>,
+) -> Condition {
+    let mut condition = condition.clone();
+    if let Some(cursor) = cursor {
+        condition = condition.add(after::<E>(cursor));
+    }
+    condition
+}
+
+/// Phase one of a keyset batch: the key of the `batch_size`-th remaining row, if there are that
+/// many.
+pub(crate) fn keyset_bound<E: EntityTrait>(
+    condition: &Condition,
+    cursor: Option<&ValueTuple>,
+    batch_size: usize,
+) -> SelectStatement {
+    let columns = key_columns::<E>();
+    let mut select = Query::select();
+    select
+        .columns(columns.iter().copied())
+        .from(E::default().table_ref())
+        .cond_where(remaining::<E>(condition, cursor));
+    for column in &columns {
+        select.order_by(*column, Order::Asc);
+    }
+    select
+        .limit(1)
+        .offset(batch_size.saturating_sub(1) as u64)
+        .to_owned()
+}
+
+/// Phase two of a keyset batch for a soft delete or restore: `UPDATE … WHERE condition AND
+/// cursor < key [<= bound]`.
+pub(crate) fn keyset_update<E: SoftDelete>(
+    change: &Change,
+    condition: &Condition,
+    cursor: Option<&ValueTuple>,
+    bound: Option<&ValueTuple>,
+) -> UpdateStatement {
+    let mut update = Query::update();
+    update.table(E::default().table_ref());
+    for (column, value) in change.assignments::<E>() {
+        update.value(column, value);
+    }
+    let mut range = remaining::<E>(condition, cursor).add(change.guard::<E>());
+    if let Some(bound) = bound {
+        range = range.add(up_to::<E>(bound));
+    }
+    update.cond_where(range);
+    update.to_owned()
+}
+
+/// Phase two of a keyset batch for a purge: `DELETE … WHERE condition AND cursor < key
+/// [<= bound]`.
+pub(crate) fn keyset_delete<E: EntityTrait>(
+    condition: &Condition,
+    cursor: Option<&ValueTuple>,
+    bound: Option<&ValueTuple>,
+) -> DeleteStatement {
+    let mut delete = Query::delete();
+    delete.from_table(E::default().table_ref());
+    let mut range = remaining::<E>(condition, cursor);
+    if let Some(bound) = bound {
+        range = range.add(up_to::<E>(bound));
+    }
+    delete.cond_where(range);
+    delete.to_owned()
+}
+
+/// `SELECT COUNT(*) FROM t WHERE condition`.
+pub(crate) fn count_where<E: EntityTrait>(condition: &Condition) -> SelectStatement {
+    Query::select()
+        .expr(Expr::col(Asterisk).count())
+        .from(E::default().table_ref())
+        .cond_where(condition.clone())
+        .to_owned()
+}
+
+/// `SELECT COUNT(*), COUNT(deleted_at) FROM t`: total and deleted rows in one scan.
+pub(crate) fn deletion_counts<E: SoftDelete>() -> SelectStatement {
+    Query::select()
+        .expr_as(Expr::col(Asterisk).count(), Alias::new("total"))
+        .expr_as(
+            Expr::col(E::deleted_at_column()).count(),
+            Alias::new("deleted"),
+        )
+        .from(E::default().table_ref())
+        .to_owned()
+}
+
+/// The purge condition: soft-deleted strictly before `cutoff`. Active rows never match.
+pub(crate) fn deleted_before<E: SoftDelete>(cutoff: Timestamp) -> Condition {
+    Condition::all()
+        .add(E::deleted_at_column().is_not_null())
+        .add(E::deleted_at_column().lt(cutoff))
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use sea_orm::sea_query::IntoValueTuple;
+
+    use super::*;
+    use crate::test_entities::{membership, note, user};
+
+    fn at() -> Timestamp {
+        chrono::Utc
+            .with_ymd_and_hms(2026, 1, 2, 3, 4, 5)
+            .single()
+            .expect("valid time")
+    }
+
+    fn soft_delete() -> Change {
+        Change::SoftDelete {
+            at: at(),
+            by: Some("admin".into()),
+            reason: None,
+        }
+    }
+
+    fn ids(range: std::ops::Range<i64>) -> Vec<ValueTuple> {
+        range.map(|id| id.into_value_tuple()).collect()
+    }
+
+    #[test]
+    fn postgres_gets_one_array_parameter() {
+        let mut update =
+            KeyedUpdate::new::<user::Entity>(DbBackend::Postgres, &soft_delete(), true);
+        let statements = update.statements(&ids(1..4));
+        assert_eq!(statements.len(), 1);
+        assert_eq!(
+            statements[0].sql,
+            r#"UPDATE "users" SET "deleted_at" = $1, "deleted_by" = $2, "deletion_reason" = $3 WHERE "id" = ANY($4) AND "deleted_at" IS NULL"#
+        );
+        let values = &statements[0].values.as_ref().expect("values").0;
+        assert_eq!(values.len(), 4);
+        assert_eq!(values[0], Value::from(at()));
+        assert_eq!(values[1], Value::from(Some("admin".to_owned())));
+        assert_eq!(values[2], Value::String(None));
+        assert_eq!(
+            values[3],
+            Value::Array(
+                sea_orm::sea_query::ArrayType::BigInt,
+                Some(Box::new(vec![1i64.into(), 2i64.into(), 3i64.into()]))
+            )
+        );
+    }
+
+    #[test]
+    fn without_optimization_postgres_gets_an_in_list() {
+        let mut update =
+            KeyedUpdate::new::<user::Entity>(DbBackend::Postgres, &soft_delete(), false);
+        let statements = update.statements(&ids(1..4));
+        assert_eq!(
+            statements[0].sql,
+            r#"UPDATE "users" SET "deleted_at" = $1, "deleted_by" = $2, "deletion_reason" = $3 WHERE "id" IN ($4, $5, $6) AND "deleted_at" IS NULL"#
+        );
+    }
+
+    #[test]
+    fn sqlite_and_mysql_get_in_lists() {
+        let mut sqlite = KeyedUpdate::new::<user::Entity>(DbBackend::Sqlite, &soft_delete(), true);
+        assert_eq!(
+            sqlite.statements(&ids(1..3))[0].sql,
+            r#"UPDATE "users" SET "deleted_at" = ?, "deleted_by" = ?, "deletion_reason" = ? WHERE "id" IN (?, ?) AND "deleted_at" IS NULL"#
+        );
+        let mut mysql = KeyedUpdate::new::<user::Entity>(DbBackend::MySql, &soft_delete(), true);
+        let statement = &mysql.statements(&ids(1..3))[0];
+        assert_eq!(
+            statement.sql,
+            "UPDATE `users` SET `deleted_at` = ?, `deleted_by` = ?, `deletion_reason` = ? WHERE `id` IN (?, ?) AND `deleted_at` IS NULL"
+        );
+        assert_eq!(statement.values.as_ref().expect("values").0.len(), 5);
+    }
+
+    #[test]
+    fn restore_clears_and_guards_deleted_rows() {
+        let restore = Change::Restore { at: at(), by: None };
+        let mut update = KeyedUpdate::new::<user::Entity>(DbBackend::Postgres, &restore, true);
+        let statement = &update.statements(&ids(7..8))[0];
+        assert_eq!(
+            statement.sql,
+            r#"UPDATE "users" SET "deleted_at" = $1, "deleted_by" = $2, "deletion_reason" = $3 WHERE "id" = ANY($4) AND "deleted_at" IS NOT NULL"#
+        );
+        let values = &statement.values.as_ref().expect("values").0;
+        assert!(values[..3].iter().all(|v| !v.is_some()), "{values:?}");
+    }
+
+    #[test]
+    fn composite_keys_use_tuple_in_everywhere() {
+        let keys: Vec<ValueTuple> = vec![
+            (1i32, 10i64).into_value_tuple(),
+            (2i32, 20i64).into_value_tuple(),
+        ];
+        let expected = [
+            (
+                DbBackend::Postgres,
+                r#"UPDATE "memberships" SET "deleted_at" = $1, "deleted_by" = $2, "deletion_reason" = $3 WHERE ("org_id", "user_id") IN (($4, $5), ($6, $7)) AND "deleted_at" IS NULL"#,
+            ),
+            (
+                DbBackend::Sqlite,
+                r#"UPDATE "memberships" SET "deleted_at" = ?, "deleted_by" = ?, "deletion_reason" = ? WHERE ("org_id", "user_id") IN ((?, ?), (?, ?)) AND "deleted_at" IS NULL"#,
+            ),
+            (
+                DbBackend::MySql,
+                "UPDATE `memberships` SET `deleted_at` = ?, `deleted_by` = ?, `deletion_reason` = ? WHERE (`org_id`, `user_id`) IN ((?, ?), (?, ?)) AND `deleted_at` IS NULL",
+            ),
+        ];
+        for (backend, sql) in expected {
+            let mut update = KeyedUpdate::new::<membership::Entity>(backend, &soft_delete(), true);
+            let statements = update.statements(&keys);
+            assert_eq!(statements.len(), 1);
+            assert_eq!(statements[0].sql, sql, "{backend:?}");
+            assert_eq!(statements[0].values.as_ref().expect("values").0.len(), 7);
+        }
+    }
+
+    #[test]
+    fn large_batches_split_below_the_bind_limit() {
+        for (backend, optimize) in [
+            (DbBackend::Sqlite, true),
+            (DbBackend::MySql, true),
+            (DbBackend::Postgres, false),
+        ] {
+            let mut update = KeyedUpdate::new::<user::Entity>(backend, &soft_delete(), optimize);
+            let keys = ids(0..100_000);
+            let statements = update.statements(&keys);
+            let limit = bind_limit(backend);
+            assert!(statements.len() > 1, "{backend:?}");
+            let mut covered = 0;
+            for statement in &statements {
+                let binds = statement.values.as_ref().expect("values").0.len();
+                assert!(binds <= limit, "{backend:?}: {binds} > {limit}");
+                covered += binds - 3;
+            }
+            assert_eq!(covered, keys.len(), "{backend:?}");
+        }
+        // Composite keys take two binds per row.
+        let mut update =
+            KeyedUpdate::new::<membership::Entity>(DbBackend::Sqlite, &soft_delete(), true);
+        let keys: Vec<ValueTuple> = (0..20_000)
+            .map(|i| (1i32, i64::from(i)).into_value_tuple())
+            .collect();
+        let statements = update.statements(&keys);
+        assert_eq!(statements.len(), 2);
+        assert!(
+            statements
+                .iter()
+                .all(|s| s.values.as_ref().expect("values").0.len() <= 32_766)
+        );
+        // One array parameter on PostgreSQL, whatever the size.
+        let mut any = KeyedUpdate::new::<user::Entity>(DbBackend::Postgres, &soft_delete(), true);
+        assert_eq!(any.statements(&ids(0..100_000)).len(), 1);
+        assert!(any.statements(&[]).is_empty());
+    }
+
+    #[test]
+    fn audited_entities_also_stamp_updated_columns() {
+        let change = Change::SoftDelete {
+            at: at(),
+            by: Some("mod".into()),
+            reason: Some("spam".into()),
+        };
+        let mut update = KeyedUpdate::new::<note::Entity>(DbBackend::Sqlite, &change, true);
+        assert_eq!(
+            update.statements(&ids(1..2))[0].sql,
+            r#"UPDATE "notes" SET "deleted_at" = ?, "deleted_by" = ?, "reason" = ?, "updated_at" = ?, "updated_by" = ? WHERE "id" IN (?) AND "deleted_at" IS NULL"#
+        );
+        let anonymous = Change::Restore { at: at(), by: None };
+        let mut update = KeyedUpdate::new::<note::Entity>(DbBackend::Sqlite, &anonymous, true);
+        assert_eq!(
+            update.statements(&ids(1..2))[0].sql,
+            r#"UPDATE "notes" SET "deleted_at" = ?, "deleted_by" = ?, "reason" = ?, "updated_at" = ? WHERE "id" IN (?) AND "deleted_at" IS NOT NULL"#
+        );
+    }
+
+    #[test]
+    fn keyset_statements_per_backend() {
+        let condition = deleted_before::<user::Entity>(at());
+        let cursor = Some(100i64.into_value_tuple());
+        let bound = Some(600i64.into_value_tuple());
+        let select = keyset_bound::<user::Entity>(&condition, cursor.as_ref(), 500);
+        let delete = keyset_delete::<user::Entity>(&condition, cursor.as_ref(), bound.as_ref());
+        let last = keyset_delete::<user::Entity>(&condition, cursor.as_ref(), None);
+        assert_eq!(
+            DbBackend::Postgres.build(&select).to_string(),
+            r#"SELECT "id" FROM "users" WHERE "users"."deleted_at" IS NOT NULL AND "users"."deleted_at" < '2026-01-02 03:04:05.000000 +00:00' AND "id" > 100 ORDER BY "id" ASC LIMIT 1 OFFSET 499"#
+        );
+        assert_eq!(
+            DbBackend::MySql.build(&select).to_string(),
+            "SELECT `id` FROM `users` WHERE `users`.`deleted_at` IS NOT NULL AND `users`.`deleted_at` < '2026-01-02 03:04:05.000000 +00:00' AND `id` > 100 ORDER BY `id` ASC LIMIT 1 OFFSET 499"
+        );
+        assert_eq!(
+            DbBackend::Sqlite.build(&delete).to_string(),
+            r#"DELETE FROM "users" WHERE "users"."deleted_at" IS NOT NULL AND "users"."deleted_at" < '2026-01-02 03:04:05.000000 +00:00' AND "id" > 100 AND "id" <= 600"#
+        );
+        assert_eq!(
+            DbBackend::MySql.build(&last).to_string(),
+            "DELETE FROM `users` WHERE `users`.`deleted_at` IS NOT NULL AND `users`.`deleted_at` < '2026-01-02 03:04:05.000000 +00:00' AND `id` > 100"
+        );
+        let first = keyset_bound::<user::Entity>(&condition, None, 1);
+        assert!(DbBackend::Postgres.build(&first).to_string().ends_with(
+            r#"< '2026-01-02 03:04:05.000000 +00:00' ORDER BY "id" ASC LIMIT 1 OFFSET 0"#
+        ));
+    }
+
+    #[test]
+    fn keyset_update_adds_the_state_guard_and_composite_cursor() {
+        let update = keyset_update::<membership::Entity>(
+            &soft_delete(),
+            &Condition::all().add(membership::Column::OrgId.eq(1)),
+            Some(&(1i32, 5i64).into_value_tuple()),
+            Some(&(1i32, 9i64).into_value_tuple()),
+        );
+        assert_eq!(
+            DbBackend::Postgres.build(&update).to_string(),
+            r#"UPDATE "memberships" SET "deleted_at" = '2026-01-02 03:04:05.000000 +00:00', "deleted_by" = 'admin', "deletion_reason" = NULL WHERE "memberships"."org_id" = 1 AND ("org_id", "user_id") > (1, 5) AND "memberships"."deleted_at" IS NULL AND ("org_id", "user_id") <= (1, 9)"#
+        );
+    }
+
+    #[test]
+    fn stats_count_both_in_one_query() {
+        assert_eq!(
+            DbBackend::Postgres
+                .build(&deletion_counts::<user::Entity>())
+                .to_string(),
+            r#"SELECT COUNT(*) AS "total", COUNT("deleted_at") AS "deleted" FROM "users""#
+        );
+    }
+}

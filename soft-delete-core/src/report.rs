@@ -1,0 +1,153 @@
+//! What bulk operations tell you: the final [`BulkReport`], a [`Progress`] per batch, and
+//! [`BulkAlert`]s for large operations, delivered through an [`AlertSink`].
+
+use std::fmt;
+use std::time::Duration;
+
+/// The outcome of a bulk operation that finished (or stopped at its time limit).
+#[derive(Clone, Debug, PartialEq)]
+pub struct BulkReport {
+    /// The operation, e.g. `bulk_soft_delete`.
+    pub operation: &'static str,
+    /// The table it ran on.
+    pub table: String,
+    /// Ids consumed from the input, duplicates and unknown ids included; for operations that
+    /// select rows by condition, the rows they matched.
+    pub requested: u64,
+    /// Rows changed (or, for a dry run, rows that would be).
+    pub affected: u64,
+    /// Batches run (each its own transaction unless the operation was atomic).
+    pub batches: u64,
+    /// Batches that were retried after a transient error, counted once per retry.
+    pub retries: u64,
+    /// Wall time of the whole operation.
+    pub elapsed: Duration,
+    /// True when nothing was changed because the operation was a dry run.
+    pub dry_run: bool,
+    /// True when the operation stopped at its maximum duration before it was done.
+    pub stopped_early: bool,
+    /// For operations that stopped early: rows still matching, counted after stopping.
+    pub remaining: Option<u64>,
+}
+
+impl BulkReport {
+    /// Rows changed per second (0 when no time passed).
+    pub fn rate(&self) -> f64 {
+        rate(self.affected, self.elapsed)
+    }
+}
+
+impl fmt::Display for BulkReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} on `{}`: {} of {} rows in {} batches, {:.3}s ({:.0} rows/s)",
+            self.operation,
+            self.table,
+            self.affected,
+            self.requested,
+            self.batches,
+            self.elapsed.as_secs_f64(),
+            self.rate()
+        )?;
+        if self.dry_run {
+            f.write_str(", dry run")?;
+        }
+        if self.stopped_early {
+            match self.remaining {
+                Some(left) => write!(f, ", stopped early with {left} rows left")?,
+                None => f.write_str(", stopped early")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Where a bulk operation stands after a batch; passed to the progress callback.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Progress {
+    /// The operation, e.g. `bulk_restore`.
+    pub operation: &'static str,
+    /// Batches done so far.
+    pub batches: u64,
+    /// Ids (or matched rows) consumed so far.
+    pub processed: u64,
+    /// Rows changed so far.
+    pub affected: u64,
+    /// The total number of ids, when the input said so up front.
+    pub total: Option<u64>,
+    /// Time since the operation started.
+    pub elapsed: Duration,
+}
+
+impl Progress {
+    /// Rows changed per second so far.
+    pub fn rate(&self) -> f64 {
+        rate(self.affected, self.elapsed)
+    }
+}
+
+pub(crate) fn rate(rows: u64, elapsed: Duration) -> f64 {
+    let seconds = elapsed.as_secs_f64();
+    if seconds > 0.0 {
+        rows as f64 / seconds
+    } else {
+        0.0
+    }
+}
+
+/// Raised once per operation that reaches `bulk_operation_alert_threshold` rows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BulkAlert {
+    /// The operation, e.g. `bulk_soft_delete`.
+    pub operation: &'static str,
+    /// The table it runs on.
+    pub table: String,
+    /// The row count that triggered the alert: the input's size when known up front, otherwise
+    /// the count reached when the threshold was crossed.
+    pub rows: u64,
+    /// The configured threshold.
+    pub threshold: u64,
+    /// True when the alert was raised before the operation started, from the input's size.
+    pub known_up_front: bool,
+}
+
+/// Receives [`BulkAlert`]s. Implement it to page someone, count metrics, or record audits.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Mutex;
+/// use soft_delete_core::{AlertSink, BulkAlert};
+///
+/// #[derive(Debug, Default)]
+/// struct Collect(Mutex<Vec<BulkAlert>>);
+///
+/// impl AlertSink for Collect {
+///     fn alert(&self, alert: &BulkAlert) {
+///         self.0.lock().unwrap().push(alert.clone());
+///     }
+/// }
+/// ```
+pub trait AlertSink: Send + Sync + fmt::Debug {
+    /// Called once per operation that reaches the threshold. Keep it quick: it runs on the
+    /// operation's task.
+    fn alert(&self, alert: &BulkAlert);
+}
+
+/// The default [`AlertSink`]: a `tracing` warning.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TracingAlertSink;
+
+impl AlertSink for TracingAlertSink {
+    fn alert(&self, alert: &BulkAlert) {
+        tracing::warn!(
+            operation = alert.operation,
+            table = %alert.table,
+            rows = alert.rows,
+            threshold = alert.threshold,
+            known_up_front = alert.known_up_front,
+            "bulk operation reached the alert threshold"
+        );
+    }
+}

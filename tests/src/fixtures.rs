@@ -1,0 +1,164 @@
+//! Data and faults for the tests: seeded rows, failures injected by trigger, and locks held from
+//! a second connection.
+
+use std::time::Duration;
+
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait, Set,
+    TransactionTrait,
+};
+
+use crate::context::TestContext;
+use crate::entities::user;
+
+/// Creates the `users` table and inserts users with ids `1..=n` (names `user-<id>`).
+pub async fn seed_users(ctx: &TestContext, n: i64) {
+    ctx.create_table::<user::Entity>().await;
+    insert_users(ctx, 1..=n).await;
+}
+
+/// Inserts users with the given ids, 500 per statement.
+pub async fn insert_users(ctx: &TestContext, ids: impl IntoIterator<Item = i64>) {
+    let models: Vec<user::ActiveModel> = ids
+        .into_iter()
+        .map(|id| user::ActiveModel {
+            id: Set(id),
+            name: Set(format!("user-{id}")),
+            email: Set(format!("user-{id}@example.com")),
+            ..Default::default()
+        })
+        .collect();
+    for chunk in models.chunks(500) {
+        user::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(&ctx.db)
+            .await
+            .expect("insert users");
+    }
+    if ctx.backend == DbBackend::Postgres {
+        // Keep the serial sequence ahead of the explicit ids.
+        ctx.exec("SELECT setval(pg_get_serial_sequence('users', 'id'), (SELECT COALESCE(MAX(id), 1) FROM users))")
+            .await;
+    }
+}
+
+/// The ids of soft-deleted users, ascending.
+pub async fn deleted_user_ids(ctx: &TestContext) -> Vec<i64> {
+    ids_where(ctx, "deleted_at IS NOT NULL").await
+}
+
+/// The ids of users matching a SQL condition, ascending.
+pub async fn ids_where(ctx: &TestContext, condition: &str) -> Vec<i64> {
+    let sql = format!("SELECT id FROM users WHERE {condition} ORDER BY id");
+    let rows = ctx
+        .db
+        .query_all_raw(sea_orm::Statement::from_string(ctx.backend, sql.clone()))
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    rows.iter()
+        .map(|row| row.try_get_by_index::<i64>(0).expect("id"))
+        .collect()
+}
+
+/// Which statement a trigger fails.
+#[derive(Clone, Copy, Debug)]
+pub enum Fault {
+    /// Any `UPDATE` of the row.
+    Update,
+    /// Any `DELETE` of the row.
+    Delete,
+}
+
+/// Makes every `UPDATE` (or `DELETE`) of `users.id = id` fail with an error that is not
+/// transient, through a trigger, on every backend.
+pub async fn fail_users_row(ctx: &TestContext, id: i64, fault: Fault) {
+    let (event, row) = match fault {
+        Fault::Update => ("UPDATE", "NEW"),
+        Fault::Delete => ("DELETE", "OLD"),
+    };
+    match ctx.backend {
+        DbBackend::Sqlite => {
+            ctx.exec(&format!(
+                "CREATE TRIGGER fail_users_{id} BEFORE {event} ON users \
+                 WHEN {row}.id = {id} BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+            ))
+            .await;
+        }
+        DbBackend::Postgres => {
+            ctx.exec(&format!(
+                "CREATE FUNCTION fail_users_{id}() RETURNS trigger AS $$ BEGIN \
+                 IF {row}.id = {id} THEN RAISE EXCEPTION 'injected failure'; END IF; \
+                 RETURN {row}; END $$ LANGUAGE plpgsql"
+            ))
+            .await;
+            ctx.exec(&format!(
+                "CREATE TRIGGER fail_users_{id} BEFORE {event} ON users FOR EACH ROW \
+                 EXECUTE FUNCTION fail_users_{id}()"
+            ))
+            .await;
+        }
+        DbBackend::MySql => {
+            ctx.exec(&format!(
+                "CREATE TRIGGER fail_users_{id} BEFORE {event} ON users FOR EACH ROW \
+                 BEGIN IF {row}.id = {id} THEN \
+                 SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'injected failure'; END IF; END"
+            ))
+            .await;
+        }
+        other => panic!("no trigger recipe for {other:?}"),
+    }
+}
+
+/// Removes the trigger [`fail_users_row`] installed.
+pub async fn heal_users_row(ctx: &TestContext, id: i64) {
+    match ctx.backend {
+        DbBackend::Postgres => {
+            ctx.exec(&format!("DROP TRIGGER fail_users_{id} ON users"))
+                .await;
+        }
+        _ => {
+            ctx.exec(&format!("DROP TRIGGER fail_users_{id}")).await;
+        }
+    }
+}
+
+/// A lock on a users row (or, on SQLite, the whole database) held by another connection until
+/// it is released or dropped.
+pub struct HeldLock {
+    txn: Option<DatabaseTransaction>,
+    _conn: DatabaseConnection,
+}
+
+impl HeldLock {
+    /// Takes the lock. On SQLite the context must be a file database ([`TestContext::shared`]).
+    pub async fn take(ctx: &TestContext, id: i64) -> HeldLock {
+        let conn = crate::context::connect(ctx.url.clone(), 1).await;
+        let txn = conn.begin().await.expect("begin the locking transaction");
+        match ctx.backend {
+            DbBackend::Sqlite => {
+                // A write takes SQLite's write lock until the transaction ends.
+                txn.execute_unprepared(&format!("UPDATE users SET name = name WHERE id = {id}"))
+                    .await
+                    .expect("take the SQLite write lock");
+            }
+            _ => {
+                txn.execute_unprepared(&format!("SELECT id FROM users WHERE id = {id} FOR UPDATE"))
+                    .await
+                    .expect("lock the row");
+            }
+        }
+        HeldLock {
+            txn: Some(txn),
+            _conn: conn,
+        }
+    }
+
+    /// Releases the lock after `delay`, in the background.
+    pub fn release_after(mut self, delay: Duration) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            if let Some(txn) = self.txn.take() {
+                txn.rollback().await.expect("release the lock");
+            }
+        })
+    }
+}
