@@ -1,1 +1,55 @@
+//! Shared pieces of the examples: the entity they use and a connection helper.
 
+pub mod user {
+    //! A `users` table with soft delete.
+
+    use sea_orm::entity::prelude::*;
+    use soft_delete_core::soft_delete;
+
+    /// A user; `#[soft_delete]` adds `deleted_at`, `deleted_by` and `deletion_reason`.
+    #[soft_delete]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "users")]
+    pub struct Model {
+        /// The key.
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        /// Display name.
+        pub name: String,
+        /// Email address.
+        pub email: String,
+    }
+
+    /// No relations.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+
+/// `DATABASE_URL`, or an in-memory SQLite database.
+pub fn database_url() -> String {
+    std::env::var("DATABASE_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+        .unwrap_or_else(|| "sqlite::memory:".to_owned())
+}
+
+/// Connects without SeaORM's per-statement logging (which would dominate bulk timings).
+///
+/// # Errors
+///
+/// The connection error.
+pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options.sqlx_logging(false).max_connections(4);
+    Database::connect(options).await
+}
+
+/// Rows per second, for printing.
+pub fn per_second(rows: u64, elapsed: std::time::Duration) -> f64 {
+    let seconds = elapsed.as_secs_f64();
+    if seconds > 0.0 { rows as f64 / seconds } else { 0.0 }
+}
