@@ -94,7 +94,7 @@ pub(crate) struct Plan<'a> {
 /// # Errors
 ///
 /// [`Error::Bulk`] when a batch fails (after its retries), carrying the rows committed before it.
-pub(crate) async fn run<C, S>(db: &C, plan: Plan<'_>, source: S) -> Result<BulkReport>
+pub(crate) async fn run<C, S>(db: &C, plan: Plan<'_>, source: &mut S) -> Result<BulkReport>
 where
     C: ConnectionTrait + TransactionTrait,
     S: BatchSource,
@@ -136,7 +136,7 @@ impl<'a> Engine<'a> {
         }
     }
 
-    async fn drive<C, S>(mut self, db: &C, mut source: S) -> Result<BulkReport>
+    async fn drive<C, S>(mut self, db: &C, source: &mut S) -> Result<BulkReport>
     where
         C: ConnectionTrait + TransactionTrait,
         S: BatchSource,
@@ -179,7 +179,7 @@ impl<'a> Engine<'a> {
                     }
                 }
             } else {
-                match self.batch_with_retries(db, &mut source, &unit).await {
+                match self.batch_with_retries(db, source, &unit).await {
                     Ok(done) => done,
                     Err((error, attempts)) => return Err(self.fail(error, attempts)),
                 }

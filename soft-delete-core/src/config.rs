@@ -212,6 +212,29 @@ impl SoftDeleteConfig {
     }
 }
 
+/// Checks `require_deleted_by` and `require_deletion_reason` against what a call gave. Blank
+/// strings count as not given.
+pub(crate) fn check_required(
+    config: &SoftDeleteConfig,
+    deleted_by: Option<&str>,
+    reason: Option<&str>,
+) -> Result<()> {
+    let given = |value: Option<&str>| value.is_some_and(|v| !v.trim().is_empty());
+    if config.require_deleted_by && !given(deleted_by) {
+        return Err(Error::MissingRequired {
+            field: "deleted_by",
+            setting: "require_deleted_by",
+        });
+    }
+    if config.require_deletion_reason && !given(reason) {
+        return Err(Error::MissingRequired {
+            field: "reason",
+            setting: "require_deletion_reason",
+        });
+    }
+    Ok(())
+}
+
 fn config_error(setting: &str, value: &str, expected: &'static str) -> Error {
     Error::Config {
         setting: setting.to_owned(),

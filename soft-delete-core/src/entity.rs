@@ -158,11 +158,7 @@ pub trait SoftDelete: EntityTrait {
         C: ConnectionTrait,
         I: Into<<Self::PrimaryKey as PrimaryKeyTrait>::ValueType>,
     {
-        ForceDeleteOne {
-            db,
-            key: Some(id.into().into_value_tuple()),
-            _entity: std::marker::PhantomData,
-        }
+        ForceDeleteOne::new(db, Some(id.into().into_value_tuple()))
     }
 }
 
@@ -278,7 +274,7 @@ pub struct SoftDeleteOne<'a, E, C> {
 }
 
 impl<'a, E, C> SoftDeleteOne<'a, E, C> {
-    fn new(db: &'a C, key: Option<ValueTuple>) -> Self {
+    pub(crate) fn new(db: &'a C, key: Option<ValueTuple>) -> Self {
         SoftDeleteOne {
             db,
             key,
@@ -352,7 +348,7 @@ pub struct RestoreOne<'a, E, C> {
 }
 
 impl<'a, E, C> RestoreOne<'a, E, C> {
-    fn new(db: &'a C, key: Option<ValueTuple>) -> Self {
+    pub(crate) fn new(db: &'a C, key: Option<ValueTuple>) -> Self {
         RestoreOne {
             db,
             key,
@@ -415,6 +411,16 @@ pub struct ForceDeleteOne<'a, E, C> {
     db: &'a C,
     key: Option<ValueTuple>,
     _entity: std::marker::PhantomData<E>,
+}
+
+impl<'a, E, C> ForceDeleteOne<'a, E, C> {
+    pub(crate) fn new(db: &'a C, key: Option<ValueTuple>) -> Self {
+        ForceDeleteOne {
+            db,
+            key,
+            _entity: std::marker::PhantomData,
+        }
+    }
 }
 
 impl<'a, E, C> IntoFuture for ForceDeleteOne<'a, E, C>

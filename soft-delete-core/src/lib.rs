@@ -147,6 +147,7 @@ pub mod manager;
 pub mod migration;
 pub mod report;
 pub mod scope;
+pub mod service;
 
 pub use config::SoftDeleteConfig;
 pub use entity::{
@@ -159,6 +160,7 @@ pub use manager::{
 };
 pub use report::{AlertSink, BulkAlert, BulkReport, Progress, TracingAlertSink};
 pub use scope::{ActiveRelatedExt, SoftDeleteQueryExt, only_active};
+pub use service::{BaseService, ServiceStatistics, SoftDeleteService};
 
 /// The entity attribute: injects the soft-delete columns and implements [`SoftDelete`].
 ///
@@ -204,6 +206,7 @@ pub mod prelude {
     pub use crate::manager::{DeletionStats, SoftDeleteManager};
     pub use crate::report::BulkReport;
     pub use crate::scope::{ActiveRelatedExt, SoftDeleteQueryExt};
+    pub use crate::service::{BaseService, SoftDeleteService};
 }
 
 /// Items the macros' generated code refers to. Not part of the public API.

@@ -78,7 +78,7 @@ use sea_orm::sea_query::{Condition, IntoCondition};
 use sea_orm::{ConnectionTrait, EntityTrait, PrimaryKeyTrait, TransactionTrait};
 
 use crate::batch::{self, IdSource, KeysetAction, KeysetSource, Plan, ProgressFn};
-use crate::config::SoftDeleteConfig;
+use crate::config::{SoftDeleteConfig, check_required};
 use crate::dialect::{self, Change};
 use crate::entity::{BoxFuture, SoftDelete, Timestamp, now};
 use crate::error::{Error, Result};
@@ -536,7 +536,7 @@ where
     async fn run<E: SoftDelete, S: batch::BatchSource>(
         self,
         operation: &'static str,
-        source: S,
+        mut source: S,
     ) -> Result<BulkReport> {
         let plan = Plan {
             operation,
@@ -548,26 +548,14 @@ where
             max_duration: self.max_duration,
             progress: self.progress.as_deref(),
         };
-        batch::run(self.db, plan, source).await
+        batch::run(self.db, plan, &mut source).await
     }
 }
 
 impl SoftDeleteAction {
     /// Checks the configuration's rules before anything is written.
     fn into_change(self, config: &SoftDeleteConfig) -> Result<Change> {
-        let given = |value: &Option<String>| value.as_deref().is_some_and(|v| !v.trim().is_empty());
-        if config.require_deleted_by && !given(&self.by) {
-            return Err(Error::MissingRequired {
-                field: "deleted_by",
-                setting: "require_deleted_by",
-            });
-        }
-        if config.require_deletion_reason && !given(&self.reason) {
-            return Err(Error::MissingRequired {
-                field: "reason",
-                setting: "require_deletion_reason",
-            });
-        }
+        check_required(config, self.by.as_deref(), self.reason.as_deref())?;
         Ok(Change::SoftDelete {
             at: self.at.unwrap_or_else(now),
             by: self.by,
