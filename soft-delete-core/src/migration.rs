@@ -1,13 +1,22 @@
-//! Schema helpers: tables and indexes for soft-delete entities, right on every backend.
+//! Schema helpers: tables, columns and indexes for soft-delete entities, right on every backend.
 //!
-//! SeaORM's `Schema::create_table_from_entity` already sees the injected columns, but on
-//! MySQL/MariaDB it maps `DateTimeUtc` to `timestamp`, which keeps whole seconds only: two
-//! deletions in the same second become indistinguishable and sub-second cutoffs go wrong.
-//! [`create_table_from_entity`] gives the soft-delete and audit timestamps `DATETIME(6)` there
-//! and leaves every other backend and column as SeaORM makes them.
+//! * [`create_table_from_entity`]: SeaORM's `CREATE TABLE` for an entity, with timestamps that
+//!   keep microseconds on MySQL/MariaDB (SeaORM maps `DateTimeUtc` to `timestamp` there, which
+//!   keeps whole seconds: two deletions in the same second become indistinguishable and
+//!   sub-second cutoffs go wrong).
+//! * [`SoftDeleteTableExt`]: `Table::create()…soft_delete_columns(backend)` for hand-written
+//!   migrations, and [`deleted_at_index`] / [`deleted_at_index_on`] for the index.
+//! * [`AddSoftDeleteColumns`] (feature `migration`): a sea-orm-migration migration built from
+//!   the entity type alone that adds the missing columns and the index to an existing table,
+//!   idempotent on every backend, with a working `down`.
+//! * [`create_unique_among_active`] (feature `migration`): uniqueness among the rows that are not
+//!   soft-deleted, e.g. an email that a deleted user no longer holds. A partial unique index on
+//!   PostgreSQL and SQLite; on MySQL/MariaDB, which have no partial indexes, a stored generated
+//!   column that is 1 for active rows and NULL for deleted ones, inside the unique key (NULLs
+//!   never collide in a unique index).
 
 use sea_orm::sea_query::{
-    ColumnDef, ColumnType, Index, IndexCreateStatement, Table, TableCreateStatement,
+    Alias, ColumnDef, ColumnType, Index, IndexCreateStatement, Table, TableCreateStatement,
 };
 use sea_orm::{DbBackend, IdenStatic, Schema};
 
@@ -33,6 +42,42 @@ pub(crate) fn timestamp_columns<E: SoftDelete>() -> Vec<&'static str> {
         columns.extend(audit.updated_at.map(|c| c.as_str()));
     }
     columns
+}
+
+/// The soft-delete columns of `E` (and its audit columns, if any), in order.
+pub(crate) fn managed_columns<E: SoftDelete>() -> Vec<E::Column> {
+    let mut columns = vec![
+        E::deleted_at_column(),
+        E::deleted_by_column(),
+        E::deletion_reason_column(),
+    ];
+    if let Some(audit) = E::audit_columns() {
+        columns.push(audit.created_at);
+        columns.push(audit.created_by);
+        columns.extend(audit.updated_at);
+        columns.extend(audit.updated_by);
+    }
+    columns
+}
+
+/// SeaORM's definition of one of `E`'s columns, with the timestamp type fixed for `backend`.
+fn column_def<E: SoftDelete>(backend: DbBackend, column: E::Column, nullable: bool) -> ColumnDef {
+    let original = Schema::new(backend).get_column_def::<E>(column);
+    let name = column.as_str();
+    let mut def = if timestamp_columns::<E>().contains(&name) {
+        ColumnDef::new_with_type(Alias::new(name), timestamp_type(backend))
+    } else {
+        match original.get_column_type() {
+            Some(ty) => ColumnDef::new_with_type(Alias::new(name), ty.clone()),
+            None => original.clone(),
+        }
+    };
+    if nullable || original.get_column_spec().nullable != Some(false) {
+        def.null();
+    } else {
+        def.not_null();
+    }
+    def
 }
 
 /// `CREATE TABLE` for a soft-delete entity: SeaORM's statement, with the soft-delete and audit
@@ -77,10 +122,7 @@ pub fn create_table_from_entity<E: SoftDelete>(backend: DbBackend) -> TableCreat
     for column in original.get_columns() {
         let name = column.get_column_name();
         if timestamps.contains(&name.as_str()) {
-            let mut replaced = ColumnDef::new_with_type(
-                sea_orm::sea_query::Alias::new(name),
-                timestamp_type(backend),
-            );
+            let mut replaced = ColumnDef::new_with_type(Alias::new(name), timestamp_type(backend));
             match column.get_column_spec().nullable {
                 Some(false) => replaced.not_null(),
                 _ => replaced.null(),
@@ -99,14 +141,408 @@ pub fn create_table_from_entity<E: SoftDelete>(backend: DbBackend) -> TableCreat
     table
 }
 
-/// `CREATE INDEX idx_<table>_<deleted_at> ON <table> (<deleted_at>)`: what scopes and purges
-/// filter on.
+/// The name of `E`'s `deleted_at` index: `idx_<table>_<deleted_at>`.
+pub fn deleted_at_index_name<E: SoftDelete>() -> String {
+    format!(
+        "idx_{}_{}",
+        E::default().table_name(),
+        E::deleted_at_column().as_str()
+    )
+}
+
+/// `CREATE INDEX idx_<table>_<deleted_at> ON <table> (<deleted_at>)`: what `only_deleted`,
+/// `deleted_before` and statistics filter on.
 pub fn deleted_at_index<E: SoftDelete>() -> IndexCreateStatement {
-    let entity = E::default();
-    let column = E::deleted_at_column();
     Index::create()
-        .name(format!("idx_{}_{}", entity.table_name(), column.as_str()))
-        .table(entity.table_ref())
-        .col(column)
+        .name(deleted_at_index_name::<E>())
+        .table(E::default().table_ref())
+        .col(E::deleted_at_column())
         .to_owned()
+}
+
+/// `CREATE INDEX idx_<table>_<column> ON <table> (<column>)` for a table without an entity.
+pub fn deleted_at_index_on(table: &str, column: &str) -> IndexCreateStatement {
+    Index::create()
+        .name(format!("idx_{table}_{column}"))
+        .table(Alias::new(table))
+        .col(Alias::new(column))
+        .to_owned()
+}
+
+/// Soft-delete and audit columns for `Table::create()`, typed for the backend.
+///
+/// # Examples
+///
+/// ```
+/// use sea_orm::DbBackend;
+/// use sea_orm::sea_query::{Alias, ColumnDef, PostgresQueryBuilder, SqliteQueryBuilder, MysqlQueryBuilder, Table};
+/// use soft_delete_core::migration::SoftDeleteTableExt;
+///
+/// let table = |backend| {
+///     Table::create()
+///         .table(Alias::new("posts"))
+///         .col(ColumnDef::new(Alias::new("id")).big_integer().primary_key())
+///         .soft_delete_columns(backend)
+///         .to_owned()
+/// };
+/// assert_eq!(
+///     table(DbBackend::Postgres).to_string(PostgresQueryBuilder),
+///     r#"CREATE TABLE "posts" ( "id" bigint PRIMARY KEY, "deleted_at" timestamp with time zone NULL, "deleted_by" varchar NULL, "deletion_reason" text NULL )"#
+/// );
+/// assert_eq!(
+///     table(DbBackend::MySql).to_string(MysqlQueryBuilder),
+///     "CREATE TABLE `posts` ( `id` bigint PRIMARY KEY, `deleted_at` DATETIME(6) NULL, `deleted_by` varchar(255) NULL, `deletion_reason` text NULL )"
+/// );
+/// assert_eq!(
+///     table(DbBackend::Sqlite).to_string(SqliteQueryBuilder),
+///     r#"CREATE TABLE "posts" ( "id" integer PRIMARY KEY, "deleted_at" timestamp_with_timezone_text NULL, "deleted_by" varchar NULL, "deletion_reason" text NULL )"#
+/// );
+/// ```
+pub trait SoftDeleteTableExt {
+    /// Adds `deleted_at`, `deleted_by` and `deletion_reason`, all nullable.
+    fn soft_delete_columns(&mut self, backend: DbBackend) -> &mut Self;
+
+    /// Adds `created_at`, `created_by`, `updated_at` and `updated_by`, all nullable.
+    fn audit_columns(&mut self, backend: DbBackend) -> &mut Self;
+
+    /// Adds `E`'s soft-delete (and audit) columns, under `E`'s column names and types.
+    fn soft_delete_columns_of<E: SoftDelete>(&mut self, backend: DbBackend) -> &mut Self;
+}
+
+impl SoftDeleteTableExt for TableCreateStatement {
+    fn soft_delete_columns(&mut self, backend: DbBackend) -> &mut Self {
+        self.col(ColumnDef::new_with_type(Alias::new("deleted_at"), timestamp_type(backend)).null())
+            .col(ColumnDef::new(Alias::new("deleted_by")).string().null())
+            .col(ColumnDef::new(Alias::new("deletion_reason")).text().null())
+    }
+
+    fn audit_columns(&mut self, backend: DbBackend) -> &mut Self {
+        self.col(ColumnDef::new_with_type(Alias::new("created_at"), timestamp_type(backend)).null())
+            .col(ColumnDef::new(Alias::new("created_by")).string().null())
+            .col(ColumnDef::new_with_type(Alias::new("updated_at"), timestamp_type(backend)).null())
+            .col(ColumnDef::new(Alias::new("updated_by")).string().null())
+    }
+
+    fn soft_delete_columns_of<E: SoftDelete>(&mut self, backend: DbBackend) -> &mut Self {
+        for column in managed_columns::<E>() {
+            self.col(column_def::<E>(backend, column, false));
+        }
+        self
+    }
+}
+
+/// The name of the unique index [`create_unique_among_active`] makes for these columns:
+/// `ux_<table>_<columns>_active`, shortened to fit every backend's 63-character limit.
+pub fn unique_among_active_name<E: SoftDelete>(columns: &[E::Column]) -> String {
+    let mut name = format!("ux_{}", E::default().table_name());
+    for column in columns {
+        name.push('_');
+        name.push_str(column.as_str());
+    }
+    if name.len() > 56 {
+        let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        name.truncate(46);
+        name.push_str(&format!("_{:08x}", hash as u32));
+    }
+    name.push_str("_active");
+    name
+}
+
+/// The generated column that MySQL/MariaDB uniqueness among active rows is built on.
+pub const ACTIVE_FLAG_COLUMN: &str = "soft_delete_active";
+
+#[cfg(feature = "migration")]
+pub use with_migration::*;
+
+#[cfg(feature = "migration")]
+mod with_migration {
+    use std::marker::PhantomData;
+
+    use sea_orm::sea_query::{
+        Alias, ColumnDef, ConditionalStatement, Expr, Index, IntoIden, Table,
+    };
+    use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, DbErr, IdenStatic};
+    use sea_orm_migration::{MigrationName, MigrationTrait, SchemaManager};
+
+    use super::{
+        ACTIVE_FLAG_COLUMN, column_def, deleted_at_index, deleted_at_index_name, managed_columns,
+        unique_among_active_name,
+    };
+    use crate::entity::SoftDelete;
+
+    /// A migration that adds `E`'s soft-delete (and audit) columns and its `deleted_at` index to
+    /// an existing table. List it in a `Migrator` like any other:
+    ///
+    /// ```
+    /// # mod user {
+    /// #     use sea_orm::entity::prelude::*;
+    /// #     #[soft_delete_core::soft_delete]
+    /// #     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    /// #     #[sea_orm(table_name = "users")]
+    /// #     pub struct Model {
+    /// #         #[sea_orm(primary_key)]
+    /// #         pub id: i64,
+    /// #     }
+    /// #     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    /// #     pub enum Relation {}
+    /// #     impl ActiveModelBehavior for ActiveModel {}
+    /// # }
+    /// use sea_orm_migration::{MigrationName, MigrationTrait, MigratorTrait};
+    /// use soft_delete_core::migration::AddSoftDeleteColumns;
+    ///
+    /// pub struct Migrator;
+    ///
+    /// impl MigratorTrait for Migrator {
+    ///     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+    ///         vec![Box::new(AddSoftDeleteColumns::<user::Entity>::new())]
+    ///     }
+    /// }
+    ///
+    /// assert_eq!(
+    ///     AddSoftDeleteColumns::<user::Entity>::new().name(),
+    ///     "m_soft_delete_add_columns_users"
+    /// );
+    /// ```
+    ///
+    /// `up` checks each column and the index with the schema manager before adding it, so it is
+    /// idempotent on SQLite, PostgreSQL and MySQL/MariaDB alike, and adds one column per `ALTER
+    /// TABLE` (SQLite takes no more). Columns are added as nullable: existing rows have no
+    /// deletion or creation data. `down` drops the index and every one of these columns that
+    /// exists, including any that the table had before `up` ran.
+    pub struct AddSoftDeleteColumns<E> {
+        name: String,
+        _entity: PhantomData<fn() -> E>,
+    }
+
+    impl<E> std::fmt::Debug for AddSoftDeleteColumns<E> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("AddSoftDeleteColumns")
+                .field("name", &self.name)
+                .finish()
+        }
+    }
+
+    impl<E: SoftDelete> AddSoftDeleteColumns<E> {
+        /// The migration for `E`, named `m_soft_delete_add_columns_<schema>_<table>`.
+        pub fn new() -> Self {
+            let entity = E::default();
+            let name = match entity.schema_name() {
+                Some(schema) => {
+                    format!("m_soft_delete_add_columns_{schema}_{}", entity.table_name())
+                }
+                None => format!("m_soft_delete_add_columns_{}", entity.table_name()),
+            };
+            AddSoftDeleteColumns {
+                name,
+                _entity: PhantomData,
+            }
+        }
+    }
+
+    impl<E: SoftDelete> Default for AddSoftDeleteColumns<E> {
+        fn default() -> Self {
+            Self::new()
+        }
+    }
+
+    impl<E: SoftDelete> MigrationName for AddSoftDeleteColumns<E> {
+        fn name(&self) -> &str {
+            &self.name
+        }
+    }
+
+    // `MigrationTrait` is declared with an elided `SchemaManager` lifetime; async-trait needs the
+    // impl to match it exactly.
+    #[allow(elided_lifetimes_in_paths)]
+    #[async_trait::async_trait]
+    impl<E: SoftDelete> MigrationTrait for AddSoftDeleteColumns<E> {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            let backend = manager.get_database_backend();
+            let entity = E::default();
+            let table = entity.table_name();
+            for column in managed_columns::<E>() {
+                if manager.has_column(table, column.as_str()).await? {
+                    continue;
+                }
+                manager
+                    .alter_table(
+                        Table::alter()
+                            .table(entity.table_ref())
+                            .add_column(column_def::<E>(backend, column, true))
+                            .to_owned(),
+                    )
+                    .await?;
+            }
+            if !manager
+                .has_index(table, deleted_at_index_name::<E>())
+                .await?
+            {
+                manager.create_index(deleted_at_index::<E>()).await?;
+            }
+            Ok(())
+        }
+
+        async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            let entity = E::default();
+            let table = entity.table_name();
+            let index = deleted_at_index_name::<E>();
+            if manager.has_index(table, &index).await? {
+                manager
+                    .drop_index(
+                        Index::drop()
+                            .name(&index)
+                            .table(entity.table_ref())
+                            .to_owned(),
+                    )
+                    .await?;
+            }
+            for column in managed_columns::<E>().into_iter().rev() {
+                if !manager.has_column(table, column.as_str()).await? {
+                    continue;
+                }
+                manager
+                    .alter_table(
+                        Table::alter()
+                            .table(entity.table_ref())
+                            .drop_column(column)
+                            .to_owned(),
+                    )
+                    .await?;
+            }
+            Ok(())
+        }
+    }
+
+    /// Makes `columns` unique among the rows of `E` that are not soft-deleted: two active rows
+    /// may not share the values, while any number of deleted rows may (and restoring a row into
+    /// a conflict is rejected). Idempotent.
+    ///
+    /// * PostgreSQL and SQLite: `CREATE UNIQUE INDEX … (columns) WHERE deleted_at IS NULL`.
+    /// * MySQL/MariaDB: a stored generated column [`ACTIVE_FLAG_COLUMN`] (`CASE WHEN deleted_at
+    ///   IS NULL THEN 1 ELSE NULL END`, shared by all such indexes of the table), then `CREATE
+    ///   UNIQUE INDEX … (columns, soft_delete_active)`. Models need not declare the column.
+    ///
+    /// # Errors
+    ///
+    /// The database error, e.g. when active rows already hold duplicates.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # mod user {
+    /// #     use sea_orm::entity::prelude::*;
+    /// #     #[soft_delete_core::soft_delete]
+    /// #     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    /// #     #[sea_orm(table_name = "users")]
+    /// #     pub struct Model {
+    /// #         #[sea_orm(primary_key)]
+    /// #         pub id: i64,
+    /// #         pub email: String,
+    /// #     }
+    /// #     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    /// #     pub enum Relation {}
+    /// #     impl ActiveModelBehavior for ActiveModel {}
+    /// # }
+    /// use sea_orm_migration::SchemaManager;
+    /// use soft_delete_core::migration::create_unique_among_active;
+    ///
+    /// # async fn up(manager: &SchemaManager<'_>) -> Result<(), sea_orm::DbErr> {
+    /// create_unique_among_active::<user::Entity>(manager, &[user::Column::Email]).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn create_unique_among_active<E: SoftDelete>(
+        manager: &SchemaManager<'_>,
+        columns: &[E::Column],
+    ) -> Result<(), DbErr> {
+        let entity = E::default();
+        let table = entity.table_name();
+        let name = unique_among_active_name::<E>(columns);
+        if manager.has_index(table, &name).await? {
+            return Ok(());
+        }
+        let mut index = Index::create();
+        index.name(&name).table(entity.table_ref()).unique();
+        for column in columns {
+            index.col(*column);
+        }
+        match manager.get_database_backend() {
+            DbBackend::MySql => {
+                if !manager.has_column(table, ACTIVE_FLAG_COLUMN).await? {
+                    let flag =
+                        Expr::case(E::deleted_at_column().is_null(), 1).finally(Expr::null());
+                    manager
+                        .alter_table(
+                            Table::alter()
+                                .table(entity.table_ref())
+                                .add_column(
+                                    ColumnDef::new(Alias::new(ACTIVE_FLAG_COLUMN))
+                                        .tiny_integer()
+                                        .generated(flag, true),
+                                )
+                                .to_owned(),
+                        )
+                        .await?;
+                }
+                index.col(Alias::new(ACTIVE_FLAG_COLUMN).into_iden());
+            }
+            _ => {
+                index.and_where(E::deleted_at_column().is_null());
+            }
+        }
+        manager.create_index(index).await
+    }
+
+    /// Undoes [`create_unique_among_active`]: drops the index and, on MySQL/MariaDB, the
+    /// generated column once no index of the table uses it any more. Idempotent.
+    ///
+    /// # Errors
+    ///
+    /// The database error.
+    pub async fn drop_unique_among_active<E: SoftDelete>(
+        manager: &SchemaManager<'_>,
+        columns: &[E::Column],
+    ) -> Result<(), DbErr> {
+        let entity = E::default();
+        let table = entity.table_name();
+        let name = unique_among_active_name::<E>(columns);
+        if manager.has_index(table, &name).await? {
+            manager
+                .drop_index(
+                    Index::drop()
+                        .name(&name)
+                        .table(entity.table_ref())
+                        .to_owned(),
+                )
+                .await?;
+        }
+        if manager.get_database_backend() == DbBackend::MySql
+            && manager.has_column(table, ACTIVE_FLAG_COLUMN).await?
+        {
+            let still_used = manager
+                .get_connection()
+                .query_one_raw(sea_orm::Statement::from_sql_and_values(
+                    DbBackend::MySql,
+                    "SELECT COUNT(*) FROM information_schema.STATISTICS \
+                     WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?",
+                    [table.into(), ACTIVE_FLAG_COLUMN.into()],
+                ))
+                .await?
+                .map(|row| row.try_get_by_index::<i64>(0))
+                .transpose()?
+                .unwrap_or(0);
+            if still_used == 0 {
+                manager
+                    .alter_table(
+                        Table::alter()
+                            .table(entity.table_ref())
+                            .drop_column(Alias::new(ACTIVE_FLAG_COLUMN))
+                            .to_owned(),
+                    )
+                    .await?;
+            }
+        }
+        Ok(())
+    }
 }
