@@ -38,8 +38,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
 
     let backend = db.get_database_backend();
     db.execute_unprepared("DROP TABLE IF EXISTS users").await?;
-    db.execute(&migration::create_table_from_entity::<user::Entity>(backend))
-        .await?;
+    db.execute(&migration::create_table_from_entity::<user::Entity>(
+        backend,
+    ))
+    .await?;
     db.execute(&migration::deleted_at_index::<user::Entity>())
         .await?;
 
@@ -75,7 +77,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .hard_delete_before::<user::Entity>(cutoff)
         .dry_run()
         .await?;
-    println!("purge preview: {} rows deleted before {cutoff}", preview.affected);
+    println!(
+        "purge preview: {} rows deleted before {cutoff}",
+        preview.affected
+    );
     let report = manager
         .hard_delete_before::<user::Entity>(cutoff)
         .batch_size(500)
@@ -145,7 +150,9 @@ where
         stats.deletion_ratio * 100.0,
         started.elapsed().as_secs_f64() * 1000.0
     );
-    let active = user::Entity::find_active().count(manager.connection()).await?;
+    let active = user::Entity::find_active()
+        .count(manager.connection())
+        .await?;
     assert_eq!(active, stats.active, "the scopes and the statistics agree");
     Ok(())
 }

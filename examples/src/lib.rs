@@ -27,6 +27,33 @@ pub mod user {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+pub mod post {
+    //! A `posts` table with soft delete and audit columns.
+
+    use sea_orm::entity::prelude::*;
+    use soft_delete_core::soft_delete;
+
+    /// A post; `#[soft_delete(audit)]` adds the soft-delete and audit columns.
+    #[soft_delete(audit)]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "posts")]
+    pub struct Model {
+        /// The key.
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        /// The author.
+        pub user_id: i64,
+        /// The title.
+        pub title: String,
+    }
+
+    /// No relations.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 
 /// `DATABASE_URL`, or an in-memory SQLite database.
@@ -51,5 +78,9 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
 /// Rows per second, for printing.
 pub fn per_second(rows: u64, elapsed: std::time::Duration) -> f64 {
     let seconds = elapsed.as_secs_f64();
-    if seconds > 0.0 { rows as f64 / seconds } else { 0.0 }
+    if seconds > 0.0 {
+        rows as f64 / seconds
+    } else {
+        0.0
+    }
 }
