@@ -47,7 +47,13 @@ impl FieldInfo {
 /// The named fields of `fields`, or `None` for tuple and unit structs.
 pub fn named_fields(fields: &Fields) -> Option<Vec<FieldInfo>> {
     match fields {
-        Fields::Named(named) => Some(named.named.iter().filter_map(FieldInfo::from_field).collect()),
+        Fields::Named(named) => Some(
+            named
+                .named
+                .iter()
+                .filter_map(FieldInfo::from_field)
+                .collect(),
+        ),
         Fields::Unnamed(_) | Fields::Unit => None,
     }
 }
@@ -79,7 +85,39 @@ pub fn derives_soft_delete(attrs: &[Attribute]) -> Option<Path> {
         .iter()
         .filter(|attr| attr.path().is_ident("derive"))
         .flat_map(derive_paths)
-        .find(|path| last_segment(path).as_deref() == Some("SoftDelete"))
+        .find(is_soft_delete)
+}
+
+/// Takes `SoftDelete` out of the derive lists, for when `#[soft_delete]` reports it: left in,
+/// the derive would implement the trait a second time and add a "conflicting implementations"
+/// error to ours.
+pub fn remove_soft_delete_derive(attrs: &mut [Attribute]) {
+    for attr in attrs
+        .iter_mut()
+        .filter(|attr| attr.path().is_ident("derive"))
+    {
+        let paths = derive_paths(attr);
+        if !paths.iter().any(is_soft_delete) {
+            continue;
+        }
+        let kept = paths.iter().filter(|path| !is_soft_delete(path));
+        let path = attr.path().clone();
+        attr.meta = syn::parse_quote!(#path(#(#kept),*));
+    }
+}
+
+fn is_soft_delete(path: &Path) -> bool {
+    last_segment(path).as_deref() == Some("SoftDelete")
+}
+
+/// True when the struct or one of its fields carries a `#[sea_orm(...)]` attribute: the helper
+/// attributes `DeriveEntityModel` leaves behind once it has run.
+pub fn has_sea_orm_attributes(attrs: &[Attribute], fields: &Fields) -> bool {
+    let is_sea_orm = |attr: &Attribute| attr.path().is_ident("sea_orm");
+    attrs.iter().any(is_sea_orm)
+        || fields
+            .iter()
+            .any(|field| field.attrs.iter().any(is_sea_orm))
 }
 
 fn derive_paths(attr: &Attribute) -> Vec<Path> {
@@ -89,7 +127,9 @@ fn derive_paths(attr: &Attribute) -> Vec<Path> {
 }
 
 fn last_segment(path: &Path) -> Option<String> {
-    path.segments.last().map(|segment| segment.ident.to_string())
+    path.segments
+        .last()
+        .map(|segment| segment.ident.to_string())
 }
 
 /// `#[sea_orm::model]` and `#[sea_orm::compact_model]`.
@@ -100,7 +140,11 @@ fn is_sea_orm_model_attribute(path: &Path) -> bool {
         .map(|segment| segment.ident.to_string())
         .collect();
     matches!(
-        segments.iter().map(String::as_str).collect::<Vec<_>>().as_slice(),
+        segments
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice(),
         ["sea_orm", "model" | "compact_model"]
     )
 }

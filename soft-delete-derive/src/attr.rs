@@ -92,7 +92,9 @@ fn parse_audit(meta: &Meta, ident: &Ident, attr_name: &str, options: &mut Option
         Meta::List(list) => {
             cx.error_spanned_by(
                 list,
-                format!("expected `audit`, `audit = \"full\"` or `audit = \"created\"` in {attr_name}"),
+                format!(
+                    "expected `audit`, `audit = \"full\"` or `audit = \"created\"` in {attr_name}"
+                ),
             );
             None
         }

@@ -33,20 +33,40 @@ pub fn attribute(args: TokenStream, input: TokenStream) -> TokenStream {
 
     let derives = ast::derives(&item.attrs);
     if derives == Derives::Missing {
-        cx.syn_error(syn::Error::new(
-            Span::call_site(),
+        let message = if ast::has_sea_orm_attributes(&item.attrs, &item.fields) {
             "`#[soft_delete]` must be placed above `#[derive(DeriveEntityModel)]` (or above \
              `#[sea_orm::model]`); move it above the derive. Written below it, the derive has \
-             already run without the soft-delete columns",
-        ));
+             already run without the soft-delete columns"
+        } else {
+            "`#[soft_delete]` applies to the `Model` of a SeaORM entity: write it above \
+             `#[derive(DeriveEntityModel)]` (or above `#[sea_orm::model]`)"
+        };
+        cx.syn_error(syn::Error::new(Span::call_site(), message));
     }
-    if let Some(path) = ast::derives_soft_delete(&item.attrs) {
+    let derives_soft_delete = ast::derives_soft_delete(&item.attrs);
+    if let Some(path) = &derives_soft_delete {
         cx.error_spanned_by(
             path,
             "`#[derive(SoftDelete)]` is not needed with `#[soft_delete]`, which implements \
              `SoftDelete` itself; remove the derive",
         );
+        ast::remove_soft_delete_derive(&mut item.attrs);
     }
+    // `#[soft_delete_columns]` is the derive's helper; without the derive it would be an unknown
+    // attribute, and its options belong in `#[soft_delete(...)]` here.
+    item.attrs.retain(|attr| {
+        if !attr.path().is_ident(Mode::Derive.attr_name()) {
+            return true;
+        }
+        if derives_soft_delete.is_none() {
+            cx.error_spanned_by(
+                attr.path(),
+                "`#[soft_delete_columns]` is the helper of `#[derive(SoftDelete)]`; with \
+                 `#[soft_delete]`, write the options in `#[soft_delete(...)]`",
+            );
+        }
+        false
+    });
 
     let columns = match ast::named_fields(&item.fields) {
         Some(fields) => valid::resolve(&fields, &item.ident, &options, Mode::Attribute, &cx),
@@ -93,9 +113,12 @@ pub fn derive(input: TokenStream) -> TokenStream {
             continue;
         }
         match &attr.meta {
-            Meta::List(list) => {
-                attr::parse_options(list.tokens.clone(), Mode::Derive.attr_name(), &mut options, &cx)
-            }
+            Meta::List(list) => attr::parse_options(
+                list.tokens.clone(),
+                Mode::Derive.attr_name(),
+                &mut options,
+                &cx,
+            ),
             other => cx.error_spanned_by(
                 other,
                 "expected `#[soft_delete_columns(...)]`, e.g. \
@@ -185,9 +208,7 @@ fn variant(columns: &[Column], role: Role) -> Option<TokenStream> {
 }
 
 fn trait_impls(columns: &[Column], options: &Options) -> TokenStream {
-    let get = |role| {
-        variant(columns, role).unwrap_or_else(|| quote!(::core::unreachable!()))
-    };
+    let get = |role| variant(columns, role).unwrap_or_else(|| quote!(::core::unreachable!()));
     let deleted_at = get(Role::DeletedAt);
     let deleted_by = get(Role::DeletedBy);
     let deletion_reason = get(Role::DeletionReason);

@@ -18,6 +18,8 @@ mod attr;
 mod ctxt;
 mod expand;
 mod role;
+#[cfg(test)]
+mod tests;
 mod valid;
 
 use proc_macro::TokenStream;

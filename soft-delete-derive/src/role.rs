@@ -54,14 +54,19 @@ impl Role {
     pub fn kind(self) -> Kind {
         match self {
             Role::DeletedAt | Role::CreatedAt | Role::UpdatedAt => Kind::Timestamp,
-            Role::DeletedBy | Role::DeletionReason | Role::CreatedBy | Role::UpdatedBy => Kind::Text,
+            Role::DeletedBy | Role::DeletionReason | Role::CreatedBy | Role::UpdatedBy => {
+                Kind::Text
+            }
         }
     }
 
     /// Soft-delete columns are NULL while a row is active, so they must be `Option`s; audit
     /// columns may be declared either way.
     pub fn must_be_option(self) -> bool {
-        matches!(self, Role::DeletedAt | Role::DeletedBy | Role::DeletionReason)
+        matches!(
+            self,
+            Role::DeletedAt | Role::DeletedBy | Role::DeletionReason
+        )
     }
 
     pub fn is_audit(self) -> bool {

@@ -68,19 +68,24 @@ pub fn resolve(
                 };
                 cx.error_spanned_by(
                     lit,
-                    format!("`{}` has no effect without {hint} in {attr_name}", role.key()),
+                    format!(
+                        "`{}` has no effect without {hint} in {attr_name}",
+                        role.key()
+                    ),
                 );
             }
             continue;
         }
         let wanted = rename.map_or_else(|| role.key().to_owned(), |lit| lit.value());
+        // `"r#type"` names the field `r#type`, whose column is `type`.
+        let wanted_name = wanted.strip_prefix("r#").unwrap_or(&wanted);
         let declared = fields
             .iter()
-            .find(|field| field.name() == wanted)
+            .find(|field| field.name() == wanted_name)
             .or_else(|| {
                 fields
                     .iter()
-                    .find(|field| field.column_name.as_deref() == Some(wanted.as_str()))
+                    .find(|field| field.column_name.as_deref() == Some(wanted_name))
             });
         match declared {
             Some(field) => {
@@ -103,9 +108,17 @@ pub fn resolve(
             }
             None if mode == Mode::Attribute => {
                 let span = rename.map_or_else(Span::call_site, |lit| lit.span());
+                // `attr` checked that a renamed field is an identifier (possibly a raw one).
+                let field = match syn::parse_str::<Ident>(&wanted) {
+                    Ok(mut ident) => {
+                        ident.set_span(span);
+                        ident
+                    }
+                    Err(_) => Ident::new(role.key(), span),
+                };
                 columns.push(Column {
                     role,
-                    field: Ident::new(&wanted, span),
+                    field,
                     inject: true,
                 });
             }
@@ -132,8 +145,10 @@ pub fn resolve(
             },
         }
     }
-    for (i, column) in columns.iter().enumerate() {
-        if let Some(other) = columns[..i].iter().find(|c| c.field == column.field) {
+    for i in 0..columns.len() {
+        let (earlier, rest) = columns.split_at_mut(i);
+        let column = &mut rest[0];
+        if let Some(other) = earlier.iter().find(|c| c.field == column.field) {
             cx.error_spanned_by(
                 &column.field,
                 format!(
@@ -143,6 +158,9 @@ pub fn resolve(
                     column.field
                 ),
             );
+            // Declared or injected once already: injecting it again would add a duplicate field
+            // and a cascade of errors from the derive.
+            column.inject = false;
         }
     }
     columns
@@ -187,7 +205,9 @@ fn check_type(role: Role, ty: &Type, cx: &Ctxt) {
     }
     let fits = match role.kind() {
         Kind::Timestamp => is_utc_timestamp(inner),
-        Kind::Text => last_ident(inner).is_some_and(|(ident, args)| ident == "String" && args.is_none()),
+        Kind::Text => {
+            last_ident(inner).is_some_and(|(ident, args)| ident == "String" && args.is_none())
+        }
     };
     if !fits {
         cx.error_spanned_by(
@@ -264,9 +284,11 @@ pub fn type_to_string(ty: &Type) -> String {
         if c == ' ' {
             let prev = out.chars().last();
             let next = chars.peek().copied();
-            let glue = |ch: Option<char>| matches!(ch, Some('<' | '>' | ':' | '&' | '(' | ')' | '['  | ']'));
-            if glue(prev) || glue(next) || next == Some(',') {
-                if prev == Some(',') {
+            let glue = |ch: Option<char>| {
+                matches!(ch, Some('<' | '>' | ':' | '&' | '(' | ')' | '[' | ']'))
+            };
+            if glue(prev) || glue(next) || matches!(next, Some(',' | ';')) {
+                if matches!(prev, Some(',' | ';')) {
                     out.push(' ');
                 }
                 continue;

@@ -1,0 +1,21 @@
+mod plain {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "plain")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+fn purge(manager: &soft_delete_core::SoftDeleteManager<'_, sea_orm::DatabaseConnection>) {
+    let _ = manager.purge_expired::<plain::Entity>();
+}
+
+fn main() {}
