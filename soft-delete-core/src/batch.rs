@@ -565,12 +565,12 @@ impl<E: SoftDelete> BatchSource for KeysetSource<E> {
         (!self.done).then(|| self.cursor.clone())
     }
 
-    fn execute<'a, C: ConnectionTrait>(
-        &'a mut self,
-        conn: &'a C,
-        cursor: &'a Option<ValueTuple>,
-    ) -> impl Future<Output = Result<Outcome<Option<ValueTuple>>, DbErr>> + Send + 'a {
-        async move {
+    async fn execute<C: ConnectionTrait>(
+        &mut self,
+        conn: &C,
+        cursor: &Option<ValueTuple>,
+    ) -> Result<Outcome<Option<ValueTuple>>, DbErr> {
+        {
             let cursor = cursor.as_ref();
             let bound_query = dialect::keyset_bound::<E>(&self.condition, cursor, self.batch_size);
             let bound = match conn.query_one(&bound_query).await? {

@@ -311,8 +311,8 @@ where
             .query_one(&dialect::deletion_counts::<E>())
             .await?
             .ok_or_else(|| sea_orm::DbErr::Custom("COUNT(*) returned no row".to_owned()))?;
-        let total: i64 = row.try_get_by_index(0).map_err(sea_orm::DbErr::from)?;
-        let deleted: i64 = row.try_get_by_index(1).map_err(sea_orm::DbErr::from)?;
+        let total: i64 = row.try_get_by_index(0)?;
+        let deleted: i64 = row.try_get_by_index(1)?;
         Ok(DeletionStats::new(
             E::default().table_name().to_owned(),
             total.max(0) as u64,

@@ -120,13 +120,13 @@ use futures::{Stream, StreamExt};
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, IntoValueTuple, Value, ValueTuple};
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr,
-    EntityTrait, IntoActiveModel, Iterable, ModelTrait, PrimaryKeyTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    EntityTrait, FromQueryResult, IdenStatic, IntoActiveModel, Iterable, ModelTrait,
+    PrimaryKeyTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, TransactionTrait,
 };
 
 use crate::batch::{self, BatchSource, Outcome, Plan};
 use crate::config::{SoftDeleteConfig, check_required};
-use crate::dialect::{bind_limit, count_where, key_columns};
+use crate::dialect::{RowInsert, bind_limit, count_where, key_columns};
 use crate::entity::{
     BoxFuture, ForceDeleteOne, RestoreOne, SoftDelete, SoftDeleteOne, Timestamp, format_key,
     key_condition, now,
@@ -800,18 +800,8 @@ where
             });
         }
         let backend = self.db.get_database_backend();
-        let columns = <E::Column as Iterable>::iter().count().max(1);
-        let mut source = InsertSource::<E, S> {
-            rows: Box::pin(self.rows),
-            batch_size,
-            rows_per_statement: (bind_limit(backend) / columns).clamp(1, batch_size),
-            backend,
-            at: now(),
-            by: self.created_by,
-            returning,
-            collected: Vec::new(),
-            increment: None,
-        };
+        let mut source =
+            InsertSource::<E, S>::new(self.rows, batch_size, backend, self.created_by, returning);
         let alerts = TracingAlertSink;
         let plan = Plan {
             operation: if returning {
@@ -872,10 +862,75 @@ struct InsertSource<E: EntityTrait, S> {
     backend: DbBackend,
     at: Timestamp,
     by: Option<String>,
+    /// The audit values an insert fills in where a row leaves them unset, by column index.
+    defaults: Vec<(usize, Value)>,
     returning: bool,
+    insert: RowInsert,
     collected: Vec<ModelOf<E>>,
     /// `@@auto_increment_increment`, read once, on MySQL/MariaDB.
     increment: Option<i128>,
+}
+
+impl<E: SoftDelete, S> InsertSource<E, S> {
+    fn new(
+        rows: S,
+        batch_size: usize,
+        backend: DbBackend,
+        by: Option<String>,
+        returning: bool,
+    ) -> Self {
+        let columns = <E::Column as Iterable>::iter().count().max(1);
+        let at = now();
+        let index_of = |column: E::Column| {
+            <E::Column as Iterable>::iter().position(|c| c.as_str() == column.as_str())
+        };
+        let mut defaults = Vec::new();
+        if let Some(audit) = E::audit_columns() {
+            defaults.extend(index_of(audit.created_at).map(|i| (i, Value::from(at))));
+            if let Some(by) = &by {
+                defaults.extend(index_of(audit.created_by).map(|i| (i, Value::from(by.clone()))));
+            }
+        }
+        InsertSource {
+            rows: Box::pin(rows),
+            batch_size,
+            rows_per_statement: (bind_limit(backend) / columns).clamp(1, batch_size),
+            backend,
+            at,
+            by,
+            defaults,
+            returning,
+            insert: RowInsert::new::<E>(backend, returning),
+            collected: Vec::new(),
+            increment: None,
+        }
+    }
+
+    /// The `INSERT` for one chunk, and whether it returns the rows: hand-built where it can be,
+    /// otherwise SeaORM's (which adds the casts some column types need).
+    fn statement(
+        &mut self,
+        chunk: &[ActiveModelOf<E>],
+    ) -> std::result::Result<(sea_orm::Statement, bool), DbErr> {
+        if let Some(statement) = self.insert.statement::<E>(chunk, &self.defaults) {
+            return Ok((statement, self.insert.returns_rows()));
+        }
+        let mut rows = chunk.to_vec();
+        for row in &mut rows {
+            stamp_insert::<E>(row, self.at, self.by.as_deref())?;
+        }
+        let mut query = E::insert_many(rows).into_query();
+        let returns = self.returning && self.backend != DbBackend::MySql;
+        if returns {
+            query.returning(
+                sea_orm::sea_query::Query::returning().exprs(
+                    <E::Column as Iterable>::iter()
+                        .map(|c| c.select_as(c.into_returning_expr(self.backend))),
+                ),
+            );
+        }
+        Ok((self.backend.build(&query), returns))
+    }
 }
 
 impl<E, S> BatchSource for InsertSource<E, S>
@@ -906,28 +961,51 @@ where
         (!unit.is_empty()).then_some(unit)
     }
 
-    fn execute<'a, T: ConnectionTrait>(
-        &'a mut self,
-        conn: &'a T,
-        unit: &'a Vec<ActiveModelOf<E>>,
-    ) -> impl Future<Output = std::result::Result<Outcome<Self::Next>, DbErr>> + Send + 'a {
-        async move {
+    async fn execute<T: ConnectionTrait>(
+        &mut self,
+        conn: &T,
+        unit: &Vec<ActiveModelOf<E>>,
+    ) -> std::result::Result<Outcome<Self::Next>, DbErr> {
+        {
             let mut models = Vec::new();
             let mut increment = self.increment;
             for chunk in unit.chunks(self.rows_per_statement) {
-                let mut rows = chunk.to_vec();
-                for row in &mut rows {
-                    stamp_insert::<E>(row, self.at, self.by.as_deref())?;
-                }
-                if !self.returning {
-                    E::insert_many(rows).exec_without_returning(conn).await?;
-                } else if self.backend == DbBackend::MySql {
-                    models.extend(insert_and_read_back::<E, T>(conn, rows, &mut increment).await?);
+                let keys: Vec<Option<ValueTuple>> = if self.returning {
+                    chunk
+                        .iter()
+                        .map(|row| row.get_primary_key_value())
+                        .collect()
                 } else {
-                    let keys: Vec<Option<ValueTuple>> =
-                        rows.iter().map(|row| row.get_primary_key_value()).collect();
-                    let returned = E::insert_many(rows).exec_with_returning(conn).await?;
+                    Vec::new()
+                };
+                let mixed_keys =
+                    keys.iter().any(Option::is_some) && keys.iter().any(Option::is_none);
+                if self.returning && self.backend == DbBackend::MySql && mixed_keys {
+                    // No single multi-row INSERT can be read back: one at a time.
+                    for row in chunk {
+                        let mut row = row.clone();
+                        stamp_insert::<E>(&mut row, self.at, self.by.as_deref())?;
+                        models.push(E::insert(row).exec_with_returning(conn).await?);
+                    }
+                    continue;
+                }
+                let (statement, returns_rows) = self.statement(chunk)?;
+                if !self.returning {
+                    conn.execute_raw(statement).await?;
+                } else if returns_rows {
+                    let returned = conn
+                        .query_all_raw(statement)
+                        .await?
+                        .iter()
+                        .map(|row| <ModelOf<E> as FromQueryResult>::from_query_result(row, ""))
+                        .collect::<std::result::Result<Vec<_>, _>>()?;
                     models.extend(in_input_order::<E>(&keys, returned)?);
+                } else {
+                    let done = conn.execute_raw(statement).await?;
+                    models.extend(
+                        read_back::<E, T>(conn, &keys, done.last_insert_id(), &mut increment)
+                            .await?,
+                    );
                 }
             }
             Ok(Outcome {
@@ -1023,75 +1101,67 @@ fn value_as_i128(value: &Value) -> Option<i128> {
     })
 }
 
-/// MySQL/MariaDB: insert without `RETURNING`, then read the rows back (see the module docs).
-async fn insert_and_read_back<E, C>(
+/// MySQL/MariaDB, after a multi-row `INSERT` without `RETURNING`: read the rows back (see the
+/// module docs), by their given keys or from the first generated key on.
+async fn read_back<E, C>(
     conn: &C,
-    rows: Vec<ActiveModelOf<E>>,
+    keys: &[Option<ValueTuple>],
+    first_generated: u64,
     increment: &mut Option<i128>,
 ) -> std::result::Result<Vec<ModelOf<E>>, DbErr>
 where
     E: SoftDelete,
-    E::Model: IntoActiveModel<E::ActiveModel>,
     C: ConnectionTrait,
 {
-    let keys: Vec<Option<ValueTuple>> =
-        rows.iter().map(|row| row.get_primary_key_value()).collect();
-    let count = rows.len();
+    let count = keys.len();
     if keys.iter().all(Option::is_some) {
-        E::insert_many(rows).exec_without_returning(conn).await?;
         let matching = keys.iter().flatten().fold(Condition::any(), |any, key| {
             any.add(key_condition::<E>(key.clone()))
         });
         let found = E::find().filter(matching).all(conn).await?;
-        return in_input_order::<E>(&keys, found);
+        return in_input_order::<E>(keys, found);
     }
     let single_auto_key = <E::PrimaryKey as PrimaryKeyTrait>::auto_increment()
         && <E::PrimaryKey as Iterable>::iter().count() == 1;
-    if keys.iter().all(Option::is_none) && single_auto_key {
-        let step = match *increment {
-            Some(step) => step,
-            None => {
-                let row = conn
-                    .query_one_raw(sea_orm::Statement::from_string(
-                        DbBackend::MySql,
-                        "SELECT @@auto_increment_increment",
-                    ))
-                    .await?
-                    .ok_or_else(|| DbErr::Custom("no @@auto_increment_increment".to_owned()))?;
-                let step = i128::from(row.try_get_by_index::<i64>(0)?);
-                *increment = Some(step);
-                step
-            }
-        };
-        let result = E::insert_many(rows).exec(conn).await?;
-        let first = result
-            .last_insert_id
-            .map(|id| id.into_value_tuple())
-            .and_then(|id| integer_key(&id))
-            .ok_or_else(|| DbErr::Custom("the INSERT reported no generated key".to_owned()))?;
-        let ids: Vec<i64> = (0..count as i128)
-            .map(|i| i64::try_from(first + i * step))
-            .collect::<std::result::Result<_, _>>()
-            .map_err(|_| DbErr::Custom("generated keys out of range".to_owned()))?;
-        let key = key_columns::<E>()[0];
-        let mut found = E::find()
-            .filter(Expr::col(key).is_in(ids))
-            .all(conn)
-            .await?;
-        if found.len() != count {
-            return Err(DbErr::Custom(format!(
-                "read back {} of {count} inserted rows by their generated keys; the keys were \
-                 not allocated as one run",
-                found.len()
-            )));
+    if !single_auto_key {
+        return Err(DbErr::Custom(format!(
+            "cannot read back rows inserted into `{}` without their keys: the key is not a \
+             single auto-increment column",
+            E::default().table_name()
+        )));
+    }
+    let step = match *increment {
+        Some(step) => step,
+        None => {
+            let row = conn
+                .query_one_raw(sea_orm::Statement::from_string(
+                    DbBackend::MySql,
+                    "SELECT @@auto_increment_increment",
+                ))
+                .await?
+                .ok_or_else(|| DbErr::Custom("no @@auto_increment_increment".to_owned()))?;
+            let step = i128::from(row.try_get_by_index::<i64>(0)?);
+            *increment = Some(step);
+            step
         }
-        found.sort_by_key(|m| integer_key(&m.get_primary_key_value()));
-        return Ok(found);
+    };
+    let first = i128::from(first_generated);
+    let ids: Vec<i64> = (0..count as i128)
+        .map(|i| i64::try_from(first + i * step))
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|_| DbErr::Custom("generated keys out of range".to_owned()))?;
+    let key = key_columns::<E>()[0];
+    let mut found = E::find()
+        .filter(Expr::col(key).is_in(ids))
+        .all(conn)
+        .await?;
+    if found.len() != count {
+        return Err(DbErr::Custom(format!(
+            "read back {} of {count} inserted rows by their generated keys; the keys were not \
+             allocated as one run",
+            found.len()
+        )));
     }
-    // Rows that mix given and generated keys: one at a time.
-    let mut models = Vec::with_capacity(count);
-    for row in rows {
-        models.push(E::insert(row).exec_with_returning(conn).await?);
-    }
-    Ok(models)
+    found.sort_by_key(|m| integer_key(&m.get_primary_key_value()));
+    Ok(found)
 }
