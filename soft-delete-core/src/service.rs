@@ -1140,7 +1140,8 @@ where
                 ))
                 .await?
                 .ok_or_else(|| DbErr::Custom("no @@auto_increment_increment".to_owned()))?;
-            let step = i128::from(row.try_get_by_index::<i64>(0)?);
+            // BIGINT UNSIGNED on MariaDB and MySQL.
+            let step = i128::from(row.try_get_by_index::<u64>(0)?);
             *increment = Some(step);
             step
         }
