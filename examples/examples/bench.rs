@@ -397,17 +397,19 @@ macro_rules! raw_in_list_backend {
                         let mut tx = pool.begin().await?;
                         let bound: Option<(i64,)> = match cursor {
                             None => sqlx::query_as(
-                                "SELECT id FROM users WHERE deleted_at IS NOT NULL AND deleted_at < ? \
+                                "SELECT id FROM users WHERE COALESCE(deleted_at, ?) < ? \
                                  ORDER BY id ASC LIMIT 1 OFFSET ?",
                             )
+                            .bind(now)
                             .bind(now)
                             .bind(o.batch as i64 - 1)
                             .fetch_optional(&mut *tx)
                             .await?,
                             Some(after) => sqlx::query_as(
-                                "SELECT id FROM users WHERE deleted_at IS NOT NULL AND deleted_at < ? \
+                                "SELECT id FROM users WHERE COALESCE(deleted_at, ?) < ? \
                                  AND id > ? ORDER BY id ASC LIMIT 1 OFFSET ?",
                             )
+                            .bind(now)
                             .bind(now)
                             .bind(after)
                             .bind(o.batch as i64 - 1)
@@ -416,10 +418,10 @@ macro_rules! raw_in_list_backend {
                         };
                         let bound = bound.map(|(id,)| id);
                         let deleted = match (cursor, bound) {
-                            (None, Some(upto)) => sqlx::query("DELETE FROM users WHERE deleted_at IS NOT NULL AND deleted_at < ? AND id <= ?").bind(now).bind(upto).execute(&mut *tx).await?,
-                            (None, None) => sqlx::query("DELETE FROM users WHERE deleted_at IS NOT NULL AND deleted_at < ?").bind(now).execute(&mut *tx).await?,
-                            (Some(after), Some(upto)) => sqlx::query("DELETE FROM users WHERE deleted_at IS NOT NULL AND deleted_at < ? AND id > ? AND id <= ?").bind(now).bind(after).bind(upto).execute(&mut *tx).await?,
-                            (Some(after), None) => sqlx::query("DELETE FROM users WHERE deleted_at IS NOT NULL AND deleted_at < ? AND id > ?").bind(now).bind(after).execute(&mut *tx).await?,
+                            (None, Some(upto)) => sqlx::query("DELETE FROM users WHERE COALESCE(deleted_at, ?) < ? AND id <= ?").bind(now).bind(now).bind(upto).execute(&mut *tx).await?,
+                            (None, None) => sqlx::query("DELETE FROM users WHERE COALESCE(deleted_at, ?) < ?").bind(now).bind(now).execute(&mut *tx).await?,
+                            (Some(after), Some(upto)) => sqlx::query("DELETE FROM users WHERE COALESCE(deleted_at, ?) < ? AND id > ? AND id <= ?").bind(now).bind(now).bind(after).bind(upto).execute(&mut *tx).await?,
+                            (Some(after), None) => sqlx::query("DELETE FROM users WHERE COALESCE(deleted_at, ?) < ? AND id > ?").bind(now).bind(now).bind(after).execute(&mut *tx).await?,
                         };
                         total += deleted.rows_affected();
                         tx.commit().await?;
@@ -564,41 +566,54 @@ async fn raw_postgres(pool: &sqlx::PgPool, op: &str, o: &Options) -> Result<u64,
             let mut cursor: Option<i64> = None;
             loop {
                 let mut tx = pool.begin().await?;
-                let bound: Option<(i64,)> =
-                    match cursor {
-                        None => sqlx::query_as(
-                            "SELECT id FROM users WHERE deleted_at IS NOT NULL AND deleted_at < $1 \
-                         ORDER BY id ASC LIMIT 1 OFFSET $2",
+                let bound: Option<(i64,)> = match cursor {
+                    None => {
+                        sqlx::query_as(
+                            "SELECT id FROM users WHERE COALESCE(deleted_at, $1) < $2 \
+                         ORDER BY id ASC LIMIT 1 OFFSET $3",
                         )
+                        .bind(now)
                         .bind(now)
                         .bind(o.batch as i64 - 1)
                         .fetch_optional(&mut *tx)
-                        .await?,
-                        Some(after) => sqlx::query_as(
-                            "SELECT id FROM users WHERE deleted_at IS NOT NULL AND deleted_at < $1 \
-                         AND id > $2 ORDER BY id ASC LIMIT 1 OFFSET $3",
+                        .await?
+                    }
+                    Some(after) => {
+                        sqlx::query_as(
+                            "SELECT id FROM users WHERE COALESCE(deleted_at, $1) < $2 \
+                         AND id > $3 ORDER BY id ASC LIMIT 1 OFFSET $4",
                         )
+                        .bind(now)
                         .bind(now)
                         .bind(after)
                         .bind(o.batch as i64 - 1)
                         .fetch_optional(&mut *tx)
-                        .await?,
-                    };
+                        .await?
+                    }
+                };
                 let bound = bound.map(|(id,)| id);
-                let head = "DELETE FROM users WHERE deleted_at IS NOT NULL AND deleted_at < $1";
+                let head = "DELETE FROM users WHERE COALESCE(deleted_at, $1) < $2";
                 let deleted = match (cursor, bound) {
                     (None, Some(upto)) => {
-                        sqlx::query(sqlx::AssertSqlSafe(format!("{head} AND id <= $2")))
+                        sqlx::query(sqlx::AssertSqlSafe(format!("{head} AND id <= $3")))
+                            .bind(now)
                             .bind(now)
                             .bind(upto)
                             .execute(&mut *tx)
                             .await?
                     }
-                    (None, None) => sqlx::query(head).bind(now).execute(&mut *tx).await?,
+                    (None, None) => {
+                        sqlx::query(head)
+                            .bind(now)
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await?
+                    }
                     (Some(after), Some(upto)) => {
                         sqlx::query(sqlx::AssertSqlSafe(format!(
-                            "{head} AND id > $2 AND id <= $3"
+                            "{head} AND id > $3 AND id <= $4"
                         )))
+                        .bind(now)
                         .bind(now)
                         .bind(after)
                         .bind(upto)
@@ -606,7 +621,8 @@ async fn raw_postgres(pool: &sqlx::PgPool, op: &str, o: &Options) -> Result<u64,
                         .await?
                     }
                     (Some(after), None) => {
-                        sqlx::query(sqlx::AssertSqlSafe(format!("{head} AND id > $2")))
+                        sqlx::query(sqlx::AssertSqlSafe(format!("{head} AND id > $3")))
+                            .bind(now)
                             .bind(now)
                             .bind(after)
                             .execute(&mut *tx)

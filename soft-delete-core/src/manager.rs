@@ -678,8 +678,8 @@ where
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
             let (prepared, Filter(filter), action) = self.prepare()?;
-            let condition = filter.add(dialect::deleted_before::<E>(action.cutoff));
             if action.dry_run {
+                let condition = filter.add(dialect::deleted_before::<E>(action.cutoff));
                 let start = std::time::Instant::now();
                 let matching =
                     batch::count(prepared.db, &dialect::count_where::<E>(&condition)).await?;
@@ -696,6 +696,7 @@ where
                     remaining: None,
                 });
             }
+            let condition = filter.add(dialect::deleted_before_for_keyset::<E>(action.cutoff));
             let source =
                 KeysetSource::<E>::new(condition, KeysetAction::Delete, prepared.batch_size);
             prepared.run::<E, _>("hard_delete_before", source).await
