@@ -186,6 +186,13 @@ async fn fresh_table(db: &DatabaseConnection, rows: i64, deleted: bool) -> Resul
     Ok(())
 }
 
+/// The current time at the precision the library stamps (microseconds), so that the raw
+/// statements write rows of the same size.
+fn now_micros() -> chrono::DateTime<Utc> {
+    let now = Utc::now();
+    chrono::DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+}
+
 /// One timed run: rows handled and how long.
 struct Sample {
     rows: u64,
@@ -356,7 +363,7 @@ macro_rules! insert_only {
 macro_rules! raw_in_list_backend {
     ($name:ident, $db:ty, $create:ident) => {
         async fn $name(pool: &sqlx::Pool<$db>, op: &str, o: &Options) -> Result<u64, BoxError> {
-            let now = Utc::now();
+            let now = now_micros();
             let ids: Vec<i64> = (1..=o.rows).collect();
             let mut total = 0u64;
             match op {
@@ -533,7 +540,7 @@ async fn create_mysql(pool: &sqlx::MySqlPool, o: &Options) -> Result<u64, BoxErr
 
 /// PostgreSQL: the same, with `id = ANY($4)` and `$n` placeholders.
 async fn raw_postgres(pool: &sqlx::PgPool, op: &str, o: &Options) -> Result<u64, BoxError> {
-    let now = Utc::now();
+    let now = now_micros();
     let ids: Vec<i64> = (1..=o.rows).collect();
     let mut total = 0u64;
     match op {
