@@ -1,7 +1,7 @@
 //! The one mechanism every bulk operation goes through.
 //!
-//! A bulk operation is a [`BatchSource`] (where the next batch comes from and what it does) run
-//! by [`run`], which owns everything else: lazy chunking stops at the source, and the engine adds
+//! A bulk operation is a `BatchSource` (where the next batch comes from and what it does) run
+//! by `run`, which owns everything else: lazy chunking stops at the source, and the engine adds
 //! one transaction per batch (or one for all, when atomic), retries of transient errors with
 //! backoff, the per-batch timeout, pacing, the time limit, progress callbacks, alerts, tracing,
 //! and the final report or the error that says how much was committed.
@@ -24,7 +24,8 @@ use sea_orm::{
 use tracing::Instrument;
 
 use crate::config::SoftDeleteConfig;
-use crate::dialect::{self, Change, KeyedUpdate};
+use crate::dialect::{self, KeyedUpdate};
+use crate::entity::Change;
 use crate::entity::SoftDelete;
 use crate::error::{Error, Result};
 use crate::report::{AlertSink, BulkAlert, BulkReport, Progress};

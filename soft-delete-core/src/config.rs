@@ -69,19 +69,7 @@ pub struct SoftDeleteConfig {
 
 impl Default for SoftDeleteConfig {
     fn default() -> Self {
-        SoftDeleteConfig {
-            bulk_operation_batch_size: 1000,
-            query_timeout_seconds: 30,
-            enable_query_optimization: true,
-            alert_on_bulk_operations: true,
-            bulk_operation_alert_threshold: 10_000,
-            require_deleted_by: false,
-            require_deletion_reason: false,
-            retry_attempts: 3,
-            retry_delay_ms: 100,
-            retention_days: 30,
-            pause_between_batches_ms: 0,
-        }
+        SoftDeleteConfig::DEFAULT
     }
 }
 
@@ -90,6 +78,21 @@ const POSITIVE: &str = "a whole number of at least 1";
 const NON_NEGATIVE: &str = "a whole number of at least 0";
 
 impl SoftDeleteConfig {
+    /// The defaults, as a constant (`SoftDeleteConfig::default()` returns it).
+    pub const DEFAULT: SoftDeleteConfig = SoftDeleteConfig {
+        bulk_operation_batch_size: 1000,
+        query_timeout_seconds: 30,
+        enable_query_optimization: true,
+        alert_on_bulk_operations: true,
+        bulk_operation_alert_threshold: 10_000,
+        require_deleted_by: false,
+        require_deletion_reason: false,
+        retry_attempts: 3,
+        retry_delay_ms: 100,
+        retention_days: 30,
+        pause_between_batches_ms: 0,
+    };
+
     /// Reads every `SOFT_DELETE_*` variable (see the [module documentation](self)); unset
     /// variables keep their defaults.
     ///
@@ -197,6 +200,23 @@ impl SoftDeleteConfig {
             ));
         }
         Ok(())
+    }
+
+    /// The batch size an operation runs with: its own, or `bulk_operation_batch_size`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] for a batch size of 0; [`Error::Config`] when the configuration
+    /// itself is out of range.
+    pub(crate) fn batch_size_for(&self, requested: Option<usize>) -> Result<usize> {
+        self.validate()?;
+        match requested.unwrap_or(self.bulk_operation_batch_size) {
+            0 => Err(Error::InvalidArgument {
+                name: "batch_size",
+                reason: "must be at least 1, got 0".to_owned(),
+            }),
+            size => Ok(size),
+        }
     }
 
     /// `query_timeout_seconds` as a duration; `None` when there is no limit.

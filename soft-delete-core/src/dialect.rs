@@ -21,7 +21,7 @@ use sea_orm::{
     ColumnTrait, DbBackend, EntityTrait, IdenStatic, Iterable, PrimaryKeyToColumn, Statement,
 };
 
-use crate::entity::{SoftDelete, Timestamp};
+use crate::entity::{Change, SoftDelete, Timestamp};
 
 /// The most bind parameters one statement may carry on `backend`.
 pub(crate) fn bind_limit(backend: DbBackend) -> usize {
@@ -30,70 +30,6 @@ pub(crate) fn bind_limit(backend: DbBackend) -> usize {
         DbBackend::Sqlite => 32_766,
         // Both protocols count parameters in 16 bits.
         _ => 65_535,
-    }
-}
-
-/// What a soft delete or a restore writes into each row.
-#[derive(Clone, Debug)]
-pub(crate) enum Change {
-    /// Stamp `deleted_at`, `deleted_by`, `deletion_reason` on active rows.
-    SoftDelete {
-        at: Timestamp,
-        by: Option<String>,
-        reason: Option<String>,
-    },
-    /// Clear them on deleted rows.
-    Restore { at: Timestamp, by: Option<String> },
-}
-
-impl Change {
-    /// `(column, value)` pairs of the `SET` clause, in order. `updated_at`/`updated_by` are set
-    /// for audited entities (the latter only when someone is named).
-    fn assignments<E: SoftDelete>(&self) -> Vec<(E::Column, Value)> {
-        let audit = E::audit_columns();
-        let updated_at = audit.and_then(|a| a.updated_at);
-        let updated_by = audit.and_then(|a| a.updated_by);
-        let (mut set, at, by) = match self {
-            Change::SoftDelete { at, by, reason } => (
-                vec![
-                    (E::deleted_at_column(), Value::from(*at)),
-                    (E::deleted_by_column(), Value::from(by.clone())),
-                    (E::deletion_reason_column(), Value::from(reason.clone())),
-                ],
-                at,
-                by,
-            ),
-            Change::Restore { at, by } => (
-                vec![
-                    (
-                        E::deleted_at_column(),
-                        Value::from(Option::<Timestamp>::None),
-                    ),
-                    (E::deleted_by_column(), Value::from(Option::<String>::None)),
-                    (
-                        E::deletion_reason_column(),
-                        Value::from(Option::<String>::None),
-                    ),
-                ],
-                at,
-                by,
-            ),
-        };
-        if let Some(column) = updated_at {
-            set.push((column, Value::from(*at)));
-        }
-        if let (Some(column), Some(by)) = (updated_by, by) {
-            set.push((column, Value::from(by.clone())));
-        }
-        set
-    }
-
-    /// Which rows the change applies to: soft delete only active rows, restore only deleted ones.
-    pub(crate) fn guard<E: SoftDelete>(&self) -> Expr {
-        match self {
-            Change::SoftDelete { .. } => E::deleted_at_column().is_null(),
-            Change::Restore { .. } => E::deleted_at_column().is_not_null(),
-        }
     }
 }
 

@@ -251,12 +251,68 @@ fn format_value(value: &Value) -> String {
     }
 }
 
-/// Who deleted rows, why, and when: what a soft delete writes.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Stamp {
-    pub(crate) at: Option<Timestamp>,
-    pub(crate) by: Option<String>,
-    pub(crate) reason: Option<String>,
+/// What a soft delete or a restore writes into each row.
+#[derive(Clone, Debug)]
+pub(crate) enum Change {
+    /// Stamp `deleted_at`, `deleted_by`, `deletion_reason` on active rows.
+    SoftDelete {
+        at: Timestamp,
+        by: Option<String>,
+        reason: Option<String>,
+    },
+    /// Clear them on deleted rows.
+    Restore { at: Timestamp, by: Option<String> },
+}
+
+impl Change {
+    /// `(column, value)` pairs of the `SET` clause, in order. `updated_at`/`updated_by` are set
+    /// for audited entities (the latter only when someone is named).
+    pub(crate) fn assignments<E: SoftDelete>(&self) -> Vec<(E::Column, Value)> {
+        let audit = E::audit_columns();
+        let updated_at = audit.and_then(|a| a.updated_at);
+        let updated_by = audit.and_then(|a| a.updated_by);
+        let (mut set, at, by) = match self {
+            Change::SoftDelete { at, by, reason } => (
+                vec![
+                    (E::deleted_at_column(), Value::from(*at)),
+                    (E::deleted_by_column(), Value::from(by.clone())),
+                    (E::deletion_reason_column(), Value::from(reason.clone())),
+                ],
+                at,
+                by,
+            ),
+            Change::Restore { at, by } => (
+                vec![
+                    (
+                        E::deleted_at_column(),
+                        Value::from(Option::<Timestamp>::None),
+                    ),
+                    (E::deleted_by_column(), Value::from(Option::<String>::None)),
+                    (
+                        E::deletion_reason_column(),
+                        Value::from(Option::<String>::None),
+                    ),
+                ],
+                at,
+                by,
+            ),
+        };
+        if let Some(column) = updated_at {
+            set.push((column, Value::from(*at)));
+        }
+        if let (Some(column), Some(by)) = (updated_by, by) {
+            set.push((column, Value::from(by.clone())));
+        }
+        set
+    }
+
+    /// Which rows the change applies to: soft delete only active rows, restore only deleted ones.
+    pub(crate) fn guard<E: SoftDelete>(&self) -> Expr {
+        match self {
+            Change::SoftDelete { .. } => E::deleted_at_column().is_null(),
+            Change::Restore { .. } => E::deleted_at_column().is_not_null(),
+        }
+    }
 }
 
 /// A boxed, `Send` future, as the builders of this crate return from `into_future`.
@@ -269,7 +325,9 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub struct SoftDeleteOne<'a, E, C> {
     db: &'a C,
     key: Option<ValueTuple>,
-    stamp: Stamp,
+    at: Option<Timestamp>,
+    by: Option<String>,
+    reason: Option<String>,
     _entity: std::marker::PhantomData<E>,
 }
 
@@ -278,26 +336,28 @@ impl<'a, E, C> SoftDeleteOne<'a, E, C> {
         SoftDeleteOne {
             db,
             key,
-            stamp: Stamp::default(),
+            at: None,
+            by: None,
+            reason: None,
             _entity: std::marker::PhantomData,
         }
     }
 
     /// Records who deleted the row.
     pub fn deleted_by(mut self, who: impl Into<String>) -> Self {
-        self.stamp.by = Some(who.into());
+        self.by = Some(who.into());
         self
     }
 
     /// Records why the row was deleted.
     pub fn reason(mut self, why: impl Into<String>) -> Self {
-        self.stamp.reason = Some(why.into());
+        self.reason = Some(why.into());
         self
     }
 
     /// Uses this time as `deleted_at` instead of the current time.
     pub fn at(mut self, when: Timestamp) -> Self {
-        self.stamp.at = Some(when);
+        self.at = Some(when);
         self
     }
 }
@@ -311,28 +371,12 @@ where
     type IntoFuture = BoxFuture<'a, Result<u64>>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let key = self.key.ok_or_else(missing_key::<E>)?;
-            let at = self.stamp.at.unwrap_or_else(now);
-            let mut update = E::update_many()
-                .col_expr(E::deleted_at_column(), Expr::value(at))
-                .col_expr(E::deleted_by_column(), Expr::value(self.stamp.by.clone()))
-                .col_expr(E::deletion_reason_column(), Expr::value(self.stamp.reason));
-            if let Some(audit) = E::audit_columns() {
-                if let Some(updated_at) = audit.updated_at {
-                    update = update.col_expr(updated_at, Expr::value(at));
-                }
-                if let (Some(updated_by), Some(by)) = (audit.updated_by, self.stamp.by) {
-                    update = update.col_expr(updated_by, Expr::value(by));
-                }
-            }
-            let result = update
-                .filter(key_condition::<E>(key))
-                .filter(E::deleted_at_column().is_null())
-                .exec(self.db)
-                .await?;
-            Ok(result.rows_affected)
-        })
+        let change = Change::SoftDelete {
+            at: self.at.unwrap_or_else(now),
+            by: self.by,
+            reason: self.reason,
+        };
+        Box::pin(apply_to_key::<E, C>(self.db, self.key, change))
     }
 }
 
@@ -374,34 +418,31 @@ where
     type IntoFuture = BoxFuture<'a, Result<u64>>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let key = self.key.ok_or_else(missing_key::<E>)?;
-            let mut update = E::update_many()
-                .col_expr(
-                    E::deleted_at_column(),
-                    Expr::value(Option::<Timestamp>::None),
-                )
-                .col_expr(E::deleted_by_column(), Expr::value(Option::<String>::None))
-                .col_expr(
-                    E::deletion_reason_column(),
-                    Expr::value(Option::<String>::None),
-                );
-            if let Some(audit) = E::audit_columns() {
-                if let Some(updated_at) = audit.updated_at {
-                    update = update.col_expr(updated_at, Expr::value(now()));
-                }
-                if let (Some(updated_by), Some(by)) = (audit.updated_by, self.restored_by) {
-                    update = update.col_expr(updated_by, Expr::value(by));
-                }
-            }
-            let result = update
-                .filter(key_condition::<E>(key))
-                .filter(E::deleted_at_column().is_not_null())
-                .exec(self.db)
-                .await?;
-            Ok(result.rows_affected)
-        })
+        let change = Change::Restore {
+            at: now(),
+            by: self.restored_by,
+        };
+        Box::pin(apply_to_key::<E, C>(self.db, self.key, change))
     }
+}
+
+/// Writes `change` into the row with `key`, if the row is in the state the change applies to.
+async fn apply_to_key<E: SoftDelete, C: ConnectionTrait>(
+    db: &C,
+    key: Option<ValueTuple>,
+    change: Change,
+) -> Result<u64> {
+    let key = key.ok_or_else(missing_key::<E>)?;
+    let mut update = E::update_many();
+    for (column, value) in change.assignments::<E>() {
+        update = update.col_expr(column, Expr::value(value));
+    }
+    let result = update
+        .filter(key_condition::<E>(key))
+        .filter(change.guard::<E>())
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
 }
 
 /// Deletes one row for good; created by [`SoftDelete::force_delete_by_id`]. Await it to run it.
@@ -443,7 +484,8 @@ where
     }
 }
 
-fn missing_key<E: EntityTrait>() -> Error {
+/// The error for an active model whose primary key is not set.
+pub(crate) fn missing_key<E: EntityTrait>() -> Error {
     Error::InvalidArgument {
         name: "primary key",
         reason: format!(

@@ -138,7 +138,7 @@ extern crate self as soft_delete_core;
 #[cfg(test)]
 mod test_entities;
 
-pub mod batch;
+mod batch;
 pub mod config;
 mod dialect;
 pub mod entity;

@@ -55,12 +55,16 @@
 //!   what a failed run left and counts only what it changed. One operation stamps every row with
 //!   the same `deleted_at`.
 //! * Each batch is its own transaction: committed batches stay committed when a later one fails,
-//!   and the error ([`Error::Bulk`]) carries `partial_count`, the rows those batches changed, and
+//!   and the error ([`Error::Bulk`](crate::Error::Bulk)) carries `partial_count`, the rows those batches changed, and
 //!   the number of the batch that failed. `.atomic()` runs every batch in one transaction
 //!   instead: all or nothing.
 //! * Transient errors (deadlock, serialization failure, lock wait timeout, dropped connection,
 //!   database busy) are retried per batch, with backoff; other errors fail at once. Each batch has
-//!   `query_timeout_seconds` to finish. See [`batch`](crate::batch) for cancel safety.
+//!   `query_timeout_seconds` to finish.
+//! * Cancel safety: dropping an operation's future part-way never leaves half a batch. The
+//!   batch in flight runs in a transaction that is rolled back when its future is dropped (sqlx
+//!   rolls back a dropped transaction before the connection is used again); batches that
+//!   committed before stay committed, and in atomic mode nothing is kept.
 //! * Operations that reach `bulk_operation_alert_threshold` rows raise one [`BulkAlert`] each
 //!   through the manager's [`AlertSink`] (a `tracing` warning by default).
 //! * It works on a `DatabaseConnection` or inside your own `DatabaseTransaction` (batches then
@@ -79,9 +83,10 @@ use sea_orm::{ConnectionTrait, EntityTrait, PrimaryKeyTrait, TransactionTrait};
 
 use crate::batch::{self, IdSource, KeysetAction, KeysetSource, Plan, ProgressFn};
 use crate::config::{SoftDeleteConfig, check_required};
-use crate::dialect::{self, Change};
+use crate::dialect;
+use crate::entity::Change;
 use crate::entity::{BoxFuture, SoftDelete, Timestamp, now};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::report::{AlertSink, BulkReport, Progress, TracingAlertSink};
 
 /// The primary-key value type of an entity: `i64`, `Uuid`, `(i32, i64)`, …
@@ -177,8 +182,8 @@ where
     ///
     /// # Errors
     ///
-    /// [`Error::MissingRequired`] when the configuration requires `deleted_by` or a reason that
-    /// was not given; [`Error::InvalidArgument`] for a batch size of 0; [`Error::Bulk`] when a
+    /// [`Error::MissingRequired`](crate::Error::MissingRequired) when the configuration requires `deleted_by` or a reason that
+    /// was not given; [`Error::InvalidArgument`](crate::Error::InvalidArgument) for a batch size of 0; [`Error::Bulk`](crate::Error::Bulk) when a
     /// batch fails.
     pub fn bulk_soft_delete<E, I>(
         &self,
@@ -226,7 +231,7 @@ where
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidArgument`] for a batch size of 0; [`Error::Bulk`] when a batch fails.
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) for a batch size of 0; [`Error::Bulk`](crate::Error::Bulk) when a batch fails.
     pub fn bulk_restore<E, I>(
         &self,
         ids: I,
@@ -273,7 +278,7 @@ where
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidArgument`] for a batch size of 0; [`Error::Bulk`] when a batch fails.
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) for a batch size of 0; [`Error::Bulk`](crate::Error::Bulk) when a batch fails.
     pub fn hard_delete_before<E>(&self, cutoff: Timestamp) -> Purge<'_, E, C>
     where
         E: SoftDelete,
@@ -301,7 +306,7 @@ where
     ///
     /// # Errors
     ///
-    /// [`Error::Db`] when the query fails.
+    /// [`Error::Db`](crate::Error::Db) when the query fails.
     pub async fn get_deletion_stats<E>(&self) -> Result<DeletionStats>
     where
         E: SoftDelete,
@@ -503,16 +508,7 @@ where
 {
     fn prepare(self) -> Result<(Prepared<'a, C>, Src, Act)> {
         let manager = self.manager;
-        manager.config.validate()?;
-        let batch_size = self
-            .batch_size
-            .unwrap_or(manager.config.bulk_operation_batch_size);
-        if batch_size == 0 {
-            return Err(Error::InvalidArgument {
-                name: "batch_size",
-                reason: "must be at least 1, got 0".to_owned(),
-            });
-        }
+        let batch_size = manager.config.batch_size_for(self.batch_size)?;
         let prepared = Prepared {
             db: manager.db,
             config: &manager.config,

@@ -387,17 +387,7 @@ mod with_migration {
         async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
             let entity = E::default();
             let table = entity.table_name();
-            let index = deleted_at_index_name::<E>();
-            if manager.has_index(table, &index).await? {
-                manager
-                    .drop_index(
-                        Index::drop()
-                            .name(&index)
-                            .table(entity.table_ref())
-                            .to_owned(),
-                    )
-                    .await?;
-            }
+            drop_index_if_present::<E>(manager, &deleted_at_index_name::<E>()).await?;
             for column in managed_columns::<E>().into_iter().rev() {
                 if !manager.has_column(table, column.as_str()).await? {
                     continue;
@@ -413,6 +403,25 @@ mod with_migration {
             }
             Ok(())
         }
+    }
+
+    /// Drops index `name` of `E`'s table if the schema manager finds it.
+    async fn drop_index_if_present<E: SoftDelete>(
+        manager: &SchemaManager<'_>,
+        name: &str,
+    ) -> Result<(), DbErr> {
+        let entity = E::default();
+        if manager.has_index(entity.table_name(), name).await? {
+            manager
+                .drop_index(
+                    Index::drop()
+                        .name(name)
+                        .table(entity.table_ref())
+                        .to_owned(),
+                )
+                .await?;
+        }
+        Ok(())
     }
 
     /// Makes `columns` unique among the rows of `E` that are not soft-deleted: two active rows
@@ -506,17 +515,7 @@ mod with_migration {
     ) -> Result<(), DbErr> {
         let entity = E::default();
         let table = entity.table_name();
-        let name = unique_among_active_name::<E>(columns);
-        if manager.has_index(table, &name).await? {
-            manager
-                .drop_index(
-                    Index::drop()
-                        .name(&name)
-                        .table(entity.table_ref())
-                        .to_owned(),
-                )
-                .await?;
-        }
+        drop_index_if_present::<E>(manager, &unique_among_active_name::<E>(columns)).await?;
         if manager.get_database_backend() == DbBackend::MySql
             && manager.has_column(table, ACTIVE_FLAG_COLUMN).await?
         {

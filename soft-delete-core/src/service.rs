@@ -129,7 +129,7 @@ use crate::config::{SoftDeleteConfig, check_required};
 use crate::dialect::{RowInsert, bind_limit, count_where, key_columns};
 use crate::entity::{
     BoxFuture, ForceDeleteOne, RestoreOne, SoftDelete, SoftDeleteOne, Timestamp, format_key,
-    key_condition, now,
+    key_condition, missing_key, now,
 };
 use crate::error::{Error, Result};
 use crate::manager::{PrimaryKeyValue, SoftDeleteManager};
@@ -139,20 +139,6 @@ use crate::report::{BulkReport, TracingAlertSink};
 pub type ModelOf<E> = <E as EntityTrait>::Model;
 /// The active model type of an entity.
 pub type ActiveModelOf<E> = <E as EntityTrait>::ActiveModel;
-
-const DEFAULT_CONFIG: SoftDeleteConfig = SoftDeleteConfig {
-    bulk_operation_batch_size: 1000,
-    query_timeout_seconds: 30,
-    enable_query_optimization: true,
-    alert_on_bulk_operations: true,
-    bulk_operation_alert_threshold: 10_000,
-    require_deleted_by: false,
-    require_deletion_reason: false,
-    retry_attempts: 3,
-    retry_delay_ms: 100,
-    retention_days: 30,
-    pause_between_batches_ms: 0,
-};
 
 /// Counts for a service's entity.
 #[derive(Clone, Debug, PartialEq)]
@@ -186,7 +172,7 @@ pub trait SoftDeleteService: Sync {
 
     /// The configuration for bulk work and required fields; the default unless overridden.
     fn config(&self) -> &SoftDeleteConfig {
-        &DEFAULT_CONFIG
+        &SoftDeleteConfig::DEFAULT
     }
 
     /// A [`SoftDeleteManager`] on the same connection and configuration.
@@ -627,15 +613,7 @@ where
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
             let mut row = self.row;
-            let key = row
-                .get_primary_key_value()
-                .ok_or_else(|| Error::InvalidArgument {
-                    name: "primary key",
-                    reason: format!(
-                        "the active model of `{}` has no primary key value set",
-                        E::default().table_name()
-                    ),
-                })?;
+            let key = row.get_primary_key_value().ok_or_else(missing_key::<E>)?;
             if let Some(audit) = E::audit_columns() {
                 if let Some(updated_at) = audit.updated_at {
                     row.try_set(updated_at, Value::from(now()))?;
@@ -789,16 +767,7 @@ where
     S: Stream<Item = ActiveModelOf<E>> + Send + 'a,
 {
     async fn run(self, returning: bool) -> Result<(BulkReport, Vec<ModelOf<E>>)> {
-        self.config.validate()?;
-        let batch_size = self
-            .batch_size
-            .unwrap_or(self.config.bulk_operation_batch_size);
-        if batch_size == 0 {
-            return Err(Error::InvalidArgument {
-                name: "batch_size",
-                reason: "must be at least 1, got 0".to_owned(),
-            });
-        }
+        let batch_size = self.config.batch_size_for(self.batch_size)?;
         let backend = self.db.get_database_backend();
         let mut source =
             InsertSource::<E, S>::new(self.rows, batch_size, backend, self.created_by, returning);
