@@ -1,0 +1,725 @@
+#!/usr/bin/env bash
+# Start and stop throwaway PostgreSQL and MariaDB servers for the test suite.
+#
+#   scripts/db-servers.sh start [DIR]   start both servers with their data in DIR
+#                                        (default: a new mktemp -d under /tmp);
+#                                        prints the path of DIR/env as the last
+#                                        (and only) line of stdout
+#   scripts/db-servers.sh stop DIR      stop both servers by PID and remove DIR
+#   scripts/db-servers.sh status DIR    tell whether the servers of DIR run
+#
+# DIR/env holds `export` lines for SOFT_DELETE_TEST_POSTGRES_URL,
+# SOFT_DELETE_TEST_MYSQL_URL, SOFT_DELETE_DB_DIR, SOFT_DELETE_PG_PID,
+# SOFT_DELETE_MYSQL_PID (and the ports), so a caller does:
+#
+#   envfile=$(scripts/db-servers.sh start) && . "$envfile"
+#   trap 'scripts/db-servers.sh stop "$SOFT_DELETE_DB_DIR"' EXIT
+#
+# Both servers listen on 127.0.0.1 only, on free ports chosen at start, with
+# their sockets, pid files and logs inside DIR; nothing is started through
+# systemd or init scripts and nothing outside DIR is written (apart from
+# installing the Debian packages postgresql / mariadb-server when their
+# binaries are missing, and creating the `postgres` / `mysql` system users
+# when running as root and they do not exist).
+#
+# Knobs (environment): DB_START_TIMEOUT (s, default 60), DB_STOP_TIMEOUT
+# (s, default 20), PG_BINDIR (default /usr/lib/postgresql/15/bin, else the
+# newest /usr/lib/postgresql/*/bin), PG_OS_USER (default postgres),
+# MYSQL_OS_USER (default mysql).
+set -euo pipefail
+
+readonly DB_USER=soft_delete
+readonly DB_PASSWORD=soft_delete
+readonly MARKER=.soft-delete-db-servers
+START_TIMEOUT=${DB_START_TIMEOUT:-60}
+STOP_TIMEOUT=${DB_STOP_TIMEOUT:-20}
+
+# The servers and clients must not pick up a caller's client settings.
+unset PGHOST PGHOSTADDR PGPORT PGUSER PGDATABASE PGPASSWORD PGPASSFILE \
+  PGSERVICE PGSERVICEFILE PGSSLMODE PGOPTIONS PGDATA MYSQL_HOST MYSQL_TCP_PORT \
+  MYSQL_UNIX_PORT MYSQL_PWD || true
+
+log() { printf 'db-servers: %s\n' "$*" >&2; }
+die() {
+  log "error: $*"
+  exit 1
+}
+
+usage() {
+  sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p;}' "$0" >&2
+}
+
+# ---------------------------------------------------------------- binaries --
+
+PG_BINDIR_FOUND=""
+MYSQLD=""
+MYSQL_INSTALL_DB=""
+MYSQL_CLIENT=""
+MYSQL_ADMIN=""
+
+pg_bindir_ok() {
+  local d=$1 b
+  for b in postgres initdb pg_ctl psql; do
+    [[ -x $d/$b && ! -d $d/$b ]] || return 1
+  done
+}
+
+# Debian's real server binaries live in /usr/lib/postgresql/<major>/bin; the
+# initdb / pg_ctl / postgres on PATH (/usr/local/bin on these machines are
+# symlinks there, /usr/bin/psql is Debian's pg_wrapper) are not used, so a
+# dangling symlink on PATH cannot fool the "is it installed" test.
+find_pg() {
+  PG_BINDIR_FOUND=""
+  if [[ -n ${PG_BINDIR:-} ]]; then
+    pg_bindir_ok "$PG_BINDIR" && PG_BINDIR_FOUND=$PG_BINDIR
+    [[ -n $PG_BINDIR_FOUND ]]
+    return
+  fi
+  local d
+  if pg_bindir_ok /usr/lib/postgresql/15/bin; then
+    PG_BINDIR_FOUND=/usr/lib/postgresql/15/bin
+    return 0
+  fi
+  for d in $(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V -r); do
+    if pg_bindir_ok "$d"; then
+      PG_BINDIR_FOUND=$d
+      return 0
+    fi
+  done
+  return 1
+}
+
+first_executable() {
+  local c
+  for c in "$@"; do
+    if [[ $c == */* ]]; then
+      [[ -x $c && ! -d $c ]] && { printf '%s\n' "$c"; return 0; }
+    elif command -v "$c" >/dev/null 2>&1; then
+      command -v "$c"
+      return 0
+    fi
+  done
+  return 1
+}
+
+find_mysql() {
+  MYSQLD=$(first_executable /usr/sbin/mariadbd /usr/sbin/mysqld mariadbd) || return 1
+  MYSQL_INSTALL_DB=$(first_executable /usr/bin/mariadb-install-db /usr/bin/mysql_install_db \
+    mariadb-install-db mysql_install_db) || return 1
+  MYSQL_CLIENT=$(first_executable /usr/bin/mariadb /usr/bin/mysql mariadb mysql) || return 1
+  MYSQL_ADMIN=$(first_executable /usr/bin/mariadb-admin /usr/bin/mysqladmin \
+    mariadb-admin mysqladmin) || return 1
+}
+
+run_privileged() {
+  if [[ $EUID -eq 0 ]]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo -n "$@"
+  else
+    die "need root (or sudo) to run: $*"
+  fi
+}
+
+# Installs the Debian packages whose binaries are missing. Concurrent starts
+# are serialised with a lock file and re-check after taking it. While apt
+# runs, a policy-rc.d (if none exists) stops the packages' maintainer scripts
+# from starting system-wide servers on 5432/3306 through invoke-rc.d.
+ensure_binaries() {
+  find_pg && find_mysql && return 0
+  command -v apt-get >/dev/null 2>&1 ||
+    die "PostgreSQL and/or MariaDB binaries are missing and apt-get is not available"
+  local lock=/var/lock/soft-delete-db-servers-apt.lock
+  # shellcheck disable=SC2016 # the script expands its own variables
+  run_privileged bash -euo pipefail -c '
+    lock=$1; shift
+    exec 9>"$lock"
+    flock -w 900 9
+    pkgs=()
+    for p in "$@"; do
+      case $p in
+        postgresql) ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || pkgs+=(postgresql) ;;
+        mariadb-server) { [ -x /usr/sbin/mariadbd ] || [ -x /usr/sbin/mysqld ]; } || pkgs+=(mariadb-server) ;;
+      esac
+    done
+    [ ${#pkgs[@]} -eq 0 ] && exit 0
+    echo "db-servers: installing ${pkgs[*]} with apt-get" >&2
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+      printf "#!/bin/sh\nexit 101\n" >/usr/sbin/policy-rc.d
+      chmod 755 /usr/sbin/policy-rc.d
+      trap "rm -f /usr/sbin/policy-rc.d" EXIT
+    fi
+    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${pkgs[@]}"
+  ' ensure-binaries "$lock" \
+    "$(find_pg >/dev/null || echo postgresql)" "$(find_mysql >/dev/null || echo mariadb-server)" >&2 ||
+    die "apt-get install failed"
+  find_pg || die "PostgreSQL server binaries still missing after install (looked in /usr/lib/postgresql/*/bin)"
+  find_mysql || die "MariaDB binaries still missing after install (mariadbd, mariadb-install-db, mariadb, mariadb-admin)"
+}
+
+# ------------------------------------------------------------------- users --
+
+PG_OS_USER=""
+MYSQL_OS_USER=""
+
+ensure_os_user() {
+  local u=$1
+  getent passwd "$u" >/dev/null 2>&1 && return 0
+  log "creating unprivileged system user $u"
+  useradd --system --user-group --no-create-home --home-dir /nonexistent \
+    --shell /usr/sbin/nologin "$u" ||
+    getent passwd "$u" >/dev/null 2>&1 || # lost a race with a concurrent start
+    die "could not create system user $u"
+}
+
+setup_users() {
+  if [[ $EUID -eq 0 ]]; then
+    PG_OS_USER=${PG_OS_USER:-postgres}
+    MYSQL_OS_USER=${MYSQL_OS_USER:-mysql}
+    ensure_os_user "$PG_OS_USER"
+    ensure_os_user "$MYSQL_OS_USER"
+  else
+    PG_OS_USER=$(id -un)
+    MYSQL_OS_USER=$(id -un)
+  fi
+}
+
+# PostgreSQL refuses to run as root: run its programs as PG_OS_USER.
+as_pg() {
+  if [[ $EUID -eq 0 ]]; then
+    runuser -u "$PG_OS_USER" -- "$@"
+  else
+    "$@"
+  fi
+}
+
+as_mysql_user() {
+  if [[ $EUID -eq 0 ]]; then
+    runuser -u "$MYSQL_OS_USER" -- "$@"
+  else
+    "$@"
+  fi
+}
+
+# ------------------------------------------------------------------- ports --
+
+# A port nobody listens on, from the kernel (bind to port 0). Another process
+# could still take it before the server binds it; start_* retry on a failed
+# bind.
+free_port() {
+  local py
+  for py in /usr/bin/python3 python3; do
+    if command -v "$py" >/dev/null 2>&1; then
+      "$py" -c 'import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()' 2>/dev/null && return 0
+    fi
+  done
+  local p i
+  for ((i = 0; i < 200; i++)); do
+    p=$((20000 + RANDOM % 30000))
+    if ! (exec 2>/dev/null && : >"/dev/tcp/127.0.0.1/$p"); then
+      printf '%s\n' "$p"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# --------------------------------------------------------------- processes --
+
+# True when PID is alive and is one of DIR's servers (its command line names
+# DIR), so a recycled PID is never signalled.
+is_ours() {
+  local pid=$1 dir=$2 cmd
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  [[ -r /proc/$pid/cmdline ]] || return 1
+  cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+  [[ -n $cmd && $cmd == *"$dir/"* ]]
+}
+
+pid_from_file() {
+  local f=$1 p
+  [[ -r $f ]] || return 0
+  p=$(head -n 1 "$f" 2>/dev/null | tr -dc '0-9') || true
+  [[ -n $p ]] && printf '%s\n' "$p"
+  return 0
+}
+
+pg_pids() {
+  local dir=$1
+  { pid_from_file "$dir/pg.pid"; pid_from_file "$dir/pg/data/postmaster.pid"; } | sort -u
+}
+
+mysql_pids() {
+  local dir=$1
+  { pid_from_file "$dir/mysql.pid"; pid_from_file "$dir/mysql/mariadbd.pid"; } | sort -u
+}
+
+# stop_servers DIR: PostgreSQL gets SIGINT (its "fast" shutdown: roll back
+# open transactions, disconnect clients, checkpoint; SIGTERM would be "smart"
+# and wait for every client to leave), MariaDB gets SIGTERM (its normal
+# shutdown). Both are waited for up to STOP_TIMEOUT seconds, then the
+# survivors' process groups get SIGKILL.
+stop_servers() {
+  local dir=$1 p name
+  local -a live=() names=()
+  for p in $(pg_pids "$dir"); do
+    if is_ours "$p" "$dir"; then
+      live+=("$p")
+      names+=("PostgreSQL")
+      log "stopping PostgreSQL (pid $p)"
+      kill -INT "$p" 2>/dev/null || true
+    fi
+  done
+  for p in $(mysql_pids "$dir"); do
+    if is_ours "$p" "$dir"; then
+      live+=("$p")
+      names+=("MariaDB")
+      log "stopping MariaDB (pid $p)"
+      kill -TERM "$p" 2>/dev/null || true
+    fi
+  done
+  ((${#live[@]})) || return 0
+  local deadline=$((SECONDS + STOP_TIMEOUT)) any i
+  while :; do
+    any=0
+    for p in "${live[@]}"; do
+      is_ours "$p" "$dir" && any=1
+    done
+    ((any)) || break
+    ((SECONDS < deadline)) || break
+    sleep 0.2
+  done
+  for i in "${!live[@]}"; do
+    p=${live[$i]}
+    name=${names[$i]}
+    if is_ours "$p" "$dir"; then
+      log "$name (pid $p) still running after ${STOP_TIMEOUT}s: sending SIGKILL"
+      # The servers run in their own session/process group (pg_ctl and
+      # setsid), so the group takes their children along.
+      if [[ $(ps -o pgid= -p "$p" 2>/dev/null | tr -d ' ') == "$p" ]]; then
+        kill -KILL -- "-$p" 2>/dev/null || true
+      fi
+      kill -KILL "$p" 2>/dev/null || true
+    fi
+  done
+  deadline=$((SECONDS + 5))
+  for p in "${live[@]}"; do
+    while is_ours "$p" "$dir" && ((SECONDS < deadline)); do sleep 0.1; done
+    if is_ours "$p" "$dir"; then
+      log "warning: pid $p is still there after SIGKILL"
+    fi
+  done
+  # The servers were orphaned to PID 1 when start exited; an init that reaps
+  # lazily (this machine's reaps within ~1-2 s) leaves them as <defunct> for a
+  # moment. Wait for that so a `ps` right after stop shows nothing.
+  deadline=$((SECONDS + 5))
+  for p in "${live[@]}"; do
+    while [[ $(ps -o stat= -p "$p" 2>/dev/null) == Z* ]] && ((SECONDS < deadline)); do
+      sleep 0.1
+    done
+  done
+}
+
+log_tail() {
+  local f
+  for f in "$@"; do
+    [[ -s $f ]] || continue
+    log "---- last lines of $f ----"
+    tail -n 40 "$f" >&2 || true
+    log "---- end of $f ----"
+  done
+}
+
+# ------------------------------------------------------------------- start --
+
+DIR=""
+START_OK=0
+
+start_cleanup() {
+  local rc=$?
+  ((START_OK)) && return 0
+  [[ -n $DIR && -e $DIR/$MARKER ]] || return 0
+  log "start failed (exit $rc): stopping whatever was started in $DIR"
+  stop_servers "$DIR" || true
+  log "logs are kept in $DIR (remove it with: $0 stop $DIR)"
+}
+
+setup_dir() {
+  local arg=${1:-}
+  if [[ -n $arg ]]; then
+    mkdir -p -- "$arg"
+    DIR=$(cd -- "$arg" && pwd -P)
+    if [[ -e $DIR/$MARKER ]]; then
+      die "$DIR was already used by a start; run '$0 stop $DIR' first or pick another directory"
+    fi
+    if [[ -n $(ls -A -- "$DIR") ]]; then
+      die "$DIR is not empty; give an empty or new directory"
+    fi
+  else
+    DIR=$(mktemp -d /tmp/soft-delete-db.XXXXXX)
+  fi
+  # The path goes unquoted into server config files and must leave room for
+  # the socket names (Unix sockets allow 107 bytes).
+  [[ $DIR =~ ^/[A-Za-z0-9_./+-]+$ ]] ||
+    die "directory path '$DIR' may only contain letters, digits and _ . / + -"
+  ((${#DIR} <= 80)) || die "directory path '$DIR' is too long for Unix sockets (max 80 characters)"
+  : >"$DIR/$MARKER"
+  chmod 755 "$DIR"
+  mkdir -p "$DIR/pg/run" "$DIR/mysql/data" "$DIR/mysql/tmp"
+  if [[ $EUID -eq 0 ]]; then
+    chown -R "$PG_OS_USER:" "$DIR/pg"
+    chown -R "$MYSQL_OS_USER:" "$DIR/mysql"
+  fi
+  chmod 700 "$DIR/pg" "$DIR/mysql"
+  as_pg test -w "$DIR/pg" ||
+    die "user $PG_OS_USER cannot write $DIR/pg (is a parent directory closed to others?); use a directory under /tmp"
+  as_mysql_user test -w "$DIR/mysql" ||
+    die "user $MYSQL_OS_USER cannot write $DIR/mysql (is a parent directory closed to others?); use a directory under /tmp"
+}
+
+init_pg() {
+  log "initdb ($PG_BINDIR_FOUND) in $DIR/pg/data"
+  if ! as_pg "$PG_BINDIR_FOUND/initdb" -D "$DIR/pg/data" -U postgres \
+    --auth-local=trust --auth-host=scram-sha-256 \
+    --encoding=UTF8 --locale=C.UTF-8 --no-sync \
+    </dev/null >"$DIR/pg/initdb.log" 2>&1; then
+    log_tail "$DIR/pg/initdb.log"
+    die "initdb failed"
+  fi
+  cat >>"$DIR/pg/data/postgresql.conf" <<EOF
+
+# ---- soft-delete test server (scripts/db-servers.sh) ----
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$DIR/pg/run'
+max_connections = 300
+shared_buffers = 128MB
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+wal_level = minimal
+max_wal_senders = 0
+checkpoint_timeout = 30min
+max_wal_size = 2GB
+logging_collector = off
+log_min_messages = warning
+EOF
+}
+
+init_mysql() {
+  cat >"$DIR/mysql/my.cnf" <<EOF
+# soft-delete test server (scripts/db-servers.sh); the port is given on the
+# command line
+[mysqld]
+datadir = $DIR/mysql/data
+tmpdir = $DIR/mysql/tmp
+socket = $DIR/mysql/mysqld.sock
+pid-file = $DIR/mysql/mariadbd.pid
+log-error = $DIR/mysql/error.log
+bind-address = 127.0.0.1
+skip-name-resolve
+max_connections = 500
+max_allowed_packet = 64M
+innodb_buffer_pool_size = 256M
+innodb_flush_log_at_trx_commit = 2
+innodb_doublewrite = 0
+skip-log-bin
+performance_schema = OFF
+character-set-server = utf8mb4
+collation-server = utf8mb4_general_ci
+EOF
+  [[ $EUID -eq 0 ]] && chown "$MYSQL_OS_USER:" "$DIR/mysql/my.cnf"
+  local -a args=(--defaults-file="$DIR/mysql/my.cnf" --datadir="$DIR/mysql/data"
+    --skip-test-db --skip-name-resolve --auth-root-authentication-method=socket)
+  if [[ $EUID -eq 0 ]]; then
+    args+=(--user="$MYSQL_OS_USER")
+  else
+    args+=(--auth-root-socket-user="$(id -un)")
+  fi
+  log "$(basename "$MYSQL_INSTALL_DB") in $DIR/mysql/data"
+  if ! "$MYSQL_INSTALL_DB" "${args[@]}" </dev/null >"$DIR/mysql/install-db.log" 2>&1; then
+    log_tail "$DIR/mysql/install-db.log" "$DIR/mysql/error.log"
+    die "$(basename "$MYSQL_INSTALL_DB") failed"
+  fi
+}
+
+PG_PORT=""
+PG_PID=""
+PG_LOG_OFFSET=0
+MYSQL_PORT=""
+MYSQL_PID=""
+MYSQL_LOG_OFFSET=0
+
+# Launch PostgreSQL (does not wait). pg_ctl puts the postmaster in its own
+# session with stdin/stdout/stderr on the log file, so it holds none of the
+# caller's pipes.
+launch_pg() {
+  PG_PORT=$(free_port) || die "could not find a free TCP port"
+  PG_PID=""
+  rm -f "$DIR/pg.pid"
+  PG_LOG_OFFSET=$(file_size "$DIR/pg/postgres.log")
+  log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
+  as_pg "$PG_BINDIR_FOUND/pg_ctl" -D "$DIR/pg/data" -l "$DIR/pg/postgres.log" \
+    -o "-p $PG_PORT" -W start </dev/null >&2 ||
+    die "pg_ctl start failed"
+}
+
+# Launch MariaDB (does not wait), in its own session, output to files.
+launch_mysql() {
+  MYSQL_PORT=$(free_port) || die "could not find a free TCP port"
+  while [[ $MYSQL_PORT == "$PG_PORT" ]]; do MYSQL_PORT=$(free_port); done
+  local -a args=(--defaults-file="$DIR/mysql/my.cnf" --port="$MYSQL_PORT")
+  [[ $EUID -eq 0 ]] && args+=(--user="$MYSQL_OS_USER")
+  MYSQL_LOG_OFFSET=$(file_size "$DIR/mysql/error.log")
+  log "starting MariaDB ($MYSQLD) on 127.0.0.1:$MYSQL_PORT"
+  setsid "$MYSQLD" "${args[@]}" </dev/null >>"$DIR/mysql/stdout.log" 2>&1 &
+  MYSQL_PID=$!
+  printf '%s\n' "$MYSQL_PID" >"$DIR/mysql.pid"
+}
+
+file_size() { stat -c %s "$1" 2>/dev/null || echo 0; }
+
+# bind_failed FILE OFFSET: did the server log a failed bind after OFFSET?
+bind_failed() {
+  tail -c "+$(($2 + 1))" "$1" 2>/dev/null |
+    grep -qE 'Address already in use|could not bind|Bind on TCP/IP port'
+}
+
+# Poll state: 0 = starting, 1 = ready, 2 = failed (retry on another port), 3 = failed.
+PG_STATE=0
+MYSQL_STATE=0
+PG_TRIES=0
+MYSQL_TRIES=0
+MAX_TRIES=5
+
+psql_tcp() {
+  PGPASSWORD=$DB_PASSWORD PGCONNECT_TIMEOUT=5 "$PG_BINDIR_FOUND/psql" -X -w -q \
+    -h 127.0.0.1 -p "$PG_PORT" -U "$DB_USER" -d postgres -v ON_ERROR_STOP=1 "$@"
+}
+
+mysql_tcp() {
+  MYSQL_PWD=$DB_PASSWORD "$MYSQL_CLIENT" --no-defaults --protocol=tcp --connect-timeout=5 \
+    -h 127.0.0.1 -P "$MYSQL_PORT" -u "$DB_USER" "$@"
+}
+
+mysql_root_socket() {
+  local u=root
+  [[ $EUID -eq 0 ]] || u=$(id -un)
+  "$MYSQL_CLIENT" --no-defaults --protocol=socket --socket="$DIR/mysql/mysqld.sock" -u "$u" "$@"
+}
+
+poll_pg() {
+  local pidfile=$DIR/pg/data/postmaster.pid status
+  if [[ -z $PG_PID && -r $pidfile ]]; then
+    PG_PID=$(pid_from_file "$pidfile")
+    [[ -n $PG_PID ]] && printf '%s\n' "$PG_PID" >"$DIR/pg.pid"
+  fi
+  # postmaster.pid line 8 turns to "ready" once connections are accepted.
+  status=$(sed -n 8p "$pidfile" 2>/dev/null | tr -d ' ') || true
+  if [[ -n $PG_PID && $status == ready ]] && is_ours "$PG_PID" "$DIR"; then
+    if "$PG_BINDIR_FOUND/psql" -X -w -q -h "$DIR/pg/run" -p "$PG_PORT" -U postgres -d postgres \
+      -v ON_ERROR_STOP=1 >>"$DIR/pg/setup.log" 2>&1 <<EOF; then
+DO \$\$
+BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$DB_USER') THEN
+    CREATE ROLE $DB_USER LOGIN SUPERUSER CREATEDB CREATEROLE PASSWORD '$DB_PASSWORD';
+  END IF;
+END
+\$\$;
+EOF
+      if psql_tcp -Atc 'SELECT 1' >>"$DIR/pg/setup.log" 2>&1; then
+        PG_STATE=1
+        log "PostgreSQL ready on 127.0.0.1:$PG_PORT (pid $PG_PID)"
+        return
+      fi
+    fi
+    return
+  fi
+  # Not ready: has it died? (The pid file appears only after the bind.)
+  local alive=0
+  if [[ -n $PG_PID ]] && is_ours "$PG_PID" "$DIR"; then
+    alive=1
+  elif [[ -z $PG_PID ]] && pgrep -f -- "-D $DIR/pg/data" >/dev/null 2>&1; then
+    alive=1
+  fi
+  if ((!alive)); then
+    if bind_failed "$DIR/pg/postgres.log" "$PG_LOG_OFFSET" && ((PG_TRIES < MAX_TRIES)); then
+      PG_STATE=2
+    else
+      PG_STATE=3
+    fi
+  fi
+}
+
+poll_mysql() {
+  if ! is_ours "$MYSQL_PID" "$DIR"; then
+    if bind_failed "$DIR/mysql/error.log" "$MYSQL_LOG_OFFSET" && ((MYSQL_TRIES < MAX_TRIES)); then
+      MYSQL_STATE=2
+    else
+      MYSQL_STATE=3
+    fi
+    return
+  fi
+  "$MYSQL_ADMIN" --no-defaults --protocol=socket --socket="$DIR/mysql/mysqld.sock" \
+    --connect-timeout=2 -u root ping >/dev/null 2>&1 || return 0
+  if mysql_root_socket --batch >>"$DIR/mysql/setup.log" 2>&1 <<EOF; then
+DELETE FROM mysql.global_priv WHERE User = '';
+FLUSH PRIVILEGES;
+CREATE USER IF NOT EXISTS '$DB_USER'@'127.0.0.1' IDENTIFIED BY '$DB_PASSWORD';
+CREATE USER IF NOT EXISTS '$DB_USER'@'%' IDENTIFIED BY '$DB_PASSWORD';
+CREATE USER IF NOT EXISTS '$DB_USER'@'localhost' IDENTIFIED BY '$DB_PASSWORD';
+GRANT ALL PRIVILEGES ON *.* TO '$DB_USER'@'127.0.0.1' WITH GRANT OPTION;
+GRANT ALL PRIVILEGES ON *.* TO '$DB_USER'@'%' WITH GRANT OPTION;
+GRANT ALL PRIVILEGES ON *.* TO '$DB_USER'@'localhost' WITH GRANT OPTION;
+EOF
+    if mysql_tcp -NBe 'SELECT 1' >>"$DIR/mysql/setup.log" 2>&1; then
+      MYSQL_STATE=1
+      local p
+      p=$(pid_from_file "$DIR/mysql/mariadbd.pid")
+      if [[ -n $p && $p != "$MYSQL_PID" ]] && is_ours "$p" "$DIR"; then
+        MYSQL_PID=$p
+        printf '%s\n' "$MYSQL_PID" >"$DIR/mysql.pid"
+      fi
+      log "MariaDB ready on 127.0.0.1:$MYSQL_PORT (pid $MYSQL_PID)"
+    fi
+  fi
+}
+
+write_env() {
+  local tmp=$DIR/env.tmp
+  {
+    printf '# written by scripts/db-servers.sh start; stop with: scripts/db-servers.sh stop %s\n' "$DIR"
+    printf 'export SOFT_DELETE_TEST_POSTGRES_URL=%s\n' \
+      "postgres://$DB_USER:$DB_PASSWORD@127.0.0.1:$PG_PORT/postgres"
+    printf 'export SOFT_DELETE_TEST_MYSQL_URL=%s\n' \
+      "mysql://$DB_USER:$DB_PASSWORD@127.0.0.1:$MYSQL_PORT/mysql"
+    printf 'export SOFT_DELETE_DB_DIR=%s\n' "$DIR"
+    printf 'export SOFT_DELETE_PG_PID=%s\n' "$PG_PID"
+    printf 'export SOFT_DELETE_MYSQL_PID=%s\n' "$MYSQL_PID"
+    printf 'export SOFT_DELETE_PG_PORT=%s\n' "$PG_PORT"
+    printf 'export SOFT_DELETE_MYSQL_PORT=%s\n' "$MYSQL_PORT"
+  } >"$tmp"
+  mv -f "$tmp" "$DIR/env"
+}
+
+start_cmd() {
+  (($# <= 1)) || die "usage: $0 start [DIR]"
+  local t0=$SECONDS
+  trap start_cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  ensure_binaries
+  setup_users
+  setup_dir "${1:-}"
+  log "data directory: $DIR"
+
+  # initdb and mariadb-install-db are independent: run them side by side.
+  local ipg imy rc_pg=0 rc_my=0
+  (init_pg) &
+  ipg=$!
+  (init_mysql) &
+  imy=$!
+  wait "$ipg" || rc_pg=$?
+  wait "$imy" || rc_my=$?
+  ((rc_pg == 0 && rc_my == 0)) || die "initialisation failed (initdb exit $rc_pg, install-db exit $rc_my)"
+
+  launch_pg
+  PG_TRIES=1
+  launch_mysql
+  MYSQL_TRIES=1
+  local deadline=$((SECONDS + START_TIMEOUT))
+  while ((PG_STATE != 1 || MYSQL_STATE != 1)); do
+    ((PG_STATE == 0)) && poll_pg
+    ((MYSQL_STATE == 0)) && poll_mysql
+    if ((PG_STATE == 2)); then
+      log "PostgreSQL could not bind port $PG_PORT; retrying on another port"
+      PG_STATE=0
+      PG_TRIES=$((PG_TRIES + 1))
+      launch_pg
+    fi
+    if ((MYSQL_STATE == 2)); then
+      log "MariaDB could not bind port $MYSQL_PORT; retrying on another port"
+      MYSQL_STATE=0
+      MYSQL_TRIES=$((MYSQL_TRIES + 1))
+      launch_mysql
+    fi
+    if ((PG_STATE == 3)); then
+      log_tail "$DIR/pg/postgres.log" "$DIR/pg/setup.log"
+      die "PostgreSQL exited during start-up (log: $DIR/pg/postgres.log)"
+    fi
+    if ((MYSQL_STATE == 3)); then
+      log_tail "$DIR/mysql/error.log" "$DIR/mysql/stdout.log" "$DIR/mysql/setup.log"
+      die "MariaDB exited during start-up (log: $DIR/mysql/error.log)"
+    fi
+    ((PG_STATE == 1 && MYSQL_STATE == 1)) && break
+    if ((SECONDS >= deadline)); then
+      ((PG_STATE == 1)) || log_tail "$DIR/pg/postgres.log" "$DIR/pg/setup.log"
+      ((MYSQL_STATE == 1)) || log_tail "$DIR/mysql/error.log" "$DIR/mysql/stdout.log" "$DIR/mysql/setup.log"
+      die "servers not accepting password logins on 127.0.0.1 after ${START_TIMEOUT}s" \
+        "(PostgreSQL: $( ((PG_STATE == 1)) && echo ready || echo not ready)," \
+        "MariaDB: $( ((MYSQL_STATE == 1)) && echo ready || echo not ready))"
+    fi
+    sleep 0.2
+  done
+
+  write_env
+  START_OK=1
+  log "both servers up in $((SECONDS - t0))s; env file: $DIR/env"
+  log "stop them with: $0 stop $DIR"
+}
+
+# -------------------------------------------------------------------- stop --
+
+stop_cmd() {
+  if (($# != 1)) || [[ -z $1 ]]; then die "usage: $0 stop DIR"; fi
+  local arg=$1
+  if [[ ! -e $arg ]]; then
+    log "$arg does not exist: nothing to stop"
+    return 0
+  fi
+  [[ -d $arg ]] || die "$arg is not a directory"
+  DIR=$(cd -- "$arg" && pwd -P)
+  [[ -e $DIR/$MARKER ]] ||
+    die "$DIR was not made by '$0 start' (no $MARKER in it): not touching it"
+  stop_servers "$DIR"
+  rm -rf -- "$DIR"
+  log "stopped; removed $DIR"
+}
+
+status_cmd() {
+  (($# == 1)) || die "usage: $0 status DIR"
+  [[ -d $1 ]] || die "$1 does not exist"
+  DIR=$(cd -- "$1" && pwd -P)
+  local p up=0
+  for p in $(pg_pids "$DIR"); do
+    is_ours "$p" "$DIR" && { echo "PostgreSQL running, pid $p"; up=1; }
+  done
+  for p in $(mysql_pids "$DIR"); do
+    is_ours "$p" "$DIR" && { echo "MariaDB running, pid $p"; up=1; }
+  done
+  ((up)) || echo "no server of $DIR is running"
+}
+
+main() {
+  local cmd=${1:-}
+  (($#)) && shift
+  case $cmd in
+    start)
+      # Everything but the env file's path goes to stderr.
+      start_cmd "$@" >&2
+      printf '%s\n' "$DIR/env"
+      ;;
+    stop) stop_cmd "$@" >&2 ;;
+    status) status_cmd "$@" ;;
+    -h | --help | help) usage ;;
+    *)
+      usage
+      exit 2
+      ;;
+  esac
+}
+
+main "$@"
