@@ -788,7 +788,11 @@ async fn a_batch_that_outlives_the_timeout_is_rolled_back() {
         sea_orm::DbBackend::Postgres => assert_eq!(failed, 3),
         _ => assert!((1..=3).contains(&failed), "{failed}"),
     }
-    assert_eq!(committed, (failed - 1) * 25, "exactly the batches before it");
+    assert_eq!(
+        committed,
+        (failed - 1) * 25,
+        "exactly the batches before it"
+    );
     lock.release_after(Duration::ZERO).await.unwrap();
     assert_eq!(
         deleted_user_ids(&ctx).await,
