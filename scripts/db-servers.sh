@@ -236,7 +236,7 @@ is_ours() {
   local pid=$1 dir=$2 cmd
   [[ $pid =~ ^[0-9]+$ ]] || return 1
   [[ -r /proc/$pid/cmdline ]] || return 1
-  cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+  cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || return 1
   [[ -n $cmd && $cmd == *"$dir/"* ]]
 }
 
@@ -258,11 +258,22 @@ mysql_pids() {
   { pid_from_file "$dir/mysql.pid"; pid_from_file "$dir/mysql/mariadbd.pid"; } | sort -u
 }
 
+# Did the MariaDB process PID log "ready for connections" (after its own
+# "Starting MariaDB ... as process PID" line)?
+mysql_was_ready() {
+  local dir=$1 pid=$2
+  awk -v pid="$pid" '
+    /Starting MariaDB/ { mine = ($NF == pid) }
+    mine && /ready for connections/ { found = 1 }
+    END { exit !found }' "$dir/mysql/error.log" 2>/dev/null
+}
+
 # stop_servers DIR: PostgreSQL gets SIGINT (its "fast" shutdown: roll back
 # open transactions, disconnect clients, checkpoint; SIGTERM would be "smart"
 # and wait for every client to leave), MariaDB gets SIGTERM (its normal
 # shutdown). Both are waited for up to STOP_TIMEOUT seconds, then the
-# survivors' process groups get SIGKILL.
+# survivors' process groups get SIGKILL. (A MariaDB that never became ready
+# gets SIGKILL at once, see below.)
 stop_servers() {
   local dir=$1 p name
   local -a live=() names=()
@@ -278,8 +289,17 @@ stop_servers() {
     if is_ours "$p" "$dir"; then
       live+=("$p")
       names+=("MariaDB")
-      log "stopping MariaDB (pid $p)"
-      kill -TERM "$p" 2>/dev/null || true
+      if mysql_was_ready "$dir" "$p"; then
+        log "stopping MariaDB (pid $p)"
+        kill -TERM "$p" 2>/dev/null || true
+      else
+        # MariaDB 10.11 can hang for good when SIGTERM (or SIGQUIT) lands
+        # while it is still starting up (seen here: no "ready for
+        # connections", no shutdown, threads parked on futexes). A server
+        # that never became ready holds no data worth a clean shutdown.
+        log "stopping MariaDB (pid $p, never became ready): SIGKILL"
+        kill -KILL "$p" 2>/dev/null || true
+      fi
     fi
   done
   ((${#live[@]})) || return 0
@@ -339,9 +359,30 @@ log_tail() {
 DIR=""
 START_OK=0
 
+INIT_PIDS=()
+
+# PIDS and all their descendants, parents first.
+process_tree() {
+  local p
+  for p in "$@"; do
+    printf '%s\n' "$p"
+    # shellcheck disable=SC2046 # one PID per word
+    process_tree $(pgrep -P "$p" 2>/dev/null || true)
+  done
+}
+
 start_cleanup() {
   local rc=$?
   ((START_OK)) && return 0
+  if ((${#INIT_PIDS[@]})); then
+    # Interrupted while initdb / mariadb-install-db (and its bootstrap
+    # mariadbd) run in the background: end those trees first.
+    local -a tree
+    mapfile -t tree < <(process_tree "${INIT_PIDS[@]}")
+    ((${#tree[@]} == 0)) || kill -KILL "${tree[@]}" 2>/dev/null || true
+    wait "${INIT_PIDS[@]}" 2>/dev/null || true
+    INIT_PIDS=()
+  fi
   [[ -n $DIR && -e $DIR/$MARKER ]] || return 0
   log "start failed (exit $rc): stopping whatever was started in $DIR"
   stop_servers "$DIR" || true
@@ -477,6 +518,7 @@ launch_mysql() {
   log "starting MariaDB ($MYSQLD) on 127.0.0.1:$MYSQL_PORT"
   setsid "$MYSQLD" "${args[@]}" </dev/null >>"$DIR/mysql/stdout.log" 2>&1 &
   MYSQL_PID=$!
+  disown "$MYSQL_PID" 2>/dev/null || true # no "Killed" job notices from bash
   printf '%s\n' "$MYSQL_PID" >"$DIR/mysql.pid"
 }
 
@@ -622,8 +664,10 @@ start_cmd() {
   ipg=$!
   (init_mysql) &
   imy=$!
+  INIT_PIDS=("$ipg" "$imy")
   wait "$ipg" || rc_pg=$?
   wait "$imy" || rc_my=$?
+  INIT_PIDS=()
   ((rc_pg == 0 && rc_my == 0)) || die "initialisation failed (initdb exit $rc_pg, install-db exit $rc_my)"
 
   launch_pg
@@ -682,6 +726,13 @@ stop_cmd() {
   fi
   [[ -d $arg ]] || die "$arg is not a directory"
   DIR=$(cd -- "$arg" && pwd -P)
+  if [[ ! -e $DIR/$MARKER && -z $(ls -A -- "$DIR") ]]; then
+    # An empty directory handed to a start that failed before using it
+    # (e.g. the apt-get install failed).
+    rmdir -- "$DIR"
+    log "$DIR was empty (start never used it): removed"
+    return 0
+  fi
   [[ -e $DIR/$MARKER ]] ||
     die "$DIR was not made by '$0 start' (no $MARKER in it): not touching it"
   stop_servers "$DIR"

@@ -38,8 +38,10 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 if wants postgres || wants mysql; then
-  envfile=$(scripts/db-servers.sh start)
-  servers_dir=$(dirname "$envfile")
+  # The directory is made here, so the EXIT trap can stop the servers by the PIDs
+  # recorded in it even if db-servers.sh start itself is cut short.
+  servers_dir=$(mktemp -d /tmp/soft-delete-db.XXXXXX)
+  envfile=$(scripts/db-servers.sh start "$servers_dir")
   # shellcheck disable=SC1090 # written by db-servers.sh
   . "$envfile"
   export SOFT_DELETE_TEST_POSTGRES_URL SOFT_DELETE_TEST_MYSQL_URL
