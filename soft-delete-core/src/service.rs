@@ -271,7 +271,7 @@ pub trait SoftDeleteService: Sync {
         Create {
             db: self.connection(),
             row,
-            created_by: None,
+            creator: None,
         }
     }
 
@@ -289,7 +289,7 @@ pub trait SoftDeleteService: Sync {
         Update {
             db: self.connection(),
             row,
-            updated_by: None,
+            updater: None,
             include_deleted: false,
         }
     }
@@ -526,14 +526,14 @@ fn stamp_insert<E: SoftDelete>(
 pub struct Create<'a, E: EntityTrait, C> {
     db: &'a C,
     row: ActiveModelOf<E>,
-    created_by: Option<String>,
+    creator: Option<String>,
 }
 
 impl<E: EntityTrait, C> fmt::Debug for Create<'_, E, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Create")
             .field("row", &self.row)
-            .field("created_by", &self.created_by)
+            .field("creator", &self.creator)
             .finish_non_exhaustive()
     }
 }
@@ -541,7 +541,7 @@ impl<E: EntityTrait, C> fmt::Debug for Create<'_, E, C> {
 impl<E: crate::entity::Audit, C> Create<'_, E, C> {
     /// Records who created the row.
     pub fn created_by(mut self, who: impl Into<String>) -> Self {
-        self.created_by = Some(who.into());
+        self.creator = Some(who.into());
         self
     }
 }
@@ -559,7 +559,7 @@ where
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
             let mut row = self.row;
-            stamp_insert::<E>(&mut row, now(), self.created_by.as_deref())?;
+            stamp_insert::<E>(&mut row, now(), self.creator.as_deref())?;
             Ok(row.insert(self.db).await?)
         })
     }
@@ -570,7 +570,7 @@ where
 pub struct Update<'a, E: EntityTrait, C> {
     db: &'a C,
     row: ActiveModelOf<E>,
-    updated_by: Option<String>,
+    updater: Option<String>,
     include_deleted: bool,
 }
 
@@ -578,7 +578,7 @@ impl<E: EntityTrait, C> fmt::Debug for Update<'_, E, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Update")
             .field("row", &self.row)
-            .field("updated_by", &self.updated_by)
+            .field("updater", &self.updater)
             .field("include_deleted", &self.include_deleted)
             .finish_non_exhaustive()
     }
@@ -595,7 +595,7 @@ impl<E: EntityTrait, C> Update<'_, E, C> {
 impl<E: crate::entity::Audit, C> Update<'_, E, C> {
     /// Records who updated the row in `updated_by`.
     pub fn updated_by(mut self, who: impl Into<String>) -> Self {
-        self.updated_by = Some(who.into());
+        self.updater = Some(who.into());
         self
     }
 }
@@ -618,7 +618,7 @@ where
                 if let Some(updated_at) = audit.updated_at {
                     row.try_set(updated_at, Value::from(now()))?;
                 }
-                if let (Some(updated_by), Some(by)) = (audit.updated_by, self.updated_by) {
+                if let (Some(updated_by), Some(by)) = (audit.updated_by, self.updater) {
                     row.try_set(updated_by, Value::from(by))?;
                 }
             }
@@ -708,7 +708,7 @@ pub struct BulkCreate<'a, E, C, S, Mode> {
     config: &'a SoftDeleteConfig,
     rows: S,
     batch_size: Option<usize>,
-    created_by: Option<String>,
+    creator: Option<String>,
     atomic: bool,
     _marker: std::marker::PhantomData<fn() -> (E, Mode)>,
 }
@@ -717,7 +717,7 @@ impl<E, C, S, Mode> fmt::Debug for BulkCreate<'_, E, C, S, Mode> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BulkCreate")
             .field("batch_size", &self.batch_size)
-            .field("created_by", &self.created_by)
+            .field("creator", &self.creator)
             .field("atomic", &self.atomic)
             .finish_non_exhaustive()
     }
@@ -730,7 +730,7 @@ impl<'a, E, C, S, Mode> BulkCreate<'a, E, C, S, Mode> {
             config,
             rows,
             batch_size: None,
-            created_by: None,
+            creator: None,
             atomic: false,
             _marker: std::marker::PhantomData,
         }
@@ -753,7 +753,7 @@ impl<'a, E, C, S, Mode> BulkCreate<'a, E, C, S, Mode> {
 impl<E: crate::entity::Audit, C, S, Mode> BulkCreate<'_, E, C, S, Mode> {
     /// Records who created the rows (rows that set `created_by` themselves keep theirs).
     pub fn created_by(mut self, who: impl Into<String>) -> Self {
-        self.created_by = Some(who.into());
+        self.creator = Some(who.into());
         self
     }
 }
@@ -770,7 +770,7 @@ where
         let batch_size = self.config.batch_size_for(self.batch_size)?;
         let backend = self.db.get_database_backend();
         let mut source =
-            InsertSource::<E, S>::new(self.rows, batch_size, backend, self.created_by, returning);
+            InsertSource::<E, S>::new(self.rows, batch_size, backend, self.creator, returning);
         let alerts = TracingAlertSink;
         let plan = Plan {
             operation: if returning {
