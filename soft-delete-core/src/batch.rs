@@ -544,7 +544,9 @@ impl<E: SoftDelete> KeysetSource<E> {
     /// soft delete, deleted rows for a restore).
     pub(crate) fn new(condition: Condition, action: KeysetAction, batch_size: usize) -> Self {
         KeysetSource {
-            condition,
+            // Nested, so that the walk's own terms (cursor, bound, state guard) are ANDed with
+            // the caller's condition even when it is an `any` or a negated condition.
+            condition: Condition::all().add(condition),
             action,
             batch_size,
             cursor: None,
@@ -642,4 +644,34 @@ pub(crate) async fn count<C: ConnectionTrait>(
         .ok_or_else(|| DbErr::Custom("COUNT(*) returned no row".to_owned()))?;
     let count: i64 = row.try_get_by_index(0)?;
     Ok(count.max(0) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::sea_query::IntoValueTuple;
+    use sea_orm::{ColumnTrait, DbBackend};
+
+    use super::*;
+    use crate::test_entities::user;
+
+    #[test]
+    fn a_callers_any_condition_stays_one_term_of_the_walk() {
+        let any = Condition::any()
+            .add(user::Column::Id.between(1, 5))
+            .add(user::Column::Name.eq("x"));
+        let source = KeysetSource::<user::Entity>::new(any, KeysetAction::Delete, 10);
+        let cursor = 3i64.into_value_tuple();
+        let bound = dialect::keyset_bound::<user::Entity>(&source.condition, Some(&cursor), 10);
+        assert_eq!(
+            DbBackend::Sqlite.build(&bound).to_string(),
+            r#"SELECT "id" FROM "users" WHERE (("users"."id" BETWEEN 1 AND 5) OR "users"."name" = 'x') AND "id" > 3 ORDER BY "id" ASC LIMIT 1 OFFSET 9"#
+        );
+        let negated = Condition::all().add(user::Column::Id.eq(2)).not();
+        let source = KeysetSource::<user::Entity>::new(negated, KeysetAction::Delete, 10);
+        let delete = dialect::keyset_delete::<user::Entity>(&source.condition, Some(&cursor), None);
+        assert_eq!(
+            DbBackend::Sqlite.build(&delete).to_string(),
+            r#"DELETE FROM "users" WHERE (NOT "users"."id" = 2) AND "id" > 3"#
+        );
+    }
 }
