@@ -64,7 +64,9 @@
 //! * Cancel safety: dropping an operation's future part-way never leaves half a batch. The
 //!   batch in flight runs in a transaction that is rolled back when its future is dropped (sqlx
 //!   rolls back a dropped transaction before the connection is used again); batches that
-//!   committed before stay committed, and in atomic mode nothing is kept.
+//!   committed before stay committed, and in atomic mode nothing is kept. A drop that lands
+//!   while a `COMMIT` is on the wire cannot know whether the server applied it; that one batch
+//!   is whole either way, and the progress callback has not counted it.
 //! * Operations that reach `bulk_operation_alert_threshold` rows raise one [`BulkAlert`] each
 //!   through the manager's [`AlertSink`] (a `tracing` warning by default).
 //! * It works on a `DatabaseConnection` or inside your own `DatabaseTransaction` (batches then

@@ -697,8 +697,17 @@ async fn dropping_the_future_keeps_whole_batches_only() {
         .batch_size(50)
         .pause_between_batches(Duration::from_millis(40))
         .on_progress(|p| batches.store(p.batches, Ordering::SeqCst));
-    let outcome = tokio::time::timeout(Duration::from_millis(150), operation.into_future()).await;
-    assert!(outcome.is_err(), "the operation was cancelled part-way");
+    // Drop the future once two batches have been reported: during the pause or the third
+    // batch, however slow the machine is (a wall-clock timeout could fire inside batch one).
+    let two_batches_reported = async {
+        while batches.load(Ordering::SeqCst) < 2 {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    };
+    tokio::select! {
+        report = operation.into_future() => panic!("the operation was not cancelled: {report:?}"),
+        () = two_batches_reported => {}
+    }
     let deleted = count_deleted(&ctx).await;
     assert!(deleted > 0 && deleted < 1000, "{deleted}");
     assert_eq!(deleted % 50, 0, "no half batch: {deleted}");
