@@ -573,38 +573,31 @@ impl<E: SoftDelete> BatchSource for KeysetSource<E> {
         conn: &C,
         cursor: &Option<ValueTuple>,
     ) -> Result<Outcome<Option<ValueTuple>>, DbErr> {
-        {
-            let cursor = cursor.as_ref();
-            let bound_query = dialect::keyset_bound::<E>(&self.condition, cursor, self.batch_size);
-            let bound = match conn.query_one(&bound_query).await? {
-                Some(row) => Some(
-                    <<E::PrimaryKey as PrimaryKeyTrait>::ValueType as TryGetableMany>::try_get_many_by_index(&row)?
-                        .into_value_tuple(),
-                ),
-                None => None,
-            };
-            let affected = match &self.action {
-                KeysetAction::Update(change) => {
-                    let update = dialect::keyset_update::<E>(
-                        change,
-                        &self.condition,
-                        cursor,
-                        bound.as_ref(),
-                    );
-                    conn.execute(&update).await?.rows_affected()
-                }
-                KeysetAction::Delete => {
-                    let delete =
-                        dialect::keyset_delete::<E>(&self.condition, cursor, bound.as_ref());
-                    conn.execute(&delete).await?.rows_affected()
-                }
-            };
-            Ok(Outcome {
-                affected,
-                processed: affected,
-                next: bound,
-            })
-        }
+        let cursor = cursor.as_ref();
+        let bound_query = dialect::keyset_bound::<E>(&self.condition, cursor, self.batch_size);
+        let bound = match conn.query_one(&bound_query).await? {
+            Some(row) => Some(
+                <<E::PrimaryKey as PrimaryKeyTrait>::ValueType as TryGetableMany>::try_get_many_by_index(&row)?
+                    .into_value_tuple(),
+            ),
+            None => None,
+        };
+        let affected = match &self.action {
+            KeysetAction::Update(change) => {
+                let update =
+                    dialect::keyset_update::<E>(change, &self.condition, cursor, bound.as_ref());
+                conn.execute(&update).await?.rows_affected()
+            }
+            KeysetAction::Delete => {
+                let delete = dialect::keyset_delete::<E>(&self.condition, cursor, bound.as_ref());
+                conn.execute(&delete).await?.rows_affected()
+            }
+        };
+        Ok(Outcome {
+            affected,
+            processed: affected,
+            next: bound,
+        })
     }
 
     fn advance(&mut self, next: Option<ValueTuple>) {

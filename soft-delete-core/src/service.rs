@@ -935,54 +935,50 @@ where
         conn: &T,
         unit: &Vec<ActiveModelOf<E>>,
     ) -> std::result::Result<Outcome<Self::Next>, DbErr> {
-        {
-            let mut models = Vec::new();
-            let mut increment = self.increment;
-            for chunk in unit.chunks(self.rows_per_statement) {
-                let keys: Vec<Option<ValueTuple>> = if self.returning {
-                    chunk
-                        .iter()
-                        .map(|row| row.get_primary_key_value())
-                        .collect()
-                } else {
-                    Vec::new()
-                };
-                let mixed_keys =
-                    keys.iter().any(Option::is_some) && keys.iter().any(Option::is_none);
-                if self.returning && self.backend == DbBackend::MySql && mixed_keys {
-                    // No single multi-row INSERT can be read back: one at a time.
-                    for row in chunk {
-                        let mut row = row.clone();
-                        stamp_insert::<E>(&mut row, self.at, self.by.as_deref())?;
-                        models.push(E::insert(row).exec_with_returning(conn).await?);
-                    }
-                    continue;
+        let mut models = Vec::new();
+        let mut increment = self.increment;
+        for chunk in unit.chunks(self.rows_per_statement) {
+            let keys: Vec<Option<ValueTuple>> = if self.returning {
+                chunk
+                    .iter()
+                    .map(|row| row.get_primary_key_value())
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let mixed_keys = keys.iter().any(Option::is_some) && keys.iter().any(Option::is_none);
+            if self.returning && self.backend == DbBackend::MySql && mixed_keys {
+                // No single multi-row INSERT can be read back: one at a time.
+                for row in chunk {
+                    let mut row = row.clone();
+                    stamp_insert::<E>(&mut row, self.at, self.by.as_deref())?;
+                    models.push(E::insert(row).exec_with_returning(conn).await?);
                 }
-                let (statement, returns_rows) = self.statement(chunk)?;
-                if !self.returning {
-                    conn.execute_raw(statement).await?;
-                } else if returns_rows {
-                    let returned = conn
-                        .query_all_raw(statement)
-                        .await?
-                        .iter()
-                        .map(|row| <ModelOf<E> as FromQueryResult>::from_query_result(row, ""))
-                        .collect::<std::result::Result<Vec<_>, _>>()?;
-                    models.extend(in_input_order::<E>(&keys, returned)?);
-                } else {
-                    let done = conn.execute_raw(statement).await?;
-                    models.extend(
-                        read_back::<E, T>(conn, &keys, done.last_insert_id(), &mut increment)
-                            .await?,
-                    );
-                }
+                continue;
             }
-            Ok(Outcome {
-                affected: unit.len() as u64,
-                processed: unit.len() as u64,
-                next: (models, increment),
-            })
+            let (statement, returns_rows) = self.statement(chunk)?;
+            if !self.returning {
+                conn.execute_raw(statement).await?;
+            } else if returns_rows {
+                let returned = conn
+                    .query_all_raw(statement)
+                    .await?
+                    .iter()
+                    .map(|row| <ModelOf<E> as FromQueryResult>::from_query_result(row, ""))
+                    .collect::<std::result::Result<Vec<_>, _>>()?;
+                models.extend(in_input_order::<E>(&keys, returned)?);
+            } else {
+                let done = conn.execute_raw(statement).await?;
+                models.extend(
+                    read_back::<E, T>(conn, &keys, done.last_insert_id(), &mut increment).await?,
+                );
+            }
         }
+        Ok(Outcome {
+            affected: unit.len() as u64,
+            processed: unit.len() as u64,
+            next: (models, increment),
+        })
     }
 
     fn advance(&mut self, (models, increment): Self::Next) {
