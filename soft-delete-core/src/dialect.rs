@@ -274,16 +274,25 @@ impl RowInsert {
         self.returning.is_some()
     }
 
-    /// The `INSERT` for `rows`, with `defaults` (column index, value) filled in where a row
+    /// The `INSERT` for `rows`, with `defaults` (column, value) filled in where a row
     /// leaves that column unset. `None` when SeaORM must build it: a column needs a cast, or no
     /// column is set at all.
     pub(crate) fn statement<E: EntityTrait>(
         &mut self,
         rows: &[E::ActiveModel],
-        defaults: &[(usize, Value)],
+        defaults: &[(E::Column, Value)],
     ) -> Option<Statement> {
         use sea_orm::{ActiveModelTrait, ActiveValue};
         let columns: Vec<E::Column> = E::Column::iter().collect();
+        // Each default by its column's position, so that the per-value loop compares indices.
+        let defaults: Vec<(usize, &Value)> = defaults
+            .iter()
+            .filter_map(|(column, value)| {
+                let name = column.as_str();
+                let i = columns.iter().position(|c| c.as_str() == name)?;
+                Some((i, value))
+            })
+            .collect();
         let mut used = vec![false; columns.len()];
         let mut nulls: Vec<Option<Value>> = vec![None; columns.len()];
         for (i, column) in columns.iter().enumerate() {
@@ -295,7 +304,7 @@ impl RowInsert {
                 }
             }
         }
-        for (i, value) in defaults {
+        for (i, value) in &defaults {
             used[*i] = true;
             nulls[*i].get_or_insert_with(|| value.as_null());
         }
@@ -325,7 +334,7 @@ impl RowInsert {
                 let value = match row.get(*column) {
                     ActiveValue::Set(value) | ActiveValue::Unchanged(value) => value,
                     ActiveValue::NotSet => match defaults.iter().find(|(d, _)| *d == i) {
-                        Some((_, value)) => value.clone(),
+                        Some((_, value)) => (*value).clone(),
                         None => nulls[i].clone().unwrap_or(Value::Int(None)),
                     },
                 };

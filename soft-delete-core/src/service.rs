@@ -120,8 +120,8 @@ use futures::{Stream, StreamExt};
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, IntoValueTuple, Value, ValueTuple};
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr,
-    EntityTrait, FromQueryResult, IdenStatic, IntoActiveModel, Iterable, ModelTrait,
-    PrimaryKeyTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, TransactionTrait,
+    EntityTrait, FromQueryResult, IntoActiveModel, Iterable, ModelTrait, PrimaryKeyTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, TransactionTrait,
 };
 
 use crate::batch::{self, BatchSource, Outcome, Plan};
@@ -500,23 +500,28 @@ async fn changed_or_missing<E: SoftDelete, C: ConnectionTrait>(
     }
 }
 
-/// Sets the audit columns an insert needs: `created_at` (and `created_by` when given), unless
-/// the row already sets them.
+/// The audit values an insert writes where a row leaves them unset: `created_at`, and
+/// `created_by` when someone is named. Empty for entities without audit columns.
+fn insert_defaults<E: SoftDelete>(at: Timestamp, by: Option<&str>) -> Vec<(E::Column, Value)> {
+    let Some(audit) = E::audit_columns() else {
+        return Vec::new();
+    };
+    let mut defaults = vec![(audit.created_at, Value::from(at))];
+    if let Some(by) = by {
+        defaults.push((audit.created_by, Value::from(by.to_owned())));
+    }
+    defaults
+}
+
+/// Sets `defaults` (from [`insert_defaults`]) on `row` where it leaves them unset.
 fn stamp_insert<E: SoftDelete>(
     row: &mut ActiveModelOf<E>,
-    at: Timestamp,
-    by: Option<&str>,
+    defaults: &[(E::Column, Value)],
 ) -> std::result::Result<(), DbErr> {
-    let Some(audit) = E::audit_columns() else {
-        return Ok(());
-    };
-    if row.is_not_set(audit.created_at) {
-        row.try_set(audit.created_at, Value::from(at))?;
-    }
-    if let Some(by) = by
-        && row.is_not_set(audit.created_by)
-    {
-        row.try_set(audit.created_by, Value::from(by.to_owned()))?;
+    for (column, value) in defaults {
+        if row.is_not_set(*column) {
+            row.try_set(*column, value.clone())?;
+        }
     }
     Ok(())
 }
@@ -559,7 +564,10 @@ where
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
             let mut row = self.row;
-            stamp_insert::<E>(&mut row, now(), self.creator.as_deref())?;
+            stamp_insert::<E>(
+                &mut row,
+                &insert_defaults::<E>(now(), self.creator.as_deref()),
+            )?;
             Ok(row.insert(self.db).await?)
         })
     }
@@ -829,10 +837,8 @@ struct InsertSource<E: EntityTrait, S> {
     batch_size: usize,
     rows_per_statement: usize,
     backend: DbBackend,
-    at: Timestamp,
-    by: Option<String>,
-    /// The audit values an insert fills in where a row leaves them unset, by column index.
-    defaults: Vec<(usize, Value)>,
+    /// The audit values every row gets where it leaves them unset.
+    defaults: Vec<(E::Column, Value)>,
     returning: bool,
     insert: RowInsert,
     collected: Vec<ModelOf<E>>,
@@ -849,25 +855,12 @@ impl<E: SoftDelete, S> InsertSource<E, S> {
         returning: bool,
     ) -> Self {
         let columns = <E::Column as Iterable>::iter().count().max(1);
-        let at = now();
-        let index_of = |column: E::Column| {
-            <E::Column as Iterable>::iter().position(|c| c.as_str() == column.as_str())
-        };
-        let mut defaults = Vec::new();
-        if let Some(audit) = E::audit_columns() {
-            defaults.extend(index_of(audit.created_at).map(|i| (i, Value::from(at))));
-            if let Some(by) = &by {
-                defaults.extend(index_of(audit.created_by).map(|i| (i, Value::from(by.clone()))));
-            }
-        }
         InsertSource {
             rows: Box::pin(rows),
             batch_size,
             rows_per_statement: (bind_limit(backend) / columns).clamp(1, batch_size),
             backend,
-            at,
-            by,
-            defaults,
+            defaults: insert_defaults::<E>(now(), by.as_deref()),
             returning,
             insert: RowInsert::new::<E>(backend, returning),
             collected: Vec::new(),
@@ -886,7 +879,7 @@ impl<E: SoftDelete, S> InsertSource<E, S> {
         }
         let mut rows = chunk.to_vec();
         for row in &mut rows {
-            stamp_insert::<E>(row, self.at, self.by.as_deref())?;
+            stamp_insert::<E>(row, &self.defaults)?;
         }
         let mut query = E::insert_many(rows).into_query();
         let returns = self.returning && self.backend != DbBackend::MySql;
@@ -951,7 +944,7 @@ where
                 // No single multi-row INSERT can be read back: one at a time.
                 for row in chunk {
                     let mut row = row.clone();
-                    stamp_insert::<E>(&mut row, self.at, self.by.as_deref())?;
+                    stamp_insert::<E>(&mut row, &self.defaults)?;
                     models.push(E::insert(row).exec_with_returning(conn).await?);
                 }
                 continue;
