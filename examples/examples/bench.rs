@@ -328,31 +328,59 @@ fn insert_rows_per_statement(backend: DbBackend, batch: usize) -> usize {
     (limit / 6).min(batch)
 }
 
-/// Multi-row `INSERT`s without `RETURNING`, batches of `--batch` rows per transaction.
-macro_rules! insert_only {
-    ($pool:expr, $o:expr, $dollar:expr) => {{
+/// `INSERT INTO users (…) VALUES (…), …` for `rows` rows, with `$n` placeholders from
+/// `dollar_from` (PostgreSQL) or `?`, and `RETURNING` every column when asked.
+fn insert_sql(rows: usize, dollar_from: Option<usize>, returning: bool) -> String {
+    let mut sql = format!(
+        "INSERT INTO users {INSERT_COLUMNS} VALUES {}",
+        placeholders(rows, 5, dollar_from)
+    );
+    if returning {
+        sql.push_str(" RETURNING ");
+        sql.push_str(USER_COLUMNS);
+    }
+    sql
+}
+
+/// Binds the five inserted values of user `i` for every `i` in `numbers`.
+macro_rules! bind_users {
+    ($query:expr, $numbers:expr) => {{
+        let mut query = $query;
+        for i in $numbers {
+            query = query
+                .bind(format!("user {i}"))
+                .bind(format!("user{i}@example.com"))
+                .bind(None::<chrono::DateTime<Utc>>)
+                .bind(None::<String>)
+                .bind(None::<String>);
+        }
+        query
+    }};
+}
+
+/// Multi-row `INSERT`s, batches of `--batch` rows per transaction; with `$returning` the rows
+/// come back (`RETURNING`) and are decoded. Evaluates to the number of rows inserted.
+macro_rules! insert_rows {
+    ($pool:expr, $o:expr, $backend:expr, $dollar:expr, $returning:expr) => {{
         let pool = $pool;
         let o: &Options = $o;
-        let per_statement = insert_rows_per_statement(DbBackend::Sqlite, o.batch);
+        let per_statement = insert_rows_per_statement($backend, o.batch);
         let numbers: Vec<i64> = (1..=o.rows).collect();
         let mut total = 0u64;
         for batch in numbers.chunks(o.batch) {
             let mut tx = pool.begin().await?;
             for chunk in batch.chunks(per_statement) {
-                let sql = format!(
-                    "INSERT INTO users {INSERT_COLUMNS} VALUES {}",
-                    placeholders(chunk.len(), 5, $dollar)
-                );
-                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-                for i in chunk {
-                    query = query
-                        .bind(format!("user {i}"))
-                        .bind(format!("user{i}@example.com"))
-                        .bind(None::<chrono::DateTime<Utc>>)
-                        .bind(None::<String>)
-                        .bind(None::<String>);
-                }
-                total += query.execute(&mut *tx).await?.rows_affected();
+                let sql = insert_sql(chunk.len(), $dollar, $returning);
+                total += if $returning {
+                    let query = sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(sql));
+                    bind_users!(query, chunk).fetch_all(&mut *tx).await?.len() as u64
+                } else {
+                    let query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    bind_users!(query, chunk)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected()
+                };
             }
             tx.commit().await?;
         }
@@ -361,7 +389,7 @@ macro_rules! insert_only {
 }
 
 macro_rules! raw_in_list_backend {
-    ($name:ident, $db:ty, $create:ident) => {
+    ($name:ident, $db:ty, $backend:expr, $create:ident) => {
         async fn $name(pool: &sqlx::Pool<$db>, op: &str, o: &Options) -> Result<u64, BoxError> {
             let now = now_micros();
             let ids: Vec<i64> = (1..=o.rows).collect();
@@ -439,7 +467,7 @@ macro_rules! raw_in_list_backend {
                     }
                 }
                 "bulk_create" => total = $create(pool, o).await?,
-                "bulk_insert" => total = insert_only!(pool, o, None),
+                "bulk_insert" => total = insert_rows!(pool, o, $backend, None, false),
                 "stats" => {
                     for _ in 0..stats_repeats(o.rows) {
                         let (all, deleted): (i64, i64) =
@@ -467,38 +495,15 @@ type UserRow = (
     Option<String>,
 );
 
-raw_in_list_backend!(raw_sqlite, sqlx::Sqlite, create_sqlite);
-raw_in_list_backend!(raw_mysql, sqlx::MySql, create_mysql);
+raw_in_list_backend!(raw_sqlite, sqlx::Sqlite, DbBackend::Sqlite, create_sqlite);
+raw_in_list_backend!(raw_mysql, sqlx::MySql, DbBackend::MySql, create_mysql);
 
 const INSERT_COLUMNS: &str = "(name, email, deleted_at, deleted_by, deletion_reason)";
 const USER_COLUMNS: &str = "id, name, email, deleted_at, deleted_by, deletion_reason";
 
 /// SQLite: multi-row `INSERT … RETURNING`, batches of `--batch` rows per transaction.
 async fn create_sqlite(pool: &sqlx::SqlitePool, o: &Options) -> Result<u64, BoxError> {
-    let per_statement = insert_rows_per_statement(DbBackend::Sqlite, o.batch);
-    let numbers: Vec<i64> = (1..=o.rows).collect();
-    let mut total = 0;
-    for batch in numbers.chunks(o.batch) {
-        let mut tx = pool.begin().await?;
-        for chunk in batch.chunks(per_statement) {
-            let sql = format!(
-                "INSERT INTO users {INSERT_COLUMNS} VALUES {} RETURNING {USER_COLUMNS}",
-                placeholders(chunk.len(), 5, None)
-            );
-            let mut query = sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(sql));
-            for i in chunk {
-                query = query
-                    .bind(format!("user {i}"))
-                    .bind(format!("user{i}@example.com"))
-                    .bind(None::<chrono::DateTime<Utc>>)
-                    .bind(None::<String>)
-                    .bind(None::<String>);
-            }
-            total += query.fetch_all(&mut *tx).await?.len() as u64;
-        }
-        tx.commit().await?;
-    }
-    Ok(total)
+    Ok(insert_rows!(pool, o, DbBackend::Sqlite, None, true))
 }
 
 /// MySQL/MariaDB: multi-row `INSERT`, then the rows read back by `LAST_INSERT_ID()` onwards.
@@ -509,20 +514,11 @@ async fn create_mysql(pool: &sqlx::MySqlPool, o: &Options) -> Result<u64, BoxErr
     for batch in numbers.chunks(o.batch) {
         let mut tx = pool.begin().await?;
         for chunk in batch.chunks(per_statement) {
-            let sql = format!(
-                "INSERT INTO users {INSERT_COLUMNS} VALUES {}",
-                placeholders(chunk.len(), 5, None)
-            );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for i in chunk {
-                query = query
-                    .bind(format!("user {i}"))
-                    .bind(format!("user{i}@example.com"))
-                    .bind(None::<chrono::DateTime<Utc>>)
-                    .bind(None::<String>)
-                    .bind(None::<String>);
-            }
-            let first = query.execute(&mut *tx).await?.last_insert_id() as i64;
+            let query = sqlx::query(sqlx::AssertSqlSafe(insert_sql(chunk.len(), None, false)));
+            let first = bind_users!(query, chunk)
+                .execute(&mut *tx)
+                .await?
+                .last_insert_id() as i64;
             let sql = format!(
                 "SELECT {USER_COLUMNS} FROM users WHERE id IN ({})",
                 placeholders(chunk.len(), 1, None)
@@ -644,31 +640,8 @@ async fn raw_postgres(pool: &sqlx::PgPool, op: &str, o: &Options) -> Result<u64,
                 }
             }
         }
-        "bulk_create" => {
-            let per_statement = insert_rows_per_statement(DbBackend::Postgres, o.batch);
-            for batch in ids.chunks(o.batch) {
-                let mut tx = pool.begin().await?;
-                for chunk in batch.chunks(per_statement) {
-                    let sql = format!(
-                        "INSERT INTO users (name, email, deleted_at, deleted_by, deletion_reason) VALUES {} \
-                         RETURNING id, name, email, deleted_at, deleted_by, deletion_reason",
-                        placeholders(chunk.len(), 5, Some(1))
-                    );
-                    let mut query = sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(sql));
-                    for i in chunk {
-                        query = query
-                            .bind(format!("user {i}"))
-                            .bind(format!("user{i}@example.com"))
-                            .bind(None::<chrono::DateTime<Utc>>)
-                            .bind(None::<String>)
-                            .bind(None::<String>);
-                    }
-                    total += query.fetch_all(&mut *tx).await?.len() as u64;
-                }
-                tx.commit().await?;
-            }
-        }
-        "bulk_insert" => total = insert_only!(pool, o, Some(1)),
+        "bulk_create" => total = insert_rows!(pool, o, DbBackend::Postgres, Some(1), true),
+        "bulk_insert" => total = insert_rows!(pool, o, DbBackend::Postgres, Some(1), false),
         "stats" => {
             for _ in 0..stats_repeats(o.rows) {
                 let (all, _deleted): (i64, i64) =
