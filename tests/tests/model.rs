@@ -63,6 +63,25 @@ impl fmt::Debug for T {
     }
 }
 
+/// `builder` with the who, why and when an operation of the model asks for.
+fn with_stamp<'a, E, C, Src>(
+    mut builder: soft_delete_core::BulkSoftDelete<'a, E, C, Src>,
+    by: Option<&str>,
+    reason: Option<&str>,
+    at: Stamp,
+) -> soft_delete_core::BulkSoftDelete<'a, E, C, Src> {
+    if let Some(by) = by {
+        builder = builder.deleted_by(by);
+    }
+    if let Some(reason) = reason {
+        builder = builder.reason(reason);
+    }
+    if let Stamp::At(t) = at {
+        builder = builder.at(t.time());
+    }
+    builder
+}
+
 /// The `deleted_at` a soft delete uses.
 #[derive(Clone, Copy, Debug)]
 enum Stamp {
@@ -567,20 +586,11 @@ async fn apply(
             reason,
             at,
         } => {
-            let mut builder = manager
+            let builder = manager
                 .bulk_soft_delete::<user::Entity, _>(ids.clone())
                 .batch_size(*batch)
                 .on_progress(progress);
-            if let Some(by) = by {
-                builder = builder.deleted_by(*by);
-            }
-            if let Some(reason) = reason {
-                builder = builder.reason(*reason);
-            }
-            if let Stamp::At(t) = at {
-                builder = builder.at(t.time());
-            }
-            let report = builder.await.map_err(fail)?;
+            let report = with_stamp(builder, *by, *reason, *at).await.map_err(fail)?;
             let targets: Vec<i64> = distinct(ids)
                 .into_iter()
                 .filter(|id| is_active(model, *id))
@@ -625,20 +635,11 @@ async fn apply(
             reason,
             at,
         } => {
-            let mut builder = manager
+            let builder = manager
                 .bulk_soft_delete_where::<user::Entity>(cond.to_condition())
                 .batch_size(*batch)
                 .on_progress(progress);
-            if let Some(by) = by {
-                builder = builder.deleted_by(*by);
-            }
-            if let Some(reason) = reason {
-                builder = builder.reason(*reason);
-            }
-            if let Stamp::At(t) = at {
-                builder = builder.at(t.time());
-            }
-            let report = builder.await.map_err(fail)?;
+            let report = with_stamp(builder, *by, *reason, *at).await.map_err(fail)?;
             let targets: Vec<i64> = model
                 .iter()
                 .filter(|(id, row)| **row == Row::Active && cond.matches(**id, row))
