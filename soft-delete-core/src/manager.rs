@@ -55,7 +55,7 @@
 //!   what a failed run left and counts only what it changed. One operation stamps every row with
 //!   the same `deleted_at`.
 //! * Each batch is its own transaction: committed batches stay committed when a later one fails,
-//!   and the error ([`Error::Bulk`](crate::Error::Bulk)) carries `partial_count`, the rows those batches changed, and
+//!   and the error ([`Error::Bulk`]) carries `partial_count`, the rows those batches changed, and
 //!   the number of the batch that failed. `.atomic()` runs every batch in one transaction
 //!   instead: all or nothing.
 //! * Transient errors (deadlock, serialization failure, lock wait timeout, dropped connection,
@@ -88,6 +88,8 @@ use crate::config::{SoftDeleteConfig, check_required};
 use crate::dialect;
 use crate::entity::Change;
 use crate::entity::{BoxFuture, SoftDelete, Timestamp, now};
+#[cfg(doc)]
+use crate::error::Error;
 use crate::error::Result;
 use crate::report::{AlertSink, BulkReport, Progress, TracingAlertSink};
 
@@ -184,8 +186,8 @@ where
     ///
     /// # Errors
     ///
-    /// [`Error::MissingRequired`](crate::Error::MissingRequired) when the configuration requires `deleted_by` or a reason that
-    /// was not given; [`Error::InvalidArgument`](crate::Error::InvalidArgument) for a batch size of 0; [`Error::Bulk`](crate::Error::Bulk) when a
+    /// [`Error::MissingRequired`] when the configuration requires `deleted_by` or a reason that
+    /// was not given; [`Error::InvalidArgument`] for a batch size of 0; [`Error::Bulk`] when a
     /// batch fails.
     pub fn bulk_soft_delete<E, I>(
         &self,
@@ -233,7 +235,7 @@ where
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) for a batch size of 0; [`Error::Bulk`](crate::Error::Bulk) when a batch fails.
+    /// [`Error::InvalidArgument`] for a batch size of 0; [`Error::Bulk`] when a batch fails.
     pub fn bulk_restore<E, I>(
         &self,
         ids: I,
@@ -280,7 +282,7 @@ where
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) for a batch size of 0; [`Error::Bulk`](crate::Error::Bulk) when a batch fails.
+    /// [`Error::InvalidArgument`] for a batch size of 0; [`Error::Bulk`] when a batch fails.
     pub fn hard_delete_before<E>(&self, cutoff: Timestamp) -> Purge<'_, E, C>
     where
         E: SoftDelete,
@@ -308,7 +310,7 @@ where
     ///
     /// # Errors
     ///
-    /// [`Error::Db`](crate::Error::Db) when the query fails.
+    /// [`Error::Db`] when the query fails.
     pub async fn get_deletion_stats<E>(&self) -> Result<DeletionStats>
     where
         E: SoftDelete,
