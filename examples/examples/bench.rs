@@ -25,7 +25,7 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, Set};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, Set, TransactionTrait};
 use soft_delete_core::migration;
 use soft_delete_core::prelude::*;
 use soft_delete_examples::{per_second, user};
@@ -156,13 +156,18 @@ async fn connect(options: &Options) -> Result<DatabaseConnection, BoxError> {
 /// Drops and recreates `users` (with the library's column types and `deleted_at` index) and
 /// loads `rows` rows, `deleted` ones soft-deleted long ago. Not timed.
 async fn fresh_table(db: &DatabaseConnection, rows: i64, deleted: bool) -> Result<(), BoxError> {
-    db.execute_unprepared("DROP TABLE IF EXISTS users").await?;
-    db.execute(&migration::create_table_from_entity::<user::Entity>(
+    // The DDL runs on one connection, in one transaction. Spread over the pool, a SQLite
+    // connection whose cached schema predates the DROP rejected the new index as "already
+    // exists" (about one smoke run in fifteen).
+    let ddl = db.begin().await?;
+    ddl.execute_unprepared("DROP TABLE IF EXISTS users").await?;
+    ddl.execute(&migration::create_table_from_entity::<user::Entity>(
         db.get_database_backend(),
     ))
     .await?;
-    db.execute(&migration::deleted_at_index::<user::Entity>())
+    ddl.execute(&migration::deleted_at_index::<user::Entity>())
         .await?;
+    ddl.commit().await?;
     let old = Utc::now() - chrono::Duration::days(365);
     let ids: Vec<i64> = (1..=rows).collect();
     for chunk in ids.chunks(5000) {
