@@ -1,23 +1,26 @@
 //! [`SoftDeleteConfig`]: batch sizes, timeouts, retries, alerts and rules for bulk operations.
 //!
 //! Build it in code with struct-update syntax, or read it from `SOFT_DELETE_*` environment
-//! variables with [`SoftDeleteConfig::from_env`]:
+//! variables with [`SoftDeleteConfig::from_env`]. Every time is a [`Duration`]; the variables keep
+//! their units in their names:
 //!
-//! | field | variable | default |
-//! |---|---|---|
-//! | `bulk_operation_batch_size` | `SOFT_DELETE_BULK_OPERATION_BATCH_SIZE` | 1000 |
-//! | `query_timeout_seconds` | `SOFT_DELETE_QUERY_TIMEOUT_SECONDS` | 30 (0: no timeout) |
-//! | `enable_query_optimization` | `SOFT_DELETE_ENABLE_QUERY_OPTIMIZATION` | true |
-//! | `alert_on_bulk_operations` | `SOFT_DELETE_ALERT_ON_BULK_OPERATIONS` | true |
-//! | `bulk_operation_alert_threshold` | `SOFT_DELETE_BULK_OPERATION_ALERT_THRESHOLD` | 10000 |
-//! | `require_deleted_by` | `SOFT_DELETE_REQUIRE_DELETED_BY` | false |
-//! | `require_deletion_reason` | `SOFT_DELETE_REQUIRE_DELETION_REASON` | false |
-//! | `retry_attempts` | `SOFT_DELETE_RETRY_ATTEMPTS` | 3 |
-//! | `retry_delay_ms` | `SOFT_DELETE_RETRY_DELAY_MS` | 100 |
-//! | `retention_days` | `SOFT_DELETE_RETENTION_DAYS` | 30 |
-//! | `pause_between_batches_ms` | `SOFT_DELETE_PAUSE_BETWEEN_BATCHES_MS` | 0 |
+//! | field | variable | default | accepted |
+//! |---|---|---|---|
+//! | `bulk_operation_batch_size` | `SOFT_DELETE_BULK_OPERATION_BATCH_SIZE` | 1000 | 1 ..= 1,000,000 |
+//! | `query_timeout` | `SOFT_DELETE_QUERY_TIMEOUT_SECONDS` | 30 s (0: none) | up to 24 h |
+//! | `enable_query_optimization` | `SOFT_DELETE_ENABLE_QUERY_OPTIMIZATION` | true | |
+//! | `alert_on_bulk_operations` | `SOFT_DELETE_ALERT_ON_BULK_OPERATIONS` | true | |
+//! | `bulk_operation_alert_threshold` | `SOFT_DELETE_BULK_OPERATION_ALERT_THRESHOLD` | 10000 | at least 1 |
+//! | `require_deleted_by` | `SOFT_DELETE_REQUIRE_DELETED_BY` | false | |
+//! | `require_deletion_reason` | `SOFT_DELETE_REQUIRE_DELETION_REASON` | false | |
+//! | `retry_attempts` | `SOFT_DELETE_RETRY_ATTEMPTS` | 3 | 0 ..= 100 |
+//! | `retry_delay` | `SOFT_DELETE_RETRY_DELAY_MS` | 100 ms | up to 1 h |
+//! | `retention` | `SOFT_DELETE_RETENTION_DAYS` | 30 days | up to 36,500 days |
+//! | `pause_between_batches` | `SOFT_DELETE_PAUSE_BETWEEN_BATCHES_MS` | 0 | up to 1 h |
 //!
-//! Booleans accept `true`/`false`, `1`/`0`, `yes`/`no` and `on`/`off`, in any case.
+//! Booleans accept `true`/`false`, `1`/`0`, `yes`/`no` and `on`/`off`, in any case. A value
+//! outside its range is refused with [`Error::Config`] naming the variable (from the environment)
+//! or the field (set in code), before anything is sent to the database.
 
 use std::time::Duration;
 
@@ -28,22 +31,26 @@ use crate::error::{Error, Result};
 /// # Examples
 ///
 /// ```
+/// use std::time::Duration;
 /// use soft_delete_core::SoftDeleteConfig;
 ///
 /// let config = SoftDeleteConfig {
 ///     bulk_operation_batch_size: 5000,
+///     query_timeout: Some(Duration::from_secs(10)),
 ///     require_deleted_by: true,
 ///     ..SoftDeleteConfig::default()
 /// };
 /// assert_eq!(config.bulk_operation_alert_threshold, 10_000);
+/// assert!(config.validate().is_ok());
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SoftDeleteConfig {
-    /// Rows per batch (and per transaction) when a call does not set its own. At least 1.
+    /// Rows per batch (and per transaction) when a call does not set its own.
+    /// 1 ..= [`MAX_BATCH_SIZE`](Self::MAX_BATCH_SIZE).
     pub bulk_operation_batch_size: usize,
-    /// Longest a single batch may run before it is rolled back and the operation fails; 0 means
-    /// no limit.
-    pub query_timeout_seconds: u64,
+    /// Longest a single batch may run before it is rolled back and the operation fails; `None`
+    /// means no limit. At most [`MAX_TIMEOUT`](Self::MAX_TIMEOUT).
+    pub query_timeout: Option<Duration>,
     /// Use each backend's fastest statement (PostgreSQL `= ANY($1)` with one array parameter
     /// instead of long `IN` lists).
     pub enable_query_optimization: bool,
@@ -56,15 +63,18 @@ pub struct SoftDeleteConfig {
     /// Refuse soft deletes that do not say why.
     pub require_deletion_reason: bool,
     /// Retries of a batch that failed with a transient error (deadlock, serialization failure,
-    /// lock wait timeout, dropped connection, database busy). 0 disables retries.
+    /// lock wait timeout, dropped connection, database busy). 0 disables retries; at most
+    /// [`MAX_RETRY_ATTEMPTS`](Self::MAX_RETRY_ATTEMPTS).
     pub retry_attempts: u32,
-    /// Delay before the first retry, in milliseconds; it doubles with each further retry, up to
-    /// 32 times this value.
-    pub retry_delay_ms: u64,
-    /// How long soft-deleted rows are kept before `purge_expired` removes them, in days.
-    pub retention_days: u32,
-    /// Pause between batches, in milliseconds, to leave room for other work.
-    pub pause_between_batches_ms: u64,
+    /// Delay before the first retry; it doubles with each further retry, up to 32 times this
+    /// value. At most [`MAX_PAUSE`](Self::MAX_PAUSE).
+    pub retry_delay: Duration,
+    /// How long soft-deleted rows are kept before `purge_expired` removes them. At most
+    /// [`MAX_RETENTION`](Self::MAX_RETENTION).
+    pub retention: Duration,
+    /// Pause between batches, to leave room for other work. At most
+    /// [`MAX_PAUSE`](Self::MAX_PAUSE).
+    pub pause_between_batches: Duration,
 }
 
 impl Default for SoftDeleteConfig {
@@ -73,25 +83,36 @@ impl Default for SoftDeleteConfig {
     }
 }
 
+const DAY: Duration = Duration::from_secs(24 * 60 * 60);
 const BOOL: &str = "one of true, false, 1, 0, yes, no, on, off";
-const POSITIVE: &str = "a whole number of at least 1";
-const NON_NEGATIVE: &str = "a whole number of at least 0";
 
 impl SoftDeleteConfig {
     /// The defaults, as a constant (`SoftDeleteConfig::default()` returns it).
     pub const DEFAULT: SoftDeleteConfig = SoftDeleteConfig {
         bulk_operation_batch_size: 1000,
-        query_timeout_seconds: 30,
+        query_timeout: Some(Duration::from_secs(30)),
         enable_query_optimization: true,
         alert_on_bulk_operations: true,
         bulk_operation_alert_threshold: 10_000,
         require_deleted_by: false,
         require_deletion_reason: false,
         retry_attempts: 3,
-        retry_delay_ms: 100,
-        retention_days: 30,
-        pause_between_batches_ms: 0,
+        retry_delay: Duration::from_millis(100),
+        retention: Duration::from_secs(30 * 24 * 60 * 60),
+        pause_between_batches: Duration::ZERO,
     };
+
+    /// The largest batch: one transaction of a million rows. Larger all-or-nothing work runs
+    /// in atomic mode, which keeps one transaction across batches.
+    pub const MAX_BATCH_SIZE: usize = 1_000_000;
+    /// The longest `query_timeout`: a day.
+    pub const MAX_TIMEOUT: Duration = DAY;
+    /// The most retries of one batch.
+    pub const MAX_RETRY_ATTEMPTS: u32 = 100;
+    /// The longest pause between batches or before a retry: an hour.
+    pub const MAX_PAUSE: Duration = Duration::from_secs(60 * 60);
+    /// The longest retention: 36,500 days (about a hundred years).
+    pub const MAX_RETENTION: Duration = Duration::from_secs(36_500 * 24 * 60 * 60);
 
     /// Reads every `SOFT_DELETE_*` variable (see the [module documentation](self)); unset
     /// variables keep their defaults.
@@ -118,14 +139,17 @@ impl SoftDeleteConfig {
     /// # Examples
     ///
     /// ```
+    /// use std::time::Duration;
     /// use soft_delete_core::{Error, SoftDeleteConfig};
     ///
     /// let config = SoftDeleteConfig::from_lookup(|name| match name {
     ///     "SOFT_DELETE_BULK_OPERATION_BATCH_SIZE" => Some("2500".into()),
+    ///     "SOFT_DELETE_QUERY_TIMEOUT_SECONDS" => Some("0".into()),
     ///     "SOFT_DELETE_REQUIRE_DELETED_BY" => Some("yes".into()),
     ///     _ => None,
     /// })?;
     /// assert_eq!(config.bulk_operation_batch_size, 2500);
+    /// assert_eq!(config.query_timeout, None);
     /// assert!(config.require_deleted_by);
     ///
     /// let error = SoftDeleteConfig::from_lookup(|name| {
@@ -134,7 +158,7 @@ impl SoftDeleteConfig {
     /// .unwrap_err();
     /// assert_eq!(
     ///     error.to_string(),
-    ///     "invalid value `lots` for SOFT_DELETE_BULK_OPERATION_BATCH_SIZE: expected a whole number of at least 1"
+    ///     "invalid value `lots` for SOFT_DELETE_BULK_OPERATION_BATCH_SIZE: expected a whole number from 1 to 1000000"
     /// );
     /// # Ok::<(), Error>(())
     /// ```
@@ -143,92 +167,164 @@ impl SoftDeleteConfig {
         F: Fn(&str) -> Option<String>,
     {
         let env = Lookup(lookup);
-        let defaults = SoftDeleteConfig::default();
-        Ok(SoftDeleteConfig {
-            bulk_operation_batch_size: env.positive(
+        let d = SoftDeleteConfig::DEFAULT;
+        let config = SoftDeleteConfig {
+            bulk_operation_batch_size: env.number(
                 "SOFT_DELETE_BULK_OPERATION_BATCH_SIZE",
-                defaults.bulk_operation_batch_size,
-            )?,
-            query_timeout_seconds: env.number(
+                d.bulk_operation_batch_size as u64,
+                1,
+                Self::MAX_BATCH_SIZE as u64,
+            )? as usize,
+            query_timeout: match env.number(
                 "SOFT_DELETE_QUERY_TIMEOUT_SECONDS",
-                defaults.query_timeout_seconds,
-            )?,
+                d.query_timeout.map_or(0, |t| t.as_secs()),
+                0,
+                Self::MAX_TIMEOUT.as_secs(),
+            )? {
+                0 => None,
+                seconds => Some(Duration::from_secs(seconds)),
+            },
             enable_query_optimization: env.boolean(
                 "SOFT_DELETE_ENABLE_QUERY_OPTIMIZATION",
-                defaults.enable_query_optimization,
+                d.enable_query_optimization,
             )?,
             alert_on_bulk_operations: env.boolean(
                 "SOFT_DELETE_ALERT_ON_BULK_OPERATIONS",
-                defaults.alert_on_bulk_operations,
+                d.alert_on_bulk_operations,
             )?,
-            bulk_operation_alert_threshold: env.positive(
+            bulk_operation_alert_threshold: env.number(
                 "SOFT_DELETE_BULK_OPERATION_ALERT_THRESHOLD",
-                defaults.bulk_operation_alert_threshold,
+                d.bulk_operation_alert_threshold,
+                1,
+                u64::MAX,
             )?,
-            require_deleted_by: env.boolean(
-                "SOFT_DELETE_REQUIRE_DELETED_BY",
-                defaults.require_deleted_by,
-            )?,
+            require_deleted_by: env
+                .boolean("SOFT_DELETE_REQUIRE_DELETED_BY", d.require_deleted_by)?,
             require_deletion_reason: env.boolean(
                 "SOFT_DELETE_REQUIRE_DELETION_REASON",
-                defaults.require_deletion_reason,
+                d.require_deletion_reason,
             )?,
-            retry_attempts: env.number("SOFT_DELETE_RETRY_ATTEMPTS", defaults.retry_attempts)?,
-            retry_delay_ms: env.number("SOFT_DELETE_RETRY_DELAY_MS", defaults.retry_delay_ms)?,
-            retention_days: env.number("SOFT_DELETE_RETENTION_DAYS", defaults.retention_days)?,
-            pause_between_batches_ms: env.number(
+            retry_attempts: env.number(
+                "SOFT_DELETE_RETRY_ATTEMPTS",
+                u64::from(d.retry_attempts),
+                0,
+                u64::from(Self::MAX_RETRY_ATTEMPTS),
+            )? as u32,
+            retry_delay: Duration::from_millis(env.number(
+                "SOFT_DELETE_RETRY_DELAY_MS",
+                d.retry_delay.as_millis() as u64,
+                0,
+                Self::MAX_PAUSE.as_millis() as u64,
+            )?),
+            retention: DAY
+                * env.number(
+                    "SOFT_DELETE_RETENTION_DAYS",
+                    d.retention.as_secs() / DAY.as_secs(),
+                    0,
+                    Self::MAX_RETENTION.as_secs() / DAY.as_secs(),
+                )? as u32,
+            pause_between_batches: Duration::from_millis(env.number(
                 "SOFT_DELETE_PAUSE_BETWEEN_BATCHES_MS",
-                defaults.pause_between_batches_ms,
-            )?,
-        })
+                d.pause_between_batches.as_millis() as u64,
+                0,
+                Self::MAX_PAUSE.as_millis() as u64,
+            )?),
+        };
+        Ok(config)
     }
 
-    /// Checks the values that code can set out of range (a batch size or alert threshold of 0).
+    /// Checks every value that code can set out of range.
+    ///
+    /// Bulk operations call it before they send anything, so a configuration built in code with
+    /// a value out of range fails with an error instead of a panic or an allocation failure.
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] naming the field.
+    /// [`Error::Config`] naming the first field out of range, its value and what is accepted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use soft_delete_core::{Error, SoftDeleteConfig};
+    ///
+    /// let config = SoftDeleteConfig { bulk_operation_batch_size: usize::MAX, ..Default::default() };
+    /// assert!(matches!(
+    ///     config.validate(),
+    ///     Err(Error::Config { ref setting, .. }) if setting == "bulk_operation_batch_size"
+    /// ));
+    /// ```
     pub fn validate(&self) -> Result<()> {
-        if self.bulk_operation_batch_size == 0 {
-            return Err(config_error("bulk_operation_batch_size", "0", POSITIVE));
-        }
+        check_batch_size(self.bulk_operation_batch_size).map_err(|expected| {
+            config_error(
+                "bulk_operation_batch_size",
+                self.bulk_operation_batch_size,
+                expected,
+            )
+        })?;
         if self.bulk_operation_alert_threshold == 0 {
             return Err(config_error(
                 "bulk_operation_alert_threshold",
-                "0",
-                POSITIVE,
+                0,
+                "a whole number of at least 1".to_owned(),
             ));
+        }
+        if let Some(timeout) = self.query_timeout {
+            check_duration(timeout, Duration::from_millis(1), Self::MAX_TIMEOUT).map_err(
+                |expected| config_error("query_timeout", format_args!("{timeout:?}"), expected),
+            )?;
+        }
+        if self.retry_attempts > Self::MAX_RETRY_ATTEMPTS {
+            return Err(config_error(
+                "retry_attempts",
+                self.retry_attempts,
+                format!("a whole number from 0 to {}", Self::MAX_RETRY_ATTEMPTS),
+            ));
+        }
+        for (name, value, max) in [
+            ("retry_delay", self.retry_delay, Self::MAX_PAUSE),
+            (
+                "pause_between_batches",
+                self.pause_between_batches,
+                Self::MAX_PAUSE,
+            ),
+            ("retention", self.retention, Self::MAX_RETENTION),
+        ] {
+            check_duration(value, Duration::ZERO, max)
+                .map_err(|expected| config_error(name, format_args!("{value:?}"), expected))?;
         }
         Ok(())
     }
 
-    /// The batch size an operation runs with: its own, or `bulk_operation_batch_size`.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidArgument`] for a batch size of 0; [`Error::Config`] when the configuration
-    /// itself is out of range.
-    pub(crate) fn batch_size_for(&self, requested: Option<usize>) -> Result<usize> {
-        self.validate()?;
-        match requested.unwrap_or(self.bulk_operation_batch_size) {
-            0 => Err(Error::InvalidArgument {
-                name: "batch_size",
-                reason: "must be at least 1, got 0".to_owned(),
-            }),
-            size => Ok(size),
-        }
-    }
-
-    /// `query_timeout_seconds` as a duration; `None` when there is no limit.
-    pub fn query_timeout(&self) -> Option<Duration> {
-        (self.query_timeout_seconds > 0).then(|| Duration::from_secs(self.query_timeout_seconds))
-    }
-
-    /// The delay before retry number `retry` (1-based): `retry_delay_ms` doubled per retry,
+    /// The delay before retry number `retry` (1-based): `retry_delay` doubled per retry,
     /// capped at 32 times the base.
     pub fn retry_delay(&self, retry: u32) -> Duration {
-        let factor = 1u64 << retry.saturating_sub(1).min(5);
-        Duration::from_millis(self.retry_delay_ms.saturating_mul(factor))
+        let factor = 1u32 << retry.saturating_sub(1).min(5);
+        self.retry_delay.saturating_mul(factor)
+    }
+}
+
+/// Checks a batch size given to an operation or in the configuration.
+pub(crate) fn check_batch_size(size: usize) -> std::result::Result<(), String> {
+    if (1..=SoftDeleteConfig::MAX_BATCH_SIZE).contains(&size) {
+        Ok(())
+    } else {
+        Err(format!(
+            "a whole number from 1 to {}",
+            SoftDeleteConfig::MAX_BATCH_SIZE
+        ))
+    }
+}
+
+/// Checks that `value` lies in `min ..= max`.
+pub(crate) fn check_duration(
+    value: Duration,
+    min: Duration,
+    max: Duration,
+) -> std::result::Result<(), String> {
+    if value >= min && value <= max {
+        Ok(())
+    } else {
+        Err(format!("a duration from {min:?} to {max:?}"))
     }
 }
 
@@ -255,10 +351,10 @@ pub(crate) fn check_required(
     Ok(())
 }
 
-fn config_error(setting: &str, value: &str, expected: &'static str) -> Error {
+fn config_error(setting: &str, value: impl std::fmt::Display, expected: String) -> Error {
     Error::Config {
         setting: setting.to_owned(),
-        value: value.to_owned(),
+        value: value.to_string(),
         expected,
     }
 }
@@ -270,27 +366,23 @@ impl<F: Fn(&str) -> Option<String>> Lookup<F> {
         (self.0)(name)
     }
 
-    fn number<T: std::str::FromStr>(&self, name: &str, default: T) -> Result<T> {
-        match self.get(name) {
-            None => Ok(default),
-            Some(raw) => raw
-                .trim()
-                .parse()
-                .map_err(|_| config_error(name, &raw, NON_NEGATIVE)),
-        }
-    }
-
-    fn positive<T: std::str::FromStr + PartialEq + Default>(
-        &self,
-        name: &str,
-        default: T,
-    ) -> Result<T> {
-        match self.get(name) {
-            None => Ok(default),
-            Some(raw) => match raw.trim().parse::<T>() {
-                Ok(value) if value != T::default() => Ok(value),
-                _ => Err(config_error(name, &raw, POSITIVE)),
-            },
+    /// A whole number in `min ..= max`.
+    fn number(&self, name: &str, default: u64, min: u64, max: u64) -> Result<u64> {
+        let Some(raw) = self.get(name) else {
+            return Ok(default);
+        };
+        match raw.trim().parse::<u64>() {
+            Ok(value) if (min..=max).contains(&value) => Ok(value),
+            _ if max == u64::MAX => Err(config_error(
+                name,
+                &raw,
+                format!("a whole number of at least {min}"),
+            )),
+            _ => Err(config_error(
+                name,
+                &raw,
+                format!("a whole number from {min} to {max}"),
+            )),
         }
     }
 
@@ -300,7 +392,7 @@ impl<F: Fn(&str) -> Option<String>> Lookup<F> {
             Some(raw) => match raw.trim().to_ascii_lowercase().as_str() {
                 "true" | "1" | "yes" | "on" => Ok(true),
                 "false" | "0" | "no" | "off" => Ok(false),
-                _ => Err(config_error(name, &raw, BOOL)),
+                _ => Err(config_error(name, &raw, BOOL.to_owned())),
             },
         }
     }
@@ -323,6 +415,7 @@ mod tests {
     #[test]
     fn unset_variables_keep_the_defaults() {
         assert_eq!(with(&[]).expect("defaults"), SoftDeleteConfig::default());
+        assert!(SoftDeleteConfig::default().validate().is_ok());
     }
 
     #[test]
@@ -345,44 +438,90 @@ mod tests {
             config,
             SoftDeleteConfig {
                 bulk_operation_batch_size: 250,
-                query_timeout_seconds: 0,
+                query_timeout: None,
                 enable_query_optimization: false,
                 alert_on_bulk_operations: false,
                 bulk_operation_alert_threshold: 7,
                 require_deleted_by: true,
                 require_deletion_reason: true,
                 retry_attempts: 0,
-                retry_delay_ms: 5,
-                retention_days: 90,
-                pause_between_batches_ms: 20,
+                retry_delay: Duration::from_millis(5),
+                retention: DAY * 90,
+                pause_between_batches: Duration::from_millis(20),
             }
         );
-        assert_eq!(config.query_timeout(), None);
+        let timeout = with(&[("SOFT_DELETE_QUERY_TIMEOUT_SECONDS", "12")]).expect("timeout");
+        assert_eq!(timeout.query_timeout, Some(Duration::from_secs(12)));
     }
 
     #[test]
     fn bad_values_name_the_variable_the_value_and_what_was_expected() {
+        let batch = "a whole number from 1 to 1000000";
         let cases = [
-            ("SOFT_DELETE_BULK_OPERATION_BATCH_SIZE", "abc", POSITIVE),
-            ("SOFT_DELETE_BULK_OPERATION_BATCH_SIZE", "0", POSITIVE),
-            ("SOFT_DELETE_BULK_OPERATION_BATCH_SIZE", "-5", POSITIVE),
-            ("SOFT_DELETE_BULK_OPERATION_BATCH_SIZE", "1.5", POSITIVE),
-            ("SOFT_DELETE_QUERY_TIMEOUT_SECONDS", "-1", NON_NEGATIVE),
-            ("SOFT_DELETE_QUERY_TIMEOUT_SECONDS", "soon", NON_NEGATIVE),
+            ("SOFT_DELETE_BULK_OPERATION_BATCH_SIZE", "abc", batch),
+            ("SOFT_DELETE_BULK_OPERATION_BATCH_SIZE", "0", batch),
+            ("SOFT_DELETE_BULK_OPERATION_BATCH_SIZE", "-5", batch),
+            ("SOFT_DELETE_BULK_OPERATION_BATCH_SIZE", "1.5", batch),
+            ("SOFT_DELETE_BULK_OPERATION_BATCH_SIZE", "1000001", batch),
+            (
+                "SOFT_DELETE_BULK_OPERATION_BATCH_SIZE",
+                "18446744073709551615",
+                batch,
+            ),
+            (
+                "SOFT_DELETE_QUERY_TIMEOUT_SECONDS",
+                "-1",
+                "a whole number from 0 to 86400",
+            ),
+            (
+                "SOFT_DELETE_QUERY_TIMEOUT_SECONDS",
+                "86401",
+                "a whole number from 0 to 86400",
+            ),
             ("SOFT_DELETE_ENABLE_QUERY_OPTIMIZATION", "maybe", BOOL),
             ("SOFT_DELETE_ALERT_ON_BULK_OPERATIONS", "enabled", BOOL),
-            ("SOFT_DELETE_BULK_OPERATION_ALERT_THRESHOLD", "0", POSITIVE),
+            (
+                "SOFT_DELETE_BULK_OPERATION_ALERT_THRESHOLD",
+                "0",
+                "a whole number of at least 1",
+            ),
             (
                 "SOFT_DELETE_BULK_OPERATION_ALERT_THRESHOLD",
                 "ten",
-                POSITIVE,
+                "a whole number of at least 1",
             ),
             ("SOFT_DELETE_REQUIRE_DELETED_BY", "2", BOOL),
             ("SOFT_DELETE_REQUIRE_DELETION_REASON", "", BOOL),
-            ("SOFT_DELETE_RETRY_ATTEMPTS", "-3", NON_NEGATIVE),
-            ("SOFT_DELETE_RETRY_DELAY_MS", "100ms", NON_NEGATIVE),
-            ("SOFT_DELETE_RETENTION_DAYS", "30d", NON_NEGATIVE),
-            ("SOFT_DELETE_PAUSE_BETWEEN_BATCHES_MS", "x", NON_NEGATIVE),
+            (
+                "SOFT_DELETE_RETRY_ATTEMPTS",
+                "-3",
+                "a whole number from 0 to 100",
+            ),
+            (
+                "SOFT_DELETE_RETRY_ATTEMPTS",
+                "4294967296",
+                "a whole number from 0 to 100",
+            ),
+            (
+                "SOFT_DELETE_RETRY_DELAY_MS",
+                "100ms",
+                "a whole number from 0 to 3600000",
+            ),
+            (
+                "SOFT_DELETE_RETENTION_DAYS",
+                "30d",
+                "a whole number from 0 to 36500",
+            ),
+            (
+                "SOFT_DELETE_RETENTION_DAYS",
+                "100000000",
+                "a whole number from 0 to 36500",
+            ),
+            (
+                "SOFT_DELETE_PAUSE_BETWEEN_BATCHES_MS",
+                "x",
+                "a whole number from 0 to 3600000",
+            ),
         ];
         for (name, value, expected) in cases {
             let error = with(&[(name, value)]).expect_err(name);
@@ -394,7 +533,7 @@ mod tests {
                 } => {
                     assert_eq!(setting, name);
                     assert_eq!(got, value);
-                    assert_eq!(*wanted, expected, "{name}={value}");
+                    assert_eq!(wanted, expected, "{name}={value}");
                 }
                 other => panic!("{name}={value}: unexpected {other:?}"),
             }
@@ -407,27 +546,85 @@ mod tests {
     }
 
     #[test]
-    fn validate_rejects_zero_sizes_set_in_code() {
-        let zero_batch = SoftDeleteConfig {
-            bulk_operation_batch_size: 0,
-            ..SoftDeleteConfig::default()
-        };
-        assert!(matches!(
-            zero_batch.validate(),
-            Err(Error::Config { ref setting, .. }) if setting == "bulk_operation_batch_size"
-        ));
-        let zero_threshold = SoftDeleteConfig {
-            bulk_operation_alert_threshold: 0,
-            ..SoftDeleteConfig::default()
-        };
-        assert!(zero_threshold.validate().is_err());
-        assert!(SoftDeleteConfig::default().validate().is_ok());
+    fn validate_names_each_field_set_out_of_range_in_code() {
+        let d = SoftDeleteConfig::default;
+        let cases = [
+            (
+                "bulk_operation_batch_size",
+                SoftDeleteConfig {
+                    bulk_operation_batch_size: 0,
+                    ..d()
+                },
+            ),
+            (
+                "bulk_operation_batch_size",
+                SoftDeleteConfig {
+                    bulk_operation_batch_size: usize::MAX,
+                    ..d()
+                },
+            ),
+            (
+                "bulk_operation_alert_threshold",
+                SoftDeleteConfig {
+                    bulk_operation_alert_threshold: 0,
+                    ..d()
+                },
+            ),
+            (
+                "query_timeout",
+                SoftDeleteConfig {
+                    query_timeout: Some(Duration::ZERO),
+                    ..d()
+                },
+            ),
+            (
+                "query_timeout",
+                SoftDeleteConfig {
+                    query_timeout: Some(Duration::MAX),
+                    ..d()
+                },
+            ),
+            (
+                "retry_attempts",
+                SoftDeleteConfig {
+                    retry_attempts: u32::MAX,
+                    ..d()
+                },
+            ),
+            (
+                "retry_delay",
+                SoftDeleteConfig {
+                    retry_delay: Duration::MAX,
+                    ..d()
+                },
+            ),
+            (
+                "pause_between_batches",
+                SoftDeleteConfig {
+                    pause_between_batches: DAY,
+                    ..d()
+                },
+            ),
+            (
+                "retention",
+                SoftDeleteConfig {
+                    retention: DAY * 100_000_000,
+                    ..d()
+                },
+            ),
+        ];
+        for (field, config) in cases {
+            match config.validate() {
+                Err(Error::Config { setting, .. }) => assert_eq!(setting, field),
+                other => panic!("{field}: {other:?}"),
+            }
+        }
     }
 
     #[test]
     fn retry_delay_doubles_and_is_capped() {
         let config = SoftDeleteConfig {
-            retry_delay_ms: 10,
+            retry_delay: Duration::from_millis(10),
             ..SoftDeleteConfig::default()
         };
         let delays: Vec<u64> = (1..=8)

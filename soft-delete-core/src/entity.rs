@@ -228,26 +228,17 @@ pub(crate) fn key_condition<E: EntityTrait>(key: ValueTuple) -> Condition {
         })
 }
 
-/// Formats a key for error messages: `42`, `(1, "a")`.
+/// Formats a key for error messages as SQL literals: `42`, `'ada'`, `(1, 'a')`.
 pub(crate) fn format_key(key: &ValueTuple) -> String {
-    let parts: Vec<String> = key.clone().into_iter().map(|v| format_value(&v)).collect();
+    use sea_orm::sea_query::{PostgresQueryBuilder, QueryBuilder};
+    let parts: Vec<String> = key
+        .clone()
+        .into_iter()
+        .map(|value| PostgresQueryBuilder.value_to_string(&value))
+        .collect();
     match parts.as_slice() {
         [one] => one.clone(),
         many => format!("({})", many.join(", ")),
-    }
-}
-
-fn format_value(value: &Value) -> String {
-    match value {
-        Value::String(Some(s)) => format!("{s:?}"),
-        other => {
-            let text = format!("{other:?}");
-            // `BigInt(Some(42))` → `42`
-            match (text.find("(Some("), text.strip_suffix("))")) {
-                (Some(start), Some(stripped)) => stripped[start + 6..].to_owned(),
-                _ => text,
-            }
-        }
     }
 }
 
@@ -313,6 +304,35 @@ impl Change {
             Change::Restore { .. } => E::deleted_at_column().is_not_null(),
         }
     }
+}
+
+/// The audit values an insert writes where a row leaves them unset: `created_at`, and
+/// `created_by` when someone is named. Empty for entities without audit columns.
+pub(crate) fn insert_defaults<E: SoftDelete>(
+    at: Timestamp,
+    by: Option<&str>,
+) -> Vec<(E::Column, Value)> {
+    let Some(audit) = E::audit_columns() else {
+        return Vec::new();
+    };
+    let mut defaults = vec![(audit.created_at, Value::from(at))];
+    if let Some(by) = by {
+        defaults.push((audit.created_by, Value::from(by.to_owned())));
+    }
+    defaults
+}
+
+/// Sets `defaults` (from [`insert_defaults`]) on `row` where it leaves them unset.
+pub(crate) fn stamp_insert<E: SoftDelete>(
+    row: &mut E::ActiveModel,
+    defaults: &[(E::Column, Value)],
+) -> std::result::Result<(), sea_orm::DbErr> {
+    for (column, value) in defaults {
+        if row.is_not_set(*column) {
+            row.try_set(*column, value.clone())?;
+        }
+    }
+    Ok(())
 }
 
 /// A boxed, `Send` future, as the builders of this crate return from `into_future`.

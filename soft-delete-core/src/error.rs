@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use sea_orm::DbErr;
 
+use crate::operation::OperationKind;
+
 /// A `Result` whose error is this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -28,7 +30,7 @@ pub enum Error {
         /// The value as it was given.
         value: String,
         /// What would have been accepted.
-        expected: &'static str,
+        expected: String,
     },
 
     /// An argument was rejected before anything was sent to the database.
@@ -57,11 +59,11 @@ pub enum Error {
         table: String,
         /// The primary key, formatted for humans.
         key: String,
-        /// Which rows were searched: `active`, `deleted` or `any`.
-        state: &'static str,
+        /// Which rows were searched.
+        state: RowState,
     },
 
-    /// One batch of a bulk operation did not finish within `query_timeout_seconds`. Its
+    /// One batch of a bulk operation did not finish within the configured `query_timeout`. Its
     /// transaction was rolled back.
     #[error("batch did not finish within {0:?} and was rolled back")]
     Timeout(Duration),
@@ -73,8 +75,8 @@ pub enum Error {
          committed: {source}"
     )]
     Bulk {
-        /// The operation, e.g. `bulk_soft_delete`.
-        operation: &'static str,
+        /// What the operation did.
+        operation: OperationKind,
         /// The table it ran on.
         table: String,
         /// The 1-based number of the batch that failed.
@@ -95,10 +97,10 @@ impl Error {
     /// # Examples
     ///
     /// ```
-    /// use soft_delete_core::Error;
+    /// use soft_delete_core::{Error, OperationKind};
     ///
     /// let error = Error::Bulk {
-    ///     operation: "bulk_soft_delete",
+    ///     operation: OperationKind::SoftDelete,
     ///     table: "users".into(),
     ///     failed_batch: 3,
     ///     partial_count: 2000,
@@ -121,5 +123,34 @@ impl Error {
             Error::Bulk { source, .. } => source.db_err(),
             _ => None,
         }
+    }
+}
+
+/// Which rows a lookup considered, for [`Error::NotFound`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RowState {
+    /// Rows that are not soft-deleted.
+    Active,
+    /// Soft-deleted rows.
+    Deleted,
+    /// Every row.
+    Any,
+}
+
+impl RowState {
+    /// `active`, `deleted` or `any`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RowState::Active => "active",
+            RowState::Deleted => "deleted",
+            RowState::Any => "any",
+        }
+    }
+}
+
+impl std::fmt::Display for RowState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }

@@ -138,29 +138,33 @@ extern crate self as soft_delete_core;
 #[cfg(test)]
 mod test_entities;
 
-mod batch;
+pub mod bulk;
 pub mod config;
-mod dialect;
 pub mod entity;
 pub mod error;
 pub mod manager;
 pub mod migration;
+pub mod operation;
 pub mod report;
 pub mod scope;
 pub mod service;
 
+pub use bulk::{
+    BatchOptions, Bulk, BulkCreate, BulkInsert, BulkRestore, BulkSoftDelete, PrimaryKeyValue, Purge,
+};
 pub use config::SoftDeleteConfig;
 pub use entity::{
     Audit, AuditColumns, BoxFuture, ForceDeleteOne, RestoreOne, SoftDelete,
     SoftDeleteActiveModelExt, SoftDeleteModelExt, SoftDeleteOne, Timestamp,
 };
-pub use error::{Error, Result};
-pub use manager::{
-    Bulk, BulkRestore, BulkSoftDelete, DeletionStats, PrimaryKeyValue, Purge, SoftDeleteManager,
-};
+pub use error::{Error, Result, RowState};
+pub use manager::{DeletionStats, SoftDeleteManager};
+pub use operation::{OperationKind, Selection};
 pub use report::{AlertSink, BulkAlert, BulkReport, Progress, TracingAlertSink};
 pub use scope::{ActiveRelatedExt, SoftDeleteQueryExt, only_active};
-pub use service::{BaseService, ServiceStatistics, SoftDeleteService};
+pub use service::{
+    BaseService, Create, ServiceSoftDelete, ServiceStatistics, SoftDeleteService, Update,
+};
 
 /// The entity attribute: injects the soft-delete columns and implements [`SoftDelete`].
 ///
@@ -198,12 +202,14 @@ pub use soft_delete_derive::SoftDelete;
 
 /// Everything a user of this crate usually needs, for `use soft_delete_core::prelude::*;`.
 pub mod prelude {
+    pub use crate::bulk::BatchOptions;
     pub use crate::config::SoftDeleteConfig;
     pub use crate::entity::{
         Audit, SoftDelete, SoftDeleteActiveModelExt, SoftDeleteModelExt, Timestamp,
     };
     pub use crate::error::{Error, Result};
     pub use crate::manager::{DeletionStats, SoftDeleteManager};
+    pub use crate::operation::OperationKind;
     pub use crate::report::BulkReport;
     pub use crate::scope::{ActiveRelatedExt, SoftDeleteQueryExt};
     pub use crate::service::{BaseService, SoftDeleteService};

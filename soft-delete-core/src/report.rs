@@ -4,11 +4,13 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::operation::OperationKind;
+
 /// The outcome of a bulk operation that finished (or stopped at its time limit).
 #[derive(Clone, Debug, PartialEq)]
 pub struct BulkReport {
-    /// The operation, e.g. `bulk_soft_delete`.
-    pub operation: &'static str,
+    /// What the operation did.
+    pub operation: OperationKind,
     /// The table it ran on.
     pub table: String,
     /// Ids consumed from the input, duplicates and unknown ids included; for operations that
@@ -66,8 +68,8 @@ impl fmt::Display for BulkReport {
 /// Where a bulk operation stands after a batch; passed to the progress callback.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Progress {
-    /// The operation, e.g. `bulk_restore`.
-    pub operation: &'static str,
+    /// What the operation does.
+    pub operation: OperationKind,
     /// Batches done so far.
     pub batches: u64,
     /// Ids (or matched rows) consumed so far.
@@ -99,8 +101,8 @@ pub(crate) fn rate(rows: u64, elapsed: Duration) -> f64 {
 /// Raised once per operation that reaches `bulk_operation_alert_threshold` rows.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BulkAlert {
-    /// The operation, e.g. `bulk_soft_delete`.
-    pub operation: &'static str,
+    /// What the operation did.
+    pub operation: OperationKind,
     /// The table it runs on.
     pub table: String,
     /// The row count that triggered the alert: the input's size when known up front, otherwise
@@ -142,7 +144,7 @@ pub struct TracingAlertSink;
 impl AlertSink for TracingAlertSink {
     fn alert(&self, alert: &BulkAlert) {
         tracing::warn!(
-            operation = alert.operation,
+            operation = %alert.operation,
             table = %alert.table,
             rows = alert.rows,
             threshold = alert.threshold,

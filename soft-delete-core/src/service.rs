@@ -96,10 +96,12 @@
 //!
 //! # Bulk inserts and `RETURNING`
 //!
-//! [`bulk_create`](SoftDeleteService::bulk_create) goes through the same batch engine as the
-//! manager (one transaction per batch, retries, partial counts, `.atomic()`), and splits each
-//! batch into `INSERT`s that stay under the backend's bind-parameter limit, whatever the batch
-//! size. It returns the created models in input order:
+//! [`bulk_create`](SoftDeleteService::bulk_create) is the manager's
+//! [`bulk_create`](crate::SoftDeleteManager::bulk_create): the same builder, options and batch
+//! engine as every other bulk operation (one transaction per batch, retries, partial counts,
+//! progress, pauses, time limit, alerts, `.atomic()`). It splits each batch into `INSERT`s that
+//! stay under the backend's bind-parameter limit, whatever the batch size, and returns the
+//! created models in input order:
 //!
 //! * PostgreSQL and SQLite: `INSERT … RETURNING`.
 //! * MySQL/MariaDB, which have no `INSERT … RETURNING`: rows that carry their keys are read
@@ -111,29 +113,25 @@
 //!
 //! SeaORM's `ActiveModelBehavior` hooks are not called by the bulk paths; `create` calls them.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::future::{Future, IntoFuture};
-use std::pin::Pin;
+use std::future::IntoFuture;
 
-use futures::{Stream, StreamExt};
-use sea_orm::sea_query::{Condition, Expr, ExprTrait, IntoValueTuple, Value, ValueTuple};
+use futures::Stream;
+use sea_orm::sea_query::{Condition, IntoValueTuple, Value, ValueTuple};
 use sea_orm::{
-    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr,
-    EntityTrait, FromQueryResult, IntoActiveModel, Iterable, ModelTrait, PrimaryKeyTrait,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait, TransactionTrait,
+    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 
-use crate::batch::{self, BatchSource, Outcome, Plan};
+use crate::bulk::sql::{count_where, key_columns};
+use crate::bulk::{BulkCreate, BulkInsert, FromIter, PrimaryKeyValue, count};
 use crate::config::{SoftDeleteConfig, check_required};
-use crate::dialect::{RowInsert, bind_limit, count_where, key_columns};
 use crate::entity::{
-    BoxFuture, ForceDeleteOne, RestoreOne, SoftDelete, SoftDeleteOne, Timestamp, format_key,
-    key_condition, missing_key, now,
+    BoxFuture, ForceDeleteOne, RestoreOne, SoftDelete, SoftDeleteOne, format_key, insert_defaults,
+    key_condition, missing_key, now, stamp_insert,
 };
-use crate::error::{Error, Result};
-use crate::manager::{PrimaryKeyValue, SoftDeleteManager};
-use crate::report::{BulkReport, TracingAlertSink};
+use crate::error::{Error, Result, RowState};
+use crate::manager::SoftDeleteManager;
 
 /// The model type of an entity.
 pub type ModelOf<E> = <E as EntityTrait>::Model;
@@ -175,7 +173,8 @@ pub trait SoftDeleteService: Sync {
         &SoftDeleteConfig::DEFAULT
     }
 
-    /// A [`SoftDeleteManager`] on the same connection and configuration.
+    /// A [`SoftDeleteManager`] on the same connection and configuration; bulk operations go
+    /// through it. Override it to give them another alert sink.
     fn manager(&self) -> SoftDeleteManager<'_, Self::Connection> {
         SoftDeleteManager::with_config(self.connection(), self.config().clone())
     }
@@ -254,7 +253,7 @@ pub trait SoftDeleteService: Sync {
     fn count(&self) -> BoxFuture<'_, Result<u64>> {
         let active = Condition::all().add(Self::Entity::deleted_at_column().is_null());
         Box::pin(async move {
-            Ok(batch::count(self.connection(), &count_where::<Self::Entity>(&active)).await?)
+            Ok(count(self.connection(), &count_where::<Self::Entity>(&active)).await?)
         })
     }
 
@@ -346,7 +345,7 @@ pub trait SoftDeleteService: Sync {
             let db = self.connection();
             let removed = ForceDeleteOne::<Self::Entity, _>::new(db, Some(key.clone())).await?;
             if removed == 0 {
-                return Err(not_found::<Self::Entity>(&key, "any"));
+                return Err(not_found::<Self::Entity>(&key, RowState::Any));
             }
             Ok(())
         })
@@ -362,15 +361,11 @@ pub trait SoftDeleteService: Sync {
     fn bulk_create<I>(
         &self,
         rows: I,
-    ) -> BulkCreate<'_, Self::Entity, Self::Connection, futures::stream::Iter<I::IntoIter>, Returning>
+    ) -> BulkCreate<'_, Self::Entity, Self::Connection, FromIter<I::IntoIter>>
     where
         I: IntoIterator<Item = ActiveModelOf<Self::Entity>>,
     {
-        BulkCreate::new(
-            self.connection(),
-            self.config(),
-            futures::stream::iter(rows),
-        )
+        self.manager().bulk_create(rows)
     }
 
     /// Inserts rows from a stream and returns only how many, for loads too large to hold: the
@@ -379,14 +374,11 @@ pub trait SoftDeleteService: Sync {
     /// # Errors
     ///
     /// As for [`bulk_create`](Self::bulk_create).
-    fn bulk_insert_stream<S>(
-        &self,
-        rows: S,
-    ) -> BulkCreate<'_, Self::Entity, Self::Connection, S, CountOnly>
+    fn bulk_insert_stream<S>(&self, rows: S) -> BulkInsert<'_, Self::Entity, Self::Connection, S>
     where
         S: Stream<Item = ActiveModelOf<Self::Entity>>,
     {
-        BulkCreate::new(self.connection(), self.config(), rows)
+        self.manager().bulk_insert_stream(rows)
     }
 
     /// Total, active and deleted counts (and rows created in the last 24 hours, for audited
@@ -402,10 +394,7 @@ pub trait SoftDeleteService: Sync {
                 Some(audit) => {
                     let since = now() - chrono::Duration::hours(24);
                     let recent = Condition::all().add(audit.created_at.gte(since));
-                    Some(
-                        batch::count(self.connection(), &count_where::<Self::Entity>(&recent))
-                            .await?,
-                    )
+                    Some(count(self.connection(), &count_where::<Self::Entity>(&recent)).await?)
                 }
                 None => None,
             };
@@ -423,8 +412,7 @@ pub trait SoftDeleteService: Sync {
 
 /// The ready-made service: `BaseService::<user::Entity, _>::new(&db)`.
 pub struct BaseService<'c, E, C> {
-    db: &'c C,
-    config: SoftDeleteConfig,
+    manager: SoftDeleteManager<'c, C>,
     _entity: std::marker::PhantomData<fn() -> E>,
 }
 
@@ -432,8 +420,8 @@ impl<E, C> fmt::Debug for BaseService<'_, E, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BaseService")
             .field("entity", &std::any::type_name::<E>())
-            .field("config", &self.config)
-            .finish_non_exhaustive()
+            .field("manager", &self.manager)
+            .finish()
     }
 }
 
@@ -450,10 +438,15 @@ where
     /// A service with `config`.
     pub fn with_config(db: &'c C, config: SoftDeleteConfig) -> Self {
         BaseService {
-            db,
-            config,
+            manager: SoftDeleteManager::with_config(db, config),
             _entity: std::marker::PhantomData,
         }
+    }
+
+    /// Sends the alerts of bulk operations to `sink` instead of logging them.
+    pub fn with_alert_sink(mut self, sink: std::sync::Arc<dyn crate::AlertSink>) -> Self {
+        self.manager = self.manager.with_alert_sink(sink);
+        self
     }
 }
 
@@ -466,15 +459,19 @@ where
     type Connection = C;
 
     fn connection(&self) -> &C {
-        self.db
+        self.manager.connection()
     }
 
     fn config(&self) -> &SoftDeleteConfig {
-        &self.config
+        self.manager.config()
+    }
+
+    fn manager(&self) -> SoftDeleteManager<'_, C> {
+        self.manager.clone()
     }
 }
 
-fn not_found<E: EntityTrait>(key: &ValueTuple, state: &'static str) -> Error {
+fn not_found<E: EntityTrait>(key: &ValueTuple, state: RowState) -> Error {
     Error::NotFound {
         table: E::default().table_name().to_owned(),
         key: format_key(key),
@@ -492,38 +489,12 @@ async fn changed_or_missing<E: SoftDelete, C: ConnectionTrait>(
         return Ok(true);
     }
     let matching = Condition::all().add(key_condition::<E>(key.clone()));
-    let exists = batch::count(db, &count_where::<E>(&matching)).await? > 0;
+    let exists = count(db, &count_where::<E>(&matching)).await? > 0;
     if exists {
         Ok(false)
     } else {
-        Err(not_found::<E>(&key, "any"))
+        Err(not_found::<E>(&key, RowState::Any))
     }
-}
-
-/// The audit values an insert writes where a row leaves them unset: `created_at`, and
-/// `created_by` when someone is named. Empty for entities without audit columns.
-fn insert_defaults<E: SoftDelete>(at: Timestamp, by: Option<&str>) -> Vec<(E::Column, Value)> {
-    let Some(audit) = E::audit_columns() else {
-        return Vec::new();
-    };
-    let mut defaults = vec![(audit.created_at, Value::from(at))];
-    if let Some(by) = by {
-        defaults.push((audit.created_by, Value::from(by.to_owned())));
-    }
-    defaults
-}
-
-/// Sets `defaults` (from [`insert_defaults`]) on `row` where it leaves them unset.
-fn stamp_insert<E: SoftDelete>(
-    row: &mut ActiveModelOf<E>,
-    defaults: &[(E::Column, Value)],
-) -> std::result::Result<(), DbErr> {
-    for (column, value) in defaults {
-        if row.is_not_set(*column) {
-            row.try_set(*column, value.clone())?;
-        }
-    }
-    Ok(())
 }
 
 /// Inserts one row; created by [`SoftDeleteService::create`]. Await it to run it.
@@ -639,9 +610,9 @@ where
                 Err(DbErr::RecordNotUpdated) => Err(not_found::<E>(
                     &key,
                     if self.include_deleted {
-                        "any"
+                        RowState::Any
                     } else {
-                        "active"
+                        RowState::Active
                     },
                 )),
                 Err(other) => Err(other.into()),
@@ -698,429 +669,4 @@ where
             changed_or_missing::<E, _>(self.db, changed, self.key).await
         })
     }
-}
-
-/// Marks a [`BulkCreate`] that returns the created models.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Returning;
-
-/// Marks a [`BulkCreate`] that returns only a count.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct CountOnly;
-
-/// A bulk insert being set up; created by [`SoftDeleteService::bulk_create`] or
-/// [`SoftDeleteService::bulk_insert_stream`]. Await it to run it.
-#[must_use = "a bulk insert does nothing until it is awaited"]
-pub struct BulkCreate<'a, E, C, S, Mode> {
-    db: &'a C,
-    config: &'a SoftDeleteConfig,
-    rows: S,
-    batch_size: Option<usize>,
-    creator: Option<String>,
-    atomic: bool,
-    _marker: std::marker::PhantomData<fn() -> (E, Mode)>,
-}
-
-impl<E, C, S, Mode> fmt::Debug for BulkCreate<'_, E, C, S, Mode> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BulkCreate")
-            .field("batch_size", &self.batch_size)
-            .field("creator", &self.creator)
-            .field("atomic", &self.atomic)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<'a, E, C, S, Mode> BulkCreate<'a, E, C, S, Mode> {
-    fn new(db: &'a C, config: &'a SoftDeleteConfig, rows: S) -> Self {
-        BulkCreate {
-            db,
-            config,
-            rows,
-            batch_size: None,
-            creator: None,
-            atomic: false,
-            _marker: std::marker::PhantomData,
-        }
-    }
-
-    /// Rows per batch (and per transaction); the configuration's `bulk_operation_batch_size`
-    /// by default. Each batch is further split into `INSERT`s under the bind-parameter limit.
-    pub fn batch_size(mut self, rows: usize) -> Self {
-        self.batch_size = Some(rows);
-        self
-    }
-
-    /// All batches in one transaction: all or nothing.
-    pub fn atomic(mut self) -> Self {
-        self.atomic = true;
-        self
-    }
-}
-
-impl<E: crate::entity::Audit, C, S, Mode> BulkCreate<'_, E, C, S, Mode> {
-    /// Records who created the rows (rows that set `created_by` themselves keep theirs).
-    pub fn created_by(mut self, who: impl Into<String>) -> Self {
-        self.creator = Some(who.into());
-        self
-    }
-}
-
-impl<'a, E, C, S, Mode> BulkCreate<'a, E, C, S, Mode>
-where
-    E: SoftDelete,
-    E::ActiveModel: Send + Sync,
-    E::Model: IntoActiveModel<E::ActiveModel> + Send + Sync,
-    C: ConnectionTrait + TransactionTrait,
-    S: Stream<Item = ActiveModelOf<E>> + Send + 'a,
-{
-    async fn run(self, returning: bool) -> Result<(BulkReport, Vec<ModelOf<E>>)> {
-        let batch_size = self.config.batch_size_for(self.batch_size)?;
-        let backend = self.db.get_database_backend();
-        let mut source =
-            InsertSource::<E, S>::new(self.rows, batch_size, backend, self.creator, returning);
-        let alerts = TracingAlertSink;
-        let plan = Plan {
-            operation: if returning {
-                "bulk_create"
-            } else {
-                "bulk_insert"
-            },
-            table: E::default().table_name().to_owned(),
-            config: self.config,
-            alerts: &alerts,
-            atomic: self.atomic,
-            pause: std::time::Duration::from_millis(self.config.pause_between_batches_ms),
-            max_duration: None,
-            progress: None,
-        };
-        let report = batch::run(self.db, plan, &mut source).await?;
-        Ok((report, source.collected))
-    }
-}
-
-impl<'a, E, C, S> IntoFuture for BulkCreate<'a, E, C, S, Returning>
-where
-    E: SoftDelete,
-    E::ActiveModel: Send + Sync,
-    E::Model: IntoActiveModel<E::ActiveModel> + Send + Sync,
-    C: ConnectionTrait + TransactionTrait,
-    S: Stream<Item = ActiveModelOf<E>> + Send + 'a,
-{
-    type Output = Result<Vec<ModelOf<E>>>;
-    type IntoFuture = BoxFuture<'a, Result<Vec<ModelOf<E>>>>;
-
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move { Ok(self.run(true).await?.1) })
-    }
-}
-
-impl<'a, E, C, S> IntoFuture for BulkCreate<'a, E, C, S, CountOnly>
-where
-    E: SoftDelete,
-    E::ActiveModel: Send + Sync,
-    E::Model: IntoActiveModel<E::ActiveModel> + Send + Sync,
-    C: ConnectionTrait + TransactionTrait,
-    S: Stream<Item = ActiveModelOf<E>> + Send + 'a,
-{
-    type Output = Result<BulkReport>;
-    type IntoFuture = BoxFuture<'a, Result<BulkReport>>;
-
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move { Ok(self.run(false).await?.0) })
-    }
-}
-
-/// Batches of rows to insert.
-struct InsertSource<E: EntityTrait, S> {
-    rows: Pin<Box<S>>,
-    batch_size: usize,
-    rows_per_statement: usize,
-    backend: DbBackend,
-    /// The audit values every row gets where it leaves them unset.
-    defaults: Vec<(E::Column, Value)>,
-    returning: bool,
-    insert: RowInsert,
-    collected: Vec<ModelOf<E>>,
-    /// `@@auto_increment_increment`, read once, on MySQL/MariaDB.
-    increment: Option<i128>,
-}
-
-impl<E: SoftDelete, S> InsertSource<E, S> {
-    fn new(
-        rows: S,
-        batch_size: usize,
-        backend: DbBackend,
-        by: Option<String>,
-        returning: bool,
-    ) -> Self {
-        let columns = <E::Column as Iterable>::iter().count().max(1);
-        InsertSource {
-            rows: Box::pin(rows),
-            batch_size,
-            rows_per_statement: (bind_limit(backend) / columns).clamp(1, batch_size),
-            backend,
-            defaults: insert_defaults::<E>(now(), by.as_deref()),
-            returning,
-            insert: RowInsert::new::<E>(backend, returning),
-            collected: Vec::new(),
-            increment: None,
-        }
-    }
-
-    /// The `INSERT` for one chunk, and whether it returns the rows: hand-built where it can be,
-    /// otherwise SeaORM's (which adds the casts some column types need).
-    fn statement(
-        &mut self,
-        chunk: &[ActiveModelOf<E>],
-    ) -> std::result::Result<(sea_orm::Statement, bool), DbErr> {
-        if let Some(statement) = self.insert.statement::<E>(chunk, &self.defaults) {
-            return Ok((statement, self.insert.returns_rows()));
-        }
-        let mut rows = chunk.to_vec();
-        for row in &mut rows {
-            stamp_insert::<E>(row, &self.defaults)?;
-        }
-        let mut query = E::insert_many(rows).into_query();
-        let returns = self.returning && self.backend != DbBackend::MySql;
-        if returns {
-            query.returning(
-                sea_orm::sea_query::Query::returning().exprs(
-                    <E::Column as Iterable>::iter()
-                        .map(|c| c.select_as(c.into_returning_expr(self.backend))),
-                ),
-            );
-        }
-        Ok((self.backend.build(&query), returns))
-    }
-}
-
-impl<E, S> BatchSource for InsertSource<E, S>
-where
-    E: SoftDelete,
-    E::ActiveModel: Send + Sync,
-    E::Model: IntoActiveModel<E::ActiveModel> + Send + Sync,
-    S: Stream<Item = ActiveModelOf<E>> + Send,
-{
-    type Unit = Vec<ActiveModelOf<E>>;
-    type Next = (Vec<ModelOf<E>>, Option<i128>);
-
-    fn total(&self) -> Option<u64> {
-        match self.rows.size_hint() {
-            (lower, Some(upper)) if lower == upper => Some(lower as u64),
-            _ => None,
-        }
-    }
-
-    async fn next_unit(&mut self) -> Option<Vec<ActiveModelOf<E>>> {
-        let mut unit = Vec::with_capacity(self.batch_size.min(65_536));
-        while unit.len() < self.batch_size {
-            match self.rows.next().await {
-                Some(row) => unit.push(row),
-                None => break,
-            }
-        }
-        (!unit.is_empty()).then_some(unit)
-    }
-
-    async fn execute<T: ConnectionTrait>(
-        &mut self,
-        conn: &T,
-        unit: &Vec<ActiveModelOf<E>>,
-    ) -> std::result::Result<Outcome<Self::Next>, DbErr> {
-        let mut models = Vec::new();
-        let mut increment = self.increment;
-        for chunk in unit.chunks(self.rows_per_statement) {
-            let keys: Vec<Option<ValueTuple>> = if self.returning {
-                chunk
-                    .iter()
-                    .map(|row| row.get_primary_key_value())
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            let mixed_keys = keys.iter().any(Option::is_some) && keys.iter().any(Option::is_none);
-            if self.returning && self.backend == DbBackend::MySql && mixed_keys {
-                // No single multi-row INSERT can be read back: one at a time.
-                for row in chunk {
-                    let mut row = row.clone();
-                    stamp_insert::<E>(&mut row, &self.defaults)?;
-                    models.push(E::insert(row).exec_with_returning(conn).await?);
-                }
-                continue;
-            }
-            let (statement, returns_rows) = self.statement(chunk)?;
-            if !self.returning {
-                conn.execute_raw(statement).await?;
-            } else if returns_rows {
-                let returned = conn
-                    .query_all_raw(statement)
-                    .await?
-                    .iter()
-                    .map(|row| <ModelOf<E> as FromQueryResult>::from_query_result(row, ""))
-                    .collect::<std::result::Result<Vec<_>, _>>()?;
-                models.extend(in_input_order::<E>(&keys, returned)?);
-            } else {
-                let done = conn.execute_raw(statement).await?;
-                models.extend(
-                    read_back::<E, T>(conn, &keys, done.last_insert_id(), &mut increment).await?,
-                );
-            }
-        }
-        Ok(Outcome {
-            affected: unit.len() as u64,
-            processed: unit.len() as u64,
-            next: (models, increment),
-        })
-    }
-
-    fn advance(&mut self, (models, increment): Self::Next) {
-        self.collected.extend(models);
-        self.increment = increment;
-    }
-
-    fn is_done(&self) -> bool {
-        false
-    }
-
-    fn remaining<'a, T: ConnectionTrait>(
-        &'a self,
-        _conn: &'a T,
-        _processed: u64,
-    ) -> impl Future<Output = std::result::Result<Option<u64>, DbErr>> + Send + 'a {
-        std::future::ready(Ok(None))
-    }
-}
-
-/// The models `INSERT … RETURNING` gave, put in the order of the rows inserted: rows that named
-/// their key get the model with that key; the rest get the remaining models in ascending key
-/// order, which is the order the database allocated their keys in.
-fn in_input_order<E: EntityTrait>(
-    keys: &[Option<ValueTuple>],
-    returned: Vec<ModelOf<E>>,
-) -> std::result::Result<Vec<ModelOf<E>>, DbErr> {
-    if returned.len() != keys.len() {
-        return Err(DbErr::Custom(format!(
-            "INSERT … RETURNING gave {} rows for {} inserted",
-            returned.len(),
-            keys.len()
-        )));
-    }
-    if keys.iter().all(Option::is_none) {
-        let mut models = returned;
-        models.sort_by_key(|m| integer_key(&m.get_primary_key_value()));
-        return Ok(models);
-    }
-    let mut slots: Vec<Option<ModelOf<E>>> = (0..keys.len()).map(|_| None).collect();
-    let positions: HashMap<String, usize> = keys
-        .iter()
-        .enumerate()
-        .filter_map(|(i, key)| key.as_ref().map(|k| (format!("{k:?}"), i)))
-        .collect();
-    let mut generated = Vec::new();
-    for model in returned {
-        match positions.get(&format!("{:?}", model.get_primary_key_value())) {
-            Some(&i) if slots[i].is_none() => slots[i] = Some(model),
-            _ => generated.push(model),
-        }
-    }
-    generated.sort_by_key(|m| integer_key(&m.get_primary_key_value()));
-    let mut generated = generated.into_iter();
-    for (slot, key) in slots.iter_mut().zip(keys) {
-        if key.is_none() {
-            *slot = generated.next();
-        }
-    }
-    slots
-        .into_iter()
-        .collect::<Option<Vec<_>>>()
-        .ok_or_else(|| DbErr::Custom("INSERT … RETURNING gave rows that match no input".to_owned()))
-}
-
-/// A single integer key, for ordering generated keys; `None` sorts first.
-fn integer_key(key: &ValueTuple) -> Option<i128> {
-    match key {
-        ValueTuple::One(value) => value_as_i128(value),
-        _ => None,
-    }
-}
-
-fn value_as_i128(value: &Value) -> Option<i128> {
-    Some(match value {
-        Value::TinyInt(Some(v)) => i128::from(*v),
-        Value::SmallInt(Some(v)) => i128::from(*v),
-        Value::Int(Some(v)) => i128::from(*v),
-        Value::BigInt(Some(v)) => i128::from(*v),
-        Value::TinyUnsigned(Some(v)) => i128::from(*v),
-        Value::SmallUnsigned(Some(v)) => i128::from(*v),
-        Value::Unsigned(Some(v)) => i128::from(*v),
-        Value::BigUnsigned(Some(v)) => i128::from(*v),
-        _ => return None,
-    })
-}
-
-/// MySQL/MariaDB, after a multi-row `INSERT` without `RETURNING`: read the rows back (see the
-/// module docs), by their given keys or from the first generated key on.
-async fn read_back<E, C>(
-    conn: &C,
-    keys: &[Option<ValueTuple>],
-    first_generated: u64,
-    increment: &mut Option<i128>,
-) -> std::result::Result<Vec<ModelOf<E>>, DbErr>
-where
-    E: SoftDelete,
-    C: ConnectionTrait,
-{
-    let count = keys.len();
-    if keys.iter().all(Option::is_some) {
-        let matching = keys.iter().flatten().fold(Condition::any(), |any, key| {
-            any.add(key_condition::<E>(key.clone()))
-        });
-        let found = E::find().filter(matching).all(conn).await?;
-        return in_input_order::<E>(keys, found);
-    }
-    let single_auto_key = <E::PrimaryKey as PrimaryKeyTrait>::auto_increment()
-        && <E::PrimaryKey as Iterable>::iter().count() == 1;
-    if !single_auto_key {
-        return Err(DbErr::Custom(format!(
-            "cannot read back rows inserted into `{}` without their keys: the key is not a \
-             single auto-increment column",
-            E::default().table_name()
-        )));
-    }
-    let step = match *increment {
-        Some(step) => step,
-        None => {
-            let row = conn
-                .query_one_raw(sea_orm::Statement::from_string(
-                    DbBackend::MySql,
-                    "SELECT @@auto_increment_increment",
-                ))
-                .await?
-                .ok_or_else(|| DbErr::Custom("no @@auto_increment_increment".to_owned()))?;
-            // BIGINT UNSIGNED on MariaDB and MySQL.
-            let step = i128::from(row.try_get_by_index::<u64>(0)?);
-            *increment = Some(step);
-            step
-        }
-    };
-    let first = i128::from(first_generated);
-    let ids: Vec<i64> = (0..count as i128)
-        .map(|i| i64::try_from(first + i * step))
-        .collect::<std::result::Result<_, _>>()
-        .map_err(|_| DbErr::Custom("generated keys out of range".to_owned()))?;
-    let key = key_columns::<E>()[0];
-    let mut found = E::find()
-        .filter(Expr::col(key).is_in(ids))
-        .all(conn)
-        .await?;
-    if found.len() != count {
-        return Err(DbErr::Custom(format!(
-            "read back {} of {count} inserted rows by their generated keys; the keys were not \
-             allocated as one run",
-            found.len()
-        )));
-    }
-    found.sort_by_key(|m| integer_key(&m.get_primary_key_value()));
-    Ok(found)
 }

@@ -51,7 +51,7 @@ async fn soft_deletes_in_batches_and_reports() {
         .batch_size(500)
         .await
         .expect("bulk soft delete");
-    assert_eq!(report.operation, "bulk_soft_delete");
+    assert_eq!(report.operation, OperationKind::SoftDelete);
     assert_eq!(report.table, "users");
     assert_eq!(report.requested, 2000);
     assert_eq!(report.affected, 2000);
@@ -229,7 +229,7 @@ async fn a_failed_batch_reports_exactly_what_was_committed_and_a_rerun_finishes(
             attempts,
             ..
         } => {
-            assert_eq!(*operation, "bulk_soft_delete");
+            assert_eq!(*operation, OperationKind::SoftDelete);
             assert_eq!(*failed_batch, 4);
             assert_eq!(*partial_count, 300);
             assert_eq!(*attempts, 1, "a trigger error is not transient");
@@ -437,7 +437,7 @@ async fn alerts_fire_once_at_the_threshold_and_not_below() {
     assert_eq!(
         alerts.taken(),
         [BulkAlert {
-            operation: "bulk_restore",
+            operation: OperationKind::Restore,
             table: "users".into(),
             rows: 100,
             threshold: 100,
@@ -496,7 +496,7 @@ async fn progress_is_reported_once_per_batch() {
     );
     assert!(
         seen.iter()
-            .all(|p| p.total == Some(250) && p.operation == "bulk_soft_delete")
+            .all(|p| p.total == Some(250) && p.operation == OperationKind::SoftDelete)
     );
 }
 
@@ -515,7 +515,7 @@ async fn soft_delete_and_restore_by_condition_walk_the_table() {
         .unwrap();
     assert_eq!(report.affected, 700);
     assert_eq!(report.batches, 11, "ceil(700 / 64)");
-    assert_eq!(report.operation, "bulk_soft_delete_where");
+    assert_eq!(report.operation, OperationKind::SoftDelete);
     assert_eq!(
         deleted_user_ids(&ctx).await,
         (101..=800).collect::<Vec<_>>()
@@ -584,7 +584,7 @@ async fn purge_removes_only_rows_deleted_before_the_cutoff() {
         .unwrap();
     assert_eq!(report.affected, 349);
     assert_eq!(report.batches, 9, "ceil(349 / 40)");
-    assert_eq!(report.operation, "hard_delete_before");
+    assert_eq!(report.operation, OperationKind::Purge);
     assert!(ids_where(&ctx, "id < 700 AND id % 2 = 0").await.is_empty());
     assert_eq!(ids_where(&ctx, "deleted_at IS NOT NULL").await.len(), 150);
 
@@ -729,8 +729,8 @@ async fn transient_lock_errors_are_retried() {
     let release = lock.release_after(Duration::from_millis(400));
     let config = SoftDeleteConfig {
         retry_attempts: 10,
-        retry_delay_ms: 50,
-        query_timeout_seconds: 30,
+        retry_delay: Duration::from_millis(50),
+        query_timeout: Some(Duration::from_secs(30)),
         ..SoftDeleteConfig::default()
     };
     let report = SoftDeleteManager::with_config(&ctx.db, config)
@@ -761,7 +761,7 @@ async fn a_batch_that_outlives_the_timeout_is_rolled_back() {
     )
     .await;
     let config = SoftDeleteConfig {
-        query_timeout_seconds: 1,
+        query_timeout: Some(Duration::from_secs(1)),
         ..SoftDeleteConfig::default()
     };
     let started = std::time::Instant::now();

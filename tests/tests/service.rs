@@ -3,6 +3,7 @@
 use chrono::Utc;
 use futures::StreamExt;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use soft_delete_core::RowState;
 use soft_delete_core::prelude::*;
 use soft_delete_core::service::ServiceStatistics;
 use soft_delete_tests::entities::{audited, document, user};
@@ -172,7 +173,7 @@ async fn a_constraint_violation_in_batch_k_keeps_earlier_batches() {
             error,
             Error::Bulk {
                 failed_batch: 3,
-                operation: "bulk_create",
+                operation: OperationKind::Create,
                 ..
             }
         ),
@@ -269,7 +270,7 @@ async fn create_and_update_stamp_the_audit_columns() {
         matches!(
             refused,
             Error::NotFound {
-                state: "active",
+                state: RowState::Active,
                 ..
             }
         ),
@@ -447,7 +448,7 @@ async fn streaming_insert_counts_without_holding_rows() {
         .batch_size(5000)
         .await
         .unwrap();
-    assert_eq!(report.operation, "bulk_insert");
+    assert_eq!(report.operation, OperationKind::Create);
     assert_eq!((report.affected, report.batches), (25_000, 5));
     let with_creator = audited::Entity::find()
         .filter(audited::Column::CreatedBy.eq("loader"))

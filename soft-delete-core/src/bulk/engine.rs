@@ -14,20 +14,16 @@
 //! committed; in atomic mode nothing is kept.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::{Stream, StreamExt};
-use sea_orm::sea_query::{Condition, IntoValueTuple, ValueTuple};
-use sea_orm::{
-    ConnectionTrait, DbErr, PrimaryKeyTrait, TransactionSession, TransactionTrait, TryGetableMany,
-};
+use sea_orm::{ConnectionTrait, DbErr, TransactionSession, TransactionTrait};
 use tracing::Instrument;
 
+use super::transient::is_transient;
 use crate::config::SoftDeleteConfig;
-use crate::dialect::{self, KeyedUpdate};
-use crate::entity::Change;
-use crate::entity::SoftDelete;
 use crate::error::{Error, Result};
+use crate::operation::OperationKind;
 use crate::report::{AlertSink, BulkAlert, BulkReport, Progress};
 
 /// A progress callback, called after every batch.
@@ -78,16 +74,18 @@ pub(crate) trait BatchSource: Send {
     ) -> impl Future<Output = Result<Option<u64>, DbErr>> + Send + 'a;
 }
 
-/// How to run one operation.
+/// How to run one operation: its options, resolved against the configuration and checked
+/// (see `BatchOptions::into_plan`).
 pub(crate) struct Plan<'a> {
-    pub(crate) operation: &'static str,
+    pub(crate) kind: OperationKind,
     pub(crate) table: String,
-    pub(crate) config: &'a SoftDeleteConfig,
-    pub(crate) alerts: &'a dyn AlertSink,
+    pub(crate) config: SoftDeleteConfig,
+    pub(crate) alerts: Arc<dyn AlertSink>,
+    pub(crate) batch_size: usize,
     pub(crate) atomic: bool,
     pub(crate) pause: Duration,
     pub(crate) max_duration: Option<Duration>,
-    pub(crate) progress: Option<&'a ProgressFn<'a>>,
+    pub(crate) progress: Option<Arc<ProgressFn<'a>>>,
 }
 
 /// Runs `source` batch by batch on `db`.
@@ -102,7 +100,7 @@ where
 {
     let span = tracing::info_span!(
         "soft_delete.bulk",
-        operation = plan.operation,
+        operation = %plan.kind,
         table = %plan.table,
         atomic = plan.atomic,
     );
@@ -164,11 +162,8 @@ impl<'a> Engine<'a> {
                     Some(txn) => txn,
                     None => db.begin().await.map_err(|e| self.fail(e.into(), 1))?,
                 };
-                let result = with_timeout(
-                    self.plan.config.query_timeout(),
-                    source.execute(&txn, &unit),
-                )
-                .await;
+                let result =
+                    with_timeout(self.plan.config.query_timeout, source.execute(&txn, &unit)).await;
                 match result {
                     Ok(outcome) => {
                         atomic = Some(txn);
@@ -197,9 +192,9 @@ impl<'a> Engine<'a> {
                 elapsed_ms = batch_start.elapsed().as_millis() as u64,
                 "batch done"
             );
-            if let Some(progress) = self.plan.progress {
+            if let Some(progress) = &self.plan.progress {
                 progress(&Progress {
-                    operation: self.plan.operation,
+                    operation: self.plan.kind,
                     batches: self.batches,
                     processed: self.processed,
                     affected: self.affected,
@@ -224,7 +219,7 @@ impl<'a> Engine<'a> {
             None
         };
         let report = BulkReport {
-            operation: self.plan.operation,
+            operation: self.plan.kind,
             table: self.plan.table.clone(),
             requested: self.processed,
             affected: self.affected,
@@ -258,11 +253,11 @@ impl<'a> Engine<'a> {
         C: ConnectionTrait + TransactionTrait,
         S: BatchSource,
     {
-        let config = self.plan.config;
+        let config = &self.plan.config;
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
-            let result = with_timeout(config.query_timeout(), async {
+            let result = with_timeout(config.query_timeout, async {
                 let txn = db.begin().await?;
                 match source.execute(&txn, unit).await {
                     Ok(outcome) => {
@@ -298,7 +293,7 @@ impl<'a> Engine<'a> {
     }
 
     fn maybe_alert(&mut self, rows: u64, known_up_front: bool) {
-        let config = self.plan.config;
+        let config = &self.plan.config;
         if self.alerted
             || !config.alert_on_bulk_operations
             || rows < config.bulk_operation_alert_threshold
@@ -307,7 +302,7 @@ impl<'a> Engine<'a> {
         }
         self.alerted = true;
         self.plan.alerts.alert(&BulkAlert {
-            operation: self.plan.operation,
+            operation: self.plan.kind,
             table: self.plan.table.clone(),
             rows,
             threshold: config.bulk_operation_alert_threshold,
@@ -325,7 +320,7 @@ impl<'a> Engine<'a> {
             "bulk operation failed"
         );
         Error::Bulk {
-            operation: self.plan.operation,
+            operation: self.plan.kind,
             table: self.plan.table.clone(),
             failed_batch: self.batches.max(1),
             partial_count,
@@ -356,276 +351,6 @@ async fn with_timeout<T>(
     }
 }
 
-/// Deadlocks, serialization failures, lock wait timeouts, busy or locked databases and dropped
-/// connections: errors after which the same batch may well succeed.
-pub(crate) fn is_transient(error: &Error) -> bool {
-    match error {
-        Error::Db(DbErr::ConnectionAcquire(_)) => true,
-        Error::Db(DbErr::Conn(e) | DbErr::Exec(e) | DbErr::Query(e)) => runtime_transient(e),
-        _ => false,
-    }
-}
-
-#[cfg(any(
-    feature = "sqlx-sqlite",
-    feature = "sqlx-postgres",
-    feature = "sqlx-mysql"
-))]
-fn runtime_transient(error: &sea_orm::RuntimeErr) -> bool {
-    use sea_orm::sqlx;
-    match error {
-        sea_orm::RuntimeErr::SqlxError(error) => match error.as_ref() {
-            sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::WorkerCrashed => true,
-            sqlx::Error::Database(db) => database_transient(db.as_ref()),
-            _ => false,
-        },
-        #[allow(unreachable_patterns)]
-        _ => false,
-    }
-}
-
-#[cfg(not(any(
-    feature = "sqlx-sqlite",
-    feature = "sqlx-postgres",
-    feature = "sqlx-mysql"
-)))]
-fn runtime_transient(_error: &sea_orm::RuntimeErr) -> bool {
-    false
-}
-
-#[cfg(any(
-    feature = "sqlx-sqlite",
-    feature = "sqlx-postgres",
-    feature = "sqlx-mysql"
-))]
-fn database_transient(error: &dyn sea_orm::sqlx::error::DatabaseError) -> bool {
-    #[cfg(feature = "sqlx-mysql")]
-    if let Some(mysql) = error.try_downcast_ref::<sea_orm::sqlx::mysql::MySqlDatabaseError>() {
-        // ER_LOCK_DEADLOCK, ER_LOCK_WAIT_TIMEOUT
-        return matches!(mysql.number(), 1213 | 1205);
-    }
-    #[cfg(feature = "sqlx-sqlite")]
-    if error
-        .try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
-        .is_some()
-    {
-        // SQLITE_BUSY (5) and SQLITE_LOCKED (6), with their extended codes such as
-        // SQLITE_BUSY_SNAPSHOT (517).
-        let code = error
-            .code()
-            .and_then(|c| c.parse::<i32>().ok())
-            .unwrap_or(0);
-        return matches!(code & 0xff, 5 | 6);
-    }
-    match error.code().as_deref() {
-        // serialization_failure, deadlock_detected, lock_not_available, admin_shutdown
-        Some("40001" | "40P01" | "55P03" | "57P01") => true,
-        // connection_exception class
-        Some(code) => code.starts_with("08"),
-        None => false,
-    }
-}
-
-/// Batches of ids from a stream: bulk soft delete and restore of rows named by key.
-pub(crate) struct IdSource<E, S> {
-    ids: std::pin::Pin<Box<S>>,
-    batch_size: usize,
-    update: KeyedUpdate,
-    total: Option<u64>,
-    _entity: std::marker::PhantomData<fn() -> E>,
-}
-
-impl<E, S, T> IdSource<E, S>
-where
-    E: SoftDelete,
-    S: Stream<Item = T> + Send,
-    T: Into<<E::PrimaryKey as PrimaryKeyTrait>::ValueType>,
-{
-    pub(crate) fn new(
-        ids: S,
-        batch_size: usize,
-        backend: sea_orm::DbBackend,
-        change: &Change,
-        optimize: bool,
-    ) -> Self {
-        let total = match ids.size_hint() {
-            (lower, Some(upper)) if lower == upper => Some(lower as u64),
-            _ => None,
-        };
-        IdSource {
-            ids: Box::pin(ids),
-            batch_size,
-            update: KeyedUpdate::new::<E>(backend, change, optimize),
-            total,
-            _entity: std::marker::PhantomData,
-        }
-    }
-}
-
-impl<E, S, T> BatchSource for IdSource<E, S>
-where
-    E: SoftDelete,
-    S: Stream<Item = T> + Send,
-    T: Into<<E::PrimaryKey as PrimaryKeyTrait>::ValueType>,
-{
-    type Unit = Vec<ValueTuple>;
-    type Next = ();
-
-    fn total(&self) -> Option<u64> {
-        self.total
-    }
-
-    async fn next_unit(&mut self) -> Option<Vec<ValueTuple>> {
-        let mut unit = Vec::with_capacity(self.batch_size);
-        while unit.len() < self.batch_size {
-            match self.ids.next().await {
-                Some(id) => unit.push(id.into().into_value_tuple()),
-                None => break,
-            }
-        }
-        (!unit.is_empty()).then_some(unit)
-    }
-
-    fn execute<'a, C: ConnectionTrait>(
-        &'a mut self,
-        conn: &'a C,
-        unit: &'a Vec<ValueTuple>,
-    ) -> impl Future<Output = Result<Outcome<()>, DbErr>> + Send + 'a {
-        let statements = self.update.statements(unit);
-        async move {
-            let mut affected = 0;
-            for statement in statements {
-                affected += conn.execute_raw(statement).await?.rows_affected();
-            }
-            Ok(Outcome {
-                affected,
-                processed: unit.len() as u64,
-                next: (),
-            })
-        }
-    }
-
-    fn advance(&mut self, _next: ()) {}
-
-    fn is_done(&self) -> bool {
-        false
-    }
-
-    fn remaining<'a, C: ConnectionTrait>(
-        &'a self,
-        _conn: &'a C,
-        processed: u64,
-    ) -> impl Future<Output = Result<Option<u64>, DbErr>> + Send + 'a {
-        std::future::ready(Ok(self.total.map(|total| total.saturating_sub(processed))))
-    }
-}
-
-/// What a keyset walk does to each range of rows.
-#[derive(Clone, Debug)]
-pub(crate) enum KeysetAction {
-    /// Soft delete or restore.
-    Update(Change),
-    /// Remove for good.
-    Delete,
-}
-
-/// Batches of rows chosen by a condition, walked forward by primary key.
-pub(crate) struct KeysetSource<E> {
-    condition: Condition,
-    action: KeysetAction,
-    batch_size: usize,
-    cursor: Option<ValueTuple>,
-    done: bool,
-    _entity: std::marker::PhantomData<fn() -> E>,
-}
-
-impl<E: SoftDelete> KeysetSource<E> {
-    /// Walks the rows matching `condition` (the action adds its own guard: active rows for a
-    /// soft delete, deleted rows for a restore).
-    pub(crate) fn new(condition: Condition, action: KeysetAction, batch_size: usize) -> Self {
-        KeysetSource {
-            // Nested, so that the walk's own terms (cursor, bound, state guard) are ANDed with
-            // the caller's condition even when it is an `any` or a negated condition.
-            condition: Condition::all().add(condition),
-            action,
-            batch_size,
-            cursor: None,
-            done: false,
-            _entity: std::marker::PhantomData,
-        }
-    }
-}
-
-impl<E: SoftDelete> BatchSource for KeysetSource<E> {
-    type Unit = Option<ValueTuple>;
-    type Next = Option<ValueTuple>;
-
-    fn total(&self) -> Option<u64> {
-        None
-    }
-
-    async fn next_unit(&mut self) -> Option<Option<ValueTuple>> {
-        (!self.done).then(|| self.cursor.clone())
-    }
-
-    async fn execute<C: ConnectionTrait>(
-        &mut self,
-        conn: &C,
-        cursor: &Option<ValueTuple>,
-    ) -> Result<Outcome<Option<ValueTuple>>, DbErr> {
-        let cursor = cursor.as_ref();
-        let bound_query = dialect::keyset_bound::<E>(&self.condition, cursor, self.batch_size);
-        let bound = match conn.query_one(&bound_query).await? {
-            Some(row) => Some(
-                <<E::PrimaryKey as PrimaryKeyTrait>::ValueType as TryGetableMany>::try_get_many_by_index(&row)?
-                    .into_value_tuple(),
-            ),
-            None => None,
-        };
-        let affected = match &self.action {
-            KeysetAction::Update(change) => {
-                let update =
-                    dialect::keyset_update::<E>(change, &self.condition, cursor, bound.as_ref());
-                conn.execute(&update).await?.rows_affected()
-            }
-            KeysetAction::Delete => {
-                let delete = dialect::keyset_delete::<E>(&self.condition, cursor, bound.as_ref());
-                conn.execute(&delete).await?.rows_affected()
-            }
-        };
-        Ok(Outcome {
-            affected,
-            processed: affected,
-            next: bound,
-        })
-    }
-
-    fn advance(&mut self, next: Option<ValueTuple>) {
-        match next {
-            Some(bound) => self.cursor = Some(bound),
-            None => self.done = true,
-        }
-    }
-
-    fn is_done(&self) -> bool {
-        self.done
-    }
-
-    async fn remaining<C: ConnectionTrait>(
-        &self,
-        conn: &C,
-        _processed: u64,
-    ) -> Result<Option<u64>, DbErr> {
-        let mut condition = dialect::remaining::<E>(&self.condition, self.cursor.as_ref());
-        if let KeysetAction::Update(change) = &self.action {
-            condition = condition.add(change.guard::<E>());
-        }
-        count(conn, &dialect::count_where::<E>(&condition))
-            .await
-            .map(Some)
-    }
-}
-
 /// Runs a `SELECT COUNT(*) …` and reads the count.
 pub(crate) async fn count<C: ConnectionTrait>(
     conn: &C,
@@ -637,34 +362,4 @@ pub(crate) async fn count<C: ConnectionTrait>(
         .ok_or_else(|| DbErr::Custom("COUNT(*) returned no row".to_owned()))?;
     let count: i64 = row.try_get_by_index(0)?;
     Ok(count.max(0) as u64)
-}
-
-#[cfg(test)]
-mod tests {
-    use sea_orm::sea_query::IntoValueTuple;
-    use sea_orm::{ColumnTrait, DbBackend};
-
-    use super::*;
-    use crate::test_entities::user;
-
-    #[test]
-    fn a_callers_any_condition_stays_one_term_of_the_walk() {
-        let any = Condition::any()
-            .add(user::Column::Id.between(1, 5))
-            .add(user::Column::Name.eq("x"));
-        let source = KeysetSource::<user::Entity>::new(any, KeysetAction::Delete, 10);
-        let cursor = 3i64.into_value_tuple();
-        let bound = dialect::keyset_bound::<user::Entity>(&source.condition, Some(&cursor), 10);
-        assert_eq!(
-            DbBackend::Sqlite.build(&bound).to_string(),
-            r#"SELECT "id" FROM "users" WHERE (("users"."id" BETWEEN 1 AND 5) OR "users"."name" = 'x') AND "id" > 3 ORDER BY "id" ASC LIMIT 1 OFFSET 9"#
-        );
-        let negated = Condition::all().add(user::Column::Id.eq(2)).not();
-        let source = KeysetSource::<user::Entity>::new(negated, KeysetAction::Delete, 10);
-        let delete = dialect::keyset_delete::<user::Entity>(&source.condition, Some(&cursor), None);
-        assert_eq!(
-            DbBackend::Sqlite.build(&delete).to_string(),
-            r#"DELETE FROM "users" WHERE (NOT "users"."id" = 2) AND "id" > 3"#
-        );
-    }
 }

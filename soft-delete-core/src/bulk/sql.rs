@@ -1,4 +1,4 @@
-//! The statements each backend receives for bulk work.
+//! The statements each backend receives for bulk work, built apart from the loop that runs them.
 //!
 //! * **Rows named by key** (bulk soft delete and restore): one `UPDATE` per batch whose SQL text
 //!   is built once per operation and reused, so sqlx's statement cache prepares it once.
@@ -12,6 +12,11 @@
 //!   (the range holds exactly `n` matching rows when it was measured), and needs no `LIMIT`
 //!   inside an `IN` subquery, which MySQL and MariaDB reject. The same two statements serve
 //!   every backend and composite keys (tuple comparison).
+//! * **New rows** (bulk insert and create): multi-row `INSERT`s, built by hand and reused while
+//!   the shape stays the same.
+//!
+//! Every statement with many parameters is written by [`push_rows`], and every split below the
+//! bind limit is computed by [`rows_per_statement`].
 
 use sea_orm::sea_query::{
     Alias, Asterisk, Condition, DeleteStatement, Expr, ExprTrait, Order, Query, SelectStatement,
@@ -31,6 +36,62 @@ pub(crate) fn bind_limit(backend: DbBackend) -> usize {
         // Both protocols count parameters in 16 bits.
         _ => 65_535,
     }
+}
+
+/// How many rows of `per_row` parameters fit in one statement on `backend` beside `fixed`
+/// other parameters: at least 1, at most `cap`.
+pub(crate) fn rows_per_statement(
+    backend: DbBackend,
+    fixed: usize,
+    per_row: usize,
+    cap: usize,
+) -> usize {
+    (bind_limit(backend).saturating_sub(fixed) / per_row.max(1)).clamp(1, cap.max(1))
+}
+
+/// Appends `rows` groups of `per_row` placeholders, numbered from `*next` on PostgreSQL:
+/// `?, ?` (one per row, unwrapped) or `(?, ?), (?, ?)` (wrapped, as tuple `IN` lists and
+/// `VALUES` need). Advances `*next` past the last one.
+pub(crate) fn push_rows(
+    sql: &mut String,
+    backend: DbBackend,
+    next: &mut usize,
+    rows: usize,
+    per_row: usize,
+    wrap: bool,
+) {
+    use std::fmt::Write as _;
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        if wrap {
+            sql.push('(');
+        }
+        for column in 0..per_row {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            match backend {
+                DbBackend::Postgres => {
+                    // Writing into a String cannot fail.
+                    let _ = write!(sql, "${next}");
+                }
+                _ => sql.push('?'),
+            }
+            *next += 1;
+        }
+        if wrap {
+            sql.push(')');
+        }
+    }
+}
+
+/// One placeholder: `$n` on PostgreSQL, `?` elsewhere.
+fn placeholder(backend: DbBackend, n: usize) -> String {
+    let mut sql = String::new();
+    push_rows(&mut sql, backend, &mut { n }, 1, 1, false);
+    sql
 }
 
 fn quote(backend: DbBackend, ident: &str) -> String {
@@ -97,7 +158,7 @@ impl KeyedUpdate {
             .map(|c| quote(backend, c.as_str()))
             .collect();
         let set_values: Vec<Value> = assignments.into_iter().map(|(_, v)| v).collect();
-        let max_keys = (bind_limit(backend) - set_values.len()) / keys.len().max(1);
+        let max_keys = rows_per_statement(backend, set_values.len(), keys.len(), usize::MAX);
         KeyedUpdate {
             backend,
             prefix,
@@ -193,34 +254,10 @@ impl KeyedUpdate {
         }
         sql.push_str(" IN (");
         let mut next = self.set_values.len() + 1;
-        for i in 0..count {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            if arity > 1 {
-                sql.push('(');
-            }
-            for j in 0..arity {
-                if j > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(&placeholder(self.backend, next));
-                next += 1;
-            }
-            if arity > 1 {
-                sql.push(')');
-            }
-        }
+        push_rows(&mut sql, self.backend, &mut next, count, arity, arity > 1);
         sql.push(')');
         sql.push_str(&self.suffix);
         sql
-    }
-}
-
-fn placeholder(backend: DbBackend, n: usize) -> String {
-    match backend {
-        DbBackend::Postgres => format!("${n}"),
-        _ => "?".to_owned(),
     }
 }
 
@@ -357,21 +394,7 @@ impl RowInsert {
         sql.push('(');
         sql.push_str(&names.join(", "));
         sql.push_str(") VALUES ");
-        let mut next = 1;
-        for r in 0..rows {
-            if r > 0 {
-                sql.push_str(", ");
-            }
-            sql.push('(');
-            for c in 0..names.len() {
-                if c > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(&placeholder(self.backend, next));
-                next += 1;
-            }
-            sql.push(')');
-        }
+        push_rows(&mut sql, self.backend, &mut 1, rows, names.len(), true);
         if let Some(returning) = &self.returning {
             sql.push_str(returning);
         }

@@ -1,0 +1,103 @@
+//! Rows named by key: batches of keys taken lazily from a stream, for bulk soft delete and
+//! restore.
+
+use std::future::Future;
+
+use futures::{Stream, StreamExt};
+use sea_orm::sea_query::{IntoValueTuple, ValueTuple};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, PrimaryKeyTrait};
+
+use super::engine::{BatchSource, Outcome, Plan};
+use super::sql::KeyedUpdate;
+use crate::entity::{Change, SoftDelete};
+
+/// The most keys a batch reserves room for up front; larger batches grow as keys arrive.
+const PREALLOCATE: usize = 1 << 16;
+
+/// Batches of ids from a stream: bulk soft delete and restore of rows named by key.
+pub(crate) struct IdSource<E, S> {
+    ids: std::pin::Pin<Box<S>>,
+    batch_size: usize,
+    update: KeyedUpdate,
+    total: Option<u64>,
+    _entity: std::marker::PhantomData<fn() -> E>,
+}
+
+impl<E, S, T> IdSource<E, S>
+where
+    E: SoftDelete,
+    S: Stream<Item = T> + Send,
+    T: Into<<E::PrimaryKey as PrimaryKeyTrait>::ValueType>,
+{
+    pub(crate) fn new(ids: S, plan: &Plan<'_>, backend: DbBackend, change: &Change) -> Self {
+        let total = match ids.size_hint() {
+            (lower, Some(upper)) if lower == upper => Some(lower as u64),
+            _ => None,
+        };
+        IdSource {
+            ids: Box::pin(ids),
+            batch_size: plan.batch_size,
+            update: KeyedUpdate::new::<E>(backend, change, plan.config.enable_query_optimization),
+            total,
+            _entity: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<E, S, T> BatchSource for IdSource<E, S>
+where
+    E: SoftDelete,
+    S: Stream<Item = T> + Send,
+    T: Into<<E::PrimaryKey as PrimaryKeyTrait>::ValueType>,
+{
+    type Unit = Vec<ValueTuple>;
+    type Next = ();
+
+    fn total(&self) -> Option<u64> {
+        self.total
+    }
+
+    async fn next_unit(&mut self) -> Option<Vec<ValueTuple>> {
+        let mut unit = Vec::with_capacity(self.batch_size.min(PREALLOCATE));
+        while unit.len() < self.batch_size {
+            match self.ids.next().await {
+                Some(id) => unit.push(id.into().into_value_tuple()),
+                None => break,
+            }
+        }
+        (!unit.is_empty()).then_some(unit)
+    }
+
+    fn execute<'a, C: ConnectionTrait>(
+        &'a mut self,
+        conn: &'a C,
+        unit: &'a Vec<ValueTuple>,
+    ) -> impl Future<Output = Result<Outcome<()>, DbErr>> + Send + 'a {
+        let statements = self.update.statements(unit);
+        async move {
+            let mut affected = 0;
+            for statement in statements {
+                affected += conn.execute_raw(statement).await?.rows_affected();
+            }
+            Ok(Outcome {
+                affected,
+                processed: unit.len() as u64,
+                next: (),
+            })
+        }
+    }
+
+    fn advance(&mut self, _next: ()) {}
+
+    fn is_done(&self) -> bool {
+        false
+    }
+
+    fn remaining<'a, C: ConnectionTrait>(
+        &'a self,
+        _conn: &'a C,
+        processed: u64,
+    ) -> impl Future<Output = Result<Option<u64>, DbErr>> + Send + 'a {
+        std::future::ready(Ok(self.total.map(|total| total.saturating_sub(processed))))
+    }
+}

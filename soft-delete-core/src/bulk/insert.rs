@@ -1,0 +1,323 @@
+//! New rows: bulk insert and bulk create, batch by batch through the engine.
+//!
+//! Each batch is split into multi-row `INSERT`s under the backend's bind limit. `bulk_create`
+//! returns the created models in input order:
+//!
+//! * PostgreSQL and SQLite: `INSERT … RETURNING`.
+//! * MySQL/MariaDB, which have no `INSERT … RETURNING`: rows that carry their keys are read
+//!   back by key after the insert; rows that leave an auto-increment key to the database are
+//!   inserted by one multi-row `INSERT` (a "simple insert", whose keys InnoDB allocates
+//!   consecutively in every `innodb_autoinc_lock_mode`), and read back as `LAST_INSERT_ID()`,
+//!   `LAST_INSERT_ID() + @@auto_increment_increment`, …; the count read back is checked, and a
+//!   mismatch fails the batch. Rows that mix both are inserted one by one.
+
+use std::collections::HashMap;
+use std::pin::Pin;
+
+use futures::{Stream, StreamExt};
+use sea_orm::sea_query::{Condition, Expr, ExprTrait, Value, ValueTuple};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult,
+    IntoActiveModel, Iterable, ModelTrait, PrimaryKeyTrait, QueryFilter, QueryTrait,
+};
+
+use super::engine::{BatchSource, Outcome, Plan};
+use super::sql::{RowInsert, key_columns, rows_per_statement};
+use crate::entity::{SoftDelete, insert_defaults, key_condition, now, stamp_insert};
+
+type ModelOf<E> = <E as EntityTrait>::Model;
+type ActiveModelOf<E> = <E as EntityTrait>::ActiveModel;
+
+/// Batches of rows to insert.
+pub(crate) struct InsertSource<E: EntityTrait, S> {
+    rows: Pin<Box<S>>,
+    batch_size: usize,
+    rows_per_statement: usize,
+    backend: DbBackend,
+    /// The audit values every row gets where it leaves them unset.
+    defaults: Vec<(E::Column, Value)>,
+    returning: bool,
+    insert: RowInsert,
+    pub(crate) collected: Vec<ModelOf<E>>,
+    /// `@@auto_increment_increment`, read once, on MySQL/MariaDB.
+    increment: Option<i128>,
+}
+
+impl<E: SoftDelete, S> InsertSource<E, S> {
+    pub(crate) fn new(
+        rows: S,
+        plan: &Plan<'_>,
+        backend: DbBackend,
+        by: Option<String>,
+        returning: bool,
+    ) -> Self {
+        let columns = <E::Column as Iterable>::iter().count().max(1);
+        InsertSource {
+            rows: Box::pin(rows),
+            batch_size: plan.batch_size,
+            rows_per_statement: rows_per_statement(backend, 0, columns, plan.batch_size),
+            backend,
+            defaults: insert_defaults::<E>(now(), by.as_deref()),
+            returning,
+            insert: RowInsert::new::<E>(backend, returning),
+            collected: Vec::new(),
+            increment: None,
+        }
+    }
+
+    /// The `INSERT` for one chunk, and whether it returns the rows: hand-built where it can be,
+    /// otherwise SeaORM's (which adds the casts some column types need).
+    fn statement(
+        &mut self,
+        chunk: &[ActiveModelOf<E>],
+    ) -> std::result::Result<(sea_orm::Statement, bool), DbErr> {
+        if let Some(statement) = self.insert.statement::<E>(chunk, &self.defaults) {
+            return Ok((statement, self.insert.returns_rows()));
+        }
+        let mut rows = chunk.to_vec();
+        for row in &mut rows {
+            stamp_insert::<E>(row, &self.defaults)?;
+        }
+        let mut query = E::insert_many(rows).into_query();
+        let returns = self.returning && self.backend != DbBackend::MySql;
+        if returns {
+            query.returning(
+                sea_orm::sea_query::Query::returning().exprs(
+                    <E::Column as Iterable>::iter()
+                        .map(|c| c.select_as(c.into_returning_expr(self.backend))),
+                ),
+            );
+        }
+        Ok((self.backend.build(&query), returns))
+    }
+}
+
+impl<E, S> BatchSource for InsertSource<E, S>
+where
+    E: SoftDelete,
+    E::ActiveModel: Send + Sync,
+    E::Model: IntoActiveModel<E::ActiveModel> + Send + Sync,
+    S: Stream<Item = ActiveModelOf<E>> + Send,
+{
+    type Unit = Vec<ActiveModelOf<E>>;
+    type Next = (Vec<ModelOf<E>>, Option<i128>);
+
+    fn total(&self) -> Option<u64> {
+        match self.rows.size_hint() {
+            (lower, Some(upper)) if lower == upper => Some(lower as u64),
+            _ => None,
+        }
+    }
+
+    async fn next_unit(&mut self) -> Option<Vec<ActiveModelOf<E>>> {
+        let mut unit = Vec::with_capacity(self.batch_size.min(65_536));
+        while unit.len() < self.batch_size {
+            match self.rows.next().await {
+                Some(row) => unit.push(row),
+                None => break,
+            }
+        }
+        (!unit.is_empty()).then_some(unit)
+    }
+
+    async fn execute<T: ConnectionTrait>(
+        &mut self,
+        conn: &T,
+        unit: &Vec<ActiveModelOf<E>>,
+    ) -> std::result::Result<Outcome<Self::Next>, DbErr> {
+        let mut models = Vec::new();
+        let mut increment = self.increment;
+        for chunk in unit.chunks(self.rows_per_statement) {
+            let keys: Vec<Option<ValueTuple>> = if self.returning {
+                chunk
+                    .iter()
+                    .map(|row| row.get_primary_key_value())
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let mixed_keys = keys.iter().any(Option::is_some) && keys.iter().any(Option::is_none);
+            if self.returning && self.backend == DbBackend::MySql && mixed_keys {
+                // No single multi-row INSERT can be read back: one at a time.
+                for row in chunk {
+                    let mut row = row.clone();
+                    stamp_insert::<E>(&mut row, &self.defaults)?;
+                    models.push(E::insert(row).exec_with_returning(conn).await?);
+                }
+                continue;
+            }
+            let (statement, returns_rows) = self.statement(chunk)?;
+            if !self.returning {
+                conn.execute_raw(statement).await?;
+            } else if returns_rows {
+                let returned = conn
+                    .query_all_raw(statement)
+                    .await?
+                    .iter()
+                    .map(|row| <ModelOf<E> as FromQueryResult>::from_query_result(row, ""))
+                    .collect::<std::result::Result<Vec<_>, _>>()?;
+                models.extend(in_input_order::<E>(&keys, returned)?);
+            } else {
+                let done = conn.execute_raw(statement).await?;
+                models.extend(
+                    read_back::<E, T>(conn, &keys, done.last_insert_id(), &mut increment).await?,
+                );
+            }
+        }
+        Ok(Outcome {
+            affected: unit.len() as u64,
+            processed: unit.len() as u64,
+            next: (models, increment),
+        })
+    }
+
+    fn advance(&mut self, (models, increment): Self::Next) {
+        self.collected.extend(models);
+        self.increment = increment;
+    }
+
+    fn is_done(&self) -> bool {
+        false
+    }
+
+    fn remaining<'a, T: ConnectionTrait>(
+        &'a self,
+        _conn: &'a T,
+        _processed: u64,
+    ) -> impl Future<Output = std::result::Result<Option<u64>, DbErr>> + Send + 'a {
+        std::future::ready(Ok(None))
+    }
+}
+
+/// The models `INSERT … RETURNING` gave, put in the order of the rows inserted: rows that named
+/// their key get the model with that key; the rest get the remaining models in ascending key
+/// order, which is the order the database allocated their keys in.
+fn in_input_order<E: EntityTrait>(
+    keys: &[Option<ValueTuple>],
+    returned: Vec<ModelOf<E>>,
+) -> std::result::Result<Vec<ModelOf<E>>, DbErr> {
+    if returned.len() != keys.len() {
+        return Err(DbErr::Custom(format!(
+            "INSERT … RETURNING gave {} rows for {} inserted",
+            returned.len(),
+            keys.len()
+        )));
+    }
+    if keys.iter().all(Option::is_none) {
+        let mut models = returned;
+        models.sort_by_key(|m| integer_key(&m.get_primary_key_value()));
+        return Ok(models);
+    }
+    let mut slots: Vec<Option<ModelOf<E>>> = (0..keys.len()).map(|_| None).collect();
+    let positions: HashMap<&ValueTuple, usize> = keys
+        .iter()
+        .enumerate()
+        .filter_map(|(i, key)| key.as_ref().map(|k| (k, i)))
+        .collect();
+    let mut generated = Vec::new();
+    for model in returned {
+        match positions.get(&model.get_primary_key_value()) {
+            Some(&i) if slots[i].is_none() => slots[i] = Some(model),
+            _ => generated.push(model),
+        }
+    }
+    generated.sort_by_key(|m| integer_key(&m.get_primary_key_value()));
+    let mut generated = generated.into_iter();
+    for (slot, key) in slots.iter_mut().zip(keys) {
+        if key.is_none() {
+            *slot = generated.next();
+        }
+    }
+    slots
+        .into_iter()
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| DbErr::Custom("INSERT … RETURNING gave rows that match no input".to_owned()))
+}
+
+/// A single integer key, for ordering generated keys; `None` sorts first.
+fn integer_key(key: &ValueTuple) -> Option<i128> {
+    match key {
+        ValueTuple::One(value) => value_as_i128(value),
+        _ => None,
+    }
+}
+
+fn value_as_i128(value: &Value) -> Option<i128> {
+    Some(match value {
+        Value::TinyInt(Some(v)) => i128::from(*v),
+        Value::SmallInt(Some(v)) => i128::from(*v),
+        Value::Int(Some(v)) => i128::from(*v),
+        Value::BigInt(Some(v)) => i128::from(*v),
+        Value::TinyUnsigned(Some(v)) => i128::from(*v),
+        Value::SmallUnsigned(Some(v)) => i128::from(*v),
+        Value::Unsigned(Some(v)) => i128::from(*v),
+        Value::BigUnsigned(Some(v)) => i128::from(*v),
+        _ => return None,
+    })
+}
+
+/// MySQL/MariaDB, after a multi-row `INSERT` without `RETURNING`: read the rows back (see the
+/// module docs), by their given keys or from the first generated key on.
+async fn read_back<E, C>(
+    conn: &C,
+    keys: &[Option<ValueTuple>],
+    first_generated: u64,
+    increment: &mut Option<i128>,
+) -> std::result::Result<Vec<ModelOf<E>>, DbErr>
+where
+    E: SoftDelete,
+    C: ConnectionTrait,
+{
+    let count = keys.len();
+    if keys.iter().all(Option::is_some) {
+        let matching = keys.iter().flatten().fold(Condition::any(), |any, key| {
+            any.add(key_condition::<E>(key.clone()))
+        });
+        let found = E::find().filter(matching).all(conn).await?;
+        return in_input_order::<E>(keys, found);
+    }
+    let single_auto_key = <E::PrimaryKey as PrimaryKeyTrait>::auto_increment()
+        && <E::PrimaryKey as Iterable>::iter().count() == 1;
+    if !single_auto_key {
+        return Err(DbErr::Custom(format!(
+            "cannot read back rows inserted into `{}` without their keys: the key is not a \
+             single auto-increment column",
+            E::default().table_name()
+        )));
+    }
+    let step = match *increment {
+        Some(step) => step,
+        None => {
+            let row = conn
+                .query_one_raw(sea_orm::Statement::from_string(
+                    DbBackend::MySql,
+                    "SELECT @@auto_increment_increment",
+                ))
+                .await?
+                .ok_or_else(|| DbErr::Custom("no @@auto_increment_increment".to_owned()))?;
+            // BIGINT UNSIGNED on MariaDB and MySQL.
+            let step = i128::from(row.try_get_by_index::<u64>(0)?);
+            *increment = Some(step);
+            step
+        }
+    };
+    let first = i128::from(first_generated);
+    let ids: Vec<i64> = (0..count as i128)
+        .map(|i| i64::try_from(first + i * step))
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|_| DbErr::Custom("generated keys out of range".to_owned()))?;
+    let key = key_columns::<E>()[0];
+    let mut found = E::find()
+        .filter(Expr::col(key).is_in(ids))
+        .all(conn)
+        .await?;
+    if found.len() != count {
+        return Err(DbErr::Custom(format!(
+            "read back {} of {count} inserted rows by their generated keys; the keys were not \
+             allocated as one run",
+            found.len()
+        )));
+    }
+    found.sort_by_key(|m| integer_key(&m.get_primary_key_value()));
+    Ok(found)
+}

@@ -1,0 +1,145 @@
+//! Rows chosen by a condition: a walk forward by primary key, for bulk operations `..._where`
+//! and purges.
+
+use sea_orm::sea_query::{Condition, IntoValueTuple, ValueTuple};
+use sea_orm::{ConnectionTrait, DbErr, PrimaryKeyTrait, TryGetableMany};
+
+use super::engine::{BatchSource, Outcome, count};
+use super::sql;
+use crate::entity::{Change, SoftDelete};
+
+/// What a keyset walk does to each range of rows.
+#[derive(Clone, Debug)]
+pub(crate) enum KeysetAction {
+    /// Soft delete or restore.
+    Update(Change),
+    /// Remove for good.
+    Delete,
+}
+
+/// Batches of rows chosen by a condition, walked forward by primary key.
+pub(crate) struct KeysetSource<E> {
+    condition: Condition,
+    action: KeysetAction,
+    batch_size: usize,
+    cursor: Option<ValueTuple>,
+    done: bool,
+    _entity: std::marker::PhantomData<fn() -> E>,
+}
+
+impl<E: SoftDelete> KeysetSource<E> {
+    /// Walks the rows matching `condition` (the action adds its own guard: active rows for a
+    /// soft delete, deleted rows for a restore).
+    pub(crate) fn new(condition: Condition, action: KeysetAction, batch_size: usize) -> Self {
+        KeysetSource {
+            // Nested, so that the walk's own terms (cursor, bound, state guard) are ANDed with
+            // the caller's condition even when it is an `any` or a negated condition.
+            condition: Condition::all().add(condition),
+            action,
+            batch_size,
+            cursor: None,
+            done: false,
+            _entity: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<E: SoftDelete> BatchSource for KeysetSource<E> {
+    type Unit = Option<ValueTuple>;
+    type Next = Option<ValueTuple>;
+
+    fn total(&self) -> Option<u64> {
+        None
+    }
+
+    async fn next_unit(&mut self) -> Option<Option<ValueTuple>> {
+        (!self.done).then(|| self.cursor.clone())
+    }
+
+    async fn execute<C: ConnectionTrait>(
+        &mut self,
+        conn: &C,
+        cursor: &Option<ValueTuple>,
+    ) -> Result<Outcome<Option<ValueTuple>>, DbErr> {
+        let cursor = cursor.as_ref();
+        let bound_query = sql::keyset_bound::<E>(&self.condition, cursor, self.batch_size);
+        let bound = match conn.query_one(&bound_query).await? {
+            Some(row) => Some(
+                <<E::PrimaryKey as PrimaryKeyTrait>::ValueType as TryGetableMany>::try_get_many_by_index(&row)?
+                    .into_value_tuple(),
+            ),
+            None => None,
+        };
+        let affected = match &self.action {
+            KeysetAction::Update(change) => {
+                let update =
+                    sql::keyset_update::<E>(change, &self.condition, cursor, bound.as_ref());
+                conn.execute(&update).await?.rows_affected()
+            }
+            KeysetAction::Delete => {
+                let delete = sql::keyset_delete::<E>(&self.condition, cursor, bound.as_ref());
+                conn.execute(&delete).await?.rows_affected()
+            }
+        };
+        Ok(Outcome {
+            affected,
+            processed: affected,
+            next: bound,
+        })
+    }
+
+    fn advance(&mut self, next: Option<ValueTuple>) {
+        match next {
+            Some(bound) => self.cursor = Some(bound),
+            None => self.done = true,
+        }
+    }
+
+    fn is_done(&self) -> bool {
+        self.done
+    }
+
+    async fn remaining<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        _processed: u64,
+    ) -> Result<Option<u64>, DbErr> {
+        let mut condition = sql::remaining::<E>(&self.condition, self.cursor.as_ref());
+        if let KeysetAction::Update(change) = &self.action {
+            condition = condition.add(change.guard::<E>());
+        }
+        count(conn, &sql::count_where::<E>(&condition))
+            .await
+            .map(Some)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::sea_query::IntoValueTuple;
+    use sea_orm::{ColumnTrait, DbBackend};
+
+    use super::*;
+    use crate::test_entities::user;
+
+    #[test]
+    fn a_callers_any_condition_stays_one_term_of_the_walk() {
+        let any = Condition::any()
+            .add(user::Column::Id.between(1, 5))
+            .add(user::Column::Name.eq("x"));
+        let source = KeysetSource::<user::Entity>::new(any, KeysetAction::Delete, 10);
+        let cursor = 3i64.into_value_tuple();
+        let bound = sql::keyset_bound::<user::Entity>(&source.condition, Some(&cursor), 10);
+        assert_eq!(
+            DbBackend::Sqlite.build(&bound).to_string(),
+            r#"SELECT "id" FROM "users" WHERE (("users"."id" BETWEEN 1 AND 5) OR "users"."name" = 'x') AND "id" > 3 ORDER BY "id" ASC LIMIT 1 OFFSET 9"#
+        );
+        let negated = Condition::all().add(user::Column::Id.eq(2)).not();
+        let source = KeysetSource::<user::Entity>::new(negated, KeysetAction::Delete, 10);
+        let delete = sql::keyset_delete::<user::Entity>(&source.condition, Some(&cursor), None);
+        assert_eq!(
+            DbBackend::Sqlite.build(&delete).to_string(),
+            r#"DELETE FROM "users" WHERE (NOT "users"."id" = 2) AND "id" > 3"#
+        );
+    }
+}

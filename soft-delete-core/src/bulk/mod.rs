@@ -1,0 +1,650 @@
+//! Bulk operations: one builder ([`Bulk`]), one set of options ([`BatchOptions`]), one engine.
+//!
+//! Every bulk operation (soft delete, restore, purge, insert, create) is a [`Bulk`] builder made
+//! by [`SoftDeleteManager`](crate::SoftDeleteManager) (or a service), set up with chained
+//! methods and run by awaiting it. The options every operation takes (batch size, atomic,
+//! pause between batches, maximum duration, progress callback, alert sink) are one
+//! [`BatchOptions`] value, resolved against the [`SoftDeleteConfig`] in one place, and every
+//! operation runs through the same loop.
+//!
+//! What differs between operations is where rows come from, the *source*:
+//!
+//! | source | built by | rows |
+//! |---|---|---|
+//! | [`Ids`] | `bulk_soft_delete`, `bulk_restore` (and `_stream`) | named by primary key, taken lazily |
+//! | [`Filter`] | `bulk_soft_delete_where`, `bulk_restore_where`, `hard_delete_before` | matching a condition, walked by key |
+//! | [`Rows`] | `bulk_create`, `bulk_insert_stream` | new rows, taken lazily |
+//!
+//! and what happens to them, the *action* ([`SoftDeleteAction`], [`RestoreAction`],
+//! [`PurgeAction`], [`CreateAction`]), which carries the operation's own options such as
+//! `deleted_by` or `dry_run`.
+//!
+//! Inside, the module keeps each concept in a file of its own: `engine` (the loop: transactions,
+//! retries, timeouts, pacing, progress, alerts, the report), `ids` and `keyset` (the two ways of
+//! selecting existing rows), `insert` (new rows), `sql` (every statement, per backend) and
+//! `transient` (which errors are retried).
+
+mod engine;
+mod ids;
+mod insert;
+mod keyset;
+pub(crate) mod sql;
+mod transient;
+
+use std::fmt;
+use std::future::IntoFuture;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use futures::Stream;
+use sea_orm::sea_query::{Condition, IntoCondition};
+use sea_orm::{ConnectionTrait, EntityTrait, IntoActiveModel, PrimaryKeyTrait, TransactionTrait};
+
+pub(crate) use engine::count;
+use engine::{Plan, ProgressFn};
+use ids::IdSource;
+use insert::InsertSource;
+use keyset::{KeysetAction, KeysetSource};
+
+use crate::config::{SoftDeleteConfig, check_batch_size, check_duration, check_required};
+use crate::entity::{Audit, BoxFuture, Change, SoftDelete, Timestamp, now};
+use crate::error::{Error, Result};
+use crate::operation::OperationKind;
+use crate::report::{AlertSink, BulkReport, Progress};
+
+/// The primary-key value type of an entity: `i64`, `Uuid`, `(i32, i64)`, …
+pub type PrimaryKeyValue<E> = <<E as EntityTrait>::PrimaryKey as PrimaryKeyTrait>::ValueType;
+
+/// The options every bulk operation takes.
+///
+/// Each [`Bulk`] builder has the same setters, which write into its `BatchOptions`; build one
+/// yourself to share a set of options between operations, and hand it over with
+/// [`Bulk::with_options`]. Options left unset take the configuration's values when the
+/// operation starts.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use soft_delete_core::BatchOptions;
+///
+/// let gentle = BatchOptions::new()
+///     .batch_size(500)
+///     .pause_between_batches(Duration::from_millis(20))
+///     .max_duration(Duration::from_secs(60))
+///     .on_progress(|p| eprintln!("{} rows", p.affected));
+/// let another = gentle.clone(); // cheap: the callback is shared
+/// # let _ = another;
+/// ```
+#[derive(Clone, Default)]
+pub struct BatchOptions<'a> {
+    batch_size: Option<usize>,
+    atomic: bool,
+    pause: Option<Duration>,
+    max_duration: Option<Duration>,
+    progress: Option<Arc<ProgressFn<'a>>>,
+    alerts: Option<Arc<dyn AlertSink>>,
+}
+
+impl fmt::Debug for BatchOptions<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BatchOptions")
+            .field("batch_size", &self.batch_size)
+            .field("atomic", &self.atomic)
+            .field("pause", &self.pause)
+            .field("max_duration", &self.max_duration)
+            .field("progress", &self.progress.as_ref().map(|_| "callback"))
+            .field("alerts", &self.alerts)
+            .finish()
+    }
+}
+
+impl<'a> BatchOptions<'a> {
+    /// No option set: every one comes from the configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Rows per batch (and per transaction); the configuration's `bulk_operation_batch_size`
+    /// by default. 1 ..= [`SoftDeleteConfig::MAX_BATCH_SIZE`]; other values fail the operation
+    /// with [`Error::InvalidArgument`] before anything is sent.
+    pub fn batch_size(mut self, rows: usize) -> Self {
+        self.batch_size = Some(rows);
+        self
+    }
+
+    /// Runs every batch in one transaction: all or nothing. Transient errors are then not
+    /// retried, and a failure reports a `partial_count` of 0.
+    pub fn atomic(mut self) -> Self {
+        self.atomic = true;
+        self
+    }
+
+    /// Waits this long between batches; the configuration's `pause_between_batches` by
+    /// default. At most [`SoftDeleteConfig::MAX_PAUSE`].
+    pub fn pause_between_batches(mut self, pause: Duration) -> Self {
+        self.pause = Some(pause);
+        self
+    }
+
+    /// Starts no new batch once this much time has passed; the report then says
+    /// `stopped_early` and, where it can tell, how many rows are left.
+    pub fn max_duration(mut self, limit: Duration) -> Self {
+        self.max_duration = Some(limit);
+        self
+    }
+
+    /// Calls `callback` after every committed batch with the operation's [`Progress`].
+    pub fn on_progress<F>(mut self, callback: F) -> Self
+    where
+        F: Fn(&Progress) + Send + Sync + 'a,
+    {
+        self.progress = Some(Arc::new(callback));
+        self
+    }
+
+    /// Sends this operation's alerts to `sink` instead of the manager's.
+    pub fn alert_sink(mut self, sink: Arc<dyn AlertSink>) -> Self {
+        self.alerts = Some(sink);
+        self
+    }
+
+    /// Resolves the options against `config`, checking both: the one place where an operation's
+    /// settings are decided.
+    fn into_plan(
+        self,
+        kind: OperationKind,
+        table: String,
+        config: SoftDeleteConfig,
+        alerts: Arc<dyn AlertSink>,
+    ) -> Result<Plan<'a>> {
+        config.validate()?;
+        let batch_size = self.batch_size.unwrap_or(config.bulk_operation_batch_size);
+        check_batch_size(batch_size).map_err(|expected| Error::InvalidArgument {
+            name: "batch_size",
+            reason: format!("expected {expected}, got {batch_size}"),
+        })?;
+        let pause = self.pause.unwrap_or(config.pause_between_batches);
+        check_duration(pause, Duration::ZERO, SoftDeleteConfig::MAX_PAUSE).map_err(|expected| {
+            Error::InvalidArgument {
+                name: "pause_between_batches",
+                reason: format!("expected {expected}, got {pause:?}"),
+            }
+        })?;
+        Ok(Plan {
+            kind,
+            table,
+            config,
+            alerts: self.alerts.unwrap_or(alerts),
+            batch_size,
+            atomic: self.atomic,
+            pause,
+            max_duration: self.max_duration,
+            progress: self.progress,
+        })
+    }
+}
+
+/// Keys taken lazily from a stream. Part of builder types; made by the manager.
+#[derive(Debug)]
+pub struct Ids<S>(pub(crate) S);
+
+/// Rows chosen by a condition. Part of builder types; made by the manager.
+#[derive(Debug)]
+pub struct Filter(pub(crate) Condition);
+
+/// New rows taken lazily from a stream. Part of builder types; made by the manager.
+#[derive(Debug)]
+pub struct Rows<S>(pub(crate) S);
+
+/// An iterator's items as a [`Stream`] that never waits: how the builders take ids and rows
+/// given as an `IntoIterator`.
+#[derive(Debug)]
+pub struct FromIter<I>(I);
+
+impl<I> FromIter<I> {
+    pub(crate) fn new<T: IntoIterator<IntoIter = I>>(items: T) -> Self {
+        FromIter(items.into_iter())
+    }
+}
+
+// The iterator is never pinned: it is only ever moved as a whole or called through `&mut`.
+impl<I> Unpin for FromIter<I> {}
+
+impl<I: Iterator> Stream for FromIter<I> {
+    type Item = I::Item;
+
+    fn poll_next(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Option<I::Item>> {
+        Poll::Ready(self.get_mut().0.next())
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.0.size_hint()
+    }
+}
+
+/// What a bulk soft delete writes. Part of builder types.
+#[derive(Clone, Debug, Default)]
+pub struct SoftDeleteAction {
+    by: Option<String>,
+    reason: Option<String>,
+    at: Option<Timestamp>,
+}
+
+/// What a bulk restore writes. Part of builder types.
+#[derive(Clone, Debug, Default)]
+pub struct RestoreAction {
+    by: Option<String>,
+}
+
+/// Which rows a purge removes. Part of builder types.
+#[derive(Clone, Debug)]
+pub struct PurgeAction {
+    /// `None`: the configuration's `retention` before the operation starts.
+    cutoff: Option<Timestamp>,
+    dry_run: bool,
+}
+
+impl PurgeAction {
+    pub(crate) fn new(cutoff: Timestamp) -> Self {
+        PurgeAction {
+            cutoff: Some(cutoff),
+            dry_run: false,
+        }
+    }
+
+    pub(crate) fn expired() -> Self {
+        PurgeAction {
+            cutoff: None,
+            dry_run: false,
+        }
+    }
+
+    /// The cutoff: the one given, or `retention` ago (the configuration is already checked,
+    /// so the subtraction is in range).
+    fn cutoff(&self, config: &SoftDeleteConfig) -> Result<Timestamp> {
+        if let Some(cutoff) = self.cutoff {
+            return Ok(cutoff);
+        }
+        let retention = chrono::Duration::from_std(config.retention).ok();
+        retention
+            .and_then(|retention| now().checked_sub_signed(retention))
+            .ok_or_else(|| Error::Config {
+                setting: "retention".to_owned(),
+                value: format!("{:?}", config.retention),
+                expected: format!("a duration up to {:?}", SoftDeleteConfig::MAX_RETENTION),
+            })
+    }
+}
+
+/// What a bulk insert stamps, and whether it returns the models (`M` is [`Returning`] or
+/// [`CountOnly`]). Part of builder types.
+#[derive(Clone, Debug, Default)]
+pub struct CreateAction<M> {
+    by: Option<String>,
+    _mode: PhantomData<M>,
+}
+
+/// Marks a [`BulkCreate`] that returns the created models.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Returning;
+
+/// Marks a [`BulkInsert`] that returns only a report.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CountOnly;
+
+/// A bulk operation being set up. Await it to run it.
+///
+/// The type parameters say which entity, connection, source of rows and action it is; use the
+/// aliases [`BulkSoftDelete`], [`BulkRestore`], [`Purge`], [`BulkCreate`] and [`BulkInsert`]
+/// when you need to name one. The setters every operation shares are those of
+/// [`BatchOptions`].
+#[must_use = "a bulk operation does nothing until it is awaited"]
+pub struct Bulk<'a, E, C, Src, Act> {
+    db: &'a C,
+    config: SoftDeleteConfig,
+    alerts: Arc<dyn AlertSink>,
+    source: Src,
+    action: Act,
+    options: BatchOptions<'a>,
+    _entity: PhantomData<fn() -> E>,
+}
+
+/// A bulk soft delete; see [`SoftDeleteManager::bulk_soft_delete`](crate::SoftDeleteManager::bulk_soft_delete).
+pub type BulkSoftDelete<'a, E, C, Src> = Bulk<'a, E, C, Src, SoftDeleteAction>;
+/// A bulk restore; see [`SoftDeleteManager::bulk_restore`](crate::SoftDeleteManager::bulk_restore).
+pub type BulkRestore<'a, E, C, Src> = Bulk<'a, E, C, Src, RestoreAction>;
+/// A purge; see [`SoftDeleteManager::hard_delete_before`](crate::SoftDeleteManager::hard_delete_before).
+pub type Purge<'a, E, C> = Bulk<'a, E, C, Filter, PurgeAction>;
+/// A bulk insert that returns the created models; see
+/// [`SoftDeleteManager::bulk_create`](crate::SoftDeleteManager::bulk_create).
+pub type BulkCreate<'a, E, C, S> = Bulk<'a, E, C, Rows<S>, CreateAction<Returning>>;
+/// A bulk insert that returns a report; see
+/// [`SoftDeleteManager::bulk_insert_stream`](crate::SoftDeleteManager::bulk_insert_stream).
+pub type BulkInsert<'a, E, C, S> = Bulk<'a, E, C, Rows<S>, CreateAction<CountOnly>>;
+
+impl<E, C, Src: fmt::Debug, Act: fmt::Debug> fmt::Debug for Bulk<'_, E, C, Src, Act> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Bulk")
+            .field("entity", &std::any::type_name::<E>())
+            .field("source", &self.source)
+            .field("action", &self.action)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a, E, C, Src, Act> Bulk<'a, E, C, Src, Act> {
+    pub(crate) fn new(
+        db: &'a C,
+        config: SoftDeleteConfig,
+        alerts: Arc<dyn AlertSink>,
+        source: Src,
+        action: Act,
+    ) -> Self {
+        Bulk {
+            db,
+            config,
+            alerts,
+            source,
+            action,
+            options: BatchOptions::default(),
+            _entity: PhantomData,
+        }
+    }
+
+    /// Replaces every option with `options`.
+    pub fn with_options(mut self, options: BatchOptions<'a>) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// See [`BatchOptions::batch_size`].
+    pub fn batch_size(mut self, rows: usize) -> Self {
+        self.options = self.options.batch_size(rows);
+        self
+    }
+
+    /// See [`BatchOptions::atomic`].
+    pub fn atomic(mut self) -> Self {
+        self.options = self.options.atomic();
+        self
+    }
+
+    /// See [`BatchOptions::pause_between_batches`].
+    pub fn pause_between_batches(mut self, pause: Duration) -> Self {
+        self.options = self.options.pause_between_batches(pause);
+        self
+    }
+
+    /// See [`BatchOptions::max_duration`].
+    pub fn max_duration(mut self, limit: Duration) -> Self {
+        self.options = self.options.max_duration(limit);
+        self
+    }
+
+    /// See [`BatchOptions::on_progress`].
+    pub fn on_progress<F>(mut self, callback: F) -> Self
+    where
+        F: Fn(&Progress) + Send + Sync + 'a,
+    {
+        self.options = self.options.on_progress(callback);
+        self
+    }
+
+    /// See [`BatchOptions::alert_sink`].
+    pub fn alert_sink(mut self, sink: Arc<dyn AlertSink>) -> Self {
+        self.options = self.options.alert_sink(sink);
+        self
+    }
+}
+
+impl<E, C, Src> Bulk<'_, E, C, Src, SoftDeleteAction> {
+    /// Records who deleted the rows.
+    pub fn deleted_by(mut self, who: impl Into<String>) -> Self {
+        self.action.by = Some(who.into());
+        self
+    }
+
+    /// Records why the rows were deleted.
+    pub fn reason(mut self, why: impl Into<String>) -> Self {
+        self.action.reason = Some(why.into());
+        self
+    }
+
+    /// Stamps `deleted_at` with this time instead of the time the operation starts.
+    pub fn at(mut self, when: Timestamp) -> Self {
+        self.action.at = Some(when);
+        self
+    }
+}
+
+impl<E, C, Src> Bulk<'_, E, C, Src, RestoreAction> {
+    /// Records who restored the rows in `updated_by`, for entities with audit columns.
+    pub fn restored_by(mut self, who: impl Into<String>) -> Self {
+        self.action.by = Some(who.into());
+        self
+    }
+}
+
+impl<E, C> Bulk<'_, E, C, Filter, PurgeAction> {
+    /// Counts the rows the purge would delete, and deletes nothing. The report's `affected`
+    /// holds the count.
+    pub fn dry_run(mut self) -> Self {
+        self.action.dry_run = true;
+        self
+    }
+
+    /// Purges only the rows that also match `condition`.
+    pub fn filter(mut self, condition: impl IntoCondition) -> Self {
+        self.source = Filter(self.source.0.add(condition.into_condition()));
+        self
+    }
+}
+
+impl<E: Audit, C, S, M> Bulk<'_, E, C, Rows<S>, CreateAction<M>> {
+    /// Records who created the rows (rows that set `created_by` themselves keep theirs).
+    pub fn created_by(mut self, who: impl Into<String>) -> Self {
+        self.action.by = Some(who.into());
+        self
+    }
+}
+
+impl<'a, E, C, Src, Act> Bulk<'a, E, C, Src, Act>
+where
+    E: SoftDelete,
+    C: ConnectionTrait + TransactionTrait,
+{
+    /// Checks the options, then hands the pieces to the operation's own `into_future`.
+    fn prepare(self, kind: OperationKind) -> Result<(&'a C, Plan<'a>, Src, Act)> {
+        let table = E::default().table_name().to_owned();
+        let plan = self
+            .options
+            .into_plan(kind, table, self.config, self.alerts)?;
+        Ok((self.db, plan, self.source, self.action))
+    }
+}
+
+impl SoftDeleteAction {
+    /// Checks the configuration's rules before anything is written.
+    fn into_change(self, config: &SoftDeleteConfig) -> Result<Change> {
+        check_required(config, self.by.as_deref(), self.reason.as_deref())?;
+        Ok(Change::SoftDelete {
+            at: self.at.unwrap_or_else(now),
+            by: self.by,
+            reason: self.reason,
+        })
+    }
+}
+
+impl RestoreAction {
+    fn into_change(self) -> Change {
+        Change::Restore {
+            at: now(),
+            by: self.by,
+        }
+    }
+}
+
+impl<'a, E, C, S, T> IntoFuture for Bulk<'a, E, C, Ids<S>, SoftDeleteAction>
+where
+    E: SoftDelete,
+    C: ConnectionTrait + TransactionTrait,
+    S: Stream<Item = T> + Send + 'a,
+    T: Into<PrimaryKeyValue<E>> + Send + 'a,
+{
+    type Output = Result<BulkReport>;
+    type IntoFuture = BoxFuture<'a, Result<BulkReport>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let (db, plan, Ids(ids), action) = self.prepare(OperationKind::SoftDelete)?;
+            let change = action.into_change(&plan.config)?;
+            let mut source = IdSource::<E, S>::new(ids, &plan, db.get_database_backend(), &change);
+            engine::run(db, plan, &mut source).await
+        })
+    }
+}
+
+impl<'a, E, C, S, T> IntoFuture for Bulk<'a, E, C, Ids<S>, RestoreAction>
+where
+    E: SoftDelete,
+    C: ConnectionTrait + TransactionTrait,
+    S: Stream<Item = T> + Send + 'a,
+    T: Into<PrimaryKeyValue<E>> + Send + 'a,
+{
+    type Output = Result<BulkReport>;
+    type IntoFuture = BoxFuture<'a, Result<BulkReport>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let (db, plan, Ids(ids), action) = self.prepare(OperationKind::Restore)?;
+            let change = action.into_change();
+            let mut source = IdSource::<E, S>::new(ids, &plan, db.get_database_backend(), &change);
+            engine::run(db, plan, &mut source).await
+        })
+    }
+}
+
+impl<'a, E, C> IntoFuture for Bulk<'a, E, C, Filter, SoftDeleteAction>
+where
+    E: SoftDelete,
+    C: ConnectionTrait + TransactionTrait,
+{
+    type Output = Result<BulkReport>;
+    type IntoFuture = BoxFuture<'a, Result<BulkReport>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let (db, plan, Filter(condition), action) = self.prepare(OperationKind::SoftDelete)?;
+            let change = action.into_change(&plan.config)?;
+            let mut source =
+                KeysetSource::<E>::new(condition, KeysetAction::Update(change), plan.batch_size);
+            engine::run(db, plan, &mut source).await
+        })
+    }
+}
+
+impl<'a, E, C> IntoFuture for Bulk<'a, E, C, Filter, RestoreAction>
+where
+    E: SoftDelete,
+    C: ConnectionTrait + TransactionTrait,
+{
+    type Output = Result<BulkReport>;
+    type IntoFuture = BoxFuture<'a, Result<BulkReport>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let (db, plan, Filter(condition), action) = self.prepare(OperationKind::Restore)?;
+            let mut source = KeysetSource::<E>::new(
+                condition,
+                KeysetAction::Update(action.into_change()),
+                plan.batch_size,
+            );
+            engine::run(db, plan, &mut source).await
+        })
+    }
+}
+
+impl<'a, E, C> IntoFuture for Bulk<'a, E, C, Filter, PurgeAction>
+where
+    E: SoftDelete,
+    C: ConnectionTrait + TransactionTrait,
+{
+    type Output = Result<BulkReport>;
+    type IntoFuture = BoxFuture<'a, Result<BulkReport>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let (db, plan, Filter(filter), action) = self.prepare(OperationKind::Purge)?;
+            let cutoff = action.cutoff(&plan.config)?;
+            if action.dry_run {
+                let start = Instant::now();
+                let condition = filter.add(sql::deleted_before::<E>(cutoff));
+                let matching = count(db, &sql::count_where::<E>(&condition)).await?;
+                return Ok(BulkReport {
+                    operation: plan.kind,
+                    table: plan.table,
+                    requested: matching,
+                    affected: matching,
+                    batches: 0,
+                    retries: 0,
+                    elapsed: start.elapsed(),
+                    dry_run: true,
+                    stopped_early: false,
+                    remaining: None,
+                });
+            }
+            let condition = filter.add(sql::deleted_before_for_keyset::<E>(cutoff));
+            let mut source =
+                KeysetSource::<E>::new(condition, KeysetAction::Delete, plan.batch_size);
+            engine::run(db, plan, &mut source).await
+        })
+    }
+}
+
+impl<'a, E, C, S> IntoFuture for BulkCreate<'a, E, C, S>
+where
+    E: SoftDelete,
+    E::ActiveModel: Send + Sync,
+    E::Model: IntoActiveModel<E::ActiveModel> + Send + Sync,
+    C: ConnectionTrait + TransactionTrait,
+    S: Stream<Item = E::ActiveModel> + Send + 'a,
+{
+    type Output = Result<Vec<E::Model>>;
+    type IntoFuture = BoxFuture<'a, Result<Vec<E::Model>>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let (db, plan, Rows(rows), action) = self.prepare(OperationKind::Create)?;
+            let mut source =
+                InsertSource::<E, S>::new(rows, &plan, db.get_database_backend(), action.by, true);
+            engine::run(db, plan, &mut source).await?;
+            Ok(source.collected)
+        })
+    }
+}
+
+impl<'a, E, C, S> IntoFuture for BulkInsert<'a, E, C, S>
+where
+    E: SoftDelete,
+    E::ActiveModel: Send + Sync,
+    E::Model: IntoActiveModel<E::ActiveModel> + Send + Sync,
+    C: ConnectionTrait + TransactionTrait,
+    S: Stream<Item = E::ActiveModel> + Send + 'a,
+{
+    type Output = Result<BulkReport>;
+    type IntoFuture = BoxFuture<'a, Result<BulkReport>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let (db, plan, Rows(rows), action) = self.prepare(OperationKind::Create)?;
+            let mut source =
+                InsertSource::<E, S>::new(rows, &plan, db.get_database_backend(), action.by, false);
+            engine::run(db, plan, &mut source).await
+        })
+    }
+}
