@@ -42,8 +42,11 @@ async fn main() -> Result<(), Box<dyn Error>> {
         backend,
     ))
     .await?;
-    db.execute(&migration::deleted_at_index::<user::Entity>())
-        .await?;
+    if let Some(index) =
+        migration::DeletedAtIndex::recommended(backend).statement::<user::Entity>(backend)
+    {
+        db.execute(&index).await?;
+    }
 
     // 1. Seed 5,000 users.
     let started = Instant::now();

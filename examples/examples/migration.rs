@@ -13,7 +13,7 @@ use sea_orm::sea_query::{Alias, ColumnDef, Table};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement};
 use sea_orm_migration::prelude::*;
 use soft_delete_core::migration::{
-    AddSoftDeleteColumns, create_table_from_entity, create_unique_among_active, deleted_at_index,
+    AddSoftDeleteColumns, DeletedAtIndex, create_table_from_entity, create_unique_among_active,
     drop_unique_among_active,
 };
 use soft_delete_examples::{connect, database_url, post, user};
@@ -34,9 +34,12 @@ impl MigrationTrait for CreatePosts {
         manager
             .create_table(create_table_from_entity::<post::Entity>(backend))
             .await?;
-        manager
-            .create_index(deleted_at_index::<post::Entity>())
-            .await
+        // The index on `deleted_at` this crate recommends for the backend (deleted rows only,
+        // where the backend has partial indexes).
+        match DeletedAtIndex::recommended(backend).statement::<post::Entity>(backend) {
+            Some(index) => manager.create_index(index).await,
+            None => Ok(()),
+        }
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

@@ -196,19 +196,22 @@ impl TestContext {
         }
     }
 
-    /// Creates the table of a soft-delete entity (with the library's column types) and its
-    /// `deleted_at` index.
+    /// Creates the table of a soft-delete entity (with the library's column types) and the
+    /// index on `deleted_at` the library recommends for the backend.
     pub async fn create_table<E: SoftDelete>(&self) {
         let table = migration::create_table_from_entity::<E>(self.backend);
         self.db
             .execute(&table)
             .await
             .unwrap_or_else(|e| panic!("create table for {}: {e}", E::default().table_name()));
-        let index = migration::deleted_at_index::<E>();
-        self.db
-            .execute(&index)
-            .await
-            .unwrap_or_else(|e| panic!("create index for {}: {e}", E::default().table_name()));
+        if let Some(index) =
+            migration::DeletedAtIndex::recommended(self.backend).statement::<E>(self.backend)
+        {
+            self.db
+                .execute(&index)
+                .await
+                .unwrap_or_else(|e| panic!("create index for {}: {e}", E::default().table_name()));
+        }
     }
 
     /// Runs SQL that must succeed.

@@ -17,7 +17,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sea_orm::{ConnectionTrait, DbErr, TransactionSession, TransactionTrait};
+use sea_orm::{ConnectionTrait, DbErr, Statement, TransactionSession, TransactionTrait};
 use tracing::Instrument;
 
 use super::transient::is_transient;
@@ -59,6 +59,13 @@ pub(crate) trait BatchSource: Send {
         conn: &'a T,
         unit: &'a Self::Unit,
     ) -> impl Future<Output = Result<Outcome<Self::Next>, DbErr>> + Send + 'a;
+
+    /// The statements the next batch would send, for `EXPLAIN`: changes nothing, but may run
+    /// the read-only queries those statements depend on. Consumes the next batch's input.
+    fn preview<'a, T: ConnectionTrait>(
+        &'a mut self,
+        conn: &'a T,
+    ) -> impl Future<Output = Result<Vec<Statement>, DbErr>> + Send + 'a;
 
     /// Moves past a committed batch.
     fn advance(&mut self, next: Self::Next);

@@ -5,7 +5,7 @@ use std::future::Future;
 
 use futures::{Stream, StreamExt};
 use sea_orm::sea_query::{IntoValueTuple, ValueTuple};
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, PrimaryKeyTrait};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, PrimaryKeyTrait, Statement};
 
 use super::engine::{BatchSource, Outcome, Plan};
 use super::sql::KeyedUpdate;
@@ -84,6 +84,19 @@ where
                 processed: unit.len() as u64,
                 next: (),
             })
+        }
+    }
+
+    // Written out, like `execute`: an `async fn` here would need `C: 'a` and `T: 'a` spelled
+    // as bounds the trait does not declare.
+    #[allow(clippy::manual_async_fn)]
+    fn preview<'a, C: ConnectionTrait>(
+        &'a mut self,
+        _conn: &'a C,
+    ) -> impl Future<Output = Result<Vec<Statement>, DbErr>> + Send + 'a {
+        async move {
+            let unit = self.next_unit().await.unwrap_or_default();
+            Ok(self.update.statements(&unit))
         }
     }
 

@@ -171,6 +171,17 @@ where
         })
     }
 
+    async fn preview<T: ConnectionTrait>(
+        &mut self,
+        _conn: &T,
+    ) -> std::result::Result<Vec<sea_orm::Statement>, DbErr> {
+        let Some(unit) = self.next_unit().await else {
+            return Ok(Vec::new());
+        };
+        let chunk = &unit[..unit.len().min(self.rows_per_statement)];
+        Ok(vec![self.statement(chunk)?.0])
+    }
+
     fn advance(&mut self, (models, increment): Self::Next) {
         self.collected.extend(models);
         self.increment = increment;

@@ -2,7 +2,7 @@
 //! and purges.
 
 use sea_orm::sea_query::{Condition, IntoValueTuple, ValueTuple};
-use sea_orm::{ConnectionTrait, DbErr, PrimaryKeyTrait, TryGetableMany};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, PrimaryKeyTrait, Statement, TryGetableMany};
 
 use super::engine::{BatchSource, Outcome, count};
 use super::sql;
@@ -22,6 +22,7 @@ pub(crate) struct KeysetSource<E> {
     condition: Condition,
     action: KeysetAction,
     batch_size: usize,
+    backend: DbBackend,
     cursor: Option<ValueTuple>,
     done: bool,
     _entity: std::marker::PhantomData<fn() -> E>,
@@ -30,16 +31,62 @@ pub(crate) struct KeysetSource<E> {
 impl<E: SoftDelete> KeysetSource<E> {
     /// Walks the rows matching `condition` (the action adds its own guard: active rows for a
     /// soft delete, deleted rows for a restore).
-    pub(crate) fn new(condition: Condition, action: KeysetAction, batch_size: usize) -> Self {
+    pub(crate) fn new(
+        condition: Condition,
+        action: KeysetAction,
+        batch_size: usize,
+        backend: DbBackend,
+    ) -> Self {
         KeysetSource {
             // Nested, so that the walk's own terms (cursor, bound, state guard) are ANDed with
             // the caller's condition even when it is an `any` or a negated condition.
             condition: Condition::all().add(condition),
             action,
             batch_size,
+            backend,
             cursor: None,
             done: false,
             _entity: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<E: SoftDelete> KeysetSource<E> {
+    /// Phase one: the key of the batch's last row, or `None` when fewer rows than a batch are
+    /// left.
+    async fn bound<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        cursor: Option<&ValueTuple>,
+    ) -> Result<Option<ValueTuple>, DbErr> {
+        let query = sql::keyset_bound::<E>(&self.condition, cursor, self.batch_size);
+        match conn.query_one(&query).await? {
+            Some(row) => Ok(Some(
+                <<E::PrimaryKey as PrimaryKeyTrait>::ValueType as TryGetableMany>::try_get_many_by_index(&row)?
+                    .into_value_tuple(),
+            )),
+            None => Ok(None),
+        }
+    }
+
+    /// Phase two: the statement that changes the range `cursor < key <= bound`.
+    fn change_statement(
+        &self,
+        cursor: Option<&ValueTuple>,
+        bound: Option<&ValueTuple>,
+    ) -> Statement {
+        match &self.action {
+            KeysetAction::Update(change) => self.backend.build(&sql::keyset_update::<E>(
+                change,
+                self.backend,
+                &self.condition,
+                cursor,
+                bound,
+            )),
+            KeysetAction::Delete => {
+                self.backend
+                    .build(&sql::keyset_delete::<E>(&self.condition, cursor, bound))
+            }
         }
     }
 }
@@ -62,30 +109,27 @@ impl<E: SoftDelete> BatchSource for KeysetSource<E> {
         cursor: &Option<ValueTuple>,
     ) -> Result<Outcome<Option<ValueTuple>>, DbErr> {
         let cursor = cursor.as_ref();
-        let bound_query = sql::keyset_bound::<E>(&self.condition, cursor, self.batch_size);
-        let bound = match conn.query_one(&bound_query).await? {
-            Some(row) => Some(
-                <<E::PrimaryKey as PrimaryKeyTrait>::ValueType as TryGetableMany>::try_get_many_by_index(&row)?
-                    .into_value_tuple(),
-            ),
-            None => None,
-        };
-        let affected = match &self.action {
-            KeysetAction::Update(change) => {
-                let update =
-                    sql::keyset_update::<E>(change, &self.condition, cursor, bound.as_ref());
-                conn.execute(&update).await?.rows_affected()
-            }
-            KeysetAction::Delete => {
-                let delete = sql::keyset_delete::<E>(&self.condition, cursor, bound.as_ref());
-                conn.execute(&delete).await?.rows_affected()
-            }
-        };
+        let bound = self.bound(conn, cursor).await?;
+        let change = self.change_statement(cursor, bound.as_ref());
+        let affected = conn.execute_raw(change).await?.rows_affected();
         Ok(Outcome {
             affected,
             processed: affected,
             next: bound,
         })
+    }
+
+    async fn preview<C: ConnectionTrait>(&mut self, conn: &C) -> Result<Vec<Statement>, DbErr> {
+        let cursor = self.cursor.clone();
+        let bound = self.bound(conn, cursor.as_ref()).await?;
+        Ok(vec![
+            self.backend.build(&sql::keyset_bound::<E>(
+                &self.condition,
+                cursor.as_ref(),
+                self.batch_size,
+            )),
+            self.change_statement(cursor.as_ref(), bound.as_ref()),
+        ])
     }
 
     fn advance(&mut self, next: Option<ValueTuple>) {
@@ -106,7 +150,7 @@ impl<E: SoftDelete> BatchSource for KeysetSource<E> {
     ) -> Result<Option<u64>, DbErr> {
         let mut condition = sql::remaining::<E>(&self.condition, self.cursor.as_ref());
         if let KeysetAction::Update(change) = &self.action {
-            condition = condition.add(change.guard::<E>());
+            condition = condition.add(sql::state_guard::<E>(change, self.backend));
         }
         count(conn, &sql::count_where::<E>(&condition))
             .await
@@ -127,7 +171,8 @@ mod tests {
         let any = Condition::any()
             .add(user::Column::Id.between(1, 5))
             .add(user::Column::Name.eq("x"));
-        let source = KeysetSource::<user::Entity>::new(any, KeysetAction::Delete, 10);
+        let source =
+            KeysetSource::<user::Entity>::new(any, KeysetAction::Delete, 10, DbBackend::Sqlite);
         let cursor = 3i64.into_value_tuple();
         let bound = sql::keyset_bound::<user::Entity>(&source.condition, Some(&cursor), 10);
         assert_eq!(
@@ -135,7 +180,8 @@ mod tests {
             r#"SELECT "id" FROM "users" WHERE (("users"."id" BETWEEN 1 AND 5) OR "users"."name" = 'x') AND "id" > 3 ORDER BY "id" ASC LIMIT 1 OFFSET 9"#
         );
         let negated = Condition::all().add(user::Column::Id.eq(2)).not();
-        let source = KeysetSource::<user::Entity>::new(negated, KeysetAction::Delete, 10);
+        let source =
+            KeysetSource::<user::Entity>::new(negated, KeysetAction::Delete, 10, DbBackend::Sqlite);
         let delete = sql::keyset_delete::<user::Entity>(&source.condition, Some(&cursor), None);
         assert_eq!(
             DbBackend::Sqlite.build(&delete).to_string(),

@@ -25,6 +25,7 @@
 //! `transient` (which errors are retried).
 
 mod engine;
+mod explain;
 mod ids;
 mod insert;
 mod keyset;
@@ -44,7 +45,8 @@ use sea_orm::sea_query::{Condition, IntoCondition};
 use sea_orm::{ConnectionTrait, EntityTrait, IntoActiveModel, PrimaryKeyTrait, TransactionTrait};
 
 pub(crate) use engine::count;
-use engine::{Plan, ProgressFn};
+use engine::{BatchSource, Plan, ProgressFn};
+pub use explain::{Explain, ExplainedStatement, explain};
 use ids::IdSource;
 use insert::InsertSource;
 use keyset::{KeysetAction, KeysetSource};
@@ -468,104 +470,205 @@ where
     }
 }
 
-impl SoftDeleteAction {
-    /// Checks the configuration's rules before anything is written.
-    fn into_change(self, config: &SoftDeleteConfig) -> Result<Change> {
-        check_required(config, self.by.as_deref(), self.reason.as_deref())?;
-        Ok(Change::SoftDelete {
-            at: self.at.unwrap_or_else(now),
-            by: self.by,
-            reason: self.reason,
-        })
-    }
-}
+mod sealed {
+    use super::*;
 
-impl RestoreAction {
-    fn into_change(self) -> Change {
-        Change::Restore {
-            at: now(),
-            by: self.by,
+    /// What a [`ChangeAction`](super::ChangeAction) writes; opaque outside this crate.
+    #[derive(Debug)]
+    pub struct Written(pub(crate) Change);
+
+    /// What [`ChangeAction`](super::ChangeAction) hides: the change an action writes.
+    pub trait Sealed: Send + Sized {
+        /// The operation the action is.
+        const KIND: OperationKind;
+
+        /// Checks the configuration's rules before anything is written, and returns what every
+        /// changed row gets.
+        fn into_change(self, config: &SoftDeleteConfig) -> Result<Written>;
+    }
+
+    impl Sealed for SoftDeleteAction {
+        const KIND: OperationKind = OperationKind::SoftDelete;
+
+        fn into_change(self, config: &SoftDeleteConfig) -> Result<Written> {
+            check_required(config, self.by.as_deref(), self.reason.as_deref())?;
+            Ok(Written(Change::SoftDelete {
+                at: self.at.unwrap_or_else(now),
+                by: self.by,
+                reason: self.reason,
+            }))
+        }
+    }
+
+    impl Sealed for RestoreAction {
+        const KIND: OperationKind = OperationKind::Restore;
+
+        fn into_change(self, _config: &SoftDeleteConfig) -> Result<Written> {
+            Ok(Written(Change::Restore {
+                at: now(),
+                by: self.by,
+            }))
         }
     }
 }
 
-impl<'a, E, C, S, T> IntoFuture for Bulk<'a, E, C, Ids<S>, SoftDeleteAction>
+/// The actions that change `deleted_at` on existing rows: [`SoftDeleteAction`] and
+/// [`RestoreAction`]. Sealed: implemented by this crate only, so that bulk soft delete and bulk
+/// restore share one implementation of selecting, running and explaining.
+pub trait ChangeAction: sealed::Sealed {}
+
+impl<T: sealed::Sealed> ChangeAction for T {}
+
+/// An operation checked and ready: the connection, the plan and the batch source.
+struct Started<'a, C, S> {
+    db: &'a C,
+    plan: Plan<'a>,
+    source: S,
+}
+
+impl<'a, C, S> Started<'a, C, S>
+where
+    C: ConnectionTrait + TransactionTrait,
+    S: BatchSource,
+{
+    async fn run(mut self) -> Result<BulkReport> {
+        engine::run(self.db, self.plan, &mut self.source).await
+    }
+
+    async fn explain(mut self) -> Result<Explain> {
+        let statements = self.source.preview(self.db).await?;
+        Ok(explain::explain(self.db, statements).await?)
+    }
+}
+
+impl<'a, E, C, S, T, A> Bulk<'a, E, C, Ids<S>, A>
 where
     E: SoftDelete,
     C: ConnectionTrait + TransactionTrait,
     S: Stream<Item = T> + Send + 'a,
     T: Into<PrimaryKeyValue<E>> + Send + 'a,
+    A: ChangeAction,
 {
-    type Output = Result<BulkReport>;
-    type IntoFuture = BoxFuture<'a, Result<BulkReport>>;
+    fn start(self) -> Result<Started<'a, C, IdSource<E, S>>> {
+        let (db, plan, Ids(ids), action) = self.prepare(A::KIND)?;
+        let change = action.into_change(&plan.config)?.0;
+        let source = IdSource::new(ids, &plan, db.get_database_backend(), &change);
+        Ok(Started { db, plan, source })
+    }
 
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let (db, plan, Ids(ids), action) = self.prepare(OperationKind::SoftDelete)?;
-            let change = action.into_change(&plan.config)?;
-            let mut source = IdSource::<E, S>::new(ids, &plan, db.get_database_backend(), &change);
-            engine::run(db, plan, &mut source).await
-        })
+    /// The statement of the first batch and the plan the database chose for it; changes
+    /// nothing. See [`Explain`].
+    ///
+    /// # Errors
+    ///
+    /// As for running the operation, before its first batch.
+    pub async fn explain(self) -> Result<Explain> {
+        self.start()?.explain().await
     }
 }
 
-impl<'a, E, C, S, T> IntoFuture for Bulk<'a, E, C, Ids<S>, RestoreAction>
+impl<'a, E, C, S, T, A> IntoFuture for Bulk<'a, E, C, Ids<S>, A>
 where
     E: SoftDelete,
     C: ConnectionTrait + TransactionTrait,
     S: Stream<Item = T> + Send + 'a,
     T: Into<PrimaryKeyValue<E>> + Send + 'a,
+    A: ChangeAction + 'a,
 {
     type Output = Result<BulkReport>;
     type IntoFuture = BoxFuture<'a, Result<BulkReport>>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let (db, plan, Ids(ids), action) = self.prepare(OperationKind::Restore)?;
-            let change = action.into_change();
-            let mut source = IdSource::<E, S>::new(ids, &plan, db.get_database_backend(), &change);
-            engine::run(db, plan, &mut source).await
-        })
+        Box::pin(async move { self.start()?.run().await })
     }
 }
 
-impl<'a, E, C> IntoFuture for Bulk<'a, E, C, Filter, SoftDeleteAction>
+impl<'a, E, C, A> Bulk<'a, E, C, Filter, A>
+where
+    E: SoftDelete,
+    C: ConnectionTrait + TransactionTrait,
+    A: ChangeAction,
+{
+    fn start(self) -> Result<Started<'a, C, KeysetSource<E>>> {
+        let (db, plan, Filter(condition), action) = self.prepare(A::KIND)?;
+        let action = KeysetAction::Update(action.into_change(&plan.config)?.0);
+        let backend = db.get_database_backend();
+        let source = KeysetSource::new(condition, action, plan.batch_size, backend);
+        Ok(Started { db, plan, source })
+    }
+
+    /// The statements of the first batch (the range `SELECT` and the `UPDATE`) and the plans
+    /// the database chose for them; changes nothing. See [`Explain`].
+    ///
+    /// # Errors
+    ///
+    /// As for running the operation, before its first batch.
+    pub async fn explain(self) -> Result<Explain> {
+        self.start()?.explain().await
+    }
+}
+
+impl<'a, E, C, A> IntoFuture for Bulk<'a, E, C, Filter, A>
+where
+    E: SoftDelete,
+    C: ConnectionTrait + TransactionTrait,
+    A: ChangeAction + 'a,
+{
+    type Output = Result<BulkReport>;
+    type IntoFuture = BoxFuture<'a, Result<BulkReport>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move { self.start()?.run().await })
+    }
+}
+
+/// A purge, ready: a walk, or for a dry run the count to take.
+// Built once per call and matched at once: the size difference costs nothing.
+#[allow(clippy::large_enum_variant)]
+enum PurgeStart<'a, C, E> {
+    Walk(Started<'a, C, KeysetSource<E>>),
+    DryRun {
+        db: &'a C,
+        plan: Plan<'a>,
+        count: sea_orm::sea_query::SelectStatement,
+    },
+}
+
+impl<'a, E, C> Bulk<'a, E, C, Filter, PurgeAction>
 where
     E: SoftDelete,
     C: ConnectionTrait + TransactionTrait,
 {
-    type Output = Result<BulkReport>;
-    type IntoFuture = BoxFuture<'a, Result<BulkReport>>;
-
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let (db, plan, Filter(condition), action) = self.prepare(OperationKind::SoftDelete)?;
-            let change = action.into_change(&plan.config)?;
-            let mut source =
-                KeysetSource::<E>::new(condition, KeysetAction::Update(change), plan.batch_size);
-            engine::run(db, plan, &mut source).await
-        })
+    fn start(self) -> Result<PurgeStart<'a, C, E>> {
+        let dry_run = self.action.dry_run;
+        let (db, plan, Filter(filter), action) = self.prepare(OperationKind::Purge)?;
+        let cutoff = action.cutoff(&plan.config)?;
+        let backend = db.get_database_backend();
+        if dry_run {
+            // The count can use an index on `deleted_at`, unlike the walk's form.
+            let count = sql::count_where::<E>(&filter.add(sql::deleted_before::<E>(cutoff)));
+            return Ok(PurgeStart::DryRun { db, plan, count });
+        }
+        let condition = filter.add(sql::deleted_before_for_keyset::<E>(cutoff));
+        let source = KeysetSource::new(condition, KeysetAction::Delete, plan.batch_size, backend);
+        Ok(PurgeStart::Walk(Started { db, plan, source }))
     }
-}
 
-impl<'a, E, C> IntoFuture for Bulk<'a, E, C, Filter, RestoreAction>
-where
-    E: SoftDelete,
-    C: ConnectionTrait + TransactionTrait,
-{
-    type Output = Result<BulkReport>;
-    type IntoFuture = BoxFuture<'a, Result<BulkReport>>;
-
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let (db, plan, Filter(condition), action) = self.prepare(OperationKind::Restore)?;
-            let mut source = KeysetSource::<E>::new(
-                condition,
-                KeysetAction::Update(action.into_change()),
-                plan.batch_size,
-            );
-            engine::run(db, plan, &mut source).await
-        })
+    /// The statements of the first batch (the range `SELECT` and the `DELETE`; for a dry run,
+    /// the `COUNT`) and the plans the database chose for them; changes nothing. See
+    /// [`Explain`].
+    ///
+    /// # Errors
+    ///
+    /// As for running the operation, before its first batch.
+    pub async fn explain(self) -> Result<Explain> {
+        match self.start()? {
+            PurgeStart::Walk(started) => started.explain().await,
+            PurgeStart::DryRun { db, count, .. } => {
+                let statement = db.get_database_backend().build(&count);
+                Ok(explain::explain(db, vec![statement]).await?)
+            }
+        }
     }
 }
 
@@ -579,29 +682,25 @@ where
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
-            let (db, plan, Filter(filter), action) = self.prepare(OperationKind::Purge)?;
-            let cutoff = action.cutoff(&plan.config)?;
-            if action.dry_run {
-                let start = Instant::now();
-                let condition = filter.add(sql::deleted_before::<E>(cutoff));
-                let matching = count(db, &sql::count_where::<E>(&condition)).await?;
-                return Ok(BulkReport {
-                    operation: plan.kind,
-                    table: plan.table,
-                    requested: matching,
-                    affected: matching,
-                    batches: 0,
-                    retries: 0,
-                    elapsed: start.elapsed(),
-                    dry_run: true,
-                    stopped_early: false,
-                    remaining: None,
-                });
+            match self.start()? {
+                PurgeStart::Walk(started) => started.run().await,
+                PurgeStart::DryRun { db, plan, count } => {
+                    let start = Instant::now();
+                    let matching = engine::count(db, &count).await?;
+                    Ok(BulkReport {
+                        operation: plan.kind,
+                        table: plan.table,
+                        requested: matching,
+                        affected: matching,
+                        batches: 0,
+                        retries: 0,
+                        elapsed: start.elapsed(),
+                        dry_run: true,
+                        stopped_early: false,
+                        remaining: None,
+                    })
+                }
             }
-            let condition = filter.add(sql::deleted_before_for_keyset::<E>(cutoff));
-            let mut source =
-                KeysetSource::<E>::new(condition, KeysetAction::Delete, plan.batch_size);
-            engine::run(db, plan, &mut source).await
         })
     }
 }
@@ -620,8 +719,8 @@ where
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
             let (db, plan, Rows(rows), action) = self.prepare(OperationKind::Create)?;
-            let mut source =
-                InsertSource::<E, S>::new(rows, &plan, db.get_database_backend(), action.by, true);
+            let backend = db.get_database_backend();
+            let mut source = InsertSource::<E, S>::new(rows, &plan, backend, action.by, true);
             engine::run(db, plan, &mut source).await?;
             Ok(source.collected)
         })
@@ -642,9 +741,9 @@ where
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
             let (db, plan, Rows(rows), action) = self.prepare(OperationKind::Create)?;
-            let mut source =
-                InsertSource::<E, S>::new(rows, &plan, db.get_database_backend(), action.by, false);
-            engine::run(db, plan, &mut source).await
+            let backend = db.get_database_backend();
+            let source = InsertSource::<E, S>::new(rows, &plan, backend, action.by, false);
+            Started { db, plan, source }.run().await
         })
     }
 }

@@ -149,9 +149,14 @@ impl KeyedUpdate {
         }
         prefix.push_str(" WHERE ");
         let deleted_at = quote(backend, E::deleted_at_column().as_str());
+        let unindexed = match backend {
+            // See `state_guard`.
+            DbBackend::Sqlite => "+",
+            _ => "",
+        };
         let suffix = match change {
-            Change::SoftDelete { .. } => format!(" AND {deleted_at} IS NULL"),
-            Change::Restore { .. } => format!(" AND {deleted_at} IS NOT NULL"),
+            Change::SoftDelete { .. } => format!(" AND {unindexed}{deleted_at} IS NULL"),
+            Change::Restore { .. } => format!(" AND {unindexed}{deleted_at} IS NOT NULL"),
         };
         let keys: Vec<String> = key_columns::<E>()
             .iter()
@@ -458,10 +463,34 @@ pub(crate) fn keyset_bound<E: EntityTrait>(
         .to_owned()
 }
 
+/// Which rows `change` applies to (active rows for a soft delete, deleted ones for a restore),
+/// written so that the planner never reaches the rows through an index on `deleted_at`.
+///
+/// The statements that carry the guard already name their rows by primary key (a key list or a
+/// key range); the guard only filters them. SQLite, given `deleted_at IS NOT NULL` and an index
+/// of deleted rows, or `deleted_at IS NULL` and a plain index, walks that index and checks each
+/// entry's key instead, which costs every deleted (or active) row per batch: a restore becomes
+/// quadratic. Unary `+` makes the term unusable for any index (SQLite's documented way to
+/// disqualify one) without changing its value. PostgreSQL and MySQL/MariaDB choose by
+/// statistics and kept the key access path in every plan tested (`tests/tests/plans.rs`);
+/// PostgreSQL also rejects unary `+` on `timestamptz`.
+pub(crate) fn state_guard<E: SoftDelete>(change: &Change, backend: DbBackend) -> Expr {
+    let column = E::deleted_at_column().into_expr();
+    let column = match backend {
+        DbBackend::Sqlite => Expr::cust_with_expr("+?", column),
+        _ => column,
+    };
+    match change {
+        Change::SoftDelete { .. } => column.is_null(),
+        Change::Restore { .. } => column.is_not_null(),
+    }
+}
+
 /// Phase two of a keyset batch for a soft delete or restore: `UPDATE … WHERE condition AND
 /// cursor < key [<= bound]`.
 pub(crate) fn keyset_update<E: SoftDelete>(
     change: &Change,
+    backend: DbBackend,
     condition: &Condition,
     cursor: Option<&ValueTuple>,
     bound: Option<&ValueTuple>,
@@ -471,7 +500,7 @@ pub(crate) fn keyset_update<E: SoftDelete>(
     for (column, value) in change.assignments::<E>() {
         update.value(column, value);
     }
-    let mut range = remaining::<E>(condition, cursor).add(change.guard::<E>());
+    let mut range = remaining::<E>(condition, cursor).add(state_guard::<E>(change, backend));
     if let Some(bound) = bound {
         range = range.add(up_to::<E>(bound));
     }
@@ -610,7 +639,7 @@ mod tests {
         let mut sqlite = KeyedUpdate::new::<user::Entity>(DbBackend::Sqlite, &soft_delete(), true);
         assert_eq!(
             sqlite.statements(&ids(1..3))[0].sql,
-            r#"UPDATE "users" SET "deleted_at" = ?, "deleted_by" = ?, "deletion_reason" = ? WHERE "id" IN (?, ?) AND "deleted_at" IS NULL"#
+            r#"UPDATE "users" SET "deleted_at" = ?, "deleted_by" = ?, "deletion_reason" = ? WHERE "id" IN (?, ?) AND +"deleted_at" IS NULL"#
         );
         let mut mysql = KeyedUpdate::new::<user::Entity>(DbBackend::MySql, &soft_delete(), true);
         let statement = &mysql.statements(&ids(1..3))[0];
@@ -647,7 +676,7 @@ mod tests {
             ),
             (
                 DbBackend::Sqlite,
-                r#"UPDATE "memberships" SET "deleted_at" = ?, "deleted_by" = ?, "deletion_reason" = ? WHERE ("org_id", "user_id") IN ((?, ?), (?, ?)) AND "deleted_at" IS NULL"#,
+                r#"UPDATE "memberships" SET "deleted_at" = ?, "deleted_by" = ?, "deletion_reason" = ? WHERE ("org_id", "user_id") IN ((?, ?), (?, ?)) AND +"deleted_at" IS NULL"#,
             ),
             (
                 DbBackend::MySql,
@@ -712,13 +741,13 @@ mod tests {
         let mut update = KeyedUpdate::new::<note::Entity>(DbBackend::Sqlite, &change, true);
         assert_eq!(
             update.statements(&ids(1..2))[0].sql,
-            r#"UPDATE "notes" SET "deleted_at" = ?, "deleted_by" = ?, "reason" = ?, "updated_at" = ?, "updated_by" = ? WHERE "id" IN (?) AND "deleted_at" IS NULL"#
+            r#"UPDATE "notes" SET "deleted_at" = ?, "deleted_by" = ?, "reason" = ?, "updated_at" = ?, "updated_by" = ? WHERE "id" IN (?) AND +"deleted_at" IS NULL"#
         );
         let anonymous = Change::Restore { at: at(), by: None };
         let mut update = KeyedUpdate::new::<note::Entity>(DbBackend::Sqlite, &anonymous, true);
         assert_eq!(
             update.statements(&ids(1..2))[0].sql,
-            r#"UPDATE "notes" SET "deleted_at" = ?, "deleted_by" = ?, "reason" = ?, "updated_at" = ? WHERE "id" IN (?) AND "deleted_at" IS NOT NULL"#
+            r#"UPDATE "notes" SET "deleted_at" = ?, "deleted_by" = ?, "reason" = ?, "updated_at" = ? WHERE "id" IN (?) AND +"deleted_at" IS NOT NULL"#
         );
     }
 
@@ -777,6 +806,7 @@ mod tests {
     fn keyset_update_adds_the_state_guard_and_composite_cursor() {
         let update = keyset_update::<membership::Entity>(
             &soft_delete(),
+            DbBackend::Postgres,
             &Condition::all().add(membership::Column::OrgId.eq(1)),
             Some(&(1i32, 5i64).into_value_tuple()),
             Some(&(1i32, 9i64).into_value_tuple()),
@@ -784,6 +814,34 @@ mod tests {
         assert_eq!(
             DbBackend::Postgres.build(&update).to_string(),
             r#"UPDATE "memberships" SET "deleted_at" = '2026-01-02 03:04:05.000000 +00:00', "deleted_by" = 'admin', "deletion_reason" = NULL WHERE "memberships"."org_id" = 1 AND ("org_id", "user_id") > (1, 5) AND "memberships"."deleted_at" IS NULL AND ("org_id", "user_id") <= (1, 9)"#
+        );
+    }
+
+    #[test]
+    fn the_state_guard_cannot_steer_sqlite_to_an_index() {
+        let restore = Change::Restore { at: at(), by: None };
+        let update = keyset_update::<user::Entity>(
+            &restore,
+            DbBackend::Sqlite,
+            &Condition::all(),
+            Some(&1i64.into_value_tuple()),
+            Some(&9i64.into_value_tuple()),
+        );
+        assert_eq!(
+            DbBackend::Sqlite.build(&update).to_string(),
+            r#"UPDATE "users" SET "deleted_at" = NULL, "deleted_by" = NULL, "deletion_reason" = NULL WHERE "id" > 1 AND (+"users"."deleted_at") IS NOT NULL AND "id" <= 9"#
+        );
+        // PostgreSQL rejects unary plus on timestamptz; its planner needs no help.
+        let update = keyset_update::<user::Entity>(
+            &restore,
+            DbBackend::Postgres,
+            &Condition::all(),
+            None,
+            None,
+        );
+        assert_eq!(
+            DbBackend::Postgres.build(&update).to_string(),
+            r#"UPDATE "users" SET "deleted_at" = NULL, "deleted_by" = NULL, "deletion_reason" = NULL WHERE "users"."deleted_at" IS NOT NULL"#
         );
     }
 

@@ -1,0 +1,181 @@
+//! The command line.
+
+use clap::{Parser, ValueEnum};
+use sea_orm::DbBackend;
+
+/// The library against hand-written SQL and a row-by-row loop, in the same run.
+#[derive(Clone, Debug, Parser)]
+#[command(name = "bench", about, long_about = None)]
+pub struct Args {
+    /// The database: SQLite is a WAL file in the temp folder unless DATABASE_URL names another;
+    /// the servers come from DATABASE_URL.
+    #[arg(long, value_enum, default_value_t = Backend::Sqlite)]
+    pub backend: Backend,
+
+    /// Rows in the table each operation starts from.
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(i64).range(1..))]
+    pub rows: i64,
+
+    /// Rounds per operation; each round times the library and the raw statements once,
+    /// alternating which goes first. Medians are reported.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rounds: u32,
+
+    /// Rows per batch [default: 5000; 2000 on MySQL/MariaDB].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub batch: Option<u64>,
+
+    /// Rows for the row-by-row loop [default: rows, at most 2000].
+    #[arg(long, value_parser = clap::value_parser!(i64).range(1..))]
+    pub loop_rows: Option<i64>,
+
+    /// The operations to run, comma-separated [default: all].
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub ops: Vec<Op>,
+
+    /// The index on `deleted_at` [default: the one the library's migration helpers create].
+    #[arg(long, value_enum)]
+    pub index: Option<IndexMode>,
+
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Also time every statement shape tried for each operation (the factor probe), on the
+    /// same table, in the same run.
+    #[arg(long)]
+    pub probe: bool,
+
+    /// Measure peak memory of soft-deleting 100k, 1M and 10M streamed ids (SQLite, a fresh
+    /// process per count) instead.
+    #[arg(long, conflicts_with_all = ["probe", "json"])]
+    pub memory: bool,
+
+    /// One count of `--memory` (run by it in a child process).
+    #[arg(long, hide = true)]
+    pub memory_child: Option<u64>,
+}
+
+impl Args {
+    /// The batch size, after its backend default.
+    pub fn batch(&self) -> usize {
+        self.batch.unwrap_or(match self.backend {
+            Backend::Mysql => 2000,
+            _ => 5000,
+        }) as usize
+    }
+
+    /// Rows of the row-by-row loop.
+    pub fn loop_rows(&self) -> i64 {
+        self.loop_rows.unwrap_or(self.rows.min(2000))
+    }
+
+    /// The operations to run.
+    pub fn ops(&self) -> Vec<Op> {
+        if self.ops.is_empty() {
+            Op::value_variants().to_vec()
+        } else {
+            self.ops.clone()
+        }
+    }
+
+    /// The index to create.
+    pub fn index(&self) -> IndexMode {
+        self.index
+            .unwrap_or_else(|| IndexMode::recommended(self.backend.db()))
+    }
+}
+
+/// A backend.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Backend {
+    /// SQLite (embedded).
+    Sqlite,
+    /// PostgreSQL.
+    #[value(alias = "postgresql")]
+    Postgres,
+    /// MySQL or MariaDB.
+    #[value(alias = "mariadb")]
+    Mysql,
+}
+
+impl Backend {
+    pub fn db(self) -> DbBackend {
+        match self {
+            Backend::Sqlite => DbBackend::Sqlite,
+            Backend::Postgres => DbBackend::Postgres,
+            Backend::Mysql => DbBackend::MySql,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+            Backend::Mysql => "mysql",
+        }
+    }
+}
+
+/// An operation the bench times.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum Op {
+    /// Soft-delete every row by id.
+    BulkSoftDelete,
+    /// Restore every row by id.
+    BulkRestore,
+    /// Purge every row (all soft-deleted a year ago).
+    Purge,
+    /// Insert rows and read the models back.
+    BulkCreate,
+    /// Insert rows, counting only.
+    BulkInsert,
+    /// Count total and deleted rows (repeated).
+    Stats,
+}
+
+impl Op {
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::BulkSoftDelete => "bulk_soft_delete",
+            Op::BulkRestore => "bulk_restore",
+            Op::Purge => "purge",
+            Op::BulkCreate => "bulk_create",
+            Op::BulkInsert => "bulk_insert",
+            Op::Stats => "stats",
+        }
+    }
+}
+
+/// The index on `deleted_at`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum IndexMode {
+    /// `CREATE INDEX … (deleted_at)`: every row.
+    Plain,
+    /// `CREATE INDEX … (deleted_at) WHERE deleted_at IS NOT NULL`: deleted rows only
+    /// (SQLite and PostgreSQL; MySQL/MariaDB have no partial indexes).
+    Deleted,
+    /// No index on `deleted_at`.
+    None,
+}
+
+impl IndexMode {
+    /// What the library's migration helpers create on `backend`.
+    pub fn recommended(backend: DbBackend) -> IndexMode {
+        use soft_delete_core::migration::DeletedAtIndex;
+        match DeletedAtIndex::recommended(backend) {
+            DeletedAtIndex::DeletedRows => IndexMode::Deleted,
+            DeletedAtIndex::Plain => IndexMode::Plain,
+            _ => IndexMode::None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            IndexMode::Plain => "plain",
+            IndexMode::Deleted => "deleted",
+            IndexMode::None => "none",
+        }
+    }
+}
