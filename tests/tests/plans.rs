@@ -45,9 +45,8 @@ async fn table(ctx: &TestContext, index: DeletedAtIndex, analyze: bool) {
     }
 }
 
-/// Asserts that every statement's plan reaches `users` by its primary key and that no plan
-/// mentions an index on `deleted_at`.
-fn assert_by_primary_key(explain: &Explain, backend: DbBackend, what: &str) {
+/// Asserts that no plan uses an index on `deleted_at`.
+fn assert_no_deleted_at_index(explain: &Explain, backend: DbBackend, what: &str) {
     assert!(!explain.statements.is_empty(), "{what}: nothing explained");
     // MySQL/MariaDB lines also list the candidates (`possible_keys=…`); only `key=` is chosen.
     let deleted_at_index = match backend {
@@ -58,6 +57,12 @@ fn assert_by_primary_key(explain: &Explain, backend: DbBackend, what: &str) {
         !explain.plan_text().contains(deleted_at_index),
         "{what} uses the deleted_at index:\n{explain}"
     );
+}
+
+/// Asserts that every statement's plan reaches `users` by its primary key, without sorting, and
+/// that no plan uses an index on `deleted_at`.
+fn assert_by_primary_key(explain: &Explain, backend: DbBackend, what: &str) {
+    assert_no_deleted_at_index(explain, backend, what);
     for statement in &explain.statements {
         let text = statement.plan.join("\n");
         let by_key = match backend {
@@ -73,40 +78,63 @@ fn assert_by_primary_key(explain: &Explain, backend: DbBackend, what: &str) {
     }
 }
 
-async fn bulk_updates_use_the_primary_key(ctx: &TestContext, what: &str) {
+/// Explains a bulk soft delete, a bulk restore and a restore by condition, each of `keys` rows,
+/// and checks each plan with `check`.
+async fn explain_bulk_updates(
+    ctx: &TestContext,
+    keys: i64,
+    check: impl Fn(&Explain, DbBackend, &str),
+    what: &str,
+) {
     let manager = SoftDeleteManager::new(&ctx.db);
+    let batch = keys as usize;
     let delete = manager
-        .bulk_soft_delete::<user::Entity, _>(1..=1000i64)
-        .batch_size(1000)
+        .bulk_soft_delete::<user::Entity, _>(1..=keys)
+        .batch_size(batch)
         .explain()
         .await
         .expect("explain bulk soft delete");
-    assert_by_primary_key(&delete, ctx.backend, &format!("{what}: bulk soft delete"));
+    check(&delete, ctx.backend, &format!("{what}: bulk soft delete"));
     let restore = manager
-        .bulk_restore::<user::Entity, _>(ROWS / 2 + 1..=ROWS / 2 + 1000)
-        .batch_size(1000)
+        .bulk_restore::<user::Entity, _>(ROWS / 2 + 1..=ROWS / 2 + keys)
+        .batch_size(batch)
         .explain()
         .await
         .expect("explain bulk restore");
-    assert_by_primary_key(&restore, ctx.backend, &format!("{what}: bulk restore"));
+    check(&restore, ctx.backend, &format!("{what}: bulk restore"));
     let restore_where = manager
         .bulk_restore_where::<user::Entity>(user::Column::Id.gt(ROWS / 2))
-        .batch_size(1000)
+        .batch_size(batch)
         .explain()
         .await
         .expect("explain bulk restore by condition");
-    assert_by_primary_key(
+    check(
         &restore_where,
         ctx.backend,
         &format!("{what}: bulk restore by condition"),
     );
 }
 
+/// With statistics, batches of 100 keys (0.5% of this table) reach their rows by primary key;
+/// batches of 1000 (5%), for which a full scan of so small a table may be as cheap, and every
+/// batch on a table without statistics, never through an index on `deleted_at`. Given the
+/// guard `deleted_at IS NULL`, PostgreSQL chose the plain index for the 1000-key batch and
+/// without statistics for the 100-key one, and MariaDB chose it for the 1000-key batch on some
+/// of its sampled statistics; see `state_guard` in `bulk/sql.rs` for the forms that prevent it.
+async fn bulk_updates_use_the_primary_key(ctx: &TestContext, what: &str, analyzed: bool) {
+    if analyzed {
+        explain_bulk_updates(ctx, 100, assert_by_primary_key, what).await;
+    } else {
+        explain_bulk_updates(ctx, 100, assert_no_deleted_at_index, what).await;
+    }
+    explain_bulk_updates(ctx, 1000, assert_no_deleted_at_index, what).await;
+}
+
 #[tokio::test]
 async fn bulk_updates_reach_rows_by_key_with_the_recommended_index() {
     let ctx = test_context!().await;
     table(&ctx, DeletedAtIndex::recommended(ctx.backend), true).await;
-    bulk_updates_use_the_primary_key(&ctx, "recommended index").await;
+    bulk_updates_use_the_primary_key(&ctx, "recommended index", true).await;
 }
 
 #[tokio::test]
@@ -115,14 +143,14 @@ async fn bulk_updates_reach_rows_by_key_with_the_recommended_index_and_no_statis
     // `= ANY($1)` keeps it.
     let ctx = test_context!().await;
     table(&ctx, DeletedAtIndex::recommended(ctx.backend), false).await;
-    bulk_updates_use_the_primary_key(&ctx, "recommended index, no statistics").await;
+    bulk_updates_use_the_primary_key(&ctx, "recommended index, no statistics", false).await;
 }
 
 #[tokio::test]
 async fn bulk_updates_reach_rows_by_key_with_a_plain_index() {
     let ctx = test_context!().await;
     table(&ctx, DeletedAtIndex::Plain, true).await;
-    bulk_updates_use_the_primary_key(&ctx, "plain index").await;
+    bulk_updates_use_the_primary_key(&ctx, "plain index", true).await;
 }
 
 #[tokio::test]
@@ -131,7 +159,7 @@ async fn bulk_updates_reach_rows_by_key_with_a_plain_index_and_no_statistics() {
     // on deleted_at (`USING INDEX … (deleted_at=? AND rowid=?)`) unless the guard is `+deleted_at`.
     let ctx = test_context!().await;
     table(&ctx, DeletedAtIndex::Plain, false).await;
-    bulk_updates_use_the_primary_key(&ctx, "plain index, no statistics").await;
+    bulk_updates_use_the_primary_key(&ctx, "plain index, no statistics", false).await;
 }
 
 #[tokio::test]
@@ -157,14 +185,16 @@ async fn purge_walks_the_primary_key() {
 }
 
 #[tokio::test]
-async fn trash_listings_and_purge_counts_use_the_recommended_index() {
+async fn trash_listings_and_purge_counts_use_the_index_on_deleted_at() {
     let ctx = test_context!().await;
-    let recommended = DeletedAtIndex::recommended(ctx.backend);
-    table(&ctx, recommended, true).await;
-    let Some(name) = recommended.name::<user::Entity>() else {
-        // No index is recommended here: nothing to pin.
-        return;
+    // The recommended index where there is one; on MySQL/MariaDB, where none is recommended,
+    // the plain index the docs suggest for trash listings.
+    let index = match DeletedAtIndex::recommended(ctx.backend) {
+        DeletedAtIndex::None => DeletedAtIndex::Plain,
+        recommended => recommended,
     };
+    table(&ctx, index, true).await;
+    let name = index.name::<user::Entity>().expect("an index has a name");
     let listing = user::Entity::find_deleted()
         .order_by_desc(user::Column::DeletedAt)
         .limit(50)

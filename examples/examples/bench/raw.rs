@@ -19,12 +19,15 @@ use crate::{BoxError, Sample, stats_repeats};
 pub enum Shape {
     /// `UPDATE … WHERE id IN (?, …) AND deleted_at IS NULL`.
     InList,
-    /// SQLite: the same with the guard `+deleted_at IS NULL`, which no index can serve.
-    InListUnaryGuard,
+    /// The same with the guard no index can serve: `+deleted_at IS NULL` on SQLite,
+    /// `(deleted_at IS NULL) IS TRUE` on MySQL/MariaDB.
+    InListGuarded,
     /// SQLite: `WHERE id IN (SELECT value FROM json_each(?)) AND +deleted_at IS NULL`.
     JsonEach,
-    /// PostgreSQL: `WHERE id = ANY($4)`, one array parameter.
+    /// PostgreSQL: `WHERE id = ANY($4) AND deleted_at IS NULL`, one array parameter.
     Any,
+    /// PostgreSQL: the same with the guard `(deleted_at IS NULL) IS TRUE`.
+    AnyGuarded,
     /// MySQL/MariaDB: `UPDATE users JOIN JSON_TABLE(?, …) …`.
     JsonTable,
     /// MySQL/MariaDB: the batch's ids into a temporary table, then `UPDATE … JOIN`.
@@ -52,8 +55,8 @@ pub enum Shape {
 /// The shape the library sends for `op` on `backend`.
 pub fn library_shape(backend: DbBackend, op: Op) -> Shape {
     match (op, backend) {
-        (Op::BulkSoftDelete | Op::BulkRestore, DbBackend::Postgres) => Shape::Any,
-        (Op::BulkSoftDelete | Op::BulkRestore, _) => Shape::InList,
+        (Op::BulkSoftDelete | Op::BulkRestore, DbBackend::Postgres) => Shape::AnyGuarded,
+        (Op::BulkSoftDelete | Op::BulkRestore, _) => Shape::InListGuarded,
         (Op::Purge, _) => Shape::KeysetCoalesce,
         (Op::BulkCreate | Op::BulkInsert, _) => Shape::MultiRow,
         (Op::Stats, _) => Shape::Count,
@@ -65,11 +68,19 @@ pub fn shapes(backend: DbBackend, op: Op) -> Vec<Shape> {
     use Shape::*;
     match (op, backend) {
         (Op::BulkSoftDelete | Op::BulkRestore, DbBackend::Sqlite) => {
-            vec![InList, InListUnaryGuard, JsonEach]
+            vec![InListGuarded, InList, JsonEach]
         }
-        (Op::BulkSoftDelete | Op::BulkRestore, DbBackend::Postgres) => vec![Any, InList],
+        (Op::BulkSoftDelete | Op::BulkRestore, DbBackend::Postgres) => {
+            vec![AnyGuarded, Any, InList]
+        }
         (Op::BulkSoftDelete | Op::BulkRestore, _) => {
-            vec![InList, JsonTable, TempTable, InListOneTransaction]
+            vec![
+                InListGuarded,
+                InList,
+                JsonTable,
+                TempTable,
+                InListOneTransaction,
+            ]
         }
         (Op::Purge, _) => vec![KeysetCoalesce, KeysetPlain],
         (Op::BulkInsert, DbBackend::Sqlite) => vec![MultiRow, JsonEachInsert, Literal],
@@ -168,9 +179,9 @@ async fn sqlite(
     let ids: Vec<i64> = (1..=rows).collect();
     let mut total = 0u64;
     match (op, shape) {
-        (Op::BulkSoftDelete | Op::BulkRestore, Shape::InList | Shape::InListUnaryGuard) => {
+        (Op::BulkSoftDelete | Op::BulkRestore, Shape::InList | Shape::InListGuarded) => {
             let soft = op == Op::BulkSoftDelete;
-            let plus = if shape == Shape::InListUnaryGuard {
+            let plus = if shape == Shape::InListGuarded {
                 "+"
             } else {
                 ""
@@ -351,15 +362,19 @@ async fn postgres(
     let ids: Vec<i64> = (1..=rows).collect();
     let mut total = 0u64;
     match (op, shape) {
-        (Op::BulkSoftDelete | Op::BulkRestore, Shape::Any | Shape::InList) => {
+        (Op::BulkSoftDelete | Op::BulkRestore, Shape::Any | Shape::AnyGuarded | Shape::InList) => {
             let soft = op == Op::BulkSoftDelete;
-            let guard = if soft { "IS NULL" } else { "IS NOT NULL" };
+            let test = if soft { "IS NULL" } else { "IS NOT NULL" };
+            let guard = match shape {
+                Shape::AnyGuarded => format!("(deleted_at {test}) IS TRUE"),
+                _ => format!("deleted_at {test}"),
+            };
             let (at, by) = stamp(soft, now);
             for chunk in ids.chunks(batch) {
                 let mut tx = pool.begin().await?;
-                let affected = if shape == Shape::Any {
+                let affected = if shape != Shape::InList {
                     sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "UPDATE users SET {SET_PG} WHERE id = ANY($4) AND deleted_at {guard}"
+                        "UPDATE users SET {SET_PG} WHERE id = ANY($4) AND {guard}"
                     )))
                     .bind(at)
                     .bind(by)
@@ -369,7 +384,7 @@ async fn postgres(
                     .await?
                 } else {
                     let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "UPDATE users SET {SET_PG} WHERE id IN ({}) AND deleted_at {guard}",
+                        "UPDATE users SET {SET_PG} WHERE id IN ({}) AND {guard}",
                         dollars(4, chunk.len())
                     )))
                     .bind(at)
@@ -513,9 +528,16 @@ async fn mysql(
     let ids: Vec<i64> = (1..=rows).collect();
     let mut total = 0u64;
     match (op, shape) {
-        (Op::BulkSoftDelete | Op::BulkRestore, Shape::InList | Shape::InListOneTransaction) => {
+        (
+            Op::BulkSoftDelete | Op::BulkRestore,
+            Shape::InList | Shape::InListGuarded | Shape::InListOneTransaction,
+        ) => {
             let soft = op == Op::BulkSoftDelete;
-            let guard = if soft { "IS NULL" } else { "IS NOT NULL" };
+            let test = if soft { "IS NULL" } else { "IS NOT NULL" };
+            let guard = match shape {
+                Shape::InList => format!("deleted_at {test}"),
+                _ => format!("(deleted_at {test}) IS TRUE"),
+            };
             let (at, by) = stamp(soft, now);
             let mut outer = match shape {
                 Shape::InListOneTransaction => Some(pool.begin().await?),
@@ -523,7 +545,7 @@ async fn mysql(
             };
             for chunk in ids.chunks(batch) {
                 let sql = format!(
-                    "UPDATE users SET {SET} WHERE id IN ({}) AND deleted_at {guard}",
+                    "UPDATE users SET {SET} WHERE id IN ({}) AND {guard}",
                     marks(chunk.len())
                 );
                 let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))

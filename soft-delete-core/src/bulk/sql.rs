@@ -149,14 +149,14 @@ impl KeyedUpdate {
         }
         prefix.push_str(" WHERE ");
         let deleted_at = quote(backend, E::deleted_at_column().as_str());
-        let unindexed = match backend {
-            // See `state_guard`.
-            DbBackend::Sqlite => "+",
-            _ => "",
+        // The same guard as `state_guard` writes, for the same reasons.
+        let test = match change {
+            Change::SoftDelete { .. } => "IS NULL",
+            Change::Restore { .. } => "IS NOT NULL",
         };
-        let suffix = match change {
-            Change::SoftDelete { .. } => format!(" AND {unindexed}{deleted_at} IS NULL"),
-            Change::Restore { .. } => format!(" AND {unindexed}{deleted_at} IS NOT NULL"),
+        let suffix = match backend {
+            DbBackend::Sqlite => format!(" AND +{deleted_at} {test}"),
+            _ => format!(" AND ({deleted_at} {test}) IS TRUE"),
         };
         let keys: Vec<String> = key_columns::<E>()
             .iter()
@@ -467,22 +467,45 @@ pub(crate) fn keyset_bound<E: EntityTrait>(
 /// written so that the planner never reaches the rows through an index on `deleted_at`.
 ///
 /// The statements that carry the guard already name their rows by primary key (a key list or a
-/// key range); the guard only filters them. SQLite, given `deleted_at IS NOT NULL` and an index
-/// of deleted rows, or `deleted_at IS NULL` and a plain index, walks that index and checks each
-/// entry's key instead, which costs every deleted (or active) row per batch: a restore becomes
-/// quadratic. Unary `+` makes the term unusable for any index (SQLite's documented way to
-/// disqualify one) without changing its value. PostgreSQL and MySQL/MariaDB choose by
-/// statistics and kept the key access path in every plan tested (`tests/tests/plans.rs`);
-/// PostgreSQL also rejects unary `+` on `timestamptz`.
+/// key range); the guard only filters them. Written plainly (`deleted_at IS NULL`), it invites
+/// the planner to walk an index on `deleted_at` instead and check each entry's key, which costs
+/// every active (or deleted) row per batch. All three did it (`tests/tests/plans.rs`):
+///
+/// * SQLite, with a plain index and no statistics: `USING INDEX idx (deleted_at=? AND
+///   rowid=?)`. Unary `+` makes a term unusable for any index (SQLite's documented way to
+///   disqualify one) without changing its value.
+/// * PostgreSQL, with a plain index, for a batch of 5% of the table: `Index Scan using idx`,
+///   `Filter: id = ANY(…)`. It rejects unary `+` on `timestamptz`.
+/// * MariaDB, with a plain index, for the same batch, depending on its sampled statistics:
+///   `key=idx`.
+///
+/// PostgreSQL and MySQL/MariaDB get `(deleted_at IS NULL) IS TRUE`: the same value, and no
+/// index is a candidate for it (`possible_keys` drops the index).
 pub(crate) fn state_guard<E: SoftDelete>(change: &Change, backend: DbBackend) -> Expr {
     let column = E::deleted_at_column().into_expr();
-    let column = match backend {
-        DbBackend::Sqlite => Expr::cust_with_expr("+?", column),
-        _ => column,
-    };
-    match change {
-        Change::SoftDelete { .. } => column.is_null(),
-        Change::Restore { .. } => column.is_not_null(),
+    let deleted = matches!(change, Change::Restore { .. });
+    match backend {
+        DbBackend::Sqlite => {
+            let unindexed = Expr::cust_with_expr("+?", column);
+            if deleted {
+                unindexed.is_not_null()
+            } else {
+                unindexed.is_null()
+            }
+        }
+        _ => {
+            let test = if deleted {
+                column.is_not_null()
+            } else {
+                column.is_null()
+            };
+            // `cust_with_expr` numbers placeholders the way the backend's builder does.
+            let template = match backend {
+                DbBackend::Postgres => "($1) IS TRUE",
+                _ => "(?) IS TRUE",
+            };
+            Expr::cust_with_expr(template, test)
+        }
     }
 }
 
@@ -607,7 +630,7 @@ mod tests {
         assert_eq!(statements.len(), 1);
         assert_eq!(
             statements[0].sql,
-            r#"UPDATE "users" SET "deleted_at" = $1, "deleted_by" = $2, "deletion_reason" = $3 WHERE "id" = ANY($4) AND "deleted_at" IS NULL"#
+            r#"UPDATE "users" SET "deleted_at" = $1, "deleted_by" = $2, "deletion_reason" = $3 WHERE "id" = ANY($4) AND ("deleted_at" IS NULL) IS TRUE"#
         );
         let values = &statements[0].values.as_ref().expect("values").0;
         assert_eq!(values.len(), 4);
@@ -630,7 +653,7 @@ mod tests {
         let statements = update.statements(&ids(1..4));
         assert_eq!(
             statements[0].sql,
-            r#"UPDATE "users" SET "deleted_at" = $1, "deleted_by" = $2, "deletion_reason" = $3 WHERE "id" IN ($4, $5, $6) AND "deleted_at" IS NULL"#
+            r#"UPDATE "users" SET "deleted_at" = $1, "deleted_by" = $2, "deletion_reason" = $3 WHERE "id" IN ($4, $5, $6) AND ("deleted_at" IS NULL) IS TRUE"#
         );
     }
 
@@ -645,7 +668,7 @@ mod tests {
         let statement = &mysql.statements(&ids(1..3))[0];
         assert_eq!(
             statement.sql,
-            "UPDATE `users` SET `deleted_at` = ?, `deleted_by` = ?, `deletion_reason` = ? WHERE `id` IN (?, ?) AND `deleted_at` IS NULL"
+            "UPDATE `users` SET `deleted_at` = ?, `deleted_by` = ?, `deletion_reason` = ? WHERE `id` IN (?, ?) AND (`deleted_at` IS NULL) IS TRUE"
         );
         assert_eq!(statement.values.as_ref().expect("values").0.len(), 5);
     }
@@ -657,7 +680,7 @@ mod tests {
         let statement = &update.statements(&ids(7..8))[0];
         assert_eq!(
             statement.sql,
-            r#"UPDATE "users" SET "deleted_at" = $1, "deleted_by" = $2, "deletion_reason" = $3 WHERE "id" = ANY($4) AND "deleted_at" IS NOT NULL"#
+            r#"UPDATE "users" SET "deleted_at" = $1, "deleted_by" = $2, "deletion_reason" = $3 WHERE "id" = ANY($4) AND ("deleted_at" IS NOT NULL) IS TRUE"#
         );
         let values = &statement.values.as_ref().expect("values").0;
         assert!(values[..3].iter().all(|v| !v.is_some()), "{values:?}");
@@ -672,7 +695,7 @@ mod tests {
         let expected = [
             (
                 DbBackend::Postgres,
-                r#"UPDATE "memberships" SET "deleted_at" = $1, "deleted_by" = $2, "deletion_reason" = $3 WHERE ("org_id", "user_id") IN (($4, $5), ($6, $7)) AND "deleted_at" IS NULL"#,
+                r#"UPDATE "memberships" SET "deleted_at" = $1, "deleted_by" = $2, "deletion_reason" = $3 WHERE ("org_id", "user_id") IN (($4, $5), ($6, $7)) AND ("deleted_at" IS NULL) IS TRUE"#,
             ),
             (
                 DbBackend::Sqlite,
@@ -680,7 +703,7 @@ mod tests {
             ),
             (
                 DbBackend::MySql,
-                "UPDATE `memberships` SET `deleted_at` = ?, `deleted_by` = ?, `deletion_reason` = ? WHERE (`org_id`, `user_id`) IN ((?, ?), (?, ?)) AND `deleted_at` IS NULL",
+                "UPDATE `memberships` SET `deleted_at` = ?, `deleted_by` = ?, `deletion_reason` = ? WHERE (`org_id`, `user_id`) IN ((?, ?), (?, ?)) AND (`deleted_at` IS NULL) IS TRUE",
             ),
         ];
         for (backend, sql) in expected {
@@ -813,7 +836,7 @@ mod tests {
         );
         assert_eq!(
             DbBackend::Postgres.build(&update).to_string(),
-            r#"UPDATE "memberships" SET "deleted_at" = '2026-01-02 03:04:05.000000 +00:00', "deleted_by" = 'admin', "deletion_reason" = NULL WHERE "memberships"."org_id" = 1 AND ("org_id", "user_id") > (1, 5) AND "memberships"."deleted_at" IS NULL AND ("org_id", "user_id") <= (1, 9)"#
+            r#"UPDATE "memberships" SET "deleted_at" = '2026-01-02 03:04:05.000000 +00:00', "deleted_by" = 'admin', "deletion_reason" = NULL WHERE "memberships"."org_id" = 1 AND ("org_id", "user_id") > (1, 5) AND (("memberships"."deleted_at" IS NULL) IS TRUE) AND ("org_id", "user_id") <= (1, 9)"#
         );
     }
 
@@ -831,7 +854,7 @@ mod tests {
             DbBackend::Sqlite.build(&update).to_string(),
             r#"UPDATE "users" SET "deleted_at" = NULL, "deleted_by" = NULL, "deletion_reason" = NULL WHERE "id" > 1 AND (+"users"."deleted_at") IS NOT NULL AND "id" <= 9"#
         );
-        // PostgreSQL rejects unary plus on timestamptz; its planner needs no help.
+        // PostgreSQL rejects unary plus on timestamptz: `IS TRUE` keeps indexes out instead.
         let update = keyset_update::<user::Entity>(
             &restore,
             DbBackend::Postgres,
@@ -841,7 +864,7 @@ mod tests {
         );
         assert_eq!(
             DbBackend::Postgres.build(&update).to_string(),
-            r#"UPDATE "users" SET "deleted_at" = NULL, "deleted_by" = NULL, "deletion_reason" = NULL WHERE "users"."deleted_at" IS NOT NULL"#
+            r#"UPDATE "users" SET "deleted_at" = NULL, "deleted_by" = NULL, "deletion_reason" = NULL WHERE ("users"."deleted_at" IS NOT NULL) IS TRUE"#
         );
     }
 
