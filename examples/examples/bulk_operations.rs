@@ -141,7 +141,7 @@ async fn insert_users(
 
 async fn print_stats<C>(manager: &SoftDeleteManager<'_, C>) -> Result<(), Box<dyn Error>>
 where
-    C: sea_orm::ConnectionTrait + sea_orm::TransactionTrait,
+    C: soft_delete_core::BulkConnection,
 {
     let started = Instant::now();
     let stats = manager.get_deletion_stats::<user::Entity>().await?;

@@ -21,8 +21,8 @@ use std::pin::Pin;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Condition, Expr, IntoValueTuple, ValueTuple};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Iterable, ModelTrait,
-    PrimaryKeyToColumn, PrimaryKeyTrait, QueryFilter, Select, Value,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, Iterable, ModelTrait,
+    PrimaryKeyToColumn, PrimaryKeyTrait, QueryFilter, QueryTrait, Select, Value,
 };
 
 use crate::error::{Error, Result};
@@ -215,8 +215,106 @@ impl<C: ColumnTrait> AuditColumns<C> {
 /// The current time, truncated to microseconds: the precision PostgreSQL and MySQL `DATETIME(6)`
 /// keep, so that the value a call reports is the value the database stores.
 pub(crate) fn now() -> Timestamp {
-    let now = Utc::now();
-    DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+    to_micros(Utc::now())
+}
+
+/// `t` truncated to microseconds, the precision every backend stores.
+pub(crate) fn to_micros(t: Timestamp) -> Timestamp {
+    DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)
+}
+
+/// The first whole microsecond at or after `t`. Stored timestamps are whole microseconds, so
+/// `stored < t` exactly when `stored < ceil_micros(t)` (and likewise for `>=`): a cutoff with
+/// nanoseconds compares the same on every backend, although PostgreSQL and MySQL round such a
+/// parameter and SQLite compares its text.
+pub(crate) fn ceil_micros(t: Timestamp) -> Timestamp {
+    let down = to_micros(t);
+    if down == t {
+        t
+    } else {
+        down.checked_add_signed(chrono::Duration::microseconds(1))
+            .unwrap_or(down)
+    }
+}
+
+/// A timestamp as a comparison value that every backend compares exactly: a
+/// `DateTime<FixedOffset>` at UTC.
+///
+/// sqlx-mysql sends a `DateTime<Utc>` as a `TIMESTAMP` parameter, which MySQL and MariaDB can
+/// only hold from 1970 to 2038: outside it the value silently became NULL (an `UPDATE` reported
+/// its row changed and left `deleted_at` NULL; a purge's dry run counted nothing). sea-query-sqlx
+/// sends this variant to them as its UTC text, which the server reads as a `DATETIME` over that
+/// type's whole range. PostgreSQL and SQLite receive exactly what they would for a
+/// `DateTime<Utc>` (`timestamptz`, and the same RFC 3339 text with `+00:00`).
+pub(crate) fn timestamp_value(t: Timestamp) -> Value {
+    Value::from(t.fixed_offset())
+}
+
+/// Rewrites the `DateTime<Utc>` values of a statement for MySQL/MariaDB as
+/// [`timestamp_value`] does; other backends' statements are returned as they are. Every
+/// statement this crate sends goes through it, so a timestamp set on a model (typed
+/// `DateTimeUtc`) is bound the same way as one the crate stamps.
+pub(crate) fn bind_timestamps(mut statement: sea_orm::Statement) -> sea_orm::Statement {
+    if statement.db_backend != DbBackend::MySql {
+        return statement;
+    }
+    if let Some(values) = statement.values.as_mut() {
+        for value in values.0.iter_mut() {
+            bind_timestamp(statement.db_backend, value);
+        }
+    }
+    statement
+}
+
+/// [`bind_timestamps`] for one value.
+pub(crate) fn bind_timestamp(backend: DbBackend, value: &mut Value) {
+    if backend == DbBackend::MySql
+        && let Value::ChronoDateTimeUtc(Some(t)) = value
+    {
+        *value = timestamp_value(*t);
+    }
+}
+
+/// The timestamps `backend` stores and compares exactly, as text for messages and bounds.
+pub(crate) fn timestamp_range(backend: DbBackend) -> (Timestamp, Timestamp, &'static str) {
+    let at = |y, mo, d, h, mi, s, us| {
+        chrono::NaiveDate::from_ymd_opt(y, mo, d)
+            .and_then(|date| date.and_hms_micro_opt(h, mi, s, us))
+            .map(|naive| naive.and_utc())
+            .unwrap_or(DateTime::<Utc>::MIN_UTC)
+    };
+    match backend {
+        // DATETIME(6): the documented range.
+        DbBackend::MySql => (
+            at(1000, 1, 1, 0, 0, 0, 0),
+            at(9999, 12, 31, 23, 59, 59, 999_999),
+            "MySQL/MariaDB DATETIME holds 1000-01-01 00:00:00 to 9999-12-31 23:59:59.999999",
+        ),
+        // RFC 3339 text, compared as text: only four-digit years sort as time does.
+        DbBackend::Sqlite => (
+            at(0, 1, 1, 0, 0, 0, 0),
+            at(9999, 12, 31, 23, 59, 59, 999_999),
+            "SQLite stores timestamps as text, which compares correctly for years 0000 to 9999",
+        ),
+        // timestamptz: 4713 BC (year -4712) to 294276 AD, beyond chrono's own maximum.
+        _ => (
+            at(-4712, 1, 1, 0, 0, 0, 0),
+            DateTime::<Utc>::MAX_UTC,
+            "PostgreSQL timestamptz holds 4713 BC to 294276 AD",
+        ),
+    }
+}
+
+/// Refuses a timestamp `backend` cannot store or compare exactly, naming the argument.
+pub(crate) fn check_timestamp(backend: DbBackend, name: &'static str, t: Timestamp) -> Result<()> {
+    let (min, max, range) = timestamp_range(backend);
+    if t < min || t > max {
+        return Err(Error::InvalidArgument {
+            name,
+            reason: format!("{t} is out of range: {range}"),
+        });
+    }
+    Ok(())
 }
 
 /// `pk = v` for each key column (`a = ? AND b = ?` for composite keys).
@@ -297,6 +395,35 @@ impl Change {
         set
     }
 
+    /// Refuses a stamp `backend` cannot store exactly (see [`check_timestamp`]). The stamp the
+    /// crate takes itself (`now`) always fits; one given with `.at(..)` may not.
+    pub(crate) fn check(&self, backend: DbBackend) -> Result<()> {
+        match self {
+            Change::SoftDelete { at, .. } => check_timestamp(backend, "at", *at),
+            Change::Restore { at, .. } => check_timestamp(backend, "at", *at),
+        }
+    }
+
+    /// What marks a row as written by this change, for checking a batch whose `COMMIT` was
+    /// lost: a soft delete's exact `deleted_at` (one per operation, to the microsecond); a
+    /// restore's `updated_at` on an active row, for entities that have one. `None` when no
+    /// column tells.
+    pub(crate) fn mark<E: SoftDelete>(&self) -> Option<Condition> {
+        match self {
+            Change::SoftDelete { at, .. } => {
+                Some(Condition::all().add(E::deleted_at_column().eq(Value::from(*at))))
+            }
+            Change::Restore { at, .. } => {
+                let updated_at = E::audit_columns()?.updated_at?;
+                Some(
+                    Condition::all()
+                        .add(E::deleted_at_column().is_null())
+                        .add(updated_at.eq(Value::from(*at))),
+                )
+            }
+        }
+    }
+
     /// Which rows the change applies to: soft delete only active rows, restore only deleted ones.
     pub(crate) fn guard<E: SoftDelete>(&self) -> Expr {
         match self {
@@ -375,9 +502,11 @@ impl<'a, E, C> SoftDeleteOne<'a, E, C> {
         self
     }
 
-    /// Uses this time as `deleted_at` instead of the current time.
+    /// Uses this time as `deleted_at` instead of the current time, truncated to microseconds
+    /// (what every backend stores). A time the backend cannot store exactly is refused with
+    /// [`Error::InvalidArgument`] before anything is sent.
     pub fn at(mut self, when: Timestamp) -> Self {
-        self.at = Some(when);
+        self.at = Some(to_micros(when));
         self
     }
 }
@@ -453,16 +582,18 @@ async fn apply_to_key<E: SoftDelete, C: ConnectionTrait>(
     change: Change,
 ) -> Result<u64> {
     let key = key.ok_or_else(missing_key::<E>)?;
+    let backend = db.get_database_backend();
+    change.check(backend)?;
     let mut update = E::update_many();
     for (column, value) in change.assignments::<E>() {
         update = update.col_expr(column, Expr::value(value));
     }
-    let result = update
+    let update = update
         .filter(key_condition::<E>(key))
         .filter(change.guard::<E>())
-        .exec(db)
-        .await?;
-    Ok(result.rows_affected)
+        .into_query();
+    let statement = bind_timestamps(backend.build(&update));
+    Ok(db.execute_raw(statement).await?.rows_affected())
 }
 
 /// Deletes one row for good; created by [`SoftDelete::force_delete_by_id`]. Await it to run it.

@@ -63,10 +63,32 @@ pub enum Error {
         state: RowState,
     },
 
-    /// One batch of a bulk operation did not finish within the configured `query_timeout`. Its
-    /// transaction was rolled back.
+    /// One batch of a bulk operation did not finish within the configured `query_timeout`. The
+    /// server stopped its statement (or the client's backstop cancelled it) and its transaction
+    /// was rolled back.
     #[error("batch did not finish within {0:?} and was rolled back")]
     Timeout(Duration),
+
+    /// The connection failed while a batch's `COMMIT` was on its way, and whether the server
+    /// applied it could not be established. The batch's rows are not counted in the enclosing
+    /// [`Error::Bulk`]'s `partial_count`; they may or may not be in the database.
+    ///
+    /// The engine first ends the batch's session on the server and checks the batch's rows from
+    /// another connection (a soft delete's rows carry its exact `deleted_at`): a batch found
+    /// committed is counted and one found rolled back is retried, so this error is left for
+    /// what cannot be checked, such as a restore of an entity without an `updated_at` column,
+    /// or a batch run inside the caller's transaction.
+    #[error(
+        "the connection failed during COMMIT; whether its {rows} rows were written is unknown: \
+         {source}"
+    )]
+    CommitUnknown {
+        /// Rows the batch changed before its `COMMIT`.
+        rows: u64,
+        /// The connection error.
+        #[source]
+        source: DbErr,
+    },
 
     /// A bulk operation failed part-way. Batches before `failed_batch` stay committed (unless the
     /// operation was atomic, in which case `partial_count` is 0 and nothing was kept).
@@ -119,9 +141,19 @@ impl Error {
     /// The database error at the root of this error, if there is one.
     pub fn db_err(&self) -> Option<&DbErr> {
         match self {
-            Error::Db(err) => Some(err),
+            Error::Db(err) | Error::CommitUnknown { source: err, .. } => Some(err),
             Error::Bulk { source, .. } => source.db_err(),
             _ => None,
+        }
+    }
+
+    /// Rows whose fate is unknown because a `COMMIT` was lost ([`Error::CommitUnknown`], also
+    /// inside [`Error::Bulk`]); 0 for every other error.
+    pub fn uncertain_count(&self) -> u64 {
+        match self {
+            Error::CommitUnknown { rows, .. } => *rows,
+            Error::Bulk { source, .. } => source.uncertain_count(),
+            _ => 0,
         }
     }
 }

@@ -150,8 +150,8 @@ pub mod scope;
 pub mod service;
 
 pub use bulk::{
-    BatchOptions, Bulk, BulkCreate, BulkInsert, BulkRestore, BulkSoftDelete, Explain,
-    ExplainedStatement, PrimaryKeyValue, Purge, explain,
+    BatchOptions, Bulk, BulkConnection, BulkCreate, BulkInsert, BulkRestore, BulkSoftDelete,
+    Explain, ExplainedStatement, PrimaryKeyValue, Purge, explain,
 };
 pub use config::SoftDeleteConfig;
 pub use entity::{

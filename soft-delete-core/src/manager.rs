@@ -81,13 +81,13 @@ use std::sync::Arc;
 
 use futures::Stream;
 use sea_orm::sea_query::{Condition, IntoCondition};
-use sea_orm::{ConnectionTrait, TransactionTrait};
 
 #[cfg(doc)]
 use crate::bulk::BatchOptions;
 use crate::bulk::{
-    self, Bulk, BulkCreate, BulkInsert, BulkRestore, BulkSoftDelete, CreateAction, Filter,
-    FromIter, Ids, PrimaryKeyValue, Purge, PurgeAction, RestoreAction, Rows, SoftDeleteAction,
+    self, Bulk, BulkConnection, BulkCreate, BulkInsert, BulkRestore, BulkSoftDelete, CreateAction,
+    Filter, FromIter, Ids, PrimaryKeyValue, Purge, PurgeAction, RestoreAction, Rows,
+    SoftDeleteAction,
 };
 use crate::config::SoftDeleteConfig;
 use crate::entity::{SoftDelete, Timestamp};
@@ -160,7 +160,7 @@ impl DeletionStats {
 
 impl<'c, C> SoftDeleteManager<'c, C>
 where
-    C: ConnectionTrait + TransactionTrait,
+    C: BulkConnection,
 {
     /// A manager with the default [`SoftDeleteConfig`].
     pub fn new(db: &'c C) -> Self {

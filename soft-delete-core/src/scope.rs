@@ -89,7 +89,7 @@ use sea_orm::{
 };
 use sea_orm::{JoinType, QuerySelect};
 
-use crate::entity::{SoftDelete, Timestamp};
+use crate::entity::{SoftDelete, Timestamp, ceil_micros, timestamp_value};
 
 /// Soft-delete filters for queries on a soft-delete entity.
 ///
@@ -118,13 +118,19 @@ pub trait SoftDeleteQueryExt: QueryFilter + Sized {
     /// Keeps the rows soft-deleted strictly before `cutoff` (`deleted_at < cutoff`); active rows
     /// never match.
     fn deleted_before(self, cutoff: Timestamp) -> Self {
-        self.filter(<Self::Entity as SoftDelete>::deleted_at_column().lt(cutoff))
+        self.filter(
+            <Self::Entity as SoftDelete>::deleted_at_column()
+                .lt(timestamp_value(ceil_micros(cutoff))),
+        )
     }
 
     /// Keeps the rows soft-deleted at or after `since` (`deleted_at >= since`); active rows never
     /// match.
     fn deleted_after(self, since: Timestamp) -> Self {
-        self.filter(<Self::Entity as SoftDelete>::deleted_at_column().gte(since))
+        self.filter(
+            <Self::Entity as SoftDelete>::deleted_at_column()
+                .gte(timestamp_value(ceil_micros(since))),
+        )
     }
 
     /// Keeps the rows soft-deleted by `who` (`deleted_by = who`).

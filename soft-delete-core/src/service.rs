@@ -120,11 +120,11 @@ use futures::Stream;
 use sea_orm::sea_query::{Condition, IntoValueTuple, Value, ValueTuple};
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
 };
 
 use crate::bulk::sql::{count_where, key_columns};
-use crate::bulk::{BulkCreate, BulkInsert, FromIter, PrimaryKeyValue, count};
+use crate::bulk::{BulkConnection, BulkCreate, BulkInsert, FromIter, PrimaryKeyValue, count};
 use crate::config::{SoftDeleteConfig, check_required};
 use crate::entity::{
     BoxFuture, ForceDeleteOne, RestoreOne, SoftDelete, SoftDeleteOne, format_key, insert_defaults,
@@ -163,7 +163,7 @@ pub trait SoftDeleteService: Sync {
     /// The entity the service manages.
     type Entity: SoftDelete;
     /// The connection it runs on: a `DatabaseConnection`, or a `DatabaseTransaction`.
-    type Connection: ConnectionTrait + TransactionTrait;
+    type Connection: BulkConnection;
 
     /// The connection.
     fn connection(&self) -> &Self::Connection;
@@ -428,7 +428,7 @@ impl<E, C> fmt::Debug for BaseService<'_, E, C> {
 impl<'c, E, C> BaseService<'c, E, C>
 where
     E: SoftDelete,
-    C: ConnectionTrait + TransactionTrait,
+    C: BulkConnection,
 {
     /// A service with the default configuration.
     pub fn new(db: &'c C) -> Self {
@@ -453,7 +453,7 @@ where
 impl<E, C> SoftDeleteService for BaseService<'_, E, C>
 where
     E: SoftDelete,
-    C: ConnectionTrait + TransactionTrait,
+    C: BulkConnection,
 {
     type Entity = E;
     type Connection = C;

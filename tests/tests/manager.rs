@@ -611,7 +611,11 @@ async fn purge_with_a_filter_and_at_sub_second_cutoffs() {
     let ctx = test_context!().await;
     seed_users(&ctx, 10).await;
     let manager = SoftDeleteManager::new(&ctx.db);
-    let t0 = Utc::now() - chrono::Duration::hours(1);
+    // Whole microseconds, as every backend stores them, so that id 4 is exactly at the cutoff.
+    let t0 = chrono::DateTime::from_timestamp_micros(
+        (Utc::now() - chrono::Duration::hours(1)).timestamp_micros(),
+    )
+    .unwrap();
     for (id, micros) in [
         (1i64, 0),
         (2, 250_000),
@@ -727,10 +731,12 @@ async fn transient_lock_errors_are_retried() {
     seed_users(&ctx, 100).await;
     let lock = HeldLock::take(&ctx, 60).await;
     let release = lock.release_after(Duration::from_millis(400));
+    // No time limit: SQLite keeps the pool's 100 ms busy timeout and reports the held write
+    // lock as SQLITE_BUSY, a transient error; servers simply wait for the row lock.
     let config = SoftDeleteConfig {
         retry_attempts: 10,
         retry_delay: Duration::from_millis(50),
-        query_timeout: Some(Duration::from_secs(30)),
+        query_timeout: None,
         ..SoftDeleteConfig::default()
     };
     let report = SoftDeleteManager::with_config(&ctx.db, config)
@@ -741,10 +747,30 @@ async fn transient_lock_errors_are_retried() {
     release.await.unwrap();
     assert_eq!(report.affected, 100);
     if ctx.backend == sea_orm::DbBackend::Sqlite {
-        // SQLite reports the held write lock as SQLITE_BUSY after its 100 ms busy timeout;
-        // servers simply wait for the row lock, so they need no retry.
         assert!(report.retries >= 1, "{report:?}");
     }
+}
+
+#[tokio::test]
+async fn a_lock_held_within_the_time_limit_is_waited_for() {
+    // With a time limit, every backend waits for a lock up to it (SQLite through its busy
+    // timeout, which each batch sets to the limit), whatever the connection's own setting.
+    let ctx = test_context!(shared).await;
+    seed_users(&ctx, 100).await;
+    let lock = HeldLock::take(&ctx, 60).await;
+    let release = lock.release_after(Duration::from_millis(400));
+    let config = SoftDeleteConfig {
+        retry_attempts: 0,
+        query_timeout: Some(Duration::from_secs(20)),
+        ..SoftDeleteConfig::default()
+    };
+    let report = SoftDeleteManager::with_config(&ctx.db, config)
+        .bulk_soft_delete::<user::Entity, _>(1..=100i64)
+        .batch_size(25)
+        .await
+        .expect("waited for the lock");
+    release.await.unwrap();
+    assert_eq!((report.affected, report.retries), (100, 0));
 }
 
 #[tokio::test]

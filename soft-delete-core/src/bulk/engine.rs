@@ -2,9 +2,21 @@
 //!
 //! A bulk operation is a `BatchSource` (where the next batch comes from and what it does) run
 //! by `run`, which owns everything else: lazy chunking stops at the source, and the engine adds
-//! one transaction per batch (or one for all, when atomic), retries of transient errors with
-//! backoff, the per-batch timeout, pacing, the time limit, progress callbacks, alerts, tracing,
+//! one transaction per batch (or one for all, when atomic), the batch's session with its
+//! server-side time limit (`session`), retries of transient errors with backoff, the check of a
+//! batch whose `COMMIT` was lost, pacing, the time limit, progress callbacks, alerts, tracing,
 //! and the final report or the error that says how much was committed.
+//!
+//! # A lost COMMIT
+//!
+//! When the connection fails while a batch's `COMMIT` is on its way, the client cannot know
+//! whether the server applied it. The engine then ends the batch's session on the server,
+//! waits until the server no longer lists it (from then on the outcome is settled), and asks
+//! the source to check, on another connection, whether the batch's changes are there (every
+//! row of a soft delete carries the operation's exact `deleted_at`). A batch found committed is
+//! counted, one found rolled back is retried like any batch that failed on a lost connection,
+//! and one the source cannot check fails the operation with [`Error::CommitUnknown`]. The
+//! client's timeout never wraps a `COMMIT`: a slow one is waited for.
 //!
 //! # Cancel safety
 //!
@@ -17,11 +29,14 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sea_orm::{ConnectionTrait, DbErr, Statement, TransactionSession, TransactionTrait};
+use sea_orm::{ConnectionTrait, DbErr, Statement, TransactionSession};
 use tracing::Instrument;
 
-use super::transient::is_transient;
+use super::BulkConnection;
+use super::session::{Flavor, Scoped, Session};
+use super::transient::{is_transient, outcome_unknown, server_timeout};
 use crate::config::SoftDeleteConfig;
+use crate::entity::bind_timestamps;
 use crate::error::{Error, Result};
 use crate::operation::OperationKind;
 use crate::report::{AlertSink, BulkAlert, BulkReport, Progress};
@@ -37,6 +52,30 @@ pub(crate) struct Outcome<N> {
     pub(crate) processed: u64,
     /// What the source needs to move on.
     pub(crate) next: N,
+}
+
+/// What the check of a batch whose `COMMIT` was lost found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Verified {
+    /// Every change of the batch is in the database.
+    Committed,
+    /// None is.
+    RolledBack,
+    /// The source cannot tell, or found some but not all.
+    Unknown,
+}
+
+impl Verified {
+    /// The verdict from the rows that carry the batch's mark, against the rows it changed.
+    pub(crate) fn from_counts(found: u64, changed: u64) -> Verified {
+        if found == changed {
+            Verified::Committed
+        } else if found == 0 {
+            Verified::RolledBack
+        } else {
+            Verified::Unknown
+        }
+    }
 }
 
 /// Where batches come from and what each one does.
@@ -66,6 +105,16 @@ pub(crate) trait BatchSource: Send {
         &'a mut self,
         conn: &'a T,
     ) -> impl Future<Output = Result<Vec<Statement>, DbErr>> + Send + 'a;
+
+    /// After the `COMMIT` of a batch that ran `unit` and did `outcome` was lost, and its session
+    /// has ended: whether the batch's changes are in the database, checked on `conn`, another
+    /// session. [`Verified::Unknown`] when the source cannot tell.
+    fn verify<'a, T: ConnectionTrait>(
+        &'a mut self,
+        conn: &'a T,
+        unit: &'a Self::Unit,
+        outcome: &'a Outcome<Self::Next>,
+    ) -> impl Future<Output = Result<Verified, DbErr>> + Send + 'a;
 
     /// Moves past a committed batch.
     fn advance(&mut self, next: Self::Next);
@@ -102,7 +151,7 @@ pub(crate) struct Plan<'a> {
 /// [`Error::Bulk`] when a batch fails (after its retries), carrying the rows committed before it.
 pub(crate) async fn run<C, S>(db: &C, plan: Plan<'_>, source: &mut S) -> Result<BulkReport>
 where
-    C: ConnectionTrait + TransactionTrait,
+    C: BulkConnection,
     S: BatchSource,
 {
     let span = tracing::info_span!(
@@ -144,13 +193,16 @@ impl<'a> Engine<'a> {
 
     async fn drive<C, S>(mut self, db: &C, source: &mut S) -> Result<BulkReport>
     where
-        C: ConnectionTrait + TransactionTrait,
+        C: BulkConnection,
         S: BatchSource,
     {
         if let Some(total) = self.total {
             self.maybe_alert(total, true);
         }
-        let mut atomic: Option<C::Transaction> = None;
+        // Asked of the server before the first batch, not before: an operation with nothing to
+        // do sends nothing at all.
+        let mut flavor: Option<Flavor> = None;
+        let mut atomic: Option<(C::Transaction, Session)> = None;
         let mut stopped_early = false;
         loop {
             if let Some(max) = self.plan.max_duration
@@ -163,26 +215,40 @@ impl<'a> Engine<'a> {
                 break;
             };
             self.batches += 1;
+            let flavor = match flavor {
+                Some(flavor) => flavor,
+                None => {
+                    let detected = Flavor::detect(db)
+                        .await
+                        .map_err(|e| self.fail(e.into(), 1))?;
+                    *flavor.insert(detected)
+                }
+            };
             let batch_start = Instant::now();
             let (outcome, attempts) = if self.plan.atomic {
-                let txn = match atomic.take() {
-                    Some(txn) => txn,
-                    None => db.begin().await.map_err(|e| self.fail(e.into(), 1))?,
+                let (txn, session) = match atomic.take() {
+                    Some(open) => open,
+                    None => self.open(db, flavor).await.map_err(|e| self.fail(e, 1))?,
                 };
-                let result =
-                    with_timeout(self.plan.config.query_timeout, source.execute(&txn, &unit)).await;
+                let result = self
+                    .guarded(
+                        db,
+                        &session,
+                        source.execute(&Scoped::new(&txn, &session), &unit),
+                    )
+                    .await;
                 match result {
                     Ok(outcome) => {
-                        atomic = Some(txn);
+                        atomic = Some((txn, session));
                         (outcome, 1)
                     }
                     Err(error) => {
-                        rollback(txn).await;
+                        close_and_roll_back(txn, &session).await;
                         return Err(self.fail(error, 1));
                     }
                 }
             } else {
-                match self.batch_with_retries(db, source, &unit).await {
+                match self.batch_with_retries(db, flavor, source, &unit).await {
                     Ok(done) => done,
                     Err((error, attempts)) => return Err(self.fail(error, attempts)),
                 }
@@ -217,8 +283,24 @@ impl<'a> Engine<'a> {
                 tokio::time::sleep(self.plan.pause).await;
             }
         }
-        if let Some(txn) = atomic {
-            txn.commit().await.map_err(|e| self.fail(e.into(), 1))?;
+        if let Some((txn, session)) = atomic {
+            session
+                .close(&txn)
+                .await
+                .map_err(|e| self.fail(e.into(), 1))?;
+            if let Err(error) = txn.commit().await {
+                let error = if outcome_unknown(&error) {
+                    // Every batch's rows rode on this COMMIT; none of them can be checked
+                    // one by one any more.
+                    Error::CommitUnknown {
+                        rows: self.affected,
+                        source: error,
+                    }
+                } else {
+                    error.into()
+                };
+                return Err(self.fail(error, 1));
+            }
         }
         let remaining = if stopped_early {
             source.remaining(db, self.processed).await?
@@ -253,35 +335,19 @@ impl<'a> Engine<'a> {
     async fn batch_with_retries<C, S>(
         &self,
         db: &C,
+        flavor: Flavor,
         source: &mut S,
         unit: &S::Unit,
     ) -> Result<(Outcome<S::Next>, u32), (Error, u32)>
     where
-        C: ConnectionTrait + TransactionTrait,
+        C: BulkConnection,
         S: BatchSource,
     {
         let config = &self.plan.config;
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
-            let result = with_timeout(config.query_timeout, async {
-                let txn = db.begin().await?;
-                match source.execute(&txn, unit).await {
-                    Ok(outcome) => {
-                        txn.commit().await?;
-                        Ok(outcome)
-                    }
-                    Err(error) => {
-                        // Never commit after an error: PostgreSQL and MariaDB may report a
-                        // later commit as successful while the work was rolled back, or commit
-                        // the rest of the batch.
-                        rollback(txn).await;
-                        Err(error)
-                    }
-                }
-            })
-            .await;
-            match result {
+            match self.attempt(db, flavor, source, unit).await {
                 Ok(outcome) => return Ok((outcome, attempt)),
                 Err(error) if attempt <= config.retry_attempts && is_transient(&error) => {
                     let delay = config.retry_delay(attempt);
@@ -296,6 +362,169 @@ impl<'a> Engine<'a> {
                 }
                 Err(error) => return Err((error, attempt)),
             }
+        }
+    }
+
+    /// Opens a batch's transaction and session. The pool's wait for a connection counts
+    /// against the batch's time limit.
+    async fn open<C: BulkConnection>(
+        &self,
+        db: &C,
+        flavor: Flavor,
+    ) -> Result<(C::Transaction, Session)> {
+        let limit = self.plan.config.query_timeout;
+        let txn = match limit {
+            None => db.begin().await?,
+            Some(limit) => match tokio::time::timeout(limit, db.begin()).await {
+                Ok(txn) => txn?,
+                Err(_elapsed) => return Err(Error::Timeout(limit)),
+            },
+        };
+        match Session::open(&txn, flavor, limit).await {
+            Ok(session) => Ok((txn, session)),
+            Err(error) => {
+                rollback(txn).await;
+                Err(error.into())
+            }
+        }
+    }
+
+    /// One attempt at one batch: its statements under the session's limit, then `COMMIT`,
+    /// and the check of a `COMMIT` whose outcome was lost.
+    async fn attempt<C, S>(
+        &self,
+        db: &C,
+        flavor: Flavor,
+        source: &mut S,
+        unit: &S::Unit,
+    ) -> Result<Outcome<S::Next>>
+    where
+        C: BulkConnection,
+        S: BatchSource,
+    {
+        let (txn, session) = self.open(db, flavor).await?;
+        let executed = self
+            .guarded(
+                db,
+                &session,
+                source.execute(&Scoped::new(&txn, &session), unit),
+            )
+            .await;
+        let outcome = match executed {
+            Ok(outcome) => outcome,
+            Err(error) => {
+                // Never commit after an error: PostgreSQL and MariaDB may report a later
+                // commit as successful while the work was rolled back, or commit the rest of
+                // the batch.
+                close_and_roll_back(txn, &session).await;
+                return Err(error);
+            }
+        };
+        if let Err(error) = session.close(&txn).await {
+            rollback(txn).await;
+            return Err(error.into());
+        }
+        match txn.commit().await {
+            Ok(()) => Ok(outcome),
+            Err(error) if outcome_unknown(&error) => {
+                self.settle(db, &session, source, unit, outcome, error)
+                    .await
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// A batch's statements under the client's backstop: a little longer than the limit the
+    /// server enforces itself. When it fires, the server's statement is cancelled from another
+    /// connection and the batch waits for it to end; only when nothing can stop it (no other
+    /// connection, or the server does not answer) is the batch's future dropped.
+    async fn guarded<C, T>(
+        &self,
+        db: &C,
+        session: &Session,
+        work: impl Future<Output = std::result::Result<T, DbErr>>,
+    ) -> Result<T>
+    where
+        C: BulkConnection,
+    {
+        let Some(limit) = session.limit() else {
+            return work.await.map_err(Error::from);
+        };
+        let mut work = std::pin::pin!(work);
+        let backstop = limit + BACKSTOP_MARGIN;
+        let result = match tokio::time::timeout(backstop, work.as_mut()).await {
+            Ok(result) => result,
+            Err(_elapsed) => {
+                let Some(control) = db.control() else {
+                    return Err(Error::Timeout(limit));
+                };
+                session.cancel(control).await;
+                match tokio::time::timeout(BACKSTOP_MARGIN, work.as_mut()).await {
+                    Ok(result) => result,
+                    Err(_elapsed) => {
+                        // The statement outlived its cancellation: end the session, so that the
+                        // connection is not handed out again in an unknown state.
+                        if let Err(error) = session.end(control, BACKSTOP_MARGIN).await {
+                            tracing::warn!(%error, "ending a batch's session failed");
+                        }
+                        return Err(Error::Timeout(limit));
+                    }
+                }
+            }
+        };
+        result.map_err(|error| match server_timeout(&error) {
+            true => Error::Timeout(limit),
+            false => Error::from(error),
+        })
+    }
+
+    /// Settles a batch whose `COMMIT` was lost: ends its session, then has the source check.
+    async fn settle<C, S>(
+        &self,
+        db: &C,
+        session: &Session,
+        source: &mut S,
+        unit: &S::Unit,
+        outcome: Outcome<S::Next>,
+        lost: DbErr,
+    ) -> Result<Outcome<S::Next>>
+    where
+        C: BulkConnection,
+        S: BatchSource,
+    {
+        let unknown = |source| Error::CommitUnknown {
+            rows: outcome.affected,
+            source,
+        };
+        let Some(control) = db.control() else {
+            return Err(unknown(lost));
+        };
+        match session.end(control, SETTLE_WAIT).await {
+            Ok(true) => {}
+            Ok(false) => return Err(unknown(lost)),
+            Err(error) => {
+                tracing::warn!(%error, "ending the session of a lost COMMIT failed");
+                return Err(unknown(lost));
+            }
+        }
+        let verified = match source.verify(control, unit, &outcome).await {
+            Ok(verified) => verified,
+            Err(error) => {
+                tracing::warn!(%error, "checking a lost COMMIT failed");
+                Verified::Unknown
+            }
+        };
+        tracing::warn!(
+            batch = self.batches,
+            ?verified,
+            error = %lost,
+            "the connection failed during COMMIT; checked the batch"
+        );
+        match verified {
+            Verified::Committed => Ok(outcome),
+            // A lost connection: retried like any batch that never reached its COMMIT.
+            Verified::RolledBack => Err(lost.into()),
+            Verified::Unknown => Err(unknown(lost)),
         }
     }
 
@@ -337,6 +566,13 @@ impl<'a> Engine<'a> {
     }
 }
 
+/// How much longer than the server's limit the client waits for a batch's statements, and then
+/// for a cancelled statement to end.
+const BACKSTOP_MARGIN: Duration = Duration::from_secs(2);
+
+/// How long the engine waits for the server to end the session of a lost `COMMIT`.
+const SETTLE_WAIT: Duration = Duration::from_secs(10);
+
 async fn rollback<T: TransactionSession>(txn: T) {
     if let Err(error) = txn.rollback().await {
         // The connection is unusable; the pool discards it, and the server rolls back when it
@@ -345,17 +581,12 @@ async fn rollback<T: TransactionSession>(txn: T) {
     }
 }
 
-async fn with_timeout<T>(
-    limit: Option<Duration>,
-    work: impl Future<Output = std::result::Result<T, DbErr>>,
-) -> Result<T> {
-    match limit {
-        None => work.await.map_err(Error::from),
-        Some(limit) => match tokio::time::timeout(limit, work).await {
-            Ok(result) => result.map_err(Error::from),
-            Err(_elapsed) => Err(Error::Timeout(limit)),
-        },
+/// Puts back what the session changed on the connection, then rolls back.
+async fn close_and_roll_back<T: TransactionSession + ConnectionTrait>(txn: T, session: &Session) {
+    if let Err(error) = session.close(&txn).await {
+        tracing::debug!(%error, "restoring the connection's settings after a failed batch");
     }
+    rollback(txn).await;
 }
 
 /// Runs a `SELECT COUNT(*) …` and reads the count.
@@ -363,8 +594,9 @@ pub(crate) async fn count<C: ConnectionTrait>(
     conn: &C,
     query: &sea_orm::sea_query::SelectStatement,
 ) -> Result<u64, DbErr> {
+    let statement = bind_timestamps(conn.get_database_backend().build(query));
     let row = conn
-        .query_one(query)
+        .query_one_raw(statement)
         .await?
         .ok_or_else(|| DbErr::Custom("COUNT(*) returned no row".to_owned()))?;
     let count: i64 = row.try_get_by_index(0)?;

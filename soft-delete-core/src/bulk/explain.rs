@@ -90,6 +90,7 @@ pub async fn explain<C: ConnectionTrait>(
 ) -> Result<Explain, DbErr> {
     let mut explained = Vec::new();
     for statement in statements {
+        let statement = crate::entity::bind_timestamps(statement);
         let prefix = match statement.db_backend {
             DbBackend::Sqlite => "EXPLAIN QUERY PLAN ",
             _ => "EXPLAIN ",

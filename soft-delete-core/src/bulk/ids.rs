@@ -7,8 +7,8 @@ use futures::{Stream, StreamExt};
 use sea_orm::sea_query::{IntoValueTuple, ValueTuple};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, PrimaryKeyTrait, Statement};
 
-use super::engine::{BatchSource, Outcome, Plan};
-use super::sql::KeyedUpdate;
+use super::engine::{BatchSource, Outcome, Plan, Verified, count};
+use super::sql::{self, KeyedUpdate};
 use crate::entity::{Change, SoftDelete};
 
 /// The most keys a batch reserves room for up front; larger batches grow as keys arrive.
@@ -19,6 +19,7 @@ pub(crate) struct IdSource<E, S> {
     ids: std::pin::Pin<Box<S>>,
     batch_size: usize,
     update: KeyedUpdate,
+    change: Change,
     total: Option<u64>,
     _entity: std::marker::PhantomData<fn() -> E>,
 }
@@ -38,6 +39,7 @@ where
             ids: Box::pin(ids),
             batch_size: plan.batch_size,
             update: KeyedUpdate::new::<E>(backend, change, plan.config.enable_query_optimization),
+            change: change.clone(),
             total,
             _entity: std::marker::PhantomData,
         }
@@ -97,6 +99,26 @@ where
         async move {
             let unit = self.next_unit().await.unwrap_or_default();
             Ok(self.update.statements(&unit))
+        }
+    }
+
+    // Written out for the same reason as `preview`.
+    #[allow(clippy::manual_async_fn)]
+    fn verify<'a, C: ConnectionTrait>(
+        &'a mut self,
+        conn: &'a C,
+        unit: &'a Vec<ValueTuple>,
+        outcome: &'a Outcome<()>,
+    ) -> impl Future<Output = Result<Verified, DbErr>> + Send + 'a {
+        async move {
+            let Some(mark) = self.change.mark::<E>() else {
+                return Ok(Verified::Unknown);
+            };
+            let mut found = 0;
+            for query in sql::count_keys::<E>(conn.get_database_backend(), unit, &mark) {
+                found += count(conn, &query).await?;
+            }
+            Ok(Verified::from_counts(found, outcome.affected))
         }
     }
 

@@ -21,8 +21,8 @@ use sea_orm::{
     IntoActiveModel, Iterable, ModelTrait, PrimaryKeyTrait, QueryFilter, QueryTrait,
 };
 
-use super::engine::{BatchSource, Outcome, Plan};
-use super::sql::{RowInsert, key_columns, rows_per_statement};
+use super::engine::{BatchSource, Outcome, Plan, Verified, count};
+use super::sql::{self, RowInsert, key_columns, rows_per_statement};
 use crate::entity::{SoftDelete, insert_defaults, key_condition, now, stamp_insert};
 
 type ModelOf<E> = <E as EntityTrait>::Model;
@@ -180,6 +180,29 @@ where
         };
         let chunk = &unit[..unit.len().min(self.rows_per_statement)];
         Ok(vec![self.statement(chunk)?.0])
+    }
+
+    async fn verify<T: ConnectionTrait>(
+        &mut self,
+        conn: &T,
+        _unit: &Vec<ActiveModelOf<E>>,
+        outcome: &Outcome<Self::Next>,
+    ) -> std::result::Result<Verified, DbErr> {
+        // Only inserts that read their rows back know their keys.
+        if !self.returning {
+            return Ok(Verified::Unknown);
+        }
+        let keys: Vec<ValueTuple> = outcome
+            .next
+            .0
+            .iter()
+            .map(|model| model.get_primary_key_value())
+            .collect();
+        let mut found = 0;
+        for query in sql::count_keys::<E>(conn.get_database_backend(), &keys, &Condition::all()) {
+            found += count(conn, &query).await?;
+        }
+        Ok(Verified::from_counts(found, outcome.affected))
     }
 
     fn advance(&mut self, (models, increment): Self::Next) {

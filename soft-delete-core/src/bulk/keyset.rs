@@ -4,7 +4,7 @@
 use sea_orm::sea_query::{Condition, IntoValueTuple, ValueTuple};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, PrimaryKeyTrait, Statement, TryGetableMany};
 
-use super::engine::{BatchSource, Outcome, count};
+use super::engine::{BatchSource, Outcome, Verified, count};
 use super::sql;
 use crate::entity::{Change, SoftDelete};
 
@@ -59,14 +59,20 @@ impl<E: SoftDelete> KeysetSource<E> {
         conn: &C,
         cursor: Option<&ValueTuple>,
     ) -> Result<Option<ValueTuple>, DbErr> {
-        let query = sql::keyset_bound::<E>(&self.condition, cursor, self.batch_size);
-        match conn.query_one(&query).await? {
+        let query = self.bound_statement(cursor);
+        match conn.query_one_raw(query).await? {
             Some(row) => Ok(Some(
                 <<E::PrimaryKey as PrimaryKeyTrait>::ValueType as TryGetableMany>::try_get_many_by_index(&row)?
                     .into_value_tuple(),
             )),
             None => Ok(None),
         }
+    }
+
+    /// The statement of phase one.
+    fn bound_statement(&self, cursor: Option<&ValueTuple>) -> Statement {
+        let query = sql::keyset_bound::<E>(&self.condition, cursor, self.batch_size);
+        self.backend.build(&query)
     }
 
     /// Phase two: the statement that changes the range `cursor < key <= bound`.
@@ -123,13 +129,36 @@ impl<E: SoftDelete> BatchSource for KeysetSource<E> {
         let cursor = self.cursor.clone();
         let bound = self.bound(conn, cursor.as_ref()).await?;
         Ok(vec![
-            self.backend.build(&sql::keyset_bound::<E>(
-                &self.condition,
-                cursor.as_ref(),
-                self.batch_size,
-            )),
+            self.bound_statement(cursor.as_ref()),
             self.change_statement(cursor.as_ref(), bound.as_ref()),
         ])
+    }
+
+    async fn verify<C: ConnectionTrait>(
+        &mut self,
+        conn: &C,
+        cursor: &Option<ValueTuple>,
+        outcome: &Outcome<Option<ValueTuple>>,
+    ) -> Result<Verified, DbErr> {
+        let range = sql::in_range::<E>(&self.condition, cursor.as_ref(), outcome.next.as_ref());
+        match &self.action {
+            KeysetAction::Update(change) => {
+                let Some(mark) = change.mark::<E>() else {
+                    return Ok(Verified::Unknown);
+                };
+                let found = count(conn, &sql::count_where::<E>(&range.add(mark))).await?;
+                Ok(Verified::from_counts(found, outcome.affected))
+            }
+            KeysetAction::Delete => {
+                // A purge leaves no mark: its rows are gone (committed) or all still there.
+                let left = count(conn, &sql::count_where::<E>(&range)).await?;
+                Ok(match left {
+                    0 => Verified::Committed,
+                    left if left == outcome.affected => Verified::RolledBack,
+                    _ => Verified::Unknown,
+                })
+            }
+        }
     }
 
     fn advance(&mut self, next: Option<ValueTuple>) {

@@ -29,6 +29,7 @@ mod explain;
 mod ids;
 mod insert;
 mod keyset;
+mod session;
 pub(crate) mod sql;
 mod transient;
 
@@ -42,7 +43,10 @@ use std::time::{Duration, Instant};
 
 use futures::Stream;
 use sea_orm::sea_query::{Condition, IntoCondition};
-use sea_orm::{ConnectionTrait, EntityTrait, IntoActiveModel, PrimaryKeyTrait, TransactionTrait};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseExecutor, DatabaseTransaction, EntityTrait,
+    IntoActiveModel, PrimaryKeyTrait, TransactionTrait,
+};
 
 pub(crate) use engine::count;
 use engine::{BatchSource, Plan, ProgressFn};
@@ -52,10 +56,46 @@ use insert::InsertSource;
 use keyset::{KeysetAction, KeysetSource};
 
 use crate::config::{SoftDeleteConfig, check_batch_size, check_duration, check_required};
-use crate::entity::{Audit, BoxFuture, Change, SoftDelete, Timestamp, now};
+use crate::entity::{
+    Audit, BoxFuture, Change, SoftDelete, Timestamp, ceil_micros, check_timestamp, now, to_micros,
+};
 use crate::error::{Error, Result};
 use crate::operation::OperationKind;
 use crate::report::{AlertSink, BulkReport, Progress};
+
+/// A connection bulk operations run on: a `DatabaseConnection` (each batch its own transaction),
+/// a `DatabaseTransaction` (each batch a savepoint of the caller's transaction), or a
+/// `DatabaseExecutor` holding either.
+///
+/// Beyond running statements, the engine sometimes needs a session of its own: to cancel a
+/// batch's statement that outlived the server's limit, and to check a batch whose `COMMIT` was
+/// lost. A pool has one to give; a transaction has not, so inside one those two fall back to
+/// dropping the batch's future and to reporting [`Error::CommitUnknown`].
+pub trait BulkConnection: ConnectionTrait + TransactionTrait + Sync {
+    /// A connection independent of the batches' sessions, if there is one.
+    fn control(&self) -> Option<&DatabaseConnection>;
+}
+
+impl BulkConnection for DatabaseConnection {
+    fn control(&self) -> Option<&DatabaseConnection> {
+        Some(self)
+    }
+}
+
+impl BulkConnection for DatabaseTransaction {
+    fn control(&self) -> Option<&DatabaseConnection> {
+        None
+    }
+}
+
+impl BulkConnection for DatabaseExecutor<'_> {
+    fn control(&self) -> Option<&DatabaseConnection> {
+        match self {
+            DatabaseExecutor::Connection(db) => Some(db),
+            _ => None,
+        }
+    }
+}
 
 /// The primary-key value type of an entity: `i64`, `Uuid`, `(i32, i64)`, …
 pub type PrimaryKeyValue<E> = <<E as EntityTrait>::PrimaryKey as PrimaryKeyTrait>::ValueType;
@@ -269,7 +309,7 @@ impl PurgeAction {
     /// so the subtraction is in range).
     fn cutoff(&self, config: &SoftDeleteConfig) -> Result<Timestamp> {
         if let Some(cutoff) = self.cutoff {
-            return Ok(cutoff);
+            return Ok(ceil_micros(cutoff));
         }
         let retention = chrono::Duration::from_std(config.retention).ok();
         retention
@@ -417,9 +457,11 @@ impl<E, C, Src> Bulk<'_, E, C, Src, SoftDeleteAction> {
         self
     }
 
-    /// Stamps `deleted_at` with this time instead of the time the operation starts.
+    /// Stamps `deleted_at` with this time instead of the time the operation starts, truncated
+    /// to microseconds (what every backend stores). A time the backend cannot store exactly is
+    /// refused with [`Error::InvalidArgument`] before anything is sent.
     pub fn at(mut self, when: Timestamp) -> Self {
-        self.action.at = Some(when);
+        self.action.at = Some(to_micros(when));
         self
     }
 }
@@ -458,7 +500,7 @@ impl<E: Audit, C, S, M> Bulk<'_, E, C, Rows<S>, CreateAction<M>> {
 impl<'a, E, C, Src, Act> Bulk<'a, E, C, Src, Act>
 where
     E: SoftDelete,
-    C: ConnectionTrait + TransactionTrait,
+    C: BulkConnection,
 {
     /// Checks the options, then hands the pieces to the operation's own `into_future`.
     fn prepare(self, kind: OperationKind) -> Result<(&'a C, Plan<'a>, Src, Act)> {
@@ -528,7 +570,7 @@ struct Started<'a, C, S> {
 
 impl<'a, C, S> Started<'a, C, S>
 where
-    C: ConnectionTrait + TransactionTrait,
+    C: BulkConnection,
     S: BatchSource,
 {
     async fn run(mut self) -> Result<BulkReport> {
@@ -544,15 +586,17 @@ where
 impl<'a, E, C, S, T, A> Bulk<'a, E, C, Ids<S>, A>
 where
     E: SoftDelete,
-    C: ConnectionTrait + TransactionTrait,
+    C: BulkConnection,
     S: Stream<Item = T> + Send + 'a,
     T: Into<PrimaryKeyValue<E>> + Send + 'a,
     A: ChangeAction,
 {
     fn start(self) -> Result<Started<'a, C, IdSource<E, S>>> {
         let (db, plan, Ids(ids), action) = self.prepare(A::KIND)?;
+        let backend = db.get_database_backend();
         let change = action.into_change(&plan.config)?.0;
-        let source = IdSource::new(ids, &plan, db.get_database_backend(), &change);
+        change.check(backend)?;
+        let source = IdSource::new(ids, &plan, backend, &change);
         Ok(Started { db, plan, source })
     }
 
@@ -570,7 +614,7 @@ where
 impl<'a, E, C, S, T, A> IntoFuture for Bulk<'a, E, C, Ids<S>, A>
 where
     E: SoftDelete,
-    C: ConnectionTrait + TransactionTrait,
+    C: BulkConnection,
     S: Stream<Item = T> + Send + 'a,
     T: Into<PrimaryKeyValue<E>> + Send + 'a,
     A: ChangeAction + 'a,
@@ -586,13 +630,15 @@ where
 impl<'a, E, C, A> Bulk<'a, E, C, Filter, A>
 where
     E: SoftDelete,
-    C: ConnectionTrait + TransactionTrait,
+    C: BulkConnection,
     A: ChangeAction,
 {
     fn start(self) -> Result<Started<'a, C, KeysetSource<E>>> {
         let (db, plan, Filter(condition), action) = self.prepare(A::KIND)?;
-        let action = KeysetAction::Update(action.into_change(&plan.config)?.0);
         let backend = db.get_database_backend();
+        let change = action.into_change(&plan.config)?.0;
+        change.check(backend)?;
+        let action = KeysetAction::Update(change);
         let source = KeysetSource::new(condition, action, plan.batch_size, backend);
         Ok(Started { db, plan, source })
     }
@@ -611,7 +657,7 @@ where
 impl<'a, E, C, A> IntoFuture for Bulk<'a, E, C, Filter, A>
 where
     E: SoftDelete,
-    C: ConnectionTrait + TransactionTrait,
+    C: BulkConnection,
     A: ChangeAction + 'a,
 {
     type Output = Result<BulkReport>;
@@ -637,19 +683,20 @@ enum PurgeStart<'a, C, E> {
 impl<'a, E, C> Bulk<'a, E, C, Filter, PurgeAction>
 where
     E: SoftDelete,
-    C: ConnectionTrait + TransactionTrait,
+    C: BulkConnection,
 {
     fn start(self) -> Result<PurgeStart<'a, C, E>> {
         let dry_run = self.action.dry_run;
         let (db, plan, Filter(filter), action) = self.prepare(OperationKind::Purge)?;
         let cutoff = action.cutoff(&plan.config)?;
         let backend = db.get_database_backend();
+        check_timestamp(backend, "cutoff", cutoff)?;
         if dry_run {
             // The count can use an index on `deleted_at`, unlike the walk's form.
             let count = sql::count_where::<E>(&filter.add(sql::deleted_before::<E>(cutoff)));
             return Ok(PurgeStart::DryRun { db, plan, count });
         }
-        let condition = filter.add(sql::deleted_before_for_keyset::<E>(cutoff));
+        let condition = filter.add(sql::deleted_before_for_keyset::<E>(cutoff, backend));
         let source = KeysetSource::new(condition, KeysetAction::Delete, plan.batch_size, backend);
         Ok(PurgeStart::Walk(Started { db, plan, source }))
     }
@@ -675,7 +722,7 @@ where
 impl<'a, E, C> IntoFuture for Bulk<'a, E, C, Filter, PurgeAction>
 where
     E: SoftDelete,
-    C: ConnectionTrait + TransactionTrait,
+    C: BulkConnection,
 {
     type Output = Result<BulkReport>;
     type IntoFuture = BoxFuture<'a, Result<BulkReport>>;
@@ -710,7 +757,7 @@ where
     E: SoftDelete,
     E::ActiveModel: Send + Sync,
     E::Model: IntoActiveModel<E::ActiveModel> + Send + Sync,
-    C: ConnectionTrait + TransactionTrait,
+    C: BulkConnection,
     S: Stream<Item = E::ActiveModel> + Send + 'a,
 {
     type Output = Result<Vec<E::Model>>;
@@ -732,7 +779,7 @@ where
     E: SoftDelete,
     E::ActiveModel: Send + Sync,
     E::Model: IntoActiveModel<E::ActiveModel> + Send + Sync,
-    C: ConnectionTrait + TransactionTrait,
+    C: BulkConnection,
     S: Stream<Item = E::ActiveModel> + Send + 'a,
 {
     type Output = Result<BulkReport>;

@@ -557,6 +557,41 @@ pub(crate) fn count_where<E: EntityTrait>(condition: &Condition) -> SelectStatem
         .to_owned()
 }
 
+/// `SELECT COUNT(*) FROM t WHERE key IN (keys) AND condition`, split below the bind limit.
+pub(crate) fn count_keys<E: EntityTrait>(
+    backend: DbBackend,
+    keys: &[ValueTuple],
+    condition: &Condition,
+) -> Vec<SelectStatement> {
+    let columns = key_columns::<E>();
+    // A few binds spare for the condition (a timestamp or two).
+    let per_statement = rows_per_statement(backend, 16, columns.len(), usize::MAX);
+    keys.chunks(per_statement)
+        .map(|chunk| {
+            let keys = chunk.iter().cloned();
+            let in_keys = if columns.len() == 1 {
+                Expr::col(columns[0]).is_in(keys.flat_map(|key| key.into_iter()))
+            } else {
+                Expr::tuple(columns.iter().map(|c| Expr::col(*c))).in_tuples(keys)
+            };
+            count_where::<E>(&Condition::all().add(in_keys).add(condition.clone()))
+        })
+        .collect()
+}
+
+/// The rows of the range `cursor < key <= bound` that match `condition`.
+pub(crate) fn in_range<E: EntityTrait>(
+    condition: &Condition,
+    cursor: Option<&ValueTuple>,
+    bound: Option<&ValueTuple>,
+) -> Condition {
+    let mut range = remaining::<E>(condition, cursor);
+    if let Some(bound) = bound {
+        range = range.add(up_to::<E>(bound));
+    }
+    range
+}
+
 /// `SELECT COUNT(*), COUNT(deleted_at) FROM t`: total and deleted rows in one scan.
 pub(crate) fn deletion_counts<E: SoftDelete>() -> SelectStatement {
     Query::select()
@@ -584,14 +619,22 @@ pub(crate) fn deleted_before<E: SoftDelete>(cutoff: Timestamp) -> Condition {
 /// sort every matching row to find the batch's last key: each batch costs as much as all the
 /// rows left, and a purge of a million rows takes minutes instead of seconds. Written this way,
 /// the only index that serves the query is the primary key, and the walk reads the table once,
-/// in key order.
-pub(crate) fn deleted_before_for_keyset<E: SoftDelete>(cutoff: Timestamp) -> Condition {
+/// in key order. On MySQL/MariaDB the cutoff is cast to `DATETIME(6)`: it arrives as text (see
+/// `timestamp_value`), and `COALESCE` of a `DATETIME` and text is text.
+pub(crate) fn deleted_before_for_keyset<E: SoftDelete>(
+    cutoff: Timestamp,
+    backend: DbBackend,
+) -> Condition {
+    let value = || match backend {
+        DbBackend::MySql => Expr::cust_with_values("CAST(? AS DATETIME(6))", [cutoff]),
+        _ => Expr::val(cutoff),
+    };
     Condition::all().add(
         Expr::expr(sea_orm::sea_query::Func::coalesce([
             Expr::col(E::deleted_at_column()),
-            Expr::val(cutoff),
+            value(),
         ]))
-        .lt(cutoff),
+        .lt(value()),
     )
 }
 
@@ -776,7 +819,7 @@ mod tests {
 
     #[test]
     fn keyset_statements_per_backend() {
-        let condition = deleted_before_for_keyset::<user::Entity>(at());
+        let condition = deleted_before_for_keyset::<user::Entity>(at(), DbBackend::Postgres);
         let cursor = Some(100i64.into_value_tuple());
         let bound = Some(600i64.into_value_tuple());
         let select = keyset_bound::<user::Entity>(&condition, cursor.as_ref(), 500);

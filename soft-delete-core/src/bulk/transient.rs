@@ -1,5 +1,7 @@
-//! Which errors are worth retrying: each backend's codes for deadlocks, serialization failures,
-//! lock wait timeouts, busy databases and lost connections.
+//! What a database error means for a batch, by each backend's codes: worth retrying (deadlocks,
+//! serialization failures, lock wait timeouts, busy databases, lost connections), the server's
+//! own time limit (the batch's `query_timeout`), or a lost connection (which during `COMMIT`
+//! leaves the outcome unknown).
 
 use sea_orm::DbErr;
 
@@ -39,6 +41,69 @@ fn runtime_transient(error: &sea_orm::RuntimeErr) -> bool {
     feature = "sqlx-mysql"
 )))]
 fn runtime_transient(_error: &sea_orm::RuntimeErr) -> bool {
+    false
+}
+
+/// The root runtime error of a `DbErr`, if it has one.
+fn runtime(error: &DbErr) -> Option<&sea_orm::RuntimeErr> {
+    match error {
+        DbErr::Conn(e) | DbErr::Exec(e) | DbErr::Query(e) => Some(e),
+        _ => None,
+    }
+}
+
+/// True when the connection failed (I/O, protocol, a crashed worker) rather than the database
+/// answering with an error: during `COMMIT`, the client cannot know whether the server applied
+/// it.
+pub(crate) fn outcome_unknown(error: &DbErr) -> bool {
+    #[cfg(any(
+        feature = "sqlx-sqlite",
+        feature = "sqlx-postgres",
+        feature = "sqlx-mysql"
+    ))]
+    if let Some(sea_orm::RuntimeErr::SqlxError(error)) = runtime(error) {
+        use sea_orm::sqlx;
+        return matches!(
+            error.as_ref(),
+            sqlx::Error::Io(_)
+                | sqlx::Error::Protocol(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::WorkerCrashed
+        );
+    }
+    let _ = runtime(error);
+    false
+}
+
+/// True when the server stopped a statement at the limit the batch set (or because the batch's
+/// backstop cancelled it): PostgreSQL `query_canceled` (57014) and `lock_not_available`
+/// (55P03); MariaDB `max_statement_time` (1969), MySQL `MAX_EXECUTION_TIME` (3024), a killed
+/// query (1317) and a lock wait timeout (1205); SQLite busy after its busy timeout (5, but not
+/// `SQLITE_BUSY_SNAPSHOT`, 517, which no wait can clear).
+pub(crate) fn server_timeout(error: &DbErr) -> bool {
+    #[cfg(any(
+        feature = "sqlx-sqlite",
+        feature = "sqlx-postgres",
+        feature = "sqlx-mysql"
+    ))]
+    if let Some(sea_orm::RuntimeErr::SqlxError(error)) = runtime(error)
+        && let sea_orm::sqlx::Error::Database(db) = error.as_ref()
+    {
+        #[cfg(feature = "sqlx-mysql")]
+        if let Some(mysql) = db.try_downcast_ref::<sea_orm::sqlx::mysql::MySqlDatabaseError>() {
+            return matches!(mysql.number(), 1969 | 3024 | 1317 | 1205);
+        }
+        #[cfg(feature = "sqlx-sqlite")]
+        if db
+            .try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
+            .is_some()
+        {
+            let code = db.code().and_then(|c| c.parse::<i32>().ok()).unwrap_or(0);
+            return code & 0xff == 5 && code != 517;
+        }
+        return matches!(db.code().as_deref(), Some("57014" | "55P03"));
+    }
+    let _ = runtime(error);
     false
 }
 
