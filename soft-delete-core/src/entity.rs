@@ -218,6 +218,23 @@ pub(crate) fn now() -> Timestamp {
     to_micros(Utc::now())
 }
 
+/// The stamp of a new operation: the current time in microseconds, and later than every stamp
+/// this process handed out before, so that no two operations of the process share one (a
+/// batch whose `COMMIT` was lost is found by its operation's stamp).
+pub(crate) fn operation_stamp() -> Timestamp {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    static LAST: AtomicI64 = AtomicI64::new(i64::MIN);
+    let wanted = Utc::now().timestamp_micros();
+    let mut last = LAST.load(Ordering::Relaxed);
+    loop {
+        let next = wanted.max(last.saturating_add(1));
+        match LAST.compare_exchange_weak(last, next, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return DateTime::from_timestamp_micros(next).unwrap_or_else(now),
+            Err(seen) => last = seen,
+        }
+    }
+}
+
 /// `t` truncated to microseconds, the precision every backend stores.
 pub(crate) fn to_micros(t: Timestamp) -> Timestamp {
     DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)
@@ -340,6 +357,29 @@ pub(crate) fn format_key(key: &ValueTuple) -> String {
     }
 }
 
+/// What marks the rows one change wrote; see [`Change::mark`].
+#[derive(Clone, Debug)]
+pub(crate) struct Mark {
+    pub(crate) condition: Condition,
+    pub(crate) unique: bool,
+}
+
+impl Mark {
+    /// The verdict on a batch whose `COMMIT` was lost, from the rows of the batch that carry
+    /// the mark (`found`) against the rows it changed. A shared mark cannot tell this batch's
+    /// rows from another operation's: found rows leave the outcome unknown.
+    pub(crate) fn verdict(&self, found: u64, changed: u64) -> crate::bulk::Verdict {
+        use crate::bulk::Verdict;
+        if found == 0 {
+            Verdict::RolledBack
+        } else if self.unique && found == changed {
+            Verdict::Committed
+        } else {
+            Verdict::Unknown
+        }
+    }
+}
+
 /// What a soft delete or a restore writes into each row.
 #[derive(Clone, Debug)]
 pub(crate) enum Change {
@@ -348,6 +388,9 @@ pub(crate) enum Change {
         at: Timestamp,
         by: Option<String>,
         reason: Option<String>,
+        /// True when `at` was taken by [`operation_stamp`]: no other operation of this process
+        /// carries it. False for a stamp the caller gave, which others may share.
+        unique: bool,
     },
     /// Clear them on deleted rows.
     Restore { at: Timestamp, by: Option<String> },
@@ -361,7 +404,7 @@ impl Change {
         let updated_at = audit.and_then(|a| a.updated_at);
         let updated_by = audit.and_then(|a| a.updated_by);
         let (mut set, at, by) = match self {
-            Change::SoftDelete { at, by, reason } => (
+            Change::SoftDelete { at, by, reason, .. } => (
                 vec![
                     (E::deleted_at_column(), Value::from(*at)),
                     (E::deleted_by_column(), Value::from(by.clone())),
@@ -405,21 +448,24 @@ impl Change {
     }
 
     /// What marks a row as written by this change, for checking a batch whose `COMMIT` was
-    /// lost: a soft delete's exact `deleted_at` (one per operation, to the microsecond); a
-    /// restore's `updated_at` on an active row, for entities that have one. `None` when no
+    /// lost, and whether only this change can have written it: a soft delete's exact
+    /// `deleted_at` (unique when the crate took it, shared perhaps when the caller gave it);
+    /// a restore's `updated_at` on an active row, for entities that have one. `None` when no
     /// column tells.
-    pub(crate) fn mark<E: SoftDelete>(&self) -> Option<Condition> {
+    pub(crate) fn mark<E: SoftDelete>(&self) -> Option<Mark> {
         match self {
-            Change::SoftDelete { at, .. } => {
-                Some(Condition::all().add(E::deleted_at_column().eq(Value::from(*at))))
-            }
+            Change::SoftDelete { at, unique, .. } => Some(Mark {
+                condition: Condition::all().add(E::deleted_at_column().eq(Value::from(*at))),
+                unique: *unique,
+            }),
             Change::Restore { at, .. } => {
                 let updated_at = E::audit_columns()?.updated_at?;
-                Some(
-                    Condition::all()
+                Some(Mark {
+                    condition: Condition::all()
                         .add(E::deleted_at_column().is_null())
                         .add(updated_at.eq(Value::from(*at))),
-                )
+                    unique: true,
+                })
             }
         }
     }
@@ -521,7 +567,8 @@ where
 
     fn into_future(self) -> Self::IntoFuture {
         let change = Change::SoftDelete {
-            at: self.at.unwrap_or_else(now),
+            unique: self.at.is_none(),
+            at: self.at.unwrap_or_else(operation_stamp),
             by: self.by,
             reason: self.reason,
         };
@@ -568,7 +615,7 @@ where
 
     fn into_future(self) -> Self::IntoFuture {
         let change = Change::Restore {
-            at: now(),
+            at: operation_stamp(),
             by: self.restored_by,
         };
         Box::pin(apply_to_key::<E, C>(self.db, self.key, change))

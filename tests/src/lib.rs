@@ -3,6 +3,7 @@
 
 pub mod context;
 pub mod entities;
+pub mod faulty;
 pub mod fixtures;
 
 pub use context::TestContext;

@@ -492,6 +492,10 @@ impl<'a> Engine<'a> {
         C: BulkConnection,
         S: BatchSource,
     {
+        if outcome.affected == 0 {
+            // Nothing rode on this COMMIT: whichever way it went, nothing is lost or doubled.
+            return Ok(outcome);
+        }
         let unknown = |source| Error::CommitUnknown {
             rows: outcome.affected,
             source,

@@ -115,10 +115,10 @@ where
                 return Ok(Verified::Unknown);
             };
             let mut found = 0;
-            for query in sql::count_keys::<E>(conn.get_database_backend(), unit, &mark) {
+            for query in sql::count_keys::<E>(conn.get_database_backend(), unit, &mark.condition) {
                 found += count(conn, &query).await?;
             }
-            Ok(Verified::from_counts(found, outcome.affected))
+            Ok(mark.verdict(found, outcome.affected))
         }
     }
 

@@ -146,8 +146,12 @@ impl<E: SoftDelete> BatchSource for KeysetSource<E> {
                 let Some(mark) = change.mark::<E>() else {
                     return Ok(Verified::Unknown);
                 };
-                let found = count(conn, &sql::count_where::<E>(&range.add(mark))).await?;
-                Ok(Verified::from_counts(found, outcome.affected))
+                let found = count(
+                    conn,
+                    &sql::count_where::<E>(&range.add(mark.condition.clone())),
+                )
+                .await?;
+                Ok(mark.verdict(found, outcome.affected))
             }
             KeysetAction::Delete => {
                 // A purge leaves no mark: its rows are gone (committed) or all still there.

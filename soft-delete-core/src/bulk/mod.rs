@@ -48,8 +48,8 @@ use sea_orm::{
     IntoActiveModel, PrimaryKeyTrait, TransactionTrait,
 };
 
-pub(crate) use engine::count;
 use engine::{BatchSource, Plan, ProgressFn};
+pub(crate) use engine::{Verified as Verdict, count};
 pub use explain::{Explain, ExplainedStatement, explain};
 use ids::IdSource;
 use insert::InsertSource;
@@ -57,7 +57,8 @@ use keyset::{KeysetAction, KeysetSource};
 
 use crate::config::{SoftDeleteConfig, check_batch_size, check_duration, check_required};
 use crate::entity::{
-    Audit, BoxFuture, Change, SoftDelete, Timestamp, ceil_micros, check_timestamp, now, to_micros,
+    Audit, BoxFuture, Change, SoftDelete, Timestamp, ceil_micros, check_timestamp, now,
+    operation_stamp, to_micros,
 };
 use crate::error::{Error, Result};
 use crate::operation::OperationKind;
@@ -535,7 +536,8 @@ mod sealed {
         fn into_change(self, config: &SoftDeleteConfig) -> Result<Written> {
             check_required(config, self.by.as_deref(), self.reason.as_deref())?;
             Ok(Written(Change::SoftDelete {
-                at: self.at.unwrap_or_else(now),
+                unique: self.at.is_none(),
+                at: self.at.unwrap_or_else(operation_stamp),
                 by: self.by,
                 reason: self.reason,
             }))
@@ -547,7 +549,7 @@ mod sealed {
 
         fn into_change(self, _config: &SoftDeleteConfig) -> Result<Written> {
             Ok(Written(Change::Restore {
-                at: now(),
+                at: operation_stamp(),
                 by: self.by,
             }))
         }

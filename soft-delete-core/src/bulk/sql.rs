@@ -655,6 +655,7 @@ mod tests {
 
     fn soft_delete() -> Change {
         Change::SoftDelete {
+            unique: true,
             at: at(),
             by: Some("admin".into()),
             reason: None,
@@ -800,6 +801,7 @@ mod tests {
     #[test]
     fn audited_entities_also_stamp_updated_columns() {
         let change = Change::SoftDelete {
+            unique: true,
             at: at(),
             by: Some("mod".into()),
             reason: Some("spam".into()),
