@@ -48,8 +48,10 @@ pub struct SoftDeleteConfig {
     /// Rows per batch (and per transaction) when a call does not set its own.
     /// 1 ..= [`MAX_BATCH_SIZE`](Self::MAX_BATCH_SIZE).
     pub bulk_operation_batch_size: usize,
-    /// Longest a single batch may run before it is rolled back and the operation fails; `None`
-    /// means no limit. At most [`MAX_TIMEOUT`](Self::MAX_TIMEOUT).
+    /// Longest a single batch's statements may run (locks waited for included) before the
+    /// database stops them, the batch is rolled back and the operation fails with
+    /// [`Error::Timeout`]; `None` means no limit (and SQLite keeps the connection's own busy
+    /// timeout). A `COMMIT` is not limited. At most [`MAX_TIMEOUT`](Self::MAX_TIMEOUT).
     pub query_timeout: Option<Duration>,
     /// Use each backend's fastest statement (PostgreSQL `= ANY($1)` with one array parameter
     /// instead of long `IN` lists).

@@ -55,14 +55,24 @@
 //! * Soft delete touches only active rows and restore only deleted ones: duplicates, unknown ids
 //!   and rows already in the target state are not counted, and re-running an operation finishes
 //!   what a failed run left and counts only what it changed. One operation stamps every row with
-//!   the same `deleted_at`.
+//!   the same `deleted_at`, to the microsecond, and no other operation of the process gets the
+//!   same stamp unless it is given one with `.at(..)`.
 //! * Each batch is its own transaction: committed batches stay committed when a later one fails,
 //!   and the error ([`Error::Bulk`]) carries `partial_count`, the rows those batches changed, and
 //!   the number of the batch that failed. `.atomic()` runs every batch in one transaction
 //!   instead: all or nothing.
 //! * Transient errors (deadlock, serialization failure, lock wait timeout, dropped connection,
-//!   database busy) are retried per batch, with backoff; other errors fail at once. Each batch has
-//!   the configuration's `query_timeout` to finish.
+//!   database busy) are retried per batch, with backoff; other errors fail at once.
+//! * Each batch has the configuration's `query_timeout` to finish, enforced by the database
+//!   itself (PostgreSQL `statement_timeout` and `lock_timeout`, MariaDB `max_statement_time` and
+//!   `innodb_lock_wait_timeout` per statement, SQLite `busy_timeout`), so that a batch past it is
+//!   stopped on the server and lets go of its locks; [`Error::Timeout`]. A backstop on the client,
+//!   2 s later, cancels the server's statement if the server did not.
+//! * A `COMMIT` is never timed out. If the connection fails while one is on its way, the batch's
+//!   session is ended on the server and its rows are checked from another connection: a batch
+//!   found committed is counted, one found rolled back is retried, and one that cannot be checked
+//!   fails the operation with [`Error::CommitUnknown`], whose rows
+//!   ([`Error::uncertain_count`]) are neither counted nor denied.
 //! * Cancel safety: dropping an operation's future part-way never leaves half a batch. The
 //!   batch in flight runs in a transaction that is rolled back when its future is dropped (sqlx
 //!   rolls back a dropped transaction before the connection is used again); batches that
@@ -72,7 +82,12 @@
 //! * Operations that reach `bulk_operation_alert_threshold` rows raise one [`BulkAlert`] each
 //!   through the manager's [`AlertSink`] (a `tracing` warning by default).
 //! * It works on a `DatabaseConnection` or inside your own `DatabaseTransaction` (batches then
-//!   become savepoints).
+//!   become savepoints; see [`BulkConnection`] for what needs a connection
+//!   of its own).
+//! * Every time the crate writes or compares is one the backend stores exactly (MySQL/MariaDB
+//!   `DATETIME` from year 1000 to 9999, SQLite's text for years 0 to 9999, PostgreSQL's
+//!   `timestamptz`); others are refused with [`Error::InvalidArgument`] before anything is
+//!   written.
 //!
 //! [`BulkAlert`]: crate::BulkAlert
 
