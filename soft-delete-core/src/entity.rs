@@ -8,6 +8,7 @@
 //! | `Entity::find_active()` | `SELECT … WHERE deleted_at IS NULL` |
 //! | `Entity::find_deleted()` | `SELECT … WHERE deleted_at IS NOT NULL` |
 //! | `Entity::find_with_deleted()` | `SELECT …` (no filter) |
+//! | `Entity::find()` with `default_scope` | `SELECT … WHERE deleted_at IS NULL` |
 //! | `Entity::soft_delete_by_id(db, id)` | `UPDATE … SET deleted_at = ?, … WHERE pk = ? AND deleted_at IS NULL` |
 //! | `Entity::restore_by_id(db, id)` | `UPDATE … SET deleted_at = NULL, … WHERE pk = ? AND deleted_at IS NOT NULL` |
 //! | `Entity::force_delete_by_id(db, id)` | `DELETE … WHERE pk = ?` |
@@ -26,6 +27,7 @@ use sea_orm::{
 };
 
 use crate::error::{Error, Result};
+use crate::scope::{DefaultScope, Scope, Scoped};
 
 /// A point in time, in UTC, as SeaORM's `DateTimeUtc`.
 pub type Timestamp = DateTime<Utc>;
@@ -92,19 +94,26 @@ pub trait SoftDelete: EntityTrait {
         None
     }
 
-    /// Selects the rows that are not soft-deleted.
-    fn find_active() -> Select<Self> {
-        Self::find().filter(Self::deleted_at_column().is_null())
+    /// What `Entity::find()` returns for this entity: [`DefaultScope::Off`] unless the entity
+    /// is declared with `#[soft_delete(default_scope)]` or `default_scope = "strict"`.
+    fn default_scope() -> DefaultScope {
+        DefaultScope::Off
+    }
+
+    /// Selects the rows that are not soft-deleted. The scope can be changed later:
+    /// `find_active().with_deleted()` sees every row (see [`Scoped`]).
+    fn find_active() -> Scoped<Select<Self>> {
+        Scoped::new(<Self as EntityTrait>::find(), Scope::Active)
     }
 
     /// Selects only the soft-deleted rows.
-    fn find_deleted() -> Select<Self> {
-        Self::find().filter(Self::deleted_at_column().is_not_null())
+    fn find_deleted() -> Scoped<Select<Self>> {
+        Scoped::new(<Self as EntityTrait>::find(), Scope::OnlyDeleted)
     }
 
-    /// Selects every row, deleted or not. The same as `find()`, written so that the intent shows.
-    fn find_with_deleted() -> Select<Self> {
-        Self::find()
+    /// Selects every row, deleted or not.
+    fn find_with_deleted() -> Scoped<Select<Self>> {
+        Scoped::new(<Self as EntityTrait>::find(), Scope::WithDeleted)
     }
 
     /// Soft-deletes the row with this primary key, if it is active. Await the returned builder;
@@ -515,20 +524,22 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// [`SoftDeleteActiveModelExt::soft_delete`]. Await it to run it.
 #[must_use = "a soft delete does nothing until it is awaited"]
 #[derive(Debug)]
-pub struct SoftDeleteOne<'a, E, C> {
+pub struct SoftDeleteOne<'a, E: EntityTrait, C> {
     db: &'a C,
     key: Option<ValueTuple>,
+    pending: Vec<(E::Column, Value)>,
     at: Option<Timestamp>,
     by: Option<String>,
     reason: Option<String>,
     _entity: std::marker::PhantomData<E>,
 }
 
-impl<'a, E, C> SoftDeleteOne<'a, E, C> {
+impl<'a, E: EntityTrait, C> SoftDeleteOne<'a, E, C> {
     pub(crate) fn new(db: &'a C, key: Option<ValueTuple>) -> Self {
         SoftDeleteOne {
             db,
             key,
+            pending: Vec::new(),
             at: None,
             by: None,
             reason: None,
@@ -572,7 +583,12 @@ where
             by: self.by,
             reason: self.reason,
         };
-        Box::pin(apply_to_key::<E, C>(self.db, self.key, change))
+        Box::pin(apply_to_key::<E, C>(
+            self.db,
+            self.key,
+            self.pending,
+            change,
+        ))
     }
 }
 
@@ -580,18 +596,20 @@ where
 /// [`SoftDeleteActiveModelExt::restore`]. Await it to run it.
 #[must_use = "a restore does nothing until it is awaited"]
 #[derive(Debug)]
-pub struct RestoreOne<'a, E, C> {
+pub struct RestoreOne<'a, E: EntityTrait, C> {
     db: &'a C,
     key: Option<ValueTuple>,
+    pending: Vec<(E::Column, Value)>,
     restored_by: Option<String>,
     _entity: std::marker::PhantomData<E>,
 }
 
-impl<'a, E, C> RestoreOne<'a, E, C> {
+impl<'a, E: EntityTrait, C> RestoreOne<'a, E, C> {
     pub(crate) fn new(db: &'a C, key: Option<ValueTuple>) -> Self {
         RestoreOne {
             db,
             key,
+            pending: Vec::new(),
             restored_by: None,
             _entity: std::marker::PhantomData,
         }
@@ -618,21 +636,30 @@ where
             at: operation_stamp(),
             by: self.restored_by,
         };
-        Box::pin(apply_to_key::<E, C>(self.db, self.key, change))
+        Box::pin(apply_to_key::<E, C>(
+            self.db,
+            self.key,
+            self.pending,
+            change,
+        ))
     }
 }
 
-/// Writes `change` into the row with `key`, if the row is in the state the change applies to.
+/// Writes `change` into the row with `key`, if the row is in the state the change applies to,
+/// together with the `pending` changes of the active model it was called on.
 async fn apply_to_key<E: SoftDelete, C: ConnectionTrait>(
     db: &C,
     key: Option<ValueTuple>,
+    pending: Vec<(E::Column, Value)>,
     change: Change,
 ) -> Result<u64> {
     let key = key.ok_or_else(missing_key::<E>)?;
     let backend = db.get_database_backend();
     change.check(backend)?;
+    let assignments = change.assignments::<E>();
+    check_pending::<E>(&pending, &assignments, &change)?;
     let mut update = E::update_many();
-    for (column, value) in change.assignments::<E>() {
+    for (column, value) in assignments.into_iter().chain(pending) {
         update = update.col_expr(column, Expr::value(value));
     }
     let update = update
@@ -680,6 +707,64 @@ where
             Ok(result.rows_affected)
         })
     }
+}
+
+/// Refuses pending changes to the columns the change itself writes: which value would win is
+/// not obvious, so neither is written.
+fn check_pending<E: SoftDelete>(
+    pending: &[(E::Column, Value)],
+    assignments: &[(E::Column, Value)],
+    change: &Change,
+) -> Result<()> {
+    use sea_orm::IdenStatic;
+    let clashes: Vec<&str> = pending
+        .iter()
+        .map(|(column, _)| column.as_str())
+        .filter(|name| {
+            assignments
+                .iter()
+                .any(|(written, _)| written.as_str() == *name)
+        })
+        .collect();
+    if clashes.is_empty() {
+        return Ok(());
+    }
+    let operation = match change {
+        Change::SoftDelete { .. } => "soft_delete",
+        Change::Restore { .. } => "restore",
+    };
+    Err(Error::InvalidArgument {
+        name: "active model",
+        reason: format!(
+            "the active model of `{}` sets {}, which {operation} writes itself; nothing was \
+             written. Use the builder's `.at(..)`, `.deleted_by(..)`, `.reason(..)` or \
+             `.restored_by(..)` instead, or save those changes first",
+            E::default().table_name(),
+            clashes
+                .iter()
+                .map(|name| format!("`{name}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+    })
+}
+
+/// The columns an active model sets (`ActiveValue::Set`), its primary key aside: the changes
+/// [`SoftDeleteActiveModelExt`] writes with the soft delete or restore.
+fn pending_changes<A: ActiveModelTrait>(
+    model: &A,
+) -> Vec<(<A::Entity as EntityTrait>::Column, Value)> {
+    use sea_orm::{ActiveValue, IdenStatic};
+    let keys: Vec<&'static str> = <<A::Entity as EntityTrait>::PrimaryKey as Iterable>::iter()
+        .map(|key| key.into_column().as_str())
+        .collect();
+    <<A::Entity as EntityTrait>::Column as Iterable>::iter()
+        .filter(|column| !keys.contains(&column.as_str()))
+        .filter_map(|column| match model.get(column) {
+            ActiveValue::Set(value) => Some((column, value)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The error for an active model whose primary key is not set.
@@ -741,8 +826,42 @@ where
 
 /// Soft delete and restore on an `ActiveModel`, by its primary key.
 ///
-/// Implemented for the `ActiveModel` of every [`SoftDelete`] entity. The active model itself is
-/// not changed; reload it to see the new state.
+/// Implemented for the `ActiveModel` of every [`SoftDelete`] entity. The other changes the
+/// active model carries (columns set with `Set(..)`, the primary key aside) are written in the
+/// same `UPDATE` as the soft-delete columns, as Laravel's `restore()` saves the model: nothing
+/// set on it is dropped. When the row is not in the state the operation applies to (already
+/// deleted, or not deleted, or missing), the statement changes nothing, those changes included,
+/// and resolves to `0`. Setting a column the operation writes itself (`deleted_at`,
+/// `deleted_by`, `deletion_reason`, and `updated_at`/`updated_by` on audited entities) is
+/// refused with [`Error::InvalidArgument`] naming it, before anything is sent.
+/// `ActiveModelBehavior::before_save` is not called. The active model itself is not changed;
+/// reload it to see the new state.
+///
+/// ```no_run
+/// # mod user {
+/// #     use sea_orm::entity::prelude::*;
+/// #     #[soft_delete_core::soft_delete]
+/// #     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+/// #     #[sea_orm(table_name = "users")]
+/// #     pub struct Model {
+/// #         #[sea_orm(primary_key)]
+/// #         pub id: i64,
+/// #         pub email: String,
+/// #     }
+/// #     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+/// #     pub enum Relation {}
+/// #     impl ActiveModelBehavior for ActiveModel {}
+/// # }
+/// use sea_orm::{IntoActiveModel, Set};
+/// use soft_delete_core::prelude::*;
+///
+/// # async fn run(db: &sea_orm::DatabaseConnection, model: user::Model) -> soft_delete_core::Result<()> {
+/// let mut active = model.into_active_model();
+/// active.email = Set("restored@example.com".to_owned());
+/// // One UPDATE: deleted_at = NULL, …, email = 'restored@example.com'.
+/// active.restore(db).await?;
+/// # Ok(()) }
+/// ```
 pub trait SoftDeleteActiveModelExt: ActiveModelTrait {
     /// Soft-deletes the row this active model's primary key names; see
     /// [`SoftDelete::soft_delete_by_id`].
@@ -768,10 +887,14 @@ where
     A::Entity: SoftDelete,
 {
     fn soft_delete<'a, C: ConnectionTrait>(&self, db: &'a C) -> SoftDeleteOne<'a, A::Entity, C> {
-        SoftDeleteOne::new(db, self.get_primary_key_value())
+        let mut one = SoftDeleteOne::new(db, self.get_primary_key_value());
+        one.pending = pending_changes(self);
+        one
     }
 
     fn restore<'a, C: ConnectionTrait>(&self, db: &'a C) -> RestoreOne<'a, A::Entity, C> {
-        RestoreOne::new(db, self.get_primary_key_value())
+        let mut one = RestoreOne::new(db, self.get_primary_key_value());
+        one.pending = pending_changes(self);
+        one
     }
 }

@@ -48,6 +48,9 @@
 //!   schemas: `#[soft_delete(deleted_at = "removed_at", deletion_reason = "reason")]`.
 //! * `#[soft_delete(audit)]` adds `created_at`, `created_by`, `updated_at` and `updated_by`
 //!   (`audit = "created"` only the first two) and implements [`Audit`].
+//! * `#[soft_delete(default_scope)]` makes `Entity::find()` and `Entity::find_by_id(..)` hide
+//!   deleted rows unless the query says `.with_deleted()` or `.only_deleted()`;
+//!   `default_scope = "strict"` makes a query that chooses none a compile error (see [`scope`]).
 //! * `#[derive(SoftDelete)]` serves models that declare the columns themselves; its options go in
 //!   `#[soft_delete_columns(...)]`.
 //! * Written below the derive, the attribute fails to compile with a message that says to move
@@ -77,18 +80,26 @@
 //! let live = user::Entity::find_active().all(db).await?;
 //! let gone = user::Entity::find_deleted().all(db).await?;
 //! let everyone = user::Entity::find_with_deleted().all(db).await?;
-//! let by_admin = user::Entity::find()
-//!     .only_deleted()
+//! let by_admin = user::Entity::find_deleted()
 //!     .deleted_by("admin")
 //!     .filter(user::Column::Name.contains("spam"))
+//!     .all(db)
+//!     .await?;
+//! // One scope per query, and the last one wins: this sees every row named like "a%".
+//! let named_a = user::Entity::find_active()
+//!     .filter(user::Column::Name.starts_with("a"))
+//!     .with_deleted()
 //!     .all(db)
 //!     .await?;
 //! # Ok(()) }
 //! ```
 //!
-//! Scopes are methods of [`SoftDeleteQueryExt`] and compose with every SeaORM filter; related
-//! rows are joined without leaking deleted ones through [`ActiveRelatedExt`]. See [`scope`] for
-//! the SQL each backend receives.
+//! Those queries are [`Scoped`]: SeaORM's `Select` with one scope kept apart, added when the
+//! query runs. `#[soft_delete(default_scope)]` makes `Entity::find()` one too, hiding deleted
+//! rows unless the query asks for them. On SeaORM's own queries, [`SoftDeleteQueryExt`] adds
+//! the scope conditions; related rows are joined without leaking deleted ones through
+//! [`ActiveRelatedExt`]. See [`scope`] for the SQL each backend receives and for what the
+//! default scope covers.
 //!
 //! # Writing one record
 //!
@@ -162,7 +173,9 @@ pub use error::{Error, Result, RowState};
 pub use manager::{DeletionStats, SoftDeleteManager};
 pub use operation::{OperationKind, Selection};
 pub use report::{AlertSink, BulkAlert, BulkReport, Progress, TracingAlertSink};
-pub use scope::{ActiveRelatedExt, SoftDeleteQueryExt, only_active};
+pub use scope::{
+    ActiveRelatedExt, DefaultScope, Scope, Scoped, SoftDeleteQueryExt, Unscoped, only_active,
+};
 pub use service::{
     BaseService, Create, ServiceSoftDelete, ServiceStatistics, SoftDeleteService, Update,
 };
@@ -212,7 +225,7 @@ pub mod prelude {
     pub use crate::manager::{DeletionStats, SoftDeleteManager};
     pub use crate::operation::OperationKind;
     pub use crate::report::BulkReport;
-    pub use crate::scope::{ActiveRelatedExt, SoftDeleteQueryExt};
+    pub use crate::scope::{ActiveRelatedExt, Scope, Scoped, SoftDeleteQueryExt};
     pub use crate::service::{BaseService, SoftDeleteService};
 }
 
@@ -220,5 +233,7 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::entity::{Audit, AuditColumns, SoftDelete};
+    pub use crate::scope::{DefaultScope, Scope, Scoped, Unscoped};
     pub use sea_orm::prelude::DateTimeUtc;
+    pub use sea_orm::{EntityTrait, PrimaryKeyTrait, Select};
 }

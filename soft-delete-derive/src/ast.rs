@@ -133,6 +133,20 @@ fn last_segment(path: &Path) -> Option<String> {
 }
 
 /// `#[sea_orm::model]` and `#[sea_orm::compact_model]`.
+/// `#[sea_orm::model]` (the dense format, whose generated `Entity::load()` and
+/// `find_by_<unique>` call `Entity::find()` and need a `Select` back).
+pub fn uses_dense_model(attrs: &[Attribute]) -> bool {
+    attrs.iter().any(|attr| {
+        let segments: Vec<String> = attr
+            .path()
+            .segments
+            .iter()
+            .map(|segment| segment.ident.to_string())
+            .collect();
+        segments == ["sea_orm", "model"]
+    })
+}
+
 fn is_sea_orm_model_attribute(path: &Path) -> bool {
     let segments: Vec<String> = path
         .segments

@@ -17,6 +17,15 @@ pub enum AuditMode {
     Created,
 }
 
+/// What `Entity::find()` returns, chosen with `default_scope`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScopeMode {
+    /// The active rows, in a query whose scope can be changed.
+    Active,
+    /// A query that must choose its scope before it runs.
+    Strict,
+}
+
 /// The options of one item.
 #[derive(Default)]
 pub struct Options {
@@ -24,6 +33,8 @@ pub struct Options {
     pub renames: [Option<LitStr>; 7],
     /// The audit option and the span of its key.
     pub audit: Option<(AuditMode, Span)>,
+    /// The default-scope option and the span of its key.
+    pub default_scope: Option<(ScopeMode, Span)>,
 }
 
 impl Options {
@@ -40,8 +51,8 @@ impl Options {
     }
 }
 
-const KEYS: &str = "`deleted_at`, `deleted_by`, `deletion_reason`, `audit`, `created_at`, \
-                    `created_by`, `updated_at`, `updated_by`";
+const KEYS: &str = "`deleted_at`, `deleted_by`, `deletion_reason`, `audit`, `default_scope`, \
+                    `created_at`, `created_by`, `updated_at`, `updated_by`";
 
 /// Parses a comma-separated option list. `attr_name` is the attribute the options were written
 /// in, for messages (`soft_delete` or `soft_delete_columns`).
@@ -64,6 +75,8 @@ pub fn parse_options(tokens: TokenStream, attr_name: &str, options: &mut Options
         let key = ident.to_string();
         if key == "audit" {
             parse_audit(&meta, &ident, attr_name, options, cx);
+        } else if key == "default_scope" {
+            parse_default_scope(&meta, &ident, attr_name, options, cx);
         } else if let Some(role) = Role::from_key(&key) {
             parse_rename(&meta, &ident, role, attr_name, options, cx);
         } else {
@@ -103,6 +116,40 @@ fn parse_audit(meta: &Meta, ident: &Ident, attr_name: &str, options: &mut Option
         cx.error_spanned_by(ident, format!("duplicate {attr_name} attribute `audit`"));
     } else if let Some(mode) = mode {
         options.audit = Some((mode, ident.span()));
+    }
+}
+
+fn parse_default_scope(
+    meta: &Meta,
+    ident: &Ident,
+    attr_name: &str,
+    options: &mut Options,
+    cx: &Ctxt,
+) {
+    const EXPECTED: &str = "expected `default_scope`, `default_scope = \"active\"` or \
+                            `default_scope = \"strict\"`";
+    let mode = match meta {
+        Meta::Path(_) => Some(ScopeMode::Active),
+        Meta::NameValue(nv) => match string_literal(&nv.value) {
+            Some(lit) if lit.value() == "active" => Some(ScopeMode::Active),
+            Some(lit) if lit.value() == "strict" => Some(ScopeMode::Strict),
+            _ => {
+                cx.error_spanned_by(&nv.value, format!("{EXPECTED} in {attr_name}"));
+                None
+            }
+        },
+        Meta::List(list) => {
+            cx.error_spanned_by(list, format!("{EXPECTED} in {attr_name}"));
+            None
+        }
+    };
+    if options.default_scope.is_some() {
+        cx.error_spanned_by(
+            ident,
+            format!("duplicate {attr_name} attribute `default_scope`"),
+        );
+    } else if let Some(mode) = mode {
+        options.default_scope = Some((mode, ident.span()));
     }
 }
 

@@ -8,7 +8,7 @@ use syn::parse::Parser;
 use syn::{Data, DeriveInput, Fields, ItemStruct, Meta};
 
 use crate::ast::{self, Derives};
-use crate::attr::{self, AuditMode, Options};
+use crate::attr::{self, AuditMode, Options, ScopeMode};
 use crate::ctxt::Ctxt;
 use crate::role::{Kind, Role};
 use crate::valid::{self, Column, Mode};
@@ -42,6 +42,17 @@ pub fn attribute(args: TokenStream, input: TokenStream) -> TokenStream {
              `#[derive(DeriveEntityModel)]` (or above `#[sea_orm::model]`)"
         };
         cx.syn_error(syn::Error::new(Span::call_site(), message));
+    }
+    if let Some((_, span)) = options.default_scope
+        && ast::uses_dense_model(&item.attrs)
+    {
+        cx.syn_error(syn::Error::new(
+            span,
+            "`default_scope` cannot be used with `#[sea_orm::model]`: the `Entity::load()` and \
+             `find_by_<unique>` it generates call `Entity::find()` and need a plain `Select` \
+             back. Use `Entity::find_active()`, or declare the entity with \
+             `#[derive(DeriveEntityModel)]`",
+        ));
     }
     let derives_soft_delete = ast::derives_soft_delete(&item.attrs);
     if let Some(path) = &derives_soft_delete {
@@ -224,6 +235,18 @@ fn trait_impls(columns: &[Column], options: &Options) -> TokenStream {
             }
         }
     });
+    let default_scope = options.default_scope.map(|(mode, _)| {
+        let variant = match mode {
+            ScopeMode::Active => quote!(Active),
+            ScopeMode::Strict => quote!(Strict),
+        };
+        quote! {
+            #[inline]
+            fn default_scope() -> ::soft_delete_core::__private::DefaultScope {
+                ::soft_delete_core::__private::DefaultScope::#variant
+            }
+        }
+    });
     let soft_delete = quote! {
         #[automatically_derived]
         impl ::soft_delete_core::__private::SoftDelete for Entity {
@@ -240,8 +263,10 @@ fn trait_impls(columns: &[Column], options: &Options) -> TokenStream {
                 #deletion_reason
             }
             #audit_columns
+            #default_scope
         }
     };
+    let scope_fns = options.default_scope.map(|(mode, _)| scope_functions(mode));
     let audit = options.audit.map(|(mode, _)| {
         let created_at = get(Role::CreatedAt);
         let created_by = get(Role::CreatedBy);
@@ -276,6 +301,54 @@ fn trait_impls(columns: &[Column], options: &Options) -> TokenStream {
     quote! {
         #soft_delete
         #audit
+        #scope_fns
+    }
+}
+
+/// `Entity::find()` and `Entity::find_by_id(..)` for an entity with a default scope: inherent
+/// associated functions, which Rust picks over `EntityTrait`'s wherever the entity is named.
+fn scope_functions(mode: ScopeMode) -> TokenStream {
+    let p = quote!(::soft_delete_core::__private);
+    let (output, wrap, doc) = match mode {
+        ScopeMode::Active => (
+            quote!(#p::Scoped<#p::Select<Entity>>),
+            quote!(#p::Scoped::new),
+            " The active rows (`default_scope`): a query whose scope `.with_deleted()` or \
+             `.only_deleted()` replace. `<Entity as EntityTrait>::find()` is SeaORM's, \
+             unscoped.",
+        ),
+        ScopeMode::Strict => (
+            quote!(#p::Unscoped<#p::Select<Entity>>),
+            quote!(#p::Unscoped::new),
+            " A query that must choose its rows (`default_scope = \"strict\"`) with \
+             `.active()`, `.only_deleted()` or `.with_deleted()` before it can run. \
+             `<Entity as EntityTrait>::find()` is SeaORM's, unscoped.",
+        ),
+    };
+    let scope_arg = match mode {
+        ScopeMode::Active => quote!(, #p::Scope::Active),
+        ScopeMode::Strict => TokenStream::new(),
+    };
+    quote! {
+        #[automatically_derived]
+        impl Entity {
+            #[doc = #doc]
+            #[inline]
+            pub fn find() -> #output {
+                #wrap(<Entity as #p::EntityTrait>::find() #scope_arg)
+            }
+
+            /// The row with this primary key, in the entity's default scope; see `find()`.
+            #[inline]
+            pub fn find_by_id<T>(values: T) -> #output
+            where
+                T: ::core::convert::Into<
+                    <<Entity as #p::EntityTrait>::PrimaryKey as #p::PrimaryKeyTrait>::ValueType,
+                >,
+            {
+                #wrap(<Entity as #p::EntityTrait>::find_by_id(values) #scope_arg)
+            }
+        }
     }
 }
 

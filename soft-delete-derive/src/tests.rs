@@ -187,6 +187,39 @@ fn attribute_audit_created_only() {
 }
 
 #[test]
+fn attribute_default_scope() {
+    insta::assert_snapshot!(attribute(
+        quote!(default_scope),
+        quote! {
+            #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+            #[sea_orm(table_name = "notes")]
+            pub struct Model {
+                #[sea_orm(primary_key)]
+                pub id: i64,
+            }
+        },
+    ));
+}
+
+#[test]
+fn attribute_strict_default_scope_returns_an_unscoped_query() {
+    let text = attribute(
+        quote!(default_scope = "strict"),
+        quote! {
+            #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+            #[sea_orm(table_name = "tickets")]
+            pub struct Model {
+                #[sea_orm(primary_key)]
+                pub id: i64,
+            }
+        },
+    );
+    assert!(text.contains("DefaultScope::Strict"), "{text}");
+    assert!(text.contains("Unscoped<"), "{text}");
+    assert!(!text.contains("Scope::Active"), "{text}");
+}
+
+#[test]
 fn attribute_sea_orm_model() {
     insta::assert_snapshot!(attribute(
         quote!(deleted_at = "archived_at"),
@@ -568,12 +601,15 @@ fn options_report_every_error() {
         deleted_at = "b",
         audit,
         audit,
+        default_scope = "sometimes",
+        default_scope,
+        default_scope,
         deleted_by = 3,
         deletion_reason = "not a name",
         a::b
     ));
     let keys = "expected one of `deleted_at`, `deleted_by`, `deletion_reason`, `audit`, \
-                `created_at`, `created_by`, `updated_at`, `updated_by`";
+                `default_scope`, `created_at`, `created_by`, `updated_at`, `updated_by`";
     assert_eq!(
         messages,
         [
@@ -581,6 +617,8 @@ fn options_report_every_error() {
             format!("unknown soft_delete attribute `oops`; {keys}"),
             "duplicate soft_delete attribute `deleted_at`".to_owned(),
             "duplicate soft_delete attribute `audit`".to_owned(),
+            "expected `default_scope`, `default_scope = \"active\"` or `default_scope = \"strict\"` in soft_delete".to_owned(),
+            "duplicate soft_delete attribute `default_scope`".to_owned(),
             "expected a string literal: `deleted_by = \"field_name\"`".to_owned(),
             "`not a name` is not a valid field name for `deletion_reason`".to_owned(),
             format!("unknown soft_delete attribute; {keys}"),

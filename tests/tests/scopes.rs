@@ -60,15 +60,15 @@ async fn scopes_split_rows_by_state() {
     );
 
     assert_eq!(
-        names(user::Entity::find_active(), &ctx).await,
+        names(user::Entity::find_active().into_inner(), &ctx).await,
         ["ann", "cid"]
     );
     assert_eq!(
-        names(user::Entity::find_deleted(), &ctx).await,
+        names(user::Entity::find_deleted().into_inner(), &ctx).await,
         ["bob", "dan"]
     );
     assert_eq!(
-        names(user::Entity::find_with_deleted(), &ctx).await,
+        names(user::Entity::find_with_deleted().into_inner(), &ctx).await,
         ["ann", "bob", "cid", "dan"]
     );
     assert_eq!(
@@ -254,7 +254,7 @@ async fn force_delete_removes_rows_in_either_state() {
         0
     );
     assert_eq!(
-        names(user::Entity::find_with_deleted(), &ctx).await,
+        names(user::Entity::find_with_deleted().into_inner(), &ctx).await,
         ["cid"]
     );
 }

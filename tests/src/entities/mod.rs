@@ -5,6 +5,8 @@ pub mod audited;
 pub mod document;
 pub mod legacy;
 pub mod membership;
+pub mod note;
 pub mod post;
 pub mod tag;
+pub mod ticket;
 pub mod user;

@@ -17,11 +17,21 @@ pub struct Model {
 pub enum Relation {
     #[sea_orm(has_many = "super::post::Entity")]
     Post,
+    #[sea_orm(has_many = "super::note::Entity")]
+    Note,
 }
 
 impl Related<super::post::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Post.def()
+    }
+}
+
+/// Notes are related through `only_active`: `user.find_related(note::Entity)` and joins leave
+/// deleted notes out. Posts are related plainly, so their deleted rows come back.
+impl Related<super::note::Entity> for Entity {
+    fn to() -> RelationDef {
+        soft_delete_core::only_active::<super::note::Entity>(Relation::Note.def())
     }
 }
 

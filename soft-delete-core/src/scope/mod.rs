@@ -1,0 +1,226 @@
+//! Query scopes: which rows of a soft-delete entity a query sees.
+//!
+//! Two kinds of query carry a scope:
+//!
+//! - [`Scoped`], what `Entity::find_active()`, `find_deleted()` and `find_with_deleted()` return
+//!   (and `Entity::find()` for entities declared with `default_scope`), holds **one** scope, and
+//!   the last choice wins: `find_active().with_deleted()` sees every row, `find_active()
+//!   .only_deleted()` only the deleted ones. The filters, orders, joins and selections added to
+//!   it are kept when the scope changes; the scope's single condition is added when the query
+//!   runs or is built. It reads like SeaORM's `Select`: `filter`, `order_by_*`, `select_only`,
+//!   `join`, `find_also_related`, `all`, `one`, `count`, `paginate`, `cursor_by`, `build`.
+//! - [`SoftDeleteQueryExt`] adds `.active()`, `.only_deleted()` and the `deleted_*` filters to
+//!   SeaORM's own `Select`, `SelectTwo`, `SelectTwoMany`, `UpdateMany` and `DeleteMany`, for
+//!   queries built with SeaORM's API. There each call **adds** a condition with `AND`: it cannot
+//!   take back one added before. Prefer [`Scoped`] where the scope may change.
+//!
+//! [`ActiveRelatedExt`] joins related soft-delete entities without leaking their deleted rows:
+//! the `deleted_at IS NULL` condition goes into the `ON` clause of the left join, so parents
+//! whose children are all deleted still come back (with no child), which a `WHERE` filter would
+//! drop. [`only_active`] puts the same condition into a relation definition, for `Related` impls.
+//!
+//! # The default scope
+//!
+//! `#[soft_delete(default_scope)]` makes `Entity::find()` and `Entity::find_by_id(..)` return a
+//! [`Scoped`] query on the active rows, as Laravel, Rails' paranoia and django-safedelete do;
+//! `#[soft_delete(default_scope = "strict")]` makes them return an [`Unscoped`] query that does
+//! not compile until it picks a scope. The macro writes them as inherent associated functions of
+//! `Entity`, which Rust prefers to the `EntityTrait` methods of the same name wherever the entity
+//! is named. Where code reaches SeaORM's trait methods instead, the default scope cannot apply:
+//!
+//! | entry point | default scope applies? |
+//! |---|---|
+//! | `Entity::find()`, `Entity::find_by_id(..)` | yes |
+//! | `Entity::find_active()` / `find_deleted()` / `find_with_deleted()` | their own scope |
+//! | `models.load_many(Entity::find(), db)` (and `load_one`, `load_many_to_many`) | yes: a [`Scoped`] query is a loader's query |
+//! | `models.load_many(Entity, db)`: the entity value | no: SeaORM calls `EntityTrait::find()` |
+//! | `model.find_related(Entity)`, `find_also_related`, `left_join` | only through the relation: write `Related::to()` with [`only_active`] |
+//! | `<E as EntityTrait>::find()`, generic code over `E: EntityTrait` | no: trait methods are not shadowed |
+//! | `Entity::load()` and `find_by_<unique>` of `#[sea_orm::model]` entities | not offered: the macro refuses `default_scope` there, because that generated code needs `find()` to be a `Select` |
+//! | SeaORM's re-read after `ActiveModel::insert` / `update` | no: it reads the row it just wrote |
+//!
+//! SeaORM 2.0 has no hook that adds a condition to every `SELECT` of an entity: `find()` is a
+//! provided trait method, `ActiveModelBehavior` has no select hook, and a connection wrapper
+//! sees only built SQL. Shadowing `find()` is the one mechanism that needs no string rewriting.
+//!
+//! # Examples
+//!
+//! The SQL each scope sends, on each backend:
+//!
+//! ```
+//! # mod user {
+//! #     use sea_orm::entity::prelude::*;
+//! #     #[soft_delete_core::soft_delete]
+//! #     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+//! #     #[sea_orm(table_name = "users")]
+//! #     pub struct Model {
+//! #         #[sea_orm(primary_key)]
+//! #         pub id: i64,
+//! #         pub name: String,
+//! #     }
+//! #     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+//! #     pub enum Relation {}
+//! #     impl ActiveModelBehavior for ActiveModel {}
+//! # }
+//! use chrono::{TimeZone, Utc};
+//! use sea_orm::{ColumnTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
+//! use soft_delete_core::prelude::*;
+//!
+//! // Select only the key, to keep the SQL short.
+//! let sql = |query: sea_orm::Select<user::Entity>, backend| {
+//!     query.select_only().column(user::Column::Id).build(backend).to_string()
+//! };
+//!
+//! let active = user::Entity::find().active().filter(user::Column::Name.starts_with("a"));
+//! assert_eq!(
+//!     sql(active.clone(), DbBackend::Postgres),
+//!     r#"SELECT "users"."id" FROM "users" WHERE "users"."deleted_at" IS NULL AND "users"."name" LIKE 'a%'"#
+//! );
+//! assert_eq!(
+//!     sql(active.clone(), DbBackend::MySql),
+//!     "SELECT `users`.`id` FROM `users` WHERE `users`.`deleted_at` IS NULL AND `users`.`name` LIKE 'a%'"
+//! );
+//! assert_eq!(
+//!     sql(active, DbBackend::Sqlite),
+//!     r#"SELECT "users"."id" FROM "users" WHERE "users"."deleted_at" IS NULL AND "users"."name" LIKE 'a%'"#
+//! );
+//!
+//! let deleted = user::Entity::find().only_deleted().deleted_by("admin");
+//! assert_eq!(
+//!     sql(deleted.clone(), DbBackend::Postgres),
+//!     r#"SELECT "users"."id" FROM "users" WHERE "users"."deleted_at" IS NOT NULL AND "users"."deleted_by" = 'admin'"#
+//! );
+//! assert_eq!(
+//!     sql(deleted.clone(), DbBackend::MySql),
+//!     "SELECT `users`.`id` FROM `users` WHERE `users`.`deleted_at` IS NOT NULL AND `users`.`deleted_by` = 'admin'"
+//! );
+//! assert_eq!(
+//!     sql(deleted, DbBackend::Sqlite),
+//!     r#"SELECT "users"."id" FROM "users" WHERE "users"."deleted_at" IS NOT NULL AND "users"."deleted_by" = 'admin'"#
+//! );
+//!
+//! let cutoff = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+//! let old = user::Entity::find().deleted_before(cutoff);
+//! assert_eq!(
+//!     sql(old.clone(), DbBackend::Postgres),
+//!     r#"SELECT "users"."id" FROM "users" WHERE "users"."deleted_at" < '2026-01-01 00:00:00.000000 +00:00'"#
+//! );
+//! assert_eq!(
+//!     sql(old.clone(), DbBackend::MySql),
+//!     "SELECT `users`.`id` FROM `users` WHERE `users`.`deleted_at` < '2026-01-01 00:00:00.000000 +00:00'"
+//! );
+//! assert_eq!(
+//!     sql(old, DbBackend::Sqlite),
+//!     r#"SELECT "users"."id" FROM "users" WHERE "users"."deleted_at" < '2026-01-01 00:00:00.000000 +00:00'"#
+//! );
+//! ```
+//!
+//! (The inlined timestamps are only how `to_string` prints values; the statements sent to the
+//! database bind them as parameters.)
+
+mod related;
+mod scoped;
+
+pub use related::{ActiveRelatedExt, only_active};
+pub use scoped::{Scoped, Unscoped};
+
+use sea_orm::{
+    ColumnTrait, DeleteMany, EntityTrait, QueryFilter, Select, SelectTwo, SelectTwoMany, UpdateMany,
+};
+
+use crate::entity::{SoftDelete, Timestamp, ceil_micros, timestamp_value};
+
+/// Which rows of a soft-delete entity a query sees. A [`Scoped`] query holds exactly one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Scope {
+    /// The rows that are not soft-deleted (`deleted_at IS NULL`).
+    #[default]
+    Active,
+    /// Only the soft-deleted rows (`deleted_at IS NOT NULL`).
+    OnlyDeleted,
+    /// Every row, deleted or not (no condition).
+    WithDeleted,
+}
+
+/// What `Entity::find()` and `Entity::find_by_id(..)` return for an entity, chosen with
+/// `#[soft_delete(default_scope)]` or `#[soft_delete(default_scope = "strict")]`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum DefaultScope {
+    /// SeaORM's own `find()`: a plain `Select` that sees every row, deleted or not. The default.
+    #[default]
+    Off,
+    /// `find()` returns a [`Scoped`] query on the active rows; `.with_deleted()` or
+    /// `.only_deleted()` replace that scope.
+    Active,
+    /// `find()` returns an [`Unscoped`] query that cannot run until it says which rows it
+    /// wants: `.active()`, `.only_deleted()` or `.with_deleted()`. Forgetting is a compile error.
+    Strict,
+}
+
+/// Soft-delete filters for queries on a soft-delete entity.
+///
+/// Each method adds one condition with `AND`, so the scopes compose with each other and with
+/// every other SeaORM filter, in any order. Implemented for `Select<E>`, `SelectTwo<E, F>`,
+/// `SelectTwoMany<E, F>`, `UpdateMany<E>` and `DeleteMany<E>`, filtering on `E`.
+pub trait SoftDeleteQueryExt: QueryFilter + Sized {
+    /// The soft-delete entity whose rows the scopes filter.
+    type Entity: SoftDelete;
+
+    /// Keeps the rows that are not soft-deleted (`deleted_at IS NULL`).
+    fn active(self) -> Self {
+        self.filter(<Self::Entity as SoftDelete>::deleted_at_column().is_null())
+    }
+
+    /// Keeps only the soft-deleted rows (`deleted_at IS NOT NULL`).
+    fn only_deleted(self) -> Self {
+        self.filter(<Self::Entity as SoftDelete>::deleted_at_column().is_not_null())
+    }
+
+    /// Keeps every row; the query unchanged, written so that the intent shows.
+    fn with_deleted(self) -> Self {
+        self
+    }
+
+    /// Keeps the rows soft-deleted strictly before `cutoff` (`deleted_at < cutoff`); active rows
+    /// never match.
+    fn deleted_before(self, cutoff: Timestamp) -> Self {
+        self.filter(
+            <Self::Entity as SoftDelete>::deleted_at_column()
+                .lt(timestamp_value(ceil_micros(cutoff))),
+        )
+    }
+
+    /// Keeps the rows soft-deleted at or after `since` (`deleted_at >= since`); active rows never
+    /// match.
+    fn deleted_after(self, since: Timestamp) -> Self {
+        self.filter(
+            <Self::Entity as SoftDelete>::deleted_at_column()
+                .gte(timestamp_value(ceil_micros(since))),
+        )
+    }
+
+    /// Keeps the rows soft-deleted by `who` (`deleted_by = who`).
+    fn deleted_by(self, who: impl Into<String>) -> Self {
+        self.filter(<Self::Entity as SoftDelete>::deleted_by_column().eq(who.into()))
+    }
+}
+
+impl<E: SoftDelete> SoftDeleteQueryExt for Select<E> {
+    type Entity = E;
+}
+
+impl<E: SoftDelete, F: EntityTrait> SoftDeleteQueryExt for SelectTwo<E, F> {
+    type Entity = E;
+}
+
+impl<E: SoftDelete, F: EntityTrait> SoftDeleteQueryExt for SelectTwoMany<E, F> {
+    type Entity = E;
+}
+
+impl<E: SoftDelete> SoftDeleteQueryExt for UpdateMany<E> {
+    type Entity = E;
+}
+
+impl<E: SoftDelete> SoftDeleteQueryExt for DeleteMany<E> {
+    type Entity = E;
+}
