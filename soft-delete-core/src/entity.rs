@@ -27,6 +27,7 @@ use sea_orm::{
 };
 
 use crate::error::{Error, Result};
+use crate::operation::OperationId;
 use crate::scope::{DefaultScope, Scope, Scoped};
 
 /// A point in time, in UTC, as SeaORM's `DateTimeUtc`.
@@ -86,6 +87,12 @@ pub trait SoftDelete: EntityTrait {
 
     /// The column that holds why a row was soft-deleted.
     fn deletion_reason_column() -> Self::Column;
+
+    /// The column that holds the id of the operation that soft-deleted a row, for entities
+    /// declared with `#[soft_delete(operation_id)]`; `None` otherwise.
+    fn deletion_op_column() -> Option<Self::Column> {
+        None
+    }
 
     /// The audit columns, for entities declared with `audit`; `None` otherwise.
     ///
@@ -394,6 +401,8 @@ impl Mark {
 pub(crate) enum Change {
     /// Stamp `deleted_at`, `deleted_by`, `deletion_reason` on active rows.
     SoftDelete {
+        /// The operation the change belongs to, stamped into `deletion_op` where there is one.
+        op: OperationId,
         at: Timestamp,
         by: Option<String>,
         reason: Option<String>,
@@ -413,15 +422,19 @@ impl Change {
         let updated_at = audit.and_then(|a| a.updated_at);
         let updated_by = audit.and_then(|a| a.updated_by);
         let (mut set, at, by) = match self {
-            Change::SoftDelete { at, by, reason, .. } => (
-                vec![
+            Change::SoftDelete {
+                op, at, by, reason, ..
+            } => {
+                let mut set = vec![
                     (E::deleted_at_column(), Value::from(*at)),
                     (E::deleted_by_column(), Value::from(by.clone())),
                     (E::deletion_reason_column(), Value::from(reason.clone())),
-                ],
-                at,
-                by,
-            ),
+                ];
+                if let Some(column) = E::deletion_op_column() {
+                    set.push((column, Value::from(op.to_string())));
+                }
+                (set, at, by)
+            }
             Change::Restore { at, by } => (
                 vec![
                     (
@@ -433,7 +446,13 @@ impl Change {
                         E::deletion_reason_column(),
                         Value::from(Option::<String>::None),
                     ),
-                ],
+                ]
+                .into_iter()
+                .chain(
+                    E::deletion_op_column()
+                        .map(|column| (column, Value::from(Option::<String>::None))),
+                )
+                .collect(),
                 at,
                 by,
             ),
@@ -463,6 +482,17 @@ impl Change {
     /// column tells.
     pub(crate) fn mark<E: SoftDelete>(&self) -> Option<Mark> {
         match self {
+            // The operation's id tells its rows from every other operation's, whatever the
+            // stamp.
+            Change::SoftDelete { op, at, .. } if E::deletion_op_column().is_some() => {
+                let column = E::deletion_op_column()?;
+                Some(Mark {
+                    condition: Condition::all()
+                        .add(column.eq(Value::from(op.to_string())))
+                        .add(E::deleted_at_column().eq(Value::from(*at))),
+                    unique: true,
+                })
+            }
             Change::SoftDelete { at, unique, .. } => Some(Mark {
                 condition: Condition::all().add(E::deleted_at_column().eq(Value::from(*at))),
                 unique: *unique,
@@ -528,6 +558,7 @@ pub struct SoftDeleteOne<'a, E: EntityTrait, C> {
     db: &'a C,
     key: Option<ValueTuple>,
     pending: Vec<(E::Column, Value)>,
+    op: OperationId,
     at: Option<Timestamp>,
     by: Option<String>,
     reason: Option<String>,
@@ -540,11 +571,26 @@ impl<'a, E: EntityTrait, C> SoftDeleteOne<'a, E, C> {
             db,
             key,
             pending: Vec::new(),
+            op: OperationId::new(),
             at: None,
             by: None,
             reason: None,
             _entity: std::marker::PhantomData,
         }
+    }
+
+    /// The id of this operation: stamped into the row's `deletion_op` column for entities
+    /// declared with `#[soft_delete(operation_id)]`, and what
+    /// [`restore_operation`](crate::SoftDeleteManager::restore_operation) takes.
+    pub fn operation_id(&self) -> OperationId {
+        self.op
+    }
+
+    /// Makes the soft delete part of an operation that already has an id (another soft delete
+    /// whose rows should be restored together with this one), instead of a new one.
+    pub fn in_operation(mut self, op: OperationId) -> Self {
+        self.op = op;
+        self
     }
 
     /// Records who deleted the row.
@@ -578,6 +624,7 @@ where
 
     fn into_future(self) -> Self::IntoFuture {
         let change = Change::SoftDelete {
+            op: self.op,
             unique: self.at.is_none(),
             at: self.at.unwrap_or_else(operation_stamp),
             by: self.by,

@@ -48,6 +48,10 @@
 //!   schemas: `#[soft_delete(deleted_at = "removed_at", deletion_reason = "reason")]`.
 //! * `#[soft_delete(audit)]` adds `created_at`, `created_by`, `updated_at` and `updated_by`
 //!   (`audit = "created"` only the first two) and implements [`Audit`].
+//! * `#[soft_delete(operation_id)]` adds `deletion_op`, where every soft delete writes the
+//!   [`OperationId`] of its operation (a bulk operation's [`BulkReport::id`], a one-record one's
+//!   [`SoftDeleteOne::operation_id`]); [`SoftDeleteManager::restore_operation`] restores exactly
+//!   the rows one operation deleted, and a batch whose `COMMIT` was lost is checked by it.
 //! * `#[soft_delete(default_scope)]` makes `Entity::find()` and `Entity::find_by_id(..)` hide
 //!   deleted rows unless the query says `.with_deleted()` or `.only_deleted()`;
 //!   `default_scope = "strict"` makes a query that chooses none a compile error (see [`scope`]).
@@ -171,7 +175,7 @@ pub use entity::{
 };
 pub use error::{Error, Result, RowState};
 pub use manager::{DeletionStats, SoftDeleteManager};
-pub use operation::{OperationKind, Selection};
+pub use operation::{OperationId, OperationKind, Selection};
 pub use report::{AlertSink, BulkAlert, BulkReport, Progress, TracingAlertSink};
 pub use scope::{
     ActiveRelatedExt, DefaultScope, Scope, Scoped, SoftDeleteQueryExt, Unscoped, only_active,
@@ -223,7 +227,7 @@ pub mod prelude {
     };
     pub use crate::error::{Error, Result};
     pub use crate::manager::{DeletionStats, SoftDeleteManager};
-    pub use crate::operation::OperationKind;
+    pub use crate::operation::{OperationId, OperationKind};
     pub use crate::report::BulkReport;
     pub use crate::scope::{ActiveRelatedExt, Scope, Scoped, SoftDeleteQueryExt};
     pub use crate::service::{BaseService, SoftDeleteService};

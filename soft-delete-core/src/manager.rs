@@ -106,9 +106,8 @@ use crate::bulk::{
 };
 use crate::config::SoftDeleteConfig;
 use crate::entity::{SoftDelete, Timestamp};
-#[cfg(doc)]
-use crate::error::Error;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::operation::OperationId;
 use crate::report::{AlertSink, TracingAlertSink};
 
 /// Runs batched bulk operations on soft-delete entities; see the [module documentation](self).
@@ -296,6 +295,62 @@ where
         E: SoftDelete,
     {
         self.bulk(Filter(condition.into_condition()), RestoreAction::default())
+    }
+
+    /// Restores exactly the rows that the soft delete `op` deleted and that are still deleted:
+    /// the rows whose `deletion_op` column holds `op`. Rows deleted by any other operation stay
+    /// deleted, even one stamped with the same `deleted_at`. Walks the table by primary key, as
+    /// [`bulk_restore_where`](Self::bulk_restore_where) does, with the same options.
+    ///
+    /// `op` is the [`BulkReport::id`](crate::BulkReport::id) of a bulk soft delete, or the
+    /// [`operation_id`](crate::SoftDeleteOne::operation_id) of a one-record one.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] at once when `E` has no operation column (declare it with
+    /// `#[soft_delete(operation_id)]`); then, when awaited, the errors of a bulk restore.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # mod user {
+    /// #     use sea_orm::entity::prelude::*;
+    /// #     #[soft_delete_core::soft_delete(operation_id)]
+    /// #     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    /// #     #[sea_orm(table_name = "users")]
+    /// #     pub struct Model {
+    /// #         #[sea_orm(primary_key)]
+    /// #         pub id: i64,
+    /// #     }
+    /// #     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    /// #     pub enum Relation {}
+    /// #     impl ActiveModelBehavior for ActiveModel {}
+    /// # }
+    /// use soft_delete_core::prelude::*;
+    ///
+    /// # async fn run(db: &sea_orm::DatabaseConnection) -> soft_delete_core::Result<()> {
+    /// let manager = SoftDeleteManager::new(db);
+    /// let deleted = manager.bulk_soft_delete::<user::Entity, _>(1..=100i64).await?;
+    /// // … later, undo exactly that:
+    /// let restored = manager.restore_operation::<user::Entity>(deleted.id)?.await?;
+    /// assert!(restored.affected <= deleted.affected);
+    /// # Ok(()) }
+    /// ```
+    pub fn restore_operation<E>(&self, op: OperationId) -> Result<BulkRestore<'c, E, C, Filter>>
+    where
+        E: SoftDelete,
+    {
+        use sea_orm::ColumnTrait;
+        let column = E::deletion_op_column().ok_or_else(|| Error::InvalidArgument {
+            name: "operation",
+            reason: format!(
+                "`{}` has no operation column, so the rows an operation deleted cannot be told \
+                 apart: declare the entity with `#[soft_delete(operation_id)]` and add the \
+                 column (`AddSoftDeleteColumns` does)",
+                E::default().table_name()
+            ),
+        })?;
+        Ok(self.bulk_restore_where::<E>(column.eq(op.to_string())))
     }
 
     /// Deletes for good the rows soft-deleted strictly before `cutoff`, walking forward by

@@ -47,13 +47,15 @@ pub(crate) fn timestamp_columns<E: SoftDelete>() -> Vec<&'static str> {
     columns
 }
 
-/// The soft-delete columns of `E` (and its audit columns, if any), in order.
+/// The soft-delete columns of `E` (with its operation column and its audit columns, if any), in
+/// order.
 pub(crate) fn managed_columns<E: SoftDelete>() -> Vec<E::Column> {
     let mut columns = vec![
         E::deleted_at_column(),
         E::deleted_by_column(),
         E::deletion_reason_column(),
     ];
+    columns.extend(E::deletion_op_column());
     if let Some(audit) = E::audit_columns() {
         columns.push(audit.created_at);
         columns.push(audit.created_by);

@@ -9,6 +9,10 @@ use crate::operation::OperationKind;
 /// The outcome of a bulk operation that finished (or stopped at its time limit).
 #[derive(Clone, Debug, PartialEq)]
 pub struct BulkReport {
+    /// The operation's id: stamped on the rows a soft delete changed, for entities declared
+    /// with `#[soft_delete(operation_id)]` (see
+    /// [`restore_operation`](crate::SoftDeleteManager::restore_operation)).
+    pub id: crate::operation::OperationId,
     /// What the operation did.
     pub operation: OperationKind,
     /// The table it ran on.

@@ -30,11 +30,13 @@ pub enum ScopeMode {
 #[derive(Default)]
 pub struct Options {
     /// A field name per role, where the user renamed it (indexed by `Role::index`).
-    pub renames: [Option<LitStr>; 7],
+    pub renames: [Option<LitStr>; 8],
     /// The audit option and the span of its key.
     pub audit: Option<(AuditMode, Span)>,
     /// The default-scope option and the span of its key.
     pub default_scope: Option<(ScopeMode, Span)>,
+    /// The span of `operation_id`, when the entity stamps operation ids on its rows.
+    pub operation_id: Option<Span>,
 }
 
 impl Options {
@@ -52,7 +54,8 @@ impl Options {
 }
 
 const KEYS: &str = "`deleted_at`, `deleted_by`, `deletion_reason`, `audit`, `default_scope`, \
-                    `created_at`, `created_by`, `updated_at`, `updated_by`";
+                    `operation_id`, `deletion_op`, `created_at`, `created_by`, `updated_at`, \
+                    `updated_by`";
 
 /// Parses a comma-separated option list. `attr_name` is the attribute the options were written
 /// in, for messages (`soft_delete` or `soft_delete_columns`).
@@ -77,6 +80,23 @@ pub fn parse_options(tokens: TokenStream, attr_name: &str, options: &mut Options
             parse_audit(&meta, &ident, attr_name, options, cx);
         } else if key == "default_scope" {
             parse_default_scope(&meta, &ident, attr_name, options, cx);
+        } else if key == "operation_id" {
+            if !matches!(meta, Meta::Path(_)) {
+                cx.error_spanned_by(
+                    &meta,
+                    format!(
+                        "expected `operation_id` in {attr_name} (rename the column with \
+                         `deletion_op = \"field_name\"`)"
+                    ),
+                );
+            } else if options.operation_id.is_some() {
+                cx.error_spanned_by(
+                    &ident,
+                    format!("duplicate {attr_name} attribute `operation_id`"),
+                );
+            } else {
+                options.operation_id = Some(ident.span());
+            }
         } else if let Some(role) = Role::from_key(&key) {
             parse_rename(&meta, &ident, role, attr_name, options, cx);
         } else {

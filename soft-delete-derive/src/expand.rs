@@ -201,6 +201,7 @@ fn field_doc(role: Role) -> &'static str {
         Role::DeletedAt => " When the row was soft-deleted; `None` while it is active.",
         Role::DeletedBy => " Who soft-deleted the row, when known.",
         Role::DeletionReason => " Why the row was soft-deleted, when given.",
+        Role::DeletionOp => " The id of the operation that soft-deleted the row.",
         Role::CreatedAt => " When the row was created.",
         Role::CreatedBy => " Who created the row, when known.",
         Role::UpdatedAt => " When the row was last updated.",
@@ -247,6 +248,14 @@ fn trait_impls(columns: &[Column], options: &Options) -> TokenStream {
             }
         }
     });
+    let deletion_op = variant(columns, Role::DeletionOp).map(|variant| {
+        quote! {
+            #[inline]
+            fn deletion_op_column() -> ::core::option::Option<Column> {
+                ::core::option::Option::Some(#variant)
+            }
+        }
+    });
     let soft_delete = quote! {
         #[automatically_derived]
         impl ::soft_delete_core::__private::SoftDelete for Entity {
@@ -254,6 +263,7 @@ fn trait_impls(columns: &[Column], options: &Options) -> TokenStream {
             fn deleted_at_column() -> Column {
                 #deleted_at
             }
+            #deletion_op
             #[inline]
             fn deleted_by_column() -> Column {
                 #deleted_by

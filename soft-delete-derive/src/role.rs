@@ -6,6 +6,8 @@ pub enum Role {
     DeletedAt,
     DeletedBy,
     DeletionReason,
+    /// The id of the operation that soft-deleted the row (`operation_id` option).
+    DeletionOp,
     CreatedAt,
     CreatedBy,
     UpdatedAt,
@@ -20,10 +22,11 @@ pub enum Kind {
 }
 
 impl Role {
-    pub const ALL: [Role; 7] = [
+    pub const ALL: [Role; 8] = [
         Role::DeletedAt,
         Role::DeletedBy,
         Role::DeletionReason,
+        Role::DeletionOp,
         Role::CreatedAt,
         Role::CreatedBy,
         Role::UpdatedAt,
@@ -36,6 +39,7 @@ impl Role {
             Role::DeletedAt => "deleted_at",
             Role::DeletedBy => "deleted_by",
             Role::DeletionReason => "deletion_reason",
+            Role::DeletionOp => "deletion_op",
             Role::CreatedAt => "created_at",
             Role::CreatedBy => "created_by",
             Role::UpdatedAt => "updated_at",
@@ -54,9 +58,11 @@ impl Role {
     pub fn kind(self) -> Kind {
         match self {
             Role::DeletedAt | Role::CreatedAt | Role::UpdatedAt => Kind::Timestamp,
-            Role::DeletedBy | Role::DeletionReason | Role::CreatedBy | Role::UpdatedBy => {
-                Kind::Text
-            }
+            Role::DeletedBy
+            | Role::DeletionReason
+            | Role::DeletionOp
+            | Role::CreatedBy
+            | Role::UpdatedBy => Kind::Text,
         }
     }
 
@@ -65,7 +71,7 @@ impl Role {
     pub fn must_be_option(self) -> bool {
         matches!(
             self,
-            Role::DeletedAt | Role::DeletedBy | Role::DeletionReason
+            Role::DeletedAt | Role::DeletedBy | Role::DeletionReason | Role::DeletionOp
         )
     }
 

@@ -202,6 +202,28 @@ fn attribute_default_scope() {
 }
 
 #[test]
+fn attribute_operation_id_injects_and_names_the_column() {
+    let input = quote! {
+        #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+        #[sea_orm(table_name = "invoices")]
+        pub struct Model {
+            #[sea_orm(primary_key)]
+            pub id: i64,
+        }
+    };
+    let text = attribute(quote!(operation_id), input.clone());
+    assert!(text.contains("pub deletion_op: Option<String>"), "{text}");
+    assert!(text.contains("fn deletion_op_column()"), "{text}");
+    assert!(text.contains("Some(Column::DeletionOp)"), "{text}");
+    let renamed = attribute(quote!(operation_id, deletion_op = "op"), input.clone());
+    assert!(renamed.contains("pub op: Option<String>"), "{renamed}");
+    assert!(renamed.contains("Some(Column::Op)"), "{renamed}");
+    // Without the option, no column and no method.
+    let plain = attribute(quote!(), input);
+    assert!(!plain.contains("deletion_op"), "{plain}");
+}
+
+#[test]
 fn attribute_strict_default_scope_returns_an_unscoped_query() {
     let text = attribute(
         quote!(default_scope = "strict"),
@@ -609,7 +631,8 @@ fn options_report_every_error() {
         a::b
     ));
     let keys = "expected one of `deleted_at`, `deleted_by`, `deletion_reason`, `audit`, \
-                `default_scope`, `created_at`, `created_by`, `updated_at`, `updated_by`";
+                `default_scope`, `operation_id`, `deletion_op`, `created_at`, `created_by`, \
+                `updated_at`, `updated_by`";
     assert_eq!(
         messages,
         [

@@ -76,6 +76,15 @@ pub fn resolve(
             }
             continue;
         }
+        if role == Role::DeletionOp && options.operation_id.is_none() {
+            if let Some(lit) = rename {
+                cx.error_spanned_by(
+                    lit,
+                    format!("`deletion_op` has no effect without `operation_id` in {attr_name}"),
+                );
+            }
+            continue;
+        }
         let wanted = rename.map_or_else(|| role.key().to_owned(), |lit| lit.value());
         // `"r#type"` names the field `r#type`, whose column is `type`.
         let wanted_name = wanted.strip_prefix("r#").unwrap_or(&wanted);

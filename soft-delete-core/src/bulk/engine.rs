@@ -133,6 +133,8 @@ pub(crate) trait BatchSource: Send {
 /// How to run one operation: its options, resolved against the configuration and checked
 /// (see `BatchOptions::into_plan`).
 pub(crate) struct Plan<'a> {
+    /// The operation's id, in its report and span (and its rows, for soft deletes).
+    pub(crate) id: crate::operation::OperationId,
     pub(crate) kind: OperationKind,
     pub(crate) table: String,
     pub(crate) config: SoftDeleteConfig,
@@ -157,6 +159,7 @@ where
     let span = tracing::info_span!(
         "soft_delete.bulk",
         operation = %plan.kind,
+        operation_id = %plan.id,
         table = %plan.table,
         atomic = plan.atomic,
     );
@@ -308,6 +311,7 @@ impl<'a> Engine<'a> {
             None
         };
         let report = BulkReport {
+            id: self.plan.id,
             operation: self.plan.kind,
             table: self.plan.table.clone(),
             requested: self.processed,

@@ -61,7 +61,7 @@ use crate::entity::{
     operation_stamp, to_micros,
 };
 use crate::error::{Error, Result};
-use crate::operation::OperationKind;
+use crate::operation::{OperationId, OperationKind};
 use crate::report::{AlertSink, BulkReport, Progress};
 
 /// A connection bulk operations run on: a `DatabaseConnection` (each batch its own transaction),
@@ -218,6 +218,7 @@ impl<'a> BatchOptions<'a> {
             }
         })?;
         Ok(Plan {
+            id: crate::operation::OperationId::new(),
             kind,
             table,
             config,
@@ -527,15 +528,16 @@ mod sealed {
 
         /// Checks the configuration's rules before anything is written, and returns what every
         /// changed row gets.
-        fn into_change(self, config: &SoftDeleteConfig) -> Result<Written>;
+        fn into_change(self, config: &SoftDeleteConfig, op: OperationId) -> Result<Written>;
     }
 
     impl Sealed for SoftDeleteAction {
         const KIND: OperationKind = OperationKind::SoftDelete;
 
-        fn into_change(self, config: &SoftDeleteConfig) -> Result<Written> {
+        fn into_change(self, config: &SoftDeleteConfig, op: OperationId) -> Result<Written> {
             check_required(config, self.by.as_deref(), self.reason.as_deref())?;
             Ok(Written(Change::SoftDelete {
+                op,
                 unique: self.at.is_none(),
                 at: self.at.unwrap_or_else(operation_stamp),
                 by: self.by,
@@ -547,7 +549,7 @@ mod sealed {
     impl Sealed for RestoreAction {
         const KIND: OperationKind = OperationKind::Restore;
 
-        fn into_change(self, _config: &SoftDeleteConfig) -> Result<Written> {
+        fn into_change(self, _config: &SoftDeleteConfig, _op: OperationId) -> Result<Written> {
             Ok(Written(Change::Restore {
                 at: operation_stamp(),
                 by: self.by,
@@ -596,7 +598,7 @@ where
     fn start(self) -> Result<Started<'a, C, IdSource<E, S>>> {
         let (db, plan, Ids(ids), action) = self.prepare(A::KIND)?;
         let backend = db.get_database_backend();
-        let change = action.into_change(&plan.config)?.0;
+        let change = action.into_change(&plan.config, plan.id)?.0;
         change.check(backend)?;
         let source = IdSource::new(ids, &plan, backend, &change);
         Ok(Started { db, plan, source })
@@ -638,7 +640,7 @@ where
     fn start(self) -> Result<Started<'a, C, KeysetSource<E>>> {
         let (db, plan, Filter(condition), action) = self.prepare(A::KIND)?;
         let backend = db.get_database_backend();
-        let change = action.into_change(&plan.config)?.0;
+        let change = action.into_change(&plan.config, plan.id)?.0;
         change.check(backend)?;
         let action = KeysetAction::Update(change);
         let source = KeysetSource::new(condition, action, plan.batch_size, backend);
@@ -737,6 +739,7 @@ where
                     let start = Instant::now();
                     let matching = engine::count(db, &count).await?;
                     Ok(BulkReport {
+                        id: plan.id,
                         operation: plan.kind,
                         table: plan.table,
                         requested: matching,

@@ -655,6 +655,7 @@ mod tests {
 
     fn soft_delete() -> Change {
         Change::SoftDelete {
+            op: crate::operation::OperationId::new(),
             unique: true,
             at: at(),
             by: Some("admin".into()),
@@ -801,6 +802,7 @@ mod tests {
     #[test]
     fn audited_entities_also_stamp_updated_columns() {
         let change = Change::SoftDelete {
+            op: crate::operation::OperationId::new(),
             unique: true,
             at: at(),
             by: Some("mod".into()),

@@ -3,6 +3,7 @@
 pub mod article;
 pub mod audited;
 pub mod document;
+pub mod invoice;
 pub mod legacy;
 pub mod membership;
 pub mod note;
