@@ -1,5 +1,6 @@
 //! The soft-delete tour: a `users` table on embedded SQLite (or `DATABASE_URL`), bulk soft
-//! delete, statistics, bulk restore, a purge, and a million streamed ids with a progress bar.
+//! delete, statistics, bulk restore, scopes, a purge, and a million streamed ids with a progress
+//! bar.
 //!
 //! ```text
 //! cargo run --release -p soft-delete-examples --example bulk_operations
@@ -11,7 +12,8 @@ use std::time::Instant;
 
 use chrono::Utc;
 use indicatif::{ProgressBar, ProgressStyle};
-use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, Set};
+use sea_orm::sea_query::Condition;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use soft_delete_core::migration;
 use soft_delete_core::prelude::*;
 use soft_delete_core::{AlertSink, BulkAlert};
@@ -73,6 +75,21 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .batch_size(500)
         .await?;
     println!("restored:     {report}");
+
+    // Scopes: one per query, and the last one chosen wins; filters stay.
+    let ids_1000_to_1999 = Condition::all()
+        .add(user::Column::Id.gte(1_000))
+        .add(user::Column::Id.lt(2_000));
+    let active = user::Entity::find_active()
+        .filter(ids_1000_to_1999.clone())
+        .count(&db)
+        .await?;
+    let everyone = user::Entity::find_active()
+        .filter(ids_1000_to_1999)
+        .with_deleted()
+        .count(&db)
+        .await?;
+    println!("scopes:       ids 1000..2000: {active} active, {everyone} with the deleted ones");
 
     // 5. Purge what was deleted before the cutoff: preview first, then for real.
     let cutoff = Utc::now();

@@ -23,7 +23,8 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Condition, Expr, IntoValueTuple, ValueTuple};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, Iterable, ModelTrait,
-    PrimaryKeyToColumn, PrimaryKeyTrait, QueryFilter, QueryTrait, Select, Value,
+    PrimaryKeyToColumn, PrimaryKeyTrait, QueryFilter, QueryTrait, Select, TransactionSession,
+    TransactionTrait, Value,
 };
 
 use crate::error::{Error, Result};
@@ -92,6 +93,12 @@ pub trait SoftDelete: EntityTrait {
     /// declared with `#[soft_delete(operation_id)]`; `None` otherwise.
     fn deletion_op_column() -> Option<Self::Column> {
         None
+    }
+
+    /// The related entities whose rows follow this entity's soft delete and restore, for
+    /// entities declared with `cascade(…)`; none otherwise. See [`crate::cascade`].
+    fn cascade() -> Vec<crate::cascade::CascadeChild> {
+        Vec::new()
     }
 
     /// The audit columns, for entities declared with `audit`; `None` otherwise.
@@ -617,7 +624,7 @@ impl<'a, E: EntityTrait, C> SoftDeleteOne<'a, E, C> {
 impl<'a, E, C> IntoFuture for SoftDeleteOne<'a, E, C>
 where
     E: SoftDelete,
-    C: ConnectionTrait,
+    C: ConnectionTrait + TransactionTrait,
 {
     type Output = Result<u64>;
     type IntoFuture = BoxFuture<'a, Result<u64>>;
@@ -673,7 +680,7 @@ impl<'a, E: EntityTrait, C> RestoreOne<'a, E, C> {
 impl<'a, E, C> IntoFuture for RestoreOne<'a, E, C>
 where
     E: SoftDelete,
-    C: ConnectionTrait,
+    C: ConnectionTrait + TransactionTrait,
 {
     type Output = Result<u64>;
     type IntoFuture = BoxFuture<'a, Result<u64>>;
@@ -694,7 +701,10 @@ where
 
 /// Writes `change` into the row with `key`, if the row is in the state the change applies to,
 /// together with the `pending` changes of the active model it was called on.
-async fn apply_to_key<E: SoftDelete, C: ConnectionTrait>(
+///
+/// With a cascade, the row and its related rows change in one transaction (nested in the
+/// caller's, when `db` is one).
+async fn apply_to_key<E: SoftDelete, C: ConnectionTrait + TransactionTrait>(
     db: &C,
     key: Option<ValueTuple>,
     pending: Vec<(E::Column, Value)>,
@@ -703,6 +713,7 @@ async fn apply_to_key<E: SoftDelete, C: ConnectionTrait>(
     let key = key.ok_or_else(missing_key::<E>)?;
     let backend = db.get_database_backend();
     change.check(backend)?;
+    crate::cascade::check::<E>()?;
     let assignments = change.assignments::<E>();
     check_pending::<E>(&pending, &assignments, &change)?;
     let mut update = E::update_many();
@@ -710,11 +721,28 @@ async fn apply_to_key<E: SoftDelete, C: ConnectionTrait>(
         update = update.col_expr(column, Expr::value(value));
     }
     let update = update
-        .filter(key_condition::<E>(key))
+        .filter(key_condition::<E>(key.clone()))
         .filter(change.guard::<E>())
         .into_query();
     let statement = bind_timestamps(backend.build(&update));
-    Ok(db.execute_raw(statement).await?.rows_affected())
+    let cascade = crate::cascade::for_keys::<E>(backend, &change, std::slice::from_ref(&key));
+    if cascade.is_empty() {
+        return Ok(db.execute_raw(statement).await?.rows_affected());
+    }
+    let txn = db.begin().await?;
+    if crate::cascade::runs_before(&change) {
+        for statement in cascade.iter().cloned() {
+            txn.execute_raw(statement).await?;
+        }
+    }
+    let changed = txn.execute_raw(statement).await?.rows_affected();
+    if !crate::cascade::runs_before(&change) {
+        for statement in cascade {
+            txn.execute_raw(statement).await?;
+        }
+    }
+    txn.commit().await?;
+    Ok(changed)
 }
 
 /// Deletes one row for good; created by [`SoftDelete::force_delete_by_id`]. Await it to run it.

@@ -52,6 +52,10 @@
 //!   [`OperationId`] of its operation (a bulk operation's [`BulkReport::id`], a one-record one's
 //!   [`SoftDeleteOne::operation_id`]); [`SoftDeleteManager::restore_operation`] restores exactly
 //!   the rows one operation deleted, and a batch whose `COMMIT` was lost is checked by it.
+//! * `#[soft_delete(operation_id, cascade(super::post::Entity))]` makes the related entities'
+//!   rows follow this one's: soft delete cascades to active children (recursively, in the same
+//!   transaction, with the same operation id), and restore brings back exactly the children
+//!   that the parent's own operation deleted (see [`cascade`]).
 //! * `#[soft_delete(default_scope)]` makes `Entity::find()` and `Entity::find_by_id(..)` hide
 //!   deleted rows unless the query says `.with_deleted()` or `.only_deleted()`;
 //!   `default_scope = "strict"` makes a query that chooses none a compile error (see [`scope`]).
@@ -154,6 +158,7 @@ extern crate self as soft_delete_core;
 mod test_entities;
 
 pub mod bulk;
+pub mod cascade;
 pub mod config;
 pub mod entity;
 pub mod error;
@@ -168,6 +173,7 @@ pub use bulk::{
     BatchOptions, Bulk, BulkConnection, BulkCreate, BulkInsert, BulkRestore, BulkSoftDelete,
     Explain, ExplainedStatement, PrimaryKeyValue, Purge, explain,
 };
+pub use cascade::CascadeChild;
 pub use config::SoftDeleteConfig;
 pub use entity::{
     Audit, AuditColumns, BoxFuture, ForceDeleteOne, RestoreOne, SoftDelete,
@@ -236,6 +242,7 @@ pub mod prelude {
 /// Items the macros' generated code refers to. Not part of the public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::cascade::CascadeChild;
     pub use crate::entity::{Audit, AuditColumns, SoftDelete};
     pub use crate::scope::{DefaultScope, Scope, Scoped, Unscoped};
     pub use sea_orm::prelude::DateTimeUtc;

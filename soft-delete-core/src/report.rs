@@ -22,6 +22,8 @@ pub struct BulkReport {
     pub requested: u64,
     /// Rows changed (or, for a dry run, rows that would be).
     pub affected: u64,
+    /// Rows of related tables changed with them by a cascade (see [`crate::cascade`]).
+    pub cascaded: u64,
     /// Batches run (each its own transaction unless the operation was atomic).
     pub batches: u64,
     /// Batches that were retried after a transient error, counted once per retry.

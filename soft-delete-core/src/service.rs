@@ -650,7 +650,7 @@ impl<E, C> ServiceSoftDelete<'_, E, C> {
 impl<'a, E, C> IntoFuture for ServiceSoftDelete<'a, E, C>
 where
     E: SoftDelete,
-    C: ConnectionTrait,
+    C: ConnectionTrait + sea_orm::TransactionTrait,
 {
     type Output = Result<bool>;
     type IntoFuture = BoxFuture<'a, Result<bool>>;

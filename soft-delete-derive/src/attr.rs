@@ -37,6 +37,8 @@ pub struct Options {
     pub default_scope: Option<(ScopeMode, Span)>,
     /// The span of `operation_id`, when the entity stamps operation ids on its rows.
     pub operation_id: Option<Span>,
+    /// The entities named in `cascade(…)`, whose rows follow this entity's.
+    pub cascade: Vec<syn::Path>,
 }
 
 impl Options {
@@ -54,8 +56,8 @@ impl Options {
 }
 
 const KEYS: &str = "`deleted_at`, `deleted_by`, `deletion_reason`, `audit`, `default_scope`, \
-                    `operation_id`, `deletion_op`, `created_at`, `created_by`, `updated_at`, \
-                    `updated_by`";
+                    `operation_id`, `deletion_op`, `cascade`, `created_at`, `created_by`, \
+                    `updated_at`, `updated_by`";
 
 /// Parses a comma-separated option list. `attr_name` is the attribute the options were written
 /// in, for messages (`soft_delete` or `soft_delete_columns`).
@@ -80,6 +82,8 @@ pub fn parse_options(tokens: TokenStream, attr_name: &str, options: &mut Options
             parse_audit(&meta, &ident, attr_name, options, cx);
         } else if key == "default_scope" {
             parse_default_scope(&meta, &ident, attr_name, options, cx);
+        } else if key == "cascade" {
+            parse_cascade(&meta, attr_name, options, cx);
         } else if key == "operation_id" {
             if !matches!(meta, Meta::Path(_)) {
                 cx.error_spanned_by(
@@ -170,6 +174,26 @@ fn parse_default_scope(
         );
     } else if let Some(mode) = mode {
         options.default_scope = Some((mode, ident.span()));
+    }
+}
+
+fn parse_cascade(meta: &Meta, attr_name: &str, options: &mut Options, cx: &Ctxt) {
+    const EXPECTED: &str = "expected `cascade(super::post::Entity, …)`: the related soft-delete \
+                            entities whose rows follow this one's";
+    let Meta::List(list) = meta else {
+        cx.error_spanned_by(meta, format!("{EXPECTED} in {attr_name}"));
+        return;
+    };
+    match list.parse_args_with(Punctuated::<syn::Path, Token![,]>::parse_terminated) {
+        Ok(paths) if !paths.is_empty() => {
+            if !options.cascade.is_empty() {
+                cx.error_spanned_by(list, format!("duplicate {attr_name} attribute `cascade`"));
+                return;
+            }
+            options.cascade = paths.into_iter().collect();
+        }
+        Ok(_) => cx.error_spanned_by(list, format!("{EXPECTED} in {attr_name}")),
+        Err(error) => cx.syn_error(error),
     }
 }
 

@@ -256,6 +256,16 @@ fn trait_impls(columns: &[Column], options: &Options) -> TokenStream {
             }
         }
     });
+    let cascade = (!options.cascade.is_empty()).then(|| {
+        let children = &options.cascade;
+        quote! {
+            fn cascade() -> ::std::vec::Vec<::soft_delete_core::__private::CascadeChild> {
+                ::std::vec![
+                    #(::soft_delete_core::__private::CascadeChild::of::<Entity, #children>()),*
+                ]
+            }
+        }
+    });
     let soft_delete = quote! {
         #[automatically_derived]
         impl ::soft_delete_core::__private::SoftDelete for Entity {
@@ -264,6 +274,7 @@ fn trait_impls(columns: &[Column], options: &Options) -> TokenStream {
                 #deleted_at
             }
             #deletion_op
+            #cascade
             #[inline]
             fn deleted_by_column() -> Column {
                 #deleted_by

@@ -224,6 +224,35 @@ fn attribute_operation_id_injects_and_names_the_column() {
 }
 
 #[test]
+fn attribute_cascade_lists_its_children() {
+    let text = attribute(
+        quote!(
+            operation_id,
+            cascade(super::post::Entity, crate::comment::Entity)
+        ),
+        quote! {
+            #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+            #[sea_orm(table_name = "users")]
+            pub struct Model {
+                #[sea_orm(primary_key)]
+                pub id: i64,
+            }
+        },
+    );
+    assert!(text.contains("fn cascade()"), "{text}");
+    // `vec![…]` is not reformatted: compare without whitespace.
+    let compact: String = text.split_whitespace().collect();
+    assert!(
+        compact.contains("CascadeChild::of::<Entity,super::post::Entity>()"),
+        "{text}"
+    );
+    assert!(
+        compact.contains("CascadeChild::of::<Entity,crate::comment::Entity>()"),
+        "{text}"
+    );
+}
+
+#[test]
 fn attribute_strict_default_scope_returns_an_unscoped_query() {
     let text = attribute(
         quote!(default_scope = "strict"),
@@ -631,8 +660,8 @@ fn options_report_every_error() {
         a::b
     ));
     let keys = "expected one of `deleted_at`, `deleted_by`, `deletion_reason`, `audit`, \
-                `default_scope`, `operation_id`, `deletion_op`, `created_at`, `created_by`, \
-                `updated_at`, `updated_by`";
+                `default_scope`, `operation_id`, `deletion_op`, `cascade`, `created_at`, \
+                `created_by`, `updated_at`, `updated_by`";
     assert_eq!(
         messages,
         [

@@ -56,6 +56,15 @@ pub fn resolve(
     cx: &Ctxt,
 ) -> Vec<Column> {
     let attr_name = mode.attr_name();
+    if let (Some(first), None) = (options.cascade.first(), options.operation_id) {
+        cx.error_spanned_by(
+            first,
+            format!(
+                "`cascade` needs `operation_id` in {attr_name}: the operation id on every row is \
+                 what lets a restore bring back exactly the children it deleted"
+            ),
+        );
+    }
     let mut columns: Vec<Column> = Vec::new();
     for role in Role::ALL {
         let rename = options.rename(role);

@@ -48,6 +48,8 @@ pub(crate) type ProgressFn<'a> = dyn Fn(&Progress) + Send + Sync + 'a;
 pub(crate) struct Outcome<N> {
     /// Rows changed.
     pub(crate) affected: u64,
+    /// Rows of related tables changed with them by a cascade.
+    pub(crate) cascaded: u64,
     /// Ids (or rows) consumed.
     pub(crate) processed: u64,
     /// What the source needs to move on.
@@ -176,6 +178,7 @@ struct Engine<'a> {
     batches: u64,
     processed: u64,
     affected: u64,
+    cascaded: u64,
     retries: u64,
     alerted: bool,
 }
@@ -189,6 +192,7 @@ impl<'a> Engine<'a> {
             batches: 0,
             processed: 0,
             affected: 0,
+            cascaded: 0,
             retries: 0,
             alerted: false,
         }
@@ -257,6 +261,7 @@ impl<'a> Engine<'a> {
                 }
             };
             self.affected += outcome.affected;
+            self.cascaded += outcome.cascaded;
             self.processed += outcome.processed;
             self.retries += u64::from(attempts - 1);
             source.advance(outcome.next);
@@ -316,6 +321,7 @@ impl<'a> Engine<'a> {
             table: self.plan.table.clone(),
             requested: self.processed,
             affected: self.affected,
+            cascaded: self.cascaded,
             batches: self.batches,
             retries: self.retries,
             elapsed: self.start.elapsed(),

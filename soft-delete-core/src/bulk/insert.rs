@@ -166,6 +166,7 @@ where
         }
         Ok(Outcome {
             affected: unit.len() as u64,
+            cascaded: 0,
             processed: unit.len() as u64,
             next: (models, increment),
         })

@@ -116,10 +116,29 @@ impl<E: SoftDelete> BatchSource for KeysetSource<E> {
     ) -> Result<Outcome<Option<ValueTuple>>, DbErr> {
         let cursor = cursor.as_ref();
         let bound = self.bound(conn, cursor).await?;
-        let change = self.change_statement(cursor, bound.as_ref());
-        let affected = conn.execute_raw(change).await?.rows_affected();
+        let statement = self.change_statement(cursor, bound.as_ref());
+        let cascade = match &self.action {
+            KeysetAction::Update(change) => crate::cascade::statements::<E>(
+                self.backend,
+                change,
+                sql::in_range::<E>(&self.condition, cursor, bound.as_ref()),
+            )
+            .into_iter()
+            .map(|statement| (crate::cascade::runs_before(change), statement))
+            .collect(),
+            KeysetAction::Delete => Vec::new(),
+        };
+        let mut cascaded = 0;
+        for (_, statement) in cascade.iter().filter(|(before, _)| *before) {
+            cascaded += conn.execute_raw(statement.clone()).await?.rows_affected();
+        }
+        let affected = conn.execute_raw(statement).await?.rows_affected();
+        for (_, statement) in cascade.into_iter().filter(|(before, _)| !*before) {
+            cascaded += conn.execute_raw(statement).await?.rows_affected();
+        }
         Ok(Outcome {
             affected,
+            cascaded,
             processed: affected,
             next: bound,
         })

@@ -598,6 +598,7 @@ where
     fn start(self) -> Result<Started<'a, C, IdSource<E, S>>> {
         let (db, plan, Ids(ids), action) = self.prepare(A::KIND)?;
         let backend = db.get_database_backend();
+        crate::cascade::check::<E>()?;
         let change = action.into_change(&plan.config, plan.id)?.0;
         change.check(backend)?;
         let source = IdSource::new(ids, &plan, backend, &change);
@@ -640,6 +641,7 @@ where
     fn start(self) -> Result<Started<'a, C, KeysetSource<E>>> {
         let (db, plan, Filter(condition), action) = self.prepare(A::KIND)?;
         let backend = db.get_database_backend();
+        crate::cascade::check::<E>()?;
         let change = action.into_change(&plan.config, plan.id)?.0;
         change.check(backend)?;
         let action = KeysetAction::Update(change);
@@ -744,6 +746,7 @@ where
                         table: plan.table,
                         requested: matching,
                         affected: matching,
+                        cascaded: 0,
                         batches: 0,
                         retries: 0,
                         elapsed: start.elapsed(),

@@ -1,5 +1,6 @@
 //! The entities the integration tests use, one per kind of key and declaration style.
 
+pub mod account;
 pub mod article;
 pub mod audited;
 pub mod document;
@@ -8,6 +9,8 @@ pub mod legacy;
 pub mod membership;
 pub mod note;
 pub mod post;
+pub mod project;
 pub mod tag;
+pub mod task;
 pub mod ticket;
 pub mod user;

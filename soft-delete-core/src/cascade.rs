@@ -1,0 +1,411 @@
+//! Cascading soft delete and exact restore: related rows that follow their parent.
+//!
+//! An entity declared with `#[soft_delete(operation_id, cascade(super::post::Entity, …))]` names
+//! the related soft-delete entities whose rows follow its own. Soft-deleting a parent
+//! soft-deletes its active children, recursively, in the same transaction as the parent (the
+//! same batch transaction for bulk operations) and stamped with the same operation id. Restoring
+//! a parent (one record, in bulk, or by operation) restores exactly the children that the
+//! parent's own soft delete deleted: those carrying the parent's operation id. Children deleted
+//! before, by another operation, stay deleted.
+//!
+//! Every entity in a cascade, parent and children, needs the operation column
+//! (`operation_id`): it is what tells the rows one operation deleted from all others. The
+//! relation is the parent's `Related<Child>` (a `has_many` or `has_one` whose `to` side is the
+//! child's foreign key; composite keys work). Statements are set-based: one `UPDATE` per child
+//! table per batch, selecting the children through their parents with `IN (SELECT …)`, never a
+//! query per row.
+//!
+//! ```text
+//! UPDATE posts SET deleted_at = ?, …, deletion_op = ?
+//!  WHERE (posts.user_id) IN (SELECT users.id FROM users WHERE users.deletion_op = ? AND <batch>)
+//!    AND posts.deleted_at IS NULL
+//! ```
+//!
+//! Purges do not cascade: `hard_delete_before` on a parent removes only the parent's rows, so
+//! declare the children's foreign keys `ON DELETE CASCADE` or purge children first.
+
+use sea_orm::sea_query::ValueTuple;
+use sea_orm::sea_query::{
+    Condition, DynIden, Expr, ExprTrait, IntoIden, Query, SelectStatement, UpdateStatement,
+};
+use sea_orm::{DbBackend, Iterable, PrimaryKeyToColumn, Related, Value};
+
+use crate::entity::{Change, SoftDelete};
+use crate::error::{Error, Result};
+
+/// How deep a cascade may go: deeper declarations are taken for a cycle.
+const MAX_DEPTH: usize = 8;
+
+/// One related soft-delete entity whose rows follow a parent's; made by [`CascadeChild::of`],
+/// which the `cascade(…)` option of the macros calls.
+#[derive(Clone)]
+pub struct CascadeChild {
+    table: DynIden,
+    table_name: String,
+    parent_name: String,
+    parent_columns: Vec<DynIden>,
+    child_columns: Vec<DynIden>,
+    deleted_at: DynIden,
+    deletion_op: Option<DynIden>,
+    assignments: fn(&Change) -> Vec<(DynIden, Value)>,
+    children: fn() -> Vec<CascadeChild>,
+    problem: Option<String>,
+}
+
+impl std::fmt::Debug for CascadeChild {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CascadeChild")
+            .field("parent", &self.parent_name)
+            .field("table", &self.table_name)
+            .finish_non_exhaustive()
+    }
+}
+
+fn assignments_of<C: SoftDelete>(change: &Change) -> Vec<(DynIden, Value)> {
+    change
+        .assignments::<C>()
+        .into_iter()
+        .map(|(column, value)| (column.into_iden(), value))
+        .collect()
+}
+
+impl CascadeChild {
+    /// `C`'s rows follow `P`'s through the relation `<P as Related<C>>::to()`.
+    pub fn of<P, C>() -> Self
+    where
+        P: SoftDelete + Related<C>,
+        C: SoftDelete,
+    {
+        let relation = <P as Related<C>>::to();
+        let parent_name = P::default().table_name().to_owned();
+        let table_name = C::default().table_name().to_owned();
+        let mut problem = None;
+        if <P as Related<C>>::via().is_some() {
+            problem = Some(format!(
+                "`{parent_name}` cascades to `{table_name}` through another table; only direct \
+                 relations (the child holds the foreign key) can cascade"
+            ));
+        } else if !table_matches(&relation.to_tbl, &table_name)
+            || !table_matches(&relation.from_tbl, &parent_name)
+        {
+            problem = Some(format!(
+                "`{parent_name}` cascades to `{table_name}`, but `Related<{table_name}>` for \
+                 `{parent_name}` is not a relation from `{parent_name}` to `{table_name}`"
+            ));
+        }
+        CascadeChild {
+            table: C::default().into_iden(),
+            table_name,
+            parent_name,
+            parent_columns: relation.from_col.iter().cloned().collect(),
+            child_columns: relation.to_col.iter().cloned().collect(),
+            deleted_at: C::deleted_at_column().into_iden(),
+            deletion_op: C::deletion_op_column().map(IntoIden::into_iden),
+            assignments: assignments_of::<C>,
+            children: C::cascade,
+            problem,
+        }
+    }
+
+    /// The child's table.
+    pub fn table_name(&self) -> &str {
+        &self.table_name
+    }
+
+    /// The child's own children.
+    pub fn children(&self) -> Vec<CascadeChild> {
+        (self.children)()
+    }
+}
+
+fn table_matches(table: &sea_orm::sea_query::TableRef, name: &str) -> bool {
+    use sea_orm::sea_query::TableRef;
+    match table {
+        TableRef::Table(table_name, _) => table_name.1.to_string() == name,
+        _ => false,
+    }
+}
+
+/// Refuses a cascade that cannot be exact: an entity in it without the operation column, a
+/// relation that is not direct, or a cycle.
+pub(crate) fn check<E: SoftDelete>() -> Result<()> {
+    let children = E::cascade();
+    if children.is_empty() {
+        return Ok(());
+    }
+    if E::deletion_op_column().is_none() {
+        return Err(cascade_error(format!(
+            "`{}` cascades, so it needs the operation column: declare it with \
+             `#[soft_delete(operation_id, cascade(…))]`",
+            E::default().table_name()
+        )));
+    }
+    check_children(children, 1)
+}
+
+fn check_children(children: Vec<CascadeChild>, depth: usize) -> Result<()> {
+    for child in children {
+        if let Some(problem) = &child.problem {
+            return Err(cascade_error(problem.clone()));
+        }
+        if child.deletion_op.is_none() {
+            return Err(cascade_error(format!(
+                "`{}` follows `{}` in a cascade, so it needs the operation column: declare it \
+                 with `#[soft_delete(operation_id)]`",
+                child.table_name, child.parent_name
+            )));
+        }
+        let grandchildren = child.children();
+        if !grandchildren.is_empty() {
+            if depth >= MAX_DEPTH {
+                return Err(cascade_error(format!(
+                    "the cascade through `{}` is deeper than {MAX_DEPTH} levels: is it a cycle?",
+                    child.table_name
+                )));
+            }
+            check_children(grandchildren, depth + 1)?;
+        }
+    }
+    Ok(())
+}
+
+fn cascade_error(reason: String) -> Error {
+    Error::InvalidArgument {
+        name: "cascade",
+        reason,
+    }
+}
+
+/// The rows of one table that a batch's operation reaches: the root's rows by the batch's
+/// condition, a child's through its parent's.
+enum Rows<'a> {
+    Root {
+        table: DynIden,
+        op_column: Option<DynIden>,
+        /// The batch's rows of the root, already restricted to the operation's.
+        condition: Condition,
+    },
+    Child {
+        child: &'a CascadeChild,
+        parent: &'a Rows<'a>,
+    },
+}
+
+impl Rows<'_> {
+    fn table(&self) -> DynIden {
+        match self {
+            Rows::Root { table, .. } => table.clone(),
+            Rows::Child { child, .. } => child.table.clone(),
+        }
+    }
+
+    fn op_column(&self) -> Option<DynIden> {
+        match self {
+            Rows::Root { op_column, .. } => op_column.clone(),
+            Rows::Child { child, .. } => child.deletion_op.clone(),
+        }
+    }
+
+    /// `SELECT columns FROM table WHERE <these rows>`.
+    fn select(&self, columns: &[DynIden], change: &Change) -> SelectStatement {
+        let table = self.table();
+        let mut select = Query::select();
+        for column in columns {
+            select.column((table.clone(), column.clone()));
+        }
+        select.from(table).cond_where(self.condition(change));
+        select
+    }
+
+    fn condition(&self, change: &Change) -> Condition {
+        match self {
+            Rows::Root { condition, .. } => condition.clone(),
+            Rows::Child { child, parent } => {
+                let rows = Condition::all().add(tie(child, parent, change));
+                match change {
+                    // The children this operation stamped, not those deleted before.
+                    Change::SoftDelete { op, .. } => rows
+                        .add(Expr::col((child.table.clone(), child.op_iden())).eq(op.to_string())),
+                    Change::Restore { .. } => rows.add(
+                        Expr::col((child.table.clone(), child.deleted_at.clone())).is_not_null(),
+                    ),
+                }
+            }
+        }
+    }
+}
+
+impl CascadeChild {
+    /// The operation column; [`check`] made sure there is one.
+    fn op_iden(&self) -> DynIden {
+        self.deletion_op
+            .clone()
+            .unwrap_or_else(|| self.deleted_at.clone())
+    }
+}
+
+/// How a child row is tied to the parent rows `parent`.
+fn tie(child: &CascadeChild, parent: &Rows<'_>, change: &Change) -> Expr {
+    match change {
+        // The parents were stamped first, in the same transaction: their children are the rows
+        // under them.
+        Change::SoftDelete { .. } => columns(&child.table, &child.child_columns)
+            .in_subquery(parent.select(&child.parent_columns, change)),
+        // The parents are still deleted and carry the id of the operation that deleted them:
+        // their children are the rows under them deleted by that same operation.
+        Change::Restore { .. } => {
+            let mut parent_columns = child.parent_columns.clone();
+            parent_columns.extend(parent.op_column());
+            let mut child_columns = child.child_columns.clone();
+            child_columns.push(child.op_iden());
+            columns(&child.table, &child_columns)
+                .in_subquery(parent.select(&parent_columns, change))
+        }
+    }
+}
+
+/// `t.a` or `(t.a, t.b)`.
+fn columns(table: &DynIden, columns: &[DynIden]) -> Expr {
+    let mut exprs: Vec<Expr> = columns
+        .iter()
+        .map(|column| Expr::col((table.clone(), column.clone())))
+        .collect();
+    if exprs.len() == 1 {
+        exprs.remove(0)
+    } else {
+        Expr::tuple(exprs)
+    }
+}
+
+/// The statements that carry `change` from a batch of `E`'s rows to its cascade: for a soft
+/// delete, to run after the parents' statement (each level after the one above); for a restore,
+/// before it (the deepest level first, while the parents still hold their operation id).
+/// `batch` selects the batch's rows of `E`, as the parents' own statement does.
+pub(crate) fn statements<E: SoftDelete>(
+    backend: DbBackend,
+    change: &Change,
+    batch: Condition,
+) -> Vec<sea_orm::Statement> {
+    let children = E::cascade();
+    if children.is_empty() {
+        return Vec::new();
+    }
+    let table = E::default().into_iden();
+    let op_column = E::deletion_op_column().map(IntoIden::into_iden);
+    let condition = match (change, &op_column) {
+        (Change::SoftDelete { op, .. }, Some(column)) => {
+            batch.add(Expr::col((table.clone(), column.clone())).eq(op.to_string()))
+        }
+        _ => {
+            batch.add(Expr::col((table.clone(), E::deleted_at_column().into_iden())).is_not_null())
+        }
+    };
+    let root = Rows::Root {
+        table,
+        op_column,
+        condition,
+    };
+    let mut updates = Vec::new();
+    collect(&children, &root, change, &mut updates);
+    if matches!(change, Change::Restore { .. }) {
+        updates.reverse();
+    }
+    updates
+        .iter()
+        .map(|update| crate::entity::bind_timestamps(backend.build(update)))
+        .collect()
+}
+
+/// One `UPDATE` per child, each followed by its own children's (pre-order).
+fn collect(
+    children: &[CascadeChild],
+    parent: &Rows<'_>,
+    change: &Change,
+    updates: &mut Vec<UpdateStatement>,
+) {
+    for child in children {
+        let guard = match change {
+            Change::SoftDelete { .. } => {
+                Expr::col((child.table.clone(), child.deleted_at.clone())).is_null()
+            }
+            Change::Restore { .. } => {
+                Expr::col((child.table.clone(), child.deleted_at.clone())).is_not_null()
+            }
+        };
+        let mut update = Query::update();
+        update.table(child.table.clone());
+        for (column, value) in (child.assignments)(change) {
+            update.value(column, Expr::val(value));
+        }
+        update.cond_where(Condition::all().add(tie(child, parent, change)).add(guard));
+        updates.push(update);
+        let grandchildren = child.children();
+        if !grandchildren.is_empty() {
+            collect(
+                &grandchildren,
+                &Rows::Child { child, parent },
+                change,
+                updates,
+            );
+        }
+    }
+}
+
+/// Keys per cascade statement: far below every backend's bind limit, whatever the depth.
+const KEYS_PER_STATEMENT: usize = 1000;
+
+/// True when a change's cascade runs before the parents' own statement (restores, which find
+/// the children through the parents' operation ids before those are cleared).
+pub(crate) fn runs_before(change: &Change) -> bool {
+    matches!(change, Change::Restore { .. })
+}
+
+/// [`statements`] for a batch of `E`'s rows named by key.
+pub(crate) fn for_keys<E: SoftDelete>(
+    backend: DbBackend,
+    change: &Change,
+    keys: &[ValueTuple],
+) -> Vec<sea_orm::Statement> {
+    if E::cascade().is_empty() {
+        return Vec::new();
+    }
+    keys.chunks(KEYS_PER_STATEMENT)
+        .flat_map(|chunk| statements::<E>(backend, change, keys_condition::<E>(chunk)))
+        .collect()
+}
+
+/// `pk IN (…)`, or `(a, b) IN ((…), …)` for composite keys.
+pub(crate) fn keys_condition<E: SoftDelete>(keys: &[ValueTuple]) -> Condition {
+    let table = E::default().into_iden();
+    let key_columns: Vec<DynIden> = E::PrimaryKey::iter()
+        .map(|key| key.into_column().into_iden())
+        .collect();
+    let condition = Condition::all();
+    if key_columns.len() == 1 {
+        let values: Vec<Value> = keys
+            .iter()
+            .flat_map(|key| key.clone().into_iter().take(1))
+            .collect();
+        condition.add(Expr::col((table, key_columns[0].clone())).is_in(values))
+    } else {
+        condition.add(columns(&table, &key_columns).in_tuples(keys.iter().cloned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::operation::OperationId;
+    use crate::test_entities::user;
+
+    #[test]
+    fn entities_without_a_cascade_send_nothing_more() {
+        let change = Change::Restore {
+            at: chrono::Utc::now(),
+            by: None,
+        };
+        assert!(for_keys::<user::Entity>(DbBackend::Sqlite, &change, &[]).is_empty());
+        let _ = OperationId::new();
+        assert!(check::<user::Entity>().is_ok());
+    }
+}

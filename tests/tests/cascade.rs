@@ -1,0 +1,263 @@
+//! Cascading soft delete and exact restore, three levels deep (accounts → projects → tasks, the
+//! projects keyed by `(account_id, code)`), on the backend `DATABASE_URL` names.
+
+use chrono::{TimeZone, Utc};
+use sea_orm::{ActiveModelTrait, EntityTrait, QueryOrder, Set};
+use soft_delete_core::prelude::*;
+use soft_delete_tests::entities::{account, project, task};
+use soft_delete_tests::faulty::{FaultyDb, Injected};
+use soft_delete_tests::{TestContext, test_context};
+
+/// Accounts 1..=3; projects (1, "p1"), (1, "p2"), (2, "p1"), (3, "p1"); tasks 1, 2 under
+/// (1, "p1"), 3 under (1, "p2"), 4 under (2, "p1"), 5 under (3, "p1"). The shared code "p1" is
+/// what makes the composite key matter.
+async fn seed(ctx: &TestContext) {
+    ctx.create_table::<account::Entity>().await;
+    ctx.create_table::<project::Entity>().await;
+    ctx.create_table::<task::Entity>().await;
+    for id in 1..=3 {
+        account::ActiveModel {
+            id: Set(id),
+            name: Set(format!("account {id}")),
+            ..Default::default()
+        }
+        .insert(&ctx.db)
+        .await
+        .unwrap();
+    }
+    for (account_id, code) in [(1, "p1"), (1, "p2"), (2, "p1"), (3, "p1")] {
+        project::ActiveModel {
+            account_id: Set(account_id),
+            code: Set(code.to_owned()),
+            name: Set(format!("{account_id}/{code}")),
+            ..Default::default()
+        }
+        .insert(&ctx.db)
+        .await
+        .unwrap();
+    }
+    for (id, account_id, code) in [
+        (1, 1, "p1"),
+        (2, 1, "p1"),
+        (3, 1, "p2"),
+        (4, 2, "p1"),
+        (5, 3, "p1"),
+    ] {
+        task::ActiveModel {
+            id: Set(id),
+            account_id: Set(account_id),
+            project_code: Set(code.to_owned()),
+            title: Set(format!("task {id}")),
+            ..Default::default()
+        }
+        .insert(&ctx.db)
+        .await
+        .unwrap();
+    }
+}
+
+/// The deleted rows of each table: account ids, project keys, task ids.
+#[derive(Debug, PartialEq, Eq)]
+struct Deleted {
+    accounts: Vec<i64>,
+    projects: Vec<(i64, String)>,
+    tasks: Vec<i64>,
+}
+
+async fn deleted(ctx: &TestContext) -> Deleted {
+    let accounts = account::Entity::find_deleted()
+        .order_by_asc(account::Column::Id)
+        .all(&ctx.db)
+        .await
+        .unwrap();
+    let projects = project::Entity::find_deleted()
+        .order_by_asc(project::Column::AccountId)
+        .order_by_asc(project::Column::Code)
+        .all(&ctx.db)
+        .await
+        .unwrap();
+    let tasks = task::Entity::find_deleted()
+        .order_by_asc(task::Column::Id)
+        .all(&ctx.db)
+        .await
+        .unwrap();
+    Deleted {
+        accounts: accounts.into_iter().map(|a| a.id).collect(),
+        projects: projects
+            .into_iter()
+            .map(|p| (p.account_id, p.code))
+            .collect(),
+        tasks: tasks.into_iter().map(|t| t.id).collect(),
+    }
+}
+
+fn expect(accounts: &[i64], projects: &[(i64, &str)], tasks: &[i64]) -> Deleted {
+    Deleted {
+        accounts: accounts.to_vec(),
+        projects: projects
+            .iter()
+            .map(|(a, c)| (*a, (*c).to_owned()))
+            .collect(),
+        tasks: tasks.to_vec(),
+    }
+}
+
+#[tokio::test]
+async fn bulk_soft_delete_cascades_three_levels_and_restore_brings_back_exactly_those() {
+    let ctx = test_context!().await;
+    seed(&ctx).await;
+    // Task 2 was deleted before, by another operation: it must stay deleted.
+    task::Entity::soft_delete_by_id(&ctx.db, 2).await.unwrap();
+    let manager = SoftDeleteManager::new(&ctx.db);
+
+    let report = manager
+        .bulk_soft_delete::<account::Entity, _>([1i64])
+        .deleted_by("admin")
+        .await
+        .unwrap();
+    assert_eq!((report.affected, report.cascaded), (1, 4));
+    assert_eq!(
+        deleted(&ctx).await,
+        expect(&[1], &[(1, "p1"), (1, "p2")], &[1, 2, 3])
+    );
+    // The children carry the parent's operation, who and why.
+    let child = task::Entity::find_by_id(3)
+        .one(&ctx.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(child.deletion_op, Some(report.id.to_string()));
+    assert_eq!(child.deleted_by.as_deref(), Some("admin"));
+    let earlier = task::Entity::find_by_id(2)
+        .one(&ctx.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(earlier.deletion_op, Some(report.id.to_string()));
+
+    // Restoring the parent by key restores its operation's children, not task 2.
+    let restored = manager
+        .bulk_restore::<account::Entity, _>([1i64])
+        .await
+        .unwrap();
+    assert_eq!((restored.affected, restored.cascaded), (1, 4));
+    assert_eq!(deleted(&ctx).await, expect(&[], &[], &[2]));
+}
+
+#[tokio::test]
+async fn one_record_cascade_and_restore_by_operation() {
+    let ctx = test_context!().await;
+    seed(&ctx).await;
+    let one = account::Entity::soft_delete_by_id(&ctx.db, 2);
+    let op = one.operation_id();
+    assert_eq!(one.await.unwrap(), 1);
+    assert_eq!(deleted(&ctx).await, expect(&[2], &[(2, "p1")], &[4]));
+    // Account 1's project "p1" shares the code: untouched.
+
+    let manager = SoftDeleteManager::new(&ctx.db);
+    let restored = manager
+        .restore_operation::<account::Entity>(op)
+        .unwrap()
+        .await
+        .unwrap();
+    assert_eq!((restored.affected, restored.cascaded), (1, 2));
+    assert_eq!(deleted(&ctx).await, expect(&[], &[], &[]));
+
+    // One-record restore of a cascaded delete.
+    account::Entity::soft_delete_by_id(&ctx.db, 3)
+        .await
+        .unwrap();
+    assert_eq!(deleted(&ctx).await, expect(&[3], &[(3, "p1")], &[5]));
+    assert_eq!(account::Entity::restore_by_id(&ctx.db, 3).await.unwrap(), 1);
+    assert_eq!(deleted(&ctx).await, expect(&[], &[], &[]));
+}
+
+#[tokio::test]
+async fn children_deleted_by_another_operation_in_the_same_microsecond_stay_deleted() {
+    let ctx = test_context!().await;
+    seed(&ctx).await;
+    let manager = SoftDeleteManager::new(&ctx.db);
+    let at = Utc.with_ymd_and_hms(2026, 2, 3, 4, 5, 6).unwrap();
+    // Operation X deletes project (1, "p1") and, by cascade, tasks 1 and 2.
+    let x = manager
+        .bulk_soft_delete::<project::Entity, _>([(1i64, "p1".to_owned())])
+        .at(at)
+        .await
+        .unwrap();
+    assert_eq!((x.affected, x.cascaded), (1, 2));
+    // Operation Y, at the same instant, deletes account 1: the rest of its tree.
+    let y = manager
+        .bulk_soft_delete::<account::Entity, _>([1i64])
+        .at(at)
+        .await
+        .unwrap();
+    assert_eq!((y.affected, y.cascaded), (1, 2));
+    assert_eq!(
+        deleted(&ctx).await,
+        expect(&[1], &[(1, "p1"), (1, "p2")], &[1, 2, 3])
+    );
+    // Undoing Y brings back only Y's rows.
+    let restored = manager
+        .restore_operation::<account::Entity>(y.id)
+        .unwrap()
+        .await
+        .unwrap();
+    assert_eq!((restored.affected, restored.cascaded), (1, 2));
+    assert_eq!(deleted(&ctx).await, expect(&[], &[(1, "p1")], &[1, 2]));
+    // And X's by X.
+    let restored = manager
+        .restore_operation::<project::Entity>(x.id)
+        .unwrap()
+        .await
+        .unwrap();
+    assert_eq!((restored.affected, restored.cascaded), (1, 2));
+    assert_eq!(deleted(&ctx).await, expect(&[], &[], &[]));
+}
+
+#[tokio::test]
+async fn a_failed_batch_rolls_back_its_children_with_it() {
+    let ctx = test_context!().await;
+    seed(&ctx).await;
+    let db = FaultyDb::new(ctx.db.clone());
+    // Batch 1 (account 2) fails: its rows and its children's stay as they were.
+    db.inject(1, Injected::StatementError);
+    let error = SoftDeleteManager::new(&db)
+        .bulk_soft_delete::<account::Entity, _>([1i64, 2, 3])
+        .batch_size(1)
+        .await
+        .expect_err("batch 1 fails");
+    assert_eq!(error.partial_count(), Some(1));
+    assert_eq!(
+        deleted(&ctx).await,
+        expect(&[1], &[(1, "p1"), (1, "p2")], &[1, 2, 3])
+    );
+}
+
+#[tokio::test]
+async fn by_condition_the_walk_cascades_per_batch() {
+    let ctx = test_context!().await;
+    seed(&ctx).await;
+    let manager = SoftDeleteManager::new(&ctx.db);
+    let report = manager
+        .bulk_soft_delete_where::<account::Entity>(sea_orm::sea_query::Condition::all())
+        .batch_size(2)
+        .await
+        .unwrap();
+    assert_eq!((report.affected, report.cascaded), (3, 9));
+    assert_eq!(
+        deleted(&ctx).await,
+        expect(
+            &[1, 2, 3],
+            &[(1, "p1"), (1, "p2"), (2, "p1"), (3, "p1")],
+            &[1, 2, 3, 4, 5]
+        )
+    );
+    let restored = manager
+        .restore_operation::<account::Entity>(report.id)
+        .unwrap()
+        .batch_size(2)
+        .await
+        .unwrap();
+    assert_eq!((restored.affected, restored.cascaded), (3, 9));
+    assert_eq!(deleted(&ctx).await, expect(&[], &[], &[]));
+}
