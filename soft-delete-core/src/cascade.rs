@@ -354,10 +354,32 @@ fn collect(
 /// Keys per cascade statement: far below every backend's bind limit, whatever the depth.
 const KEYS_PER_STATEMENT: usize = 1000;
 
-/// True when a change's cascade runs before the parents' own statement (restores, which find
-/// the children through the parents' operation ids before those are cleared).
-pub(crate) fn runs_before(change: &Change) -> bool {
-    matches!(change, Change::Restore { .. })
+/// Runs a batch's own statements with its cascade: before them for a restore (which finds the
+/// children through the parents' operation ids before those are cleared), after them for a soft
+/// delete (whose children are found through the parents it stamped). Returns the rows the own
+/// statements changed and the rows the cascade changed.
+pub(crate) async fn execute<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    change: &Change,
+    own: Vec<sea_orm::Statement>,
+    cascade: Vec<sea_orm::Statement>,
+) -> std::result::Result<(u64, u64), sea_orm::DbErr> {
+    let (before, after) = match change {
+        Change::Restore { .. } => (cascade, Vec::new()),
+        Change::SoftDelete { .. } => (Vec::new(), cascade),
+    };
+    let mut cascaded = 0;
+    for statement in before {
+        cascaded += conn.execute_raw(statement).await?.rows_affected();
+    }
+    let mut affected = 0;
+    for statement in own {
+        affected += conn.execute_raw(statement).await?.rows_affected();
+    }
+    for statement in after {
+        cascaded += conn.execute_raw(statement).await?.rows_affected();
+    }
+    Ok((affected, cascaded))
 }
 
 /// [`statements`] for a batch of `E`'s rows named by key.

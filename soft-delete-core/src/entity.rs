@@ -491,19 +491,19 @@ impl Change {
         match self {
             // The operation's id tells its rows from every other operation's, whatever the
             // stamp.
-            Change::SoftDelete { op, at, .. } if E::deletion_op_column().is_some() => {
-                let column = E::deletion_op_column()?;
-                Some(Mark {
-                    condition: Condition::all()
-                        .add(column.eq(Value::from(op.to_string())))
-                        .add(E::deleted_at_column().eq(Value::from(*at))),
-                    unique: true,
+            Change::SoftDelete { op, at, unique, .. } => {
+                let stamped = Condition::all().add(E::deleted_at_column().eq(Value::from(*at)));
+                Some(match E::deletion_op_column() {
+                    Some(column) => Mark {
+                        condition: stamped.add(column.eq(Value::from(op.to_string()))),
+                        unique: true,
+                    },
+                    None => Mark {
+                        condition: stamped,
+                        unique: *unique,
+                    },
                 })
             }
-            Change::SoftDelete { at, unique, .. } => Some(Mark {
-                condition: Condition::all().add(E::deleted_at_column().eq(Value::from(*at))),
-                unique: *unique,
-            }),
             Change::Restore { at, .. } => {
                 let updated_at = E::audit_columns()?.updated_at?;
                 Some(Mark {
@@ -730,17 +730,7 @@ async fn apply_to_key<E: SoftDelete, C: ConnectionTrait + TransactionTrait>(
         return Ok(db.execute_raw(statement).await?.rows_affected());
     }
     let txn = db.begin().await?;
-    if crate::cascade::runs_before(&change) {
-        for statement in cascade.iter().cloned() {
-            txn.execute_raw(statement).await?;
-        }
-    }
-    let changed = txn.execute_raw(statement).await?.rows_affected();
-    if !crate::cascade::runs_before(&change) {
-        for statement in cascade {
-            txn.execute_raw(statement).await?;
-        }
-    }
+    let (changed, _) = crate::cascade::execute(&txn, &change, vec![statement], cascade).await?;
     txn.commit().await?;
     Ok(changed)
 }

@@ -60,16 +60,8 @@ fn bob_cid_or_eve() -> Condition {
 
 /// How many times the statement names `deleted_at`.
 fn scope_conditions(query: &UserQuery, backend: DbBackend) -> usize {
-    query
-        .build(backend)
-        .to_string()
-        .matches("deleted_at\" IS")
-        .count()
-        + query
-            .build(backend)
-            .to_string()
-            .matches("deleted_at` IS")
-            .count()
+    let sql = query.build(backend).to_string();
+    sql.matches("deleted_at\" IS").count() + sql.matches("deleted_at` IS").count()
 }
 
 #[tokio::test]
@@ -247,6 +239,34 @@ fn note_ids(notes: &[note::Model]) -> Vec<i64> {
     ids(notes, |n| n.id)
 }
 
+/// The note ids `load_many` gives each of `users` for `query`.
+async fn loaded<S>(users: &[user::Model], query: S, ctx: &TestContext) -> Vec<Vec<i64>>
+where
+    S: sea_orm::EntityOrSelect<note::Entity>,
+{
+    users
+        .load_many(query, &ctx.db)
+        .await
+        .unwrap()
+        .iter()
+        .map(|notes| note_ids(notes))
+        .collect()
+}
+
+/// Each user the query selects, by name, with its note ids.
+async fn with_notes(
+    query: Scoped<sea_orm::SelectTwoMany<user::Entity, note::Entity>>,
+    ctx: &TestContext,
+) -> Vec<(String, Vec<i64>)> {
+    query
+        .all(&ctx.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(u, n)| (u.name, note_ids(&n)))
+        .collect()
+}
+
 #[tokio::test]
 async fn the_default_scope_covers_find_find_by_id_and_loaders() {
     let ctx = test_context!().await;
@@ -322,32 +342,19 @@ async fn the_default_scope_covers_find_find_by_id_and_loaders() {
 
     // Loaders given `Entity::find()`: covered, with the scope it says.
     let users = vec![g.ann.clone(), g.bob.clone(), g.cid.clone()];
-    let loaded = users
-        .load_many(note::Entity::find(), &ctx.db)
-        .await
-        .unwrap();
-    let loaded: Vec<Vec<i64>> = loaded.iter().map(|n| note_ids(n)).collect();
-    assert_eq!(loaded, [vec![ann_live], vec![bob_live], vec![]]);
-    let loaded = users
-        .load_many(note::Entity::find().with_deleted(), &ctx.db)
-        .await
-        .unwrap();
-    let loaded: Vec<Vec<i64>> = loaded.iter().map(|n| note_ids(n)).collect();
+    let by_user = loaded(&users, note::Entity::find(), &ctx).await;
+    assert_eq!(by_user, [vec![ann_live], vec![bob_live], vec![]]);
+    let by_user = loaded(&users, note::Entity::find().with_deleted(), &ctx).await;
     assert_eq!(
-        loaded,
+        by_user,
         [vec![ann_live, ann_gone], vec![bob_live], vec![cid_gone]]
     );
-    let loaded = users
-        .load_many(note::Entity::find().only_deleted(), &ctx.db)
-        .await
-        .unwrap();
-    let loaded: Vec<Vec<i64>> = loaded.iter().map(|n| note_ids(n)).collect();
-    assert_eq!(loaded, [vec![ann_gone], vec![], vec![cid_gone]]);
+    let by_user = loaded(&users, note::Entity::find().only_deleted(), &ctx).await;
+    assert_eq!(by_user, [vec![ann_gone], vec![], vec![cid_gone]]);
     // Not covered: a loader given the entity value calls the trait's `find()`.
-    let loaded = users.load_many(note::Entity, &ctx.db).await.unwrap();
-    let loaded: Vec<Vec<i64>> = loaded.iter().map(|n| note_ids(n)).collect();
+    let by_user = loaded(&users, note::Entity, &ctx).await;
     assert_eq!(
-        loaded,
+        by_user,
         [vec![ann_live, ann_gone], vec![bob_live], vec![cid_gone]]
     );
     // load_one from the child side, with a scoped parent query.
@@ -383,44 +390,41 @@ async fn related_loading_under_each_scope() {
     assert_eq!(ids(&posts, |p| p.id), [post_live, post_gone]);
 
     // find_with_related: the scope is on the users; the notes' relation hides deleted notes.
-    let pairs = |rows: Vec<(user::Model, Vec<note::Model>)>| -> Vec<(String, Vec<i64>)> {
-        rows.into_iter()
-            .map(|(u, n)| (u.name, note_ids(&n)))
-            .collect()
-    };
-    let active = user::Entity::find_active()
-        .find_with_related(note::Entity)
-        .all(&ctx.db)
-        .await
-        .unwrap();
+    let active = with_notes(
+        user::Entity::find_active().find_with_related(note::Entity),
+        &ctx,
+    )
+    .await;
     assert_eq!(
-        pairs(active),
+        active,
         [
             ("ann".to_owned(), vec![ann_live]),
             ("cid".to_owned(), vec![])
         ]
     );
-    let everyone = user::Entity::find_active()
-        .find_with_related(note::Entity)
-        .with_deleted()
-        .all(&ctx.db)
-        .await
-        .unwrap();
+    let everyone = with_notes(
+        user::Entity::find_active()
+            .find_with_related(note::Entity)
+            .with_deleted(),
+        &ctx,
+    )
+    .await;
     assert_eq!(
-        pairs(everyone),
+        everyone,
         [
             ("ann".to_owned(), vec![ann_live]),
             ("bob".to_owned(), vec![bob_live]),
             ("cid".to_owned(), vec![])
         ]
     );
-    let deleted = user::Entity::find_active()
-        .find_with_related(note::Entity)
-        .only_deleted()
-        .all(&ctx.db)
-        .await
-        .unwrap();
-    assert_eq!(pairs(deleted), [("bob".to_owned(), vec![bob_live])]);
+    let deleted = with_notes(
+        user::Entity::find_active()
+            .find_with_related(note::Entity)
+            .only_deleted(),
+        &ctx,
+    )
+    .await;
+    assert_eq!(deleted, [("bob".to_owned(), vec![bob_live])]);
 
     // find_also_related over a plain relation, with the active-join helper for the posts.
     let rows = user::Entity::find_with_deleted()

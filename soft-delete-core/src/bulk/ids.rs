@@ -78,23 +78,10 @@ where
         let statements = self.update.statements(unit);
         let cascade =
             crate::cascade::for_keys::<E>(conn.get_database_backend(), &self.change, unit);
-        let before = crate::cascade::runs_before(&self.change);
+        let change = &self.change;
         async move {
-            let mut affected = 0;
-            let mut cascaded = 0;
-            if before {
-                for statement in cascade.iter().cloned() {
-                    cascaded += conn.execute_raw(statement).await?.rows_affected();
-                }
-            }
-            for statement in statements {
-                affected += conn.execute_raw(statement).await?.rows_affected();
-            }
-            if !before {
-                for statement in cascade {
-                    cascaded += conn.execute_raw(statement).await?.rows_affected();
-                }
-            }
+            let (affected, cascaded) =
+                crate::cascade::execute(conn, change, statements, cascade).await?;
             Ok(Outcome {
                 affected,
                 cascaded,

@@ -117,25 +117,17 @@ impl<E: SoftDelete> BatchSource for KeysetSource<E> {
         let cursor = cursor.as_ref();
         let bound = self.bound(conn, cursor).await?;
         let statement = self.change_statement(cursor, bound.as_ref());
-        let cascade = match &self.action {
-            KeysetAction::Update(change) => crate::cascade::statements::<E>(
-                self.backend,
-                change,
-                sql::in_range::<E>(&self.condition, cursor, bound.as_ref()),
-            )
-            .into_iter()
-            .map(|statement| (crate::cascade::runs_before(change), statement))
-            .collect(),
-            KeysetAction::Delete => Vec::new(),
+        let (affected, cascaded) = match &self.action {
+            KeysetAction::Update(change) => {
+                let cascade = crate::cascade::statements::<E>(
+                    self.backend,
+                    change,
+                    sql::in_range::<E>(&self.condition, cursor, bound.as_ref()),
+                );
+                crate::cascade::execute(conn, change, vec![statement], cascade).await?
+            }
+            KeysetAction::Delete => (conn.execute_raw(statement).await?.rows_affected(), 0),
         };
-        let mut cascaded = 0;
-        for (_, statement) in cascade.iter().filter(|(before, _)| *before) {
-            cascaded += conn.execute_raw(statement.clone()).await?.rows_affected();
-        }
-        let affected = conn.execute_raw(statement).await?.rows_affected();
-        for (_, statement) in cascade.into_iter().filter(|(before, _)| !*before) {
-            cascaded += conn.execute_raw(statement).await?.rows_affected();
-        }
         Ok(Outcome {
             affected,
             cascaded,

@@ -187,29 +187,37 @@ impl<Q: SoftDeleteQueryExt> Scoped<Q> {
     }
 }
 
-impl<Q: QueryFilter> QueryFilter for Scoped<Q> {
-    type QueryStatement = Q::QueryStatement;
+/// SeaORM's query-building traits for a wrapper, by delegation to the query it holds: filters,
+/// orders and selections go into that query; the scope stays apart.
+macro_rules! delegate_query_traits {
+    ($wrapper:ident) => {
+        impl<Q: QueryFilter> QueryFilter for $wrapper<Q> {
+            type QueryStatement = Q::QueryStatement;
 
-    fn query(&mut self) -> &mut Self::QueryStatement {
-        self.query.query()
-    }
+            fn query(&mut self) -> &mut Self::QueryStatement {
+                self.query.query()
+            }
+        }
+
+        impl<Q: QuerySelect> QuerySelect for $wrapper<Q> {
+            type QueryStatement = Q::QueryStatement;
+
+            fn query(&mut self) -> &mut SelectStatement {
+                self.query.query()
+            }
+        }
+
+        impl<Q: QueryOrder> QueryOrder for $wrapper<Q> {
+            type QueryStatement = Q::QueryStatement;
+
+            fn query(&mut self) -> &mut SelectStatement {
+                self.query.query()
+            }
+        }
+    };
 }
 
-impl<Q: QuerySelect> QuerySelect for Scoped<Q> {
-    type QueryStatement = Q::QueryStatement;
-
-    fn query(&mut self) -> &mut SelectStatement {
-        self.query.query()
-    }
-}
-
-impl<Q: QueryOrder> QueryOrder for Scoped<Q> {
-    type QueryStatement = Q::QueryStatement;
-
-    fn query(&mut self) -> &mut SelectStatement {
-        self.query.query()
-    }
-}
+delegate_query_traits!(Scoped);
 
 impl<'db, C, Q> PaginatorTrait<'db, C> for Scoped<Q>
 where
@@ -476,26 +484,4 @@ impl<Q: SoftDeleteQueryExt> Unscoped<Q> {
     }
 }
 
-impl<Q: QueryFilter> QueryFilter for Unscoped<Q> {
-    type QueryStatement = Q::QueryStatement;
-
-    fn query(&mut self) -> &mut Self::QueryStatement {
-        self.query.query()
-    }
-}
-
-impl<Q: QuerySelect> QuerySelect for Unscoped<Q> {
-    type QueryStatement = Q::QueryStatement;
-
-    fn query(&mut self) -> &mut SelectStatement {
-        self.query.query()
-    }
-}
-
-impl<Q: QueryOrder> QueryOrder for Unscoped<Q> {
-    type QueryStatement = Q::QueryStatement;
-
-    fn query(&mut self) -> &mut SelectStatement {
-        self.query.query()
-    }
-}
+delegate_query_traits!(Unscoped);
