@@ -21,8 +21,15 @@
 //!    AND posts.deleted_at IS NULL
 //! ```
 //!
-//! Purges do not cascade: `hard_delete_before` on a parent removes only the parent's rows, so
-//! declare the children's foreign keys `ON DELETE CASCADE` or purge children first.
+//! # Purges
+//!
+//! A purge of a parent (`hard_delete_before`, `purge_expired`) purges the rows under the parents
+//! it removes first, the deepest level first, in the same batch transaction: no orphan is left
+//! and no foreign key is broken, whatever `ON DELETE` rule the schema declares (none is needed).
+//! The rows under a purged parent go with it whatever their own `deleted_at`. A parent under
+//! which a row is still *kept* (active, or with a kept row under it) is not purged: it stays
+//! soft-deleted until its cascade is deleted too, and the purge reports it neither as purged nor
+//! as an error. The report's `cascaded` counts the rows purged under the parents.
 
 use sea_orm::sea_query::ValueTuple;
 use sea_orm::sea_query::{
@@ -176,6 +183,13 @@ fn cascade_error(reason: String) -> Error {
     }
 }
 
+/// What a batch does to the rows of a cascade: writes a change, or purges them.
+#[derive(Clone, Copy)]
+enum Walk<'c> {
+    Change(&'c Change),
+    Purge,
+}
+
 /// The rows of one table that a batch's operation reaches: the root's rows by the batch's
 /// condition, a child's through its parent's.
 enum Rows<'a> {
@@ -207,28 +221,30 @@ impl Rows<'_> {
     }
 
     /// `SELECT columns FROM table WHERE <these rows>`.
-    fn select(&self, columns: &[DynIden], change: &Change) -> SelectStatement {
+    fn select(&self, columns: &[DynIden], walk: Walk<'_>) -> SelectStatement {
         let table = self.table();
         let mut select = Query::select();
         for column in columns {
             select.column((table.clone(), column.clone()));
         }
-        select.from(table).cond_where(self.condition(change));
+        select.from(table).cond_where(self.condition(walk));
         select
     }
 
-    fn condition(&self, change: &Change) -> Condition {
+    fn condition(&self, walk: Walk<'_>) -> Condition {
         match self {
             Rows::Root { condition, .. } => condition.clone(),
             Rows::Child { child, parent } => {
-                let rows = Condition::all().add(tie(child, parent, change));
-                match change {
+                let rows = Condition::all().add(tie(child, parent, walk));
+                match walk {
                     // The children this operation stamped, not those deleted before.
-                    Change::SoftDelete { op, .. } => rows
+                    Walk::Change(Change::SoftDelete { op, .. }) => rows
                         .add(Expr::col((child.table.clone(), child.op_iden())).eq(op.to_string())),
-                    Change::Restore { .. } => rows.add(
+                    Walk::Change(Change::Restore { .. }) => rows.add(
                         Expr::col((child.table.clone(), child.deleted_at.clone())).is_not_null(),
                     ),
+                    // Every row under a purged parent goes with it.
+                    Walk::Purge => rows,
                 }
             }
         }
@@ -245,21 +261,22 @@ impl CascadeChild {
 }
 
 /// How a child row is tied to the parent rows `parent`.
-fn tie(child: &CascadeChild, parent: &Rows<'_>, change: &Change) -> Expr {
-    match change {
-        // The parents were stamped first, in the same transaction: their children are the rows
-        // under them.
-        Change::SoftDelete { .. } => columns(&child.table, &child.child_columns)
-            .in_subquery(parent.select(&child.parent_columns, change)),
+fn tie(child: &CascadeChild, parent: &Rows<'_>, walk: Walk<'_>) -> Expr {
+    match walk {
+        // The parents were stamped first, in the same transaction (or are about to be purged):
+        // their children are the rows under them.
+        Walk::Change(Change::SoftDelete { .. }) | Walk::Purge => {
+            columns(&child.table, &child.child_columns)
+                .in_subquery(parent.select(&child.parent_columns, walk))
+        }
         // The parents are still deleted and carry the id of the operation that deleted them:
         // their children are the rows under them deleted by that same operation.
-        Change::Restore { .. } => {
+        Walk::Change(Change::Restore { .. }) => {
             let mut parent_columns = child.parent_columns.clone();
             parent_columns.extend(parent.op_column());
             let mut child_columns = child.child_columns.clone();
             child_columns.push(child.op_iden());
-            columns(&child.table, &child_columns)
-                .in_subquery(parent.select(&parent_columns, change))
+            columns(&child.table, &child_columns).in_subquery(parent.select(&parent_columns, walk))
         }
     }
 }
@@ -277,6 +294,36 @@ fn columns(table: &DynIden, columns: &[DynIden]) -> Expr {
     }
 }
 
+/// One statement of a cascade, with the table it changes.
+#[derive(Clone, Debug)]
+pub(crate) struct Step {
+    pub(crate) table: String,
+    pub(crate) statement: sea_orm::Statement,
+}
+
+/// Rows changed per table, in the order the tables were first met.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Tally(pub(crate) Vec<(String, u64)>);
+
+impl Tally {
+    pub(crate) fn add(&mut self, table: &str, rows: u64) {
+        match self.0.iter_mut().find(|(name, _)| name == table) {
+            Some((_, count)) => *count += rows,
+            None => self.0.push((table.to_owned(), rows)),
+        }
+    }
+
+    pub(crate) fn merge(&mut self, other: &Tally) {
+        for (table, rows) in &other.0 {
+            self.add(table, *rows);
+        }
+    }
+
+    pub(crate) fn total(&self) -> u64 {
+        self.0.iter().map(|(_, rows)| rows).sum()
+    }
+}
+
 /// The statements that carry `change` from a batch of `E`'s rows to its cascade: for a soft
 /// delete, to run after the parents' statement (each level after the one above); for a restore,
 /// before it (the deepest level first, while the parents still hold their operation id).
@@ -285,7 +332,7 @@ pub(crate) fn statements<E: SoftDelete>(
     backend: DbBackend,
     change: &Change,
     batch: Condition,
-) -> Vec<sea_orm::Statement> {
+) -> Vec<Step> {
     let children = E::cascade();
     if children.is_empty() {
         return Vec::new();
@@ -305,47 +352,126 @@ pub(crate) fn statements<E: SoftDelete>(
         op_column,
         condition,
     };
-    let mut updates = Vec::new();
-    collect(&children, &root, change, &mut updates);
+    let mut steps = Vec::new();
+    collect(&children, &root, Walk::Change(change), backend, &mut steps);
     if matches!(change, Change::Restore { .. }) {
-        updates.reverse();
+        steps.reverse();
     }
-    updates
-        .iter()
-        .map(|update| crate::entity::bind_timestamps(backend.build(update)))
-        .collect()
+    steps
 }
 
-/// One `UPDATE` per child, each followed by its own children's (pre-order).
+/// The statements that purge the cascade of a batch of `E`'s rows, the deepest level first, to
+/// run before the parents' own `DELETE`: every row under the batch's parents. `batch` selects
+/// the batch's rows of `E` and includes [`purgeable`], so no parent whose cascade keeps a row
+/// is reached.
+pub(crate) fn purge_statements<E: SoftDelete>(backend: DbBackend, batch: Condition) -> Vec<Step> {
+    let children = E::cascade();
+    if children.is_empty() {
+        return Vec::new();
+    }
+    let root = Rows::Root {
+        table: E::default().into_iden(),
+        op_column: None,
+        condition: batch,
+    };
+    let mut steps = Vec::new();
+    collect(&children, &root, Walk::Purge, backend, &mut steps);
+    steps.reverse();
+    steps
+}
+
+/// What a purge of `E`'s rows with a cascade adds to its condition: no row under the parent is
+/// kept. A row is kept when it is active, or when a row under it is kept; so a parent with an
+/// active child, or with a deleted child that has an active one, stays (soft-deleted) until
+/// those are deleted too. `None` for entities without a cascade.
+pub(crate) fn purgeable<E: SoftDelete>() -> Option<Condition> {
+    let children = E::cascade();
+    if children.is_empty() {
+        return None;
+    }
+    let table = E::default().into_iden();
+    Some(children.iter().fold(Condition::all(), |all, child| {
+        all.add(Expr::exists(kept_under(&table, child)).not())
+    }))
+}
+
+/// `SELECT 1 FROM child WHERE <under the parent row> AND <kept>`, correlated with `parent`.
+fn kept_under(parent: &DynIden, child: &CascadeChild) -> SelectStatement {
+    let mut kept =
+        Condition::any().add(Expr::col((child.table.clone(), child.deleted_at.clone())).is_null());
+    for grandchild in child.children() {
+        kept = kept.add(Expr::exists(kept_under(&child.table, &grandchild)));
+    }
+    let under = child.parent_columns.iter().zip(&child.child_columns).fold(
+        Condition::all(),
+        |all, (parent_column, child_column)| {
+            all.add(
+                Expr::col((child.table.clone(), child_column.clone()))
+                    .equals((parent.clone(), parent_column.clone())),
+            )
+        },
+    );
+    let mut select = Query::select();
+    select
+        .expr(Expr::val(1))
+        .from(child.table.clone())
+        .cond_where(under.add(kept));
+    select
+}
+
+/// One statement per child, each followed by its own children's (pre-order).
 fn collect(
     children: &[CascadeChild],
     parent: &Rows<'_>,
-    change: &Change,
-    updates: &mut Vec<UpdateStatement>,
+    walk: Walk<'_>,
+    backend: DbBackend,
+    steps: &mut Vec<Step>,
 ) {
     for child in children {
-        let guard = match change {
-            Change::SoftDelete { .. } => {
-                Expr::col((child.table.clone(), child.deleted_at.clone())).is_null()
+        let rows = Condition::all().add(tie(child, parent, walk));
+        let statement = match walk {
+            Walk::Change(change) => {
+                let deleted_at = Expr::col((child.table.clone(), child.deleted_at.clone()));
+                let rows = match change {
+                    Change::SoftDelete { reverses, .. } => {
+                        let rows = rows.add(deleted_at.is_null());
+                        match reverses {
+                            // Only the rows the reversed restore brought back.
+                            Some(restore) => rows.add(
+                                Expr::col((child.table.clone(), child.op_iden()))
+                                    .eq(restore.to_string()),
+                            ),
+                            None => rows,
+                        }
+                    }
+                    Change::Restore { .. } => rows.add(deleted_at.is_not_null()),
+                };
+                let mut update: UpdateStatement = Query::update();
+                update.table(child.table.clone());
+                for (column, value) in (child.assignments)(change) {
+                    update.value(column, Expr::val(value));
+                }
+                update.cond_where(rows);
+                crate::entity::bind_timestamps(backend.build(&update))
             }
-            Change::Restore { .. } => {
-                Expr::col((child.table.clone(), child.deleted_at.clone())).is_not_null()
+            Walk::Purge => {
+                let mut delete = Query::delete();
+                delete.from_table(child.table.clone()).cond_where(rows);
+                backend.build(&delete)
             }
         };
-        let mut update = Query::update();
-        update.table(child.table.clone());
-        for (column, value) in (child.assignments)(change) {
-            update.value(column, Expr::val(value));
-        }
-        update.cond_where(Condition::all().add(tie(child, parent, change)).add(guard));
-        updates.push(update);
+        steps.push(Step {
+            table: child.table_name.clone(),
+            statement,
+        });
         let grandchildren = child.children();
         if !grandchildren.is_empty() {
             collect(
                 &grandchildren,
                 &Rows::Child { child, parent },
-                change,
-                updates,
+                walk,
+                backend,
+                steps,
             );
         }
     }
@@ -355,31 +481,39 @@ fn collect(
 const KEYS_PER_STATEMENT: usize = 1000;
 
 /// Runs a batch's own statements with its cascade: before them for a restore (which finds the
-/// children through the parents' operation ids before those are cleared), after them for a soft
-/// delete (whose children are found through the parents it stamped). Returns the rows the own
-/// statements changed and the rows the cascade changed.
+/// children through the parents' operation ids before those are replaced) and a purge (children
+/// go before the rows they refer to), after them for a soft delete (whose children are found
+/// through the parents it stamped). Returns the rows the own statements changed and the rows
+/// the cascade changed, per table.
 pub(crate) async fn execute<C: sea_orm::ConnectionTrait>(
     conn: &C,
-    change: &Change,
+    cascade_first: bool,
     own: Vec<sea_orm::Statement>,
-    cascade: Vec<sea_orm::Statement>,
-) -> std::result::Result<(u64, u64), sea_orm::DbErr> {
-    let (before, after) = match change {
-        Change::Restore { .. } => (cascade, Vec::new()),
-        Change::SoftDelete { .. } => (Vec::new(), cascade),
+    cascade: Vec<Step>,
+) -> std::result::Result<(u64, Tally), sea_orm::DbErr> {
+    let (before, after) = match cascade_first {
+        true => (cascade, Vec::new()),
+        false => (Vec::new(), cascade),
     };
-    let mut cascaded = 0;
-    for statement in before {
-        cascaded += conn.execute_raw(statement).await?.rows_affected();
+    let mut cascaded = Tally::default();
+    for step in before {
+        let rows = conn.execute_raw(step.statement).await?.rows_affected();
+        cascaded.add(&step.table, rows);
     }
     let mut affected = 0;
     for statement in own {
         affected += conn.execute_raw(statement).await?.rows_affected();
     }
-    for statement in after {
-        cascaded += conn.execute_raw(statement).await?.rows_affected();
+    for step in after {
+        let rows = conn.execute_raw(step.statement).await?.rows_affected();
+        cascaded.add(&step.table, rows);
     }
     Ok((affected, cascaded))
+}
+
+/// Whether `change` runs its cascade before its own statements; see [`execute`].
+pub(crate) fn cascade_first(change: &Change) -> bool {
+    matches!(change, Change::Restore { .. })
 }
 
 /// [`statements`] for a batch of `E`'s rows named by key.
@@ -387,7 +521,7 @@ pub(crate) fn for_keys<E: SoftDelete>(
     backend: DbBackend,
     change: &Change,
     keys: &[ValueTuple],
-) -> Vec<sea_orm::Statement> {
+) -> Vec<Step> {
     if E::cascade().is_empty() {
         return Vec::new();
     }
@@ -423,11 +557,12 @@ mod tests {
     #[test]
     fn entities_without_a_cascade_send_nothing_more() {
         let change = Change::Restore {
+            op: OperationId::new(),
             at: chrono::Utc::now(),
             by: None,
         };
         assert!(for_keys::<user::Entity>(DbBackend::Sqlite, &change, &[]).is_empty());
-        let _ = OperationId::new();
+        assert!(purgeable::<user::Entity>().is_none());
         assert!(check::<user::Entity>().is_ok());
     }
 }

@@ -17,6 +17,7 @@
 //! | `retry_delay` | `SOFT_DELETE_RETRY_DELAY_MS` | 100 ms | up to 1 h |
 //! | `retention` | `SOFT_DELETE_RETENTION_DAYS` | 30 days | up to 36,500 days |
 //! | `pause_between_batches` | `SOFT_DELETE_PAUSE_BETWEEN_BATCHES_MS` | 0 | up to 1 h |
+//! | `operation_log` | `SOFT_DELETE_OPERATION_LOG` | none | a table name; `true` for `soft_delete_operations`, `false` for none |
 //!
 //! Booleans accept `true`/`false`, `1`/`0`, `yes`/`no` and `on`/`off`, in any case. A value
 //! outside its range is refused with [`Error::Config`] naming the variable (from the environment)
@@ -77,6 +78,10 @@ pub struct SoftDeleteConfig {
     /// Pause between batches, to leave room for other work. At most
     /// [`MAX_PAUSE`](Self::MAX_PAUSE).
     pub pause_between_batches: Duration,
+    /// The table of the [operation log](crate::operation_log), where every bulk operation
+    /// records itself in the same transactions as its rows; `None` (the default) keeps no log.
+    /// A name of letters, digits and `_`, not starting with a digit.
+    pub operation_log: Option<String>,
 }
 
 impl Default for SoftDeleteConfig {
@@ -102,6 +107,7 @@ impl SoftDeleteConfig {
         retry_delay: Duration::from_millis(100),
         retention: Duration::from_secs(30 * 24 * 60 * 60),
         pause_between_batches: Duration::ZERO,
+        operation_log: None,
     };
 
     /// The largest batch: one transaction of a million rows. Larger all-or-nothing work runs
@@ -231,6 +237,7 @@ impl SoftDeleteConfig {
                 0,
                 Self::MAX_PAUSE.as_millis() as u64,
             )?),
+            operation_log: env.table_name("SOFT_DELETE_OPERATION_LOG")?,
         };
         Ok(config)
     }
@@ -294,6 +301,11 @@ impl SoftDeleteConfig {
             check_duration(value, Duration::ZERO, max)
                 .map_err(|expected| config_error(name, format_args!("{value:?}"), expected))?;
         }
+        if let Some(table) = &self.operation_log
+            && !is_table_name(table)
+        {
+            return Err(config_error("operation_log", table, TABLE_NAME.to_owned()));
+        }
         Ok(())
     }
 
@@ -353,6 +365,19 @@ pub(crate) fn check_required(
     Ok(())
 }
 
+const TABLE_NAME: &str =
+    "a table name of letters, digits and `_`, not starting with a digit, or true or false";
+
+/// A name that needs no quoting on any backend, so that no configuration can smuggle SQL.
+fn is_table_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && name.len() <= 64
+}
+
 fn config_error(setting: &str, value: impl std::fmt::Display, expected: String) -> Error {
     Error::Config {
         setting: setting.to_owned(),
@@ -385,6 +410,26 @@ impl<F: Fn(&str) -> Option<String>> Lookup<F> {
                 &raw,
                 format!("a whole number from {min} to {max}"),
             )),
+        }
+    }
+
+    /// A table name, `true` (the default name) or `false` (none).
+    fn table_name(&self, name: &str) -> Result<Option<String>> {
+        let Some(raw) = self.get(name) else {
+            return Ok(None);
+        };
+        let value = raw.trim();
+        match value.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => {
+                return Ok(Some(crate::operation_log::DEFAULT_TABLE.to_owned()));
+            }
+            "false" | "0" | "no" | "off" | "" => return Ok(None),
+            _ => {}
+        }
+        if is_table_name(value) {
+            Ok(Some(value.to_owned()))
+        } else {
+            Err(config_error(name, &raw, TABLE_NAME.to_owned()))
         }
     }
 
@@ -434,6 +479,7 @@ mod tests {
             ("SOFT_DELETE_RETRY_DELAY_MS", "5"),
             ("SOFT_DELETE_RETENTION_DAYS", "90"),
             ("SOFT_DELETE_PAUSE_BETWEEN_BATCHES_MS", " 20 "),
+            ("SOFT_DELETE_OPERATION_LOG", "ops_log"),
         ])
         .expect("valid values");
         assert_eq!(
@@ -450,10 +496,26 @@ mod tests {
                 retry_delay: Duration::from_millis(5),
                 retention: DAY * 90,
                 pause_between_batches: Duration::from_millis(20),
+                operation_log: Some("ops_log".to_owned()),
             }
         );
         let timeout = with(&[("SOFT_DELETE_QUERY_TIMEOUT_SECONDS", "12")]).expect("timeout");
         assert_eq!(timeout.query_timeout, Some(Duration::from_secs(12)));
+        let log = |value| with(&[("SOFT_DELETE_OPERATION_LOG", value)]).map(|c| c.operation_log);
+        assert_eq!(
+            log("on").ok(),
+            Some(Some("soft_delete_operations".to_owned()))
+        );
+        assert_eq!(log("false").ok(), Some(None));
+        let error = log("ops; DROP TABLE users")
+            .expect_err("not a name")
+            .to_string();
+        assert!(error.contains("SOFT_DELETE_OPERATION_LOG"), "{error}");
+        let in_code = SoftDeleteConfig {
+            operation_log: Some("1ops".to_owned()),
+            ..SoftDeleteConfig::default()
+        };
+        assert!(in_code.validate().is_err());
     }
 
     #[test]

@@ -416,9 +416,17 @@ pub(crate) enum Change {
         /// True when `at` was taken by [`operation_stamp`]: no other operation of this process
         /// carries it. False for a stamp the caller gave, which others may share.
         unique: bool,
+        /// When set, the change reverses that restore: rows of a cascade follow only where they
+        /// carry its id (the rows it restored), not every active row under a parent.
+        reverses: Option<OperationId>,
     },
-    /// Clear them on deleted rows.
-    Restore { at: Timestamp, by: Option<String> },
+    /// Clear them on deleted rows, and stamp the restore's id into `deletion_op` where there is
+    /// one (so that the rows one restore brought back can be told apart too).
+    Restore {
+        op: OperationId,
+        at: Timestamp,
+        by: Option<String>,
+    },
 }
 
 impl Change {
@@ -442,7 +450,7 @@ impl Change {
                 }
                 (set, at, by)
             }
-            Change::Restore { at, by } => (
+            Change::Restore { op, at, by } => (
                 vec![
                     (
                         E::deleted_at_column(),
@@ -455,10 +463,7 @@ impl Change {
                     ),
                 ]
                 .into_iter()
-                .chain(
-                    E::deletion_op_column()
-                        .map(|column| (column, Value::from(Option::<String>::None))),
-                )
+                .chain(E::deletion_op_column().map(|column| (column, Value::from(op.to_string()))))
                 .collect(),
                 at,
                 by,
@@ -483,10 +488,10 @@ impl Change {
     }
 
     /// What marks a row as written by this change, for checking a batch whose `COMMIT` was
-    /// lost, and whether only this change can have written it: a soft delete's exact
-    /// `deleted_at` (unique when the crate took it, shared perhaps when the caller gave it);
-    /// a restore's `updated_at` on an active row, for entities that have one. `None` when no
-    /// column tells.
+    /// lost, and whether only this change can have written it: the operation's id, for entities
+    /// with an operation column; otherwise a soft delete's exact `deleted_at` (unique when the
+    /// crate took it, shared perhaps when the caller gave it) and a restore's `updated_at` on an
+    /// active row, for entities that have one. `None` when no column tells.
     pub(crate) fn mark<E: SoftDelete>(&self) -> Option<Mark> {
         match self {
             // The operation's id tells its rows from every other operation's, whatever the
@@ -504,7 +509,15 @@ impl Change {
                     },
                 })
             }
-            Change::Restore { at, .. } => {
+            Change::Restore { op, at, .. } => {
+                if let Some(column) = E::deletion_op_column() {
+                    return Some(Mark {
+                        condition: Condition::all()
+                            .add(E::deleted_at_column().is_null())
+                            .add(column.eq(Value::from(op.to_string()))),
+                        unique: true,
+                    });
+                }
                 let updated_at = E::audit_columns()?.updated_at?;
                 Some(Mark {
                     condition: Condition::all()
@@ -513,6 +526,21 @@ impl Change {
                     unique: true,
                 })
             }
+        }
+    }
+
+    /// Who the change names: `deleted_by` or `restored_by`.
+    pub(crate) fn actor(&self) -> Option<&str> {
+        match self {
+            Change::SoftDelete { by, .. } | Change::Restore { by, .. } => by.as_deref(),
+        }
+    }
+
+    /// Why: a soft delete's reason.
+    pub(crate) fn reason(&self) -> Option<&str> {
+        match self {
+            Change::SoftDelete { reason, .. } => reason.as_deref(),
+            Change::Restore { .. } => None,
         }
     }
 
@@ -636,6 +664,7 @@ where
             at: self.at.unwrap_or_else(operation_stamp),
             by: self.by,
             reason: self.reason,
+            reverses: None,
         };
         Box::pin(apply_to_key::<E, C>(
             self.db,
@@ -654,6 +683,7 @@ pub struct RestoreOne<'a, E: EntityTrait, C> {
     db: &'a C,
     key: Option<ValueTuple>,
     pending: Vec<(E::Column, Value)>,
+    op: OperationId,
     restored_by: Option<String>,
     _entity: std::marker::PhantomData<E>,
 }
@@ -664,9 +694,17 @@ impl<'a, E: EntityTrait, C> RestoreOne<'a, E, C> {
             db,
             key,
             pending: Vec::new(),
+            op: OperationId::new(),
             restored_by: None,
             _entity: std::marker::PhantomData,
         }
+    }
+
+    /// The id of this operation: stamped into the row's `deletion_op` column (and its
+    /// cascade's) for entities declared with `#[soft_delete(operation_id)]`, so that the restore
+    /// can be undone exactly.
+    pub fn operation_id(&self) -> OperationId {
+        self.op
     }
 
     /// Records who restored the row in `updated_by`, for entities with audit columns. (The
@@ -687,6 +725,7 @@ where
 
     fn into_future(self) -> Self::IntoFuture {
         let change = Change::Restore {
+            op: self.op,
             at: operation_stamp(),
             by: self.restored_by,
         };
@@ -730,7 +769,8 @@ async fn apply_to_key<E: SoftDelete, C: ConnectionTrait + TransactionTrait>(
         return Ok(db.execute_raw(statement).await?.rows_affected());
     }
     let txn = db.begin().await?;
-    let (changed, _) = crate::cascade::execute(&txn, &change, vec![statement], cascade).await?;
+    let first = crate::cascade::cascade_first(&change);
+    let (changed, _) = crate::cascade::execute(&txn, first, vec![statement], cascade).await?;
     txn.commit().await?;
     Ok(changed)
 }

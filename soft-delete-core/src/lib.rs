@@ -165,6 +165,7 @@ pub mod error;
 pub mod manager;
 pub mod migration;
 pub mod operation;
+pub mod operation_log;
 pub mod report;
 pub mod scope;
 pub mod service;
@@ -180,8 +181,9 @@ pub use entity::{
     SoftDeleteActiveModelExt, SoftDeleteModelExt, SoftDeleteOne, Timestamp,
 };
 pub use error::{Error, Result, RowState};
-pub use manager::{DeletionStats, SoftDeleteManager};
+pub use manager::{DeletionStats, SoftDeleteManager, Undo};
 pub use operation::{OperationId, OperationKind, Selection};
+pub use operation_log::{OperationRecord, OperationStatus, Operations};
 pub use report::{AlertSink, BulkAlert, BulkReport, Progress, TracingAlertSink};
 pub use scope::{
     ActiveRelatedExt, DefaultScope, Scope, Scoped, SoftDeleteQueryExt, Unscoped, only_active,

@@ -97,7 +97,6 @@ use std::sync::Arc;
 use futures::Stream;
 use sea_orm::sea_query::{Condition, IntoCondition};
 
-#[cfg(doc)]
 use crate::bulk::BatchOptions;
 use crate::bulk::{
     self, Bulk, BulkConnection, BulkCreate, BulkInsert, BulkRestore, BulkSoftDelete, CreateAction,
@@ -105,10 +104,11 @@ use crate::bulk::{
     SoftDeleteAction,
 };
 use crate::config::SoftDeleteConfig;
-use crate::entity::{SoftDelete, Timestamp};
+use crate::entity::{BoxFuture, SoftDelete, Timestamp};
 use crate::error::{Error, Result};
-use crate::operation::OperationId;
-use crate::report::{AlertSink, TracingAlertSink};
+use crate::operation::{OperationId, OperationKind};
+use crate::operation_log::{self, OperationRecord, OperationStatus, Operations};
+use crate::report::{AlertSink, BulkReport, TracingAlertSink};
 
 /// Runs batched bulk operations on soft-delete entities; see the [module documentation](self).
 ///
@@ -350,7 +350,105 @@ where
                 E::default().table_name()
             ),
         })?;
-        Ok(self.bulk_restore_where::<E>(column.eq(op.to_string())))
+        Ok(self
+            .bulk_restore_where::<E>(column.eq(op.to_string()))
+            .reversing(op))
+    }
+
+    /// The [operation log](crate::operation_log), newest first: set filters and a limit on the
+    /// listing, then await it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when the configuration keeps no log; [`Error::Db`] when the query
+    /// fails (for example, the log's table was not created).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # mod user {
+    /// #     use sea_orm::entity::prelude::*;
+    /// #     #[soft_delete_core::soft_delete(operation_id)]
+    /// #     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    /// #     #[sea_orm(table_name = "users")]
+    /// #     pub struct Model {
+    /// #         #[sea_orm(primary_key)]
+    /// #         pub id: i64,
+    /// #     }
+    /// #     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    /// #     pub enum Relation {}
+    /// #     impl ActiveModelBehavior for ActiveModel {}
+    /// # }
+    /// use soft_delete_core::prelude::*;
+    /// use soft_delete_core::operation_log::{self, DEFAULT_TABLE};
+    /// use sea_orm::ConnectionTrait;
+    ///
+    /// # async fn run(db: &sea_orm::DatabaseConnection) -> soft_delete_core::Result<()> {
+    /// let backend = db.get_database_backend();
+    /// db.execute(&operation_log::create_table(backend, DEFAULT_TABLE)).await?;
+    /// let config = SoftDeleteConfig {
+    ///     operation_log: Some(DEFAULT_TABLE.to_owned()),
+    ///     ..SoftDeleteConfig::default()
+    /// };
+    /// let manager = SoftDeleteManager::with_config(db, config);
+    /// let deleted = manager
+    ///     .bulk_soft_delete::<user::Entity, _>(1..=100i64)
+    ///     .deleted_by("ops")
+    ///     .await?;
+    /// for op in manager.operations().entity::<user::Entity>().limit(10).await? {
+    ///     println!("{} {} {} rows, {}", op.id, op.kind, op.rows_changed(), op.status);
+    /// }
+    /// // Changed our mind: put back exactly what that operation deleted.
+    /// let undone = manager.undo::<user::Entity>(deleted.id).await?;
+    /// assert_eq!(undone.affected, deleted.affected);
+    /// # Ok(()) }
+    /// ```
+    pub fn operations(&self) -> Operations<'c, C> {
+        Operations::new(self.db, self.config.operation_log.clone())
+    }
+
+    /// One operation from the log, or `None` when the log has no such operation.
+    ///
+    /// # Errors
+    ///
+    /// As for [`operations`](Self::operations).
+    pub async fn operation(&self, op: OperationId) -> Result<Option<OperationRecord>> {
+        let log = self
+            .config
+            .operation_log
+            .as_deref()
+            .ok_or_else(operation_log::log_disabled)?;
+        operation_log::find(self.db, log, op).await
+    }
+
+    /// Reverses the soft delete or restore `op` of `E`'s table (and its cascade), as a new
+    /// operation that the log records with `reverses` set to `op`:
+    ///
+    /// * a soft delete is undone by restoring exactly the rows it deleted that are still deleted
+    ///   ([`restore_operation`](Self::restore_operation));
+    /// * a restore is undone by soft-deleting again exactly the rows it restored that are still
+    ///   active and were not changed by a later operation since, with their cascade's rows that
+    ///   it restored. The rows get the undo's own stamp, id and reason (`undo of <op>`): the
+    ///   restore cleared the deletion they had before, so that is not brought back.
+    ///
+    /// An operation that failed part-way is undone for the rows its committed batches changed.
+    /// Undoing twice changes nothing the second time. Needs the operation log and the
+    /// operation column (`#[soft_delete(operation_id)]`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] naming what is wrong when `op` is not in the log, ran on
+    /// another table, is still running, or is a purge or a create (a purge's rows are gone;
+    /// a create is reversed by soft-deleting what it made); [`Error::Config`] without a log;
+    /// then the errors of the bulk operation that undoes it.
+    pub fn undo<E: SoftDelete>(&self, op: OperationId) -> Undo<'c, E, C> {
+        Undo {
+            manager: self.clone(),
+            op,
+            by: None,
+            options: BatchOptions::default(),
+            _entity: std::marker::PhantomData,
+        }
     }
 
     /// Deletes for good the rows soft-deleted strictly before `cutoff`, walking forward by
@@ -427,5 +525,123 @@ where
             total.max(0) as u64,
             deleted.max(0) as u64,
         ))
+    }
+}
+
+/// The undo of one operation; made by [`SoftDeleteManager::undo`]. Await it.
+#[must_use = "an undo does nothing until it is awaited"]
+pub struct Undo<'c, E, C> {
+    manager: SoftDeleteManager<'c, C>,
+    op: OperationId,
+    by: Option<String>,
+    options: BatchOptions<'c>,
+    _entity: std::marker::PhantomData<fn() -> E>,
+}
+
+impl<E, C> fmt::Debug for Undo<'_, E, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Undo")
+            .field("entity", &std::any::type_name::<E>())
+            .field("op", &self.op)
+            .field("by", &self.by)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'c, E, C> Undo<'c, E, C> {
+    /// Records who undid the operation (`deleted_by` or `restored_by`, and the log's actor).
+    pub fn by(mut self, who: impl Into<String>) -> Self {
+        self.by = Some(who.into());
+        self
+    }
+
+    /// Runs the undo with these batch options.
+    pub fn with_options(mut self, options: BatchOptions<'c>) -> Self {
+        self.options = options;
+        self
+    }
+}
+
+impl<'c, E, C> std::future::IntoFuture for Undo<'c, E, C>
+where
+    E: SoftDelete,
+    C: BulkConnection,
+{
+    type Output = Result<BulkReport>;
+    type IntoFuture = BoxFuture<'c, Result<BulkReport>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            use sea_orm::ColumnTrait;
+            let Undo {
+                manager,
+                op,
+                by,
+                options,
+                ..
+            } = self;
+            let table = E::default().table_name().to_owned();
+            let refuse = |reason: String| Error::InvalidArgument {
+                name: "operation",
+                reason,
+            };
+            let Some(column) = E::deletion_op_column() else {
+                return Err(refuse(format!(
+                    "`{table}` has no operation column, so the rows of operation {op} cannot be \
+                     told apart: declare the entity with `#[soft_delete(operation_id)]`"
+                )));
+            };
+            let Some(record) = manager.operation(op).await? else {
+                return Err(refuse(format!(
+                    "operation {op} is not in the operation log"
+                )));
+            };
+            if record.table != table {
+                return Err(refuse(format!(
+                    "operation {op} ran on `{}`, not on `{table}`: undo it through `{}`'s entity",
+                    record.table, record.table
+                )));
+            }
+            if record.status == OperationStatus::Running {
+                return Err(refuse(format!(
+                    "operation {op} is still running (or its process stopped before it could \
+                     finish): undo it once it has ended; the rows it changed can be restored \
+                     with restore_operation meanwhile"
+                )));
+            }
+            let selected = column.eq(op.to_string());
+            match record.kind {
+                OperationKind::SoftDelete => {
+                    let mut restore = manager
+                        .bulk_restore_where::<E>(selected)
+                        .reversing(op)
+                        .with_options(options);
+                    if let Some(by) = by {
+                        restore = restore.restored_by(by);
+                    }
+                    restore.await
+                }
+                OperationKind::Restore => {
+                    let mut delete = manager
+                        .bulk_soft_delete_where::<E>(selected)
+                        .reversing(op)
+                        .with_options(options)
+                        .reason(format!("undo of {op}"));
+                    if let Some(by) = by {
+                        delete = delete.deleted_by(by);
+                    }
+                    delete.await
+                }
+                OperationKind::Purge => Err(refuse(format!(
+                    "operation {op} is a purge, which cannot be undone: its rows are deleted for \
+                     good"
+                ))),
+                other => Err(refuse(format!(
+                    "operation {op} is a {other}, which cannot be undone here: soft-delete the \
+                     rows it created instead"
+                ))),
+            }
+        })
     }
 }

@@ -536,6 +536,85 @@ mod with_migration {
         }
     }
 
+    /// A migration that creates the [operation log](crate::operation_log)'s table and its
+    /// index, idempotently; `down` drops the table.
+    ///
+    /// ```
+    /// use sea_orm_migration::MigrationName;
+    /// use soft_delete_core::migration::CreateOperationLog;
+    ///
+    /// assert_eq!(CreateOperationLog::new().name(), "m_soft_delete_create_soft_delete_operations");
+    /// assert_eq!(CreateOperationLog::named("ops").table(), "ops");
+    /// ```
+    #[derive(Debug, Clone)]
+    pub struct CreateOperationLog {
+        table: String,
+        name: String,
+    }
+
+    impl CreateOperationLog {
+        /// The log with the default name, [`DEFAULT_TABLE`](crate::operation_log::DEFAULT_TABLE).
+        pub fn new() -> Self {
+            Self::named(crate::operation_log::DEFAULT_TABLE)
+        }
+
+        /// The log named `table` (as in [`SoftDeleteConfig::operation_log`](crate::SoftDeleteConfig::operation_log)).
+        pub fn named(table: impl Into<String>) -> Self {
+            let table = table.into();
+            CreateOperationLog {
+                name: format!("m_soft_delete_create_{table}"),
+                table,
+            }
+        }
+
+        /// The table it creates.
+        pub fn table(&self) -> &str {
+            &self.table
+        }
+    }
+
+    impl Default for CreateOperationLog {
+        fn default() -> Self {
+            Self::new()
+        }
+    }
+
+    impl MigrationName for CreateOperationLog {
+        fn name(&self) -> &str {
+            &self.name
+        }
+    }
+
+    #[allow(elided_lifetimes_in_paths)]
+    #[async_trait::async_trait]
+    impl MigrationTrait for CreateOperationLog {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            use crate::operation_log::{create_table, index, index_name};
+            let backend = manager.get_database_backend();
+            manager
+                .create_table(create_table(backend, &self.table))
+                .await?;
+            if !manager
+                .has_index(&self.table, &index_name(&self.table))
+                .await?
+            {
+                manager.create_index(index(&self.table)).await?;
+            }
+            Ok(())
+        }
+
+        async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager
+                .drop_table(
+                    Table::drop()
+                        .table(Alias::new(&self.table))
+                        .if_exists()
+                        .to_owned(),
+                )
+                .await
+        }
+    }
+
     /// Drops index `name` of `E`'s table if the schema manager finds it.
     async fn drop_index_if_present<E: SoftDelete>(
         manager: &SchemaManager<'_>,

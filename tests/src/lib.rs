@@ -5,5 +5,6 @@ pub mod context;
 pub mod entities;
 pub mod faulty;
 pub mod fixtures;
+pub mod tree;
 
 pub use context::TestContext;

@@ -73,14 +73,18 @@ async fn every_soft_delete_stamps_its_operation_id() {
     }
     assert_eq!(rows[6].1.as_deref(), Some(one_op.to_string().as_str()));
 
-    // Restoring clears it; a later soft delete stamps its own.
-    assert_eq!(invoice::Entity::restore_by_id(&ctx.db, 9).await.unwrap(), 1);
+    // Restoring stamps the restore's own id (so that it can be undone exactly); a later soft
+    // delete stamps its own.
+    let restore = invoice::Entity::restore_by_id(&ctx.db, 9);
+    let restore_op = restore.operation_id();
+    assert_eq!(restore.await.unwrap(), 1);
     let row = invoice::Entity::find_by_id(9)
         .one(&ctx.db)
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(row.deletion_op, None);
+    assert_eq!(row.deleted_at, None);
+    assert_eq!(row.deletion_op, Some(restore_op.to_string()));
 }
 
 #[tokio::test]

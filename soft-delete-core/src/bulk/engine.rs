@@ -35,10 +35,12 @@ use tracing::Instrument;
 use super::BulkConnection;
 use super::session::{Flavor, Scoped, Session};
 use super::transient::{is_transient, outcome_unknown, server_timeout};
+use crate::cascade::Tally;
 use crate::config::SoftDeleteConfig;
 use crate::entity::bind_timestamps;
 use crate::error::{Error, Result};
 use crate::operation::OperationKind;
+use crate::operation_log::{Entry, OperationStatus, Totals};
 use crate::report::{AlertSink, BulkAlert, BulkReport, Progress};
 
 /// A progress callback, called after every batch.
@@ -48,8 +50,8 @@ pub(crate) type ProgressFn<'a> = dyn Fn(&Progress) + Send + Sync + 'a;
 pub(crate) struct Outcome<N> {
     /// Rows changed.
     pub(crate) affected: u64,
-    /// Rows of related tables changed with them by a cascade.
-    pub(crate) cascaded: u64,
+    /// Rows of related tables changed with them by a cascade, per table.
+    pub(crate) cascaded: crate::cascade::Tally,
     /// Ids (or rows) consumed.
     pub(crate) processed: u64,
     /// What the source needs to move on.
@@ -146,6 +148,24 @@ pub(crate) struct Plan<'a> {
     pub(crate) pause: Duration,
     pub(crate) max_duration: Option<Duration>,
     pub(crate) progress: Option<Arc<ProgressFn<'a>>>,
+    /// The operation's row in the operation log, when the configuration keeps one.
+    pub(crate) log: Option<Entry>,
+}
+
+impl Plan<'_> {
+    /// Says who runs the operation, why, and what chose its rows, for the log.
+    pub(crate) fn describe(
+        &mut self,
+        actor: Option<&str>,
+        reason: Option<&str>,
+        selection: String,
+    ) {
+        if let Some(entry) = &mut self.log {
+            entry.actor = actor.map(str::to_owned);
+            entry.reason = reason.map(str::to_owned);
+            entry.selection = selection;
+        }
+    }
 }
 
 /// Runs `source` batch by batch on `db`.
@@ -165,10 +185,30 @@ where
         table = %plan.table,
         atomic = plan.atomic,
     );
-    Engine::new(plan, source.total())
-        .drive(db, source)
-        .instrument(span)
-        .await
+    let mut engine = Engine::new(plan, source.total());
+    async move {
+        if let Some(entry) = &engine.plan.log {
+            let start = entry.start(db.get_database_backend());
+            if let Err(error) = db.execute_raw(start).await {
+                return Err(engine.fail(error.into(), 1));
+            }
+        }
+        let result = engine.drive(db, source).await;
+        if let (Err(error), Some(entry)) = (&result, &engine.plan.log) {
+            // Best effort: the counts are already exact; only the status would be stale.
+            let failed = entry.finish(
+                db.get_database_backend(),
+                OperationStatus::Failed,
+                Some(error.to_string()),
+            );
+            if let Err(log_error) = db.execute_raw(failed).await {
+                tracing::warn!(%log_error, "recording the failure in the operation log failed");
+            }
+        }
+        result
+    }
+    .instrument(span)
+    .await
 }
 
 struct Engine<'a> {
@@ -178,7 +218,8 @@ struct Engine<'a> {
     batches: u64,
     processed: u64,
     affected: u64,
-    cascaded: u64,
+    /// Rows changed per table, the operation's own first: what the log holds.
+    tally: Tally,
     retries: u64,
     alerted: bool,
 }
@@ -192,17 +233,51 @@ impl<'a> Engine<'a> {
             batches: 0,
             processed: 0,
             affected: 0,
-            cascaded: 0,
+            tally: Tally::default(),
             retries: 0,
             alerted: false,
         }
     }
 
-    async fn drive<C, S>(mut self, db: &C, source: &mut S) -> Result<BulkReport>
+    /// The log's totals after a batch that did `outcome`, on top of those committed before.
+    fn totals_with<N>(&self, outcome: &Outcome<N>) -> Totals {
+        let mut rows = self.tally.clone();
+        rows.add(&self.plan.table, outcome.affected);
+        rows.merge(&outcome.cascaded);
+        Totals {
+            rows,
+            requested: self.processed + outcome.processed,
+            batches: self.batches,
+        }
+    }
+
+    /// A batch's statements, then (with the log on) its counts in the log, on `conn`: the
+    /// batch's transaction.
+    async fn execute_batch<T, S>(
+        &self,
+        conn: &T,
+        source: &mut S,
+        unit: &S::Unit,
+    ) -> std::result::Result<Outcome<S::Next>, DbErr>
+    where
+        T: ConnectionTrait,
+        S: BatchSource,
+    {
+        let outcome = source.execute(conn, unit).await?;
+        if let Some(entry) = &self.plan.log {
+            let totals = self.totals_with(&outcome);
+            conn.execute_raw(entry.progress(conn.get_database_backend(), &totals))
+                .await?;
+        }
+        Ok(outcome)
+    }
+
+    async fn drive<C, S>(&mut self, db: &C, source: &mut S) -> Result<BulkReport>
     where
         C: BulkConnection,
         S: BatchSource,
     {
+        self.tally.add(&self.plan.table.clone(), 0);
         if let Some(total) = self.total {
             self.maybe_alert(total, true);
         }
@@ -241,7 +316,7 @@ impl<'a> Engine<'a> {
                     .guarded(
                         db,
                         &session,
-                        source.execute(&Scoped::new(&txn, &session), &unit),
+                        self.execute_batch(&Scoped::new(&txn, &session), source, &unit),
                     )
                     .await;
                 match result {
@@ -261,7 +336,9 @@ impl<'a> Engine<'a> {
                 }
             };
             self.affected += outcome.affected;
-            self.cascaded += outcome.cascaded;
+            let table = self.plan.table.clone();
+            self.tally.add(&table, outcome.affected);
+            self.tally.merge(&outcome.cascaded);
             self.processed += outcome.processed;
             self.retries += u64::from(attempts - 1);
             source.advance(outcome.next);
@@ -291,7 +368,18 @@ impl<'a> Engine<'a> {
                 tokio::time::sleep(self.plan.pause).await;
             }
         }
+        let status = match stopped_early {
+            true => OperationStatus::Stopped,
+            false => OperationStatus::Completed,
+        };
         if let Some((txn, session)) = atomic {
+            if let Some(entry) = &self.plan.log {
+                let finish = entry.finish(txn.get_database_backend(), status, None);
+                if let Err(error) = txn.execute_raw(finish).await {
+                    close_and_roll_back(txn, &session).await;
+                    return Err(self.fail(error.into(), 1));
+                }
+            }
             session
                 .close(&txn)
                 .await
@@ -309,6 +397,12 @@ impl<'a> Engine<'a> {
                 };
                 return Err(self.fail(error, 1));
             }
+        } else if let Some(entry) = &self.plan.log {
+            let finish = entry.finish(db.get_database_backend(), status, None);
+            if let Err(error) = db.execute_raw(finish).await {
+                // The batches and their counts are committed; only the status is stale.
+                tracing::warn!(%error, "recording the end in the operation log failed");
+            }
         }
         let remaining = if stopped_early {
             source.remaining(db, self.processed).await?
@@ -321,7 +415,7 @@ impl<'a> Engine<'a> {
             table: self.plan.table.clone(),
             requested: self.processed,
             affected: self.affected,
-            cascaded: self.cascaded,
+            cascaded: self.tally.total() - self.affected,
             batches: self.batches,
             retries: self.retries,
             elapsed: self.start.elapsed(),
@@ -417,7 +511,7 @@ impl<'a> Engine<'a> {
             .guarded(
                 db,
                 &session,
-                source.execute(&Scoped::new(&txn, &session), unit),
+                self.execute_batch(&Scoped::new(&txn, &session), source, unit),
             )
             .await;
         let outcome = match executed {

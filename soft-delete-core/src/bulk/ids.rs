@@ -78,10 +78,10 @@ where
         let statements = self.update.statements(unit);
         let cascade =
             crate::cascade::for_keys::<E>(conn.get_database_backend(), &self.change, unit);
-        let change = &self.change;
+        let first = crate::cascade::cascade_first(&self.change);
         async move {
             let (affected, cascaded) =
-                crate::cascade::execute(conn, change, statements, cascade).await?;
+                crate::cascade::execute(conn, first, statements, cascade).await?;
             Ok(Outcome {
                 affected,
                 cascaded,

@@ -166,7 +166,7 @@ where
         }
         Ok(Outcome {
             affected: unit.len() as u64,
-            cascaded: 0,
+            cascaded: Default::default(),
             processed: unit.len() as u64,
             next: (models, increment),
         })

@@ -117,17 +117,30 @@ impl<E: SoftDelete> BatchSource for KeysetSource<E> {
         let cursor = cursor.as_ref();
         let bound = self.bound(conn, cursor).await?;
         let statement = self.change_statement(cursor, bound.as_ref());
-        let (affected, cascaded) = match &self.action {
-            KeysetAction::Update(change) => {
-                let cascade = crate::cascade::statements::<E>(
+        let range = sql::in_range::<E>(&self.condition, cursor, bound.as_ref());
+        let (first, cascade) = match &self.action {
+            // After the parents' `UPDATE`, the caller's condition may no longer hold for them
+            // (it may name the columns the soft delete sets: `undo` selects by `deletion_op`);
+            // the range and the operation's id find exactly the rows it stamped.
+            KeysetAction::Update(change @ Change::SoftDelete { .. }) => (
+                false,
+                crate::cascade::statements::<E>(
                     self.backend,
                     change,
-                    sql::in_range::<E>(&self.condition, cursor, bound.as_ref()),
-                );
-                crate::cascade::execute(conn, change, vec![statement], cascade).await?
-            }
-            KeysetAction::Delete => (conn.execute_raw(statement).await?.rows_affected(), 0),
+                    sql::in_range::<E>(&Condition::all(), cursor, bound.as_ref()),
+                ),
+            ),
+            KeysetAction::Update(change) => (
+                crate::cascade::cascade_first(change),
+                crate::cascade::statements::<E>(self.backend, change, range),
+            ),
+            KeysetAction::Delete => (
+                true,
+                crate::cascade::purge_statements::<E>(self.backend, range),
+            ),
         };
+        let (affected, cascaded) =
+            crate::cascade::execute(conn, first, vec![statement], cascade).await?;
         Ok(Outcome {
             affected,
             cascaded,
@@ -154,6 +167,18 @@ impl<E: SoftDelete> BatchSource for KeysetSource<E> {
         let range = sql::in_range::<E>(&self.condition, cursor.as_ref(), outcome.next.as_ref());
         match &self.action {
             KeysetAction::Update(change) => {
+                // As for the cascade: a committed soft delete may have changed what the
+                // caller's condition reads; its operation's id alone tells its rows.
+                let range = match change {
+                    Change::SoftDelete { .. } if E::deletion_op_column().is_some() => {
+                        sql::in_range::<E>(
+                            &Condition::all(),
+                            cursor.as_ref(),
+                            outcome.next.as_ref(),
+                        )
+                    }
+                    _ => range,
+                };
                 let Some(mark) = change.mark::<E>() else {
                     return Ok(Verified::Unknown);
                 };

@@ -61,7 +61,7 @@ use crate::entity::{
     operation_stamp, to_micros,
 };
 use crate::error::{Error, Result};
-use crate::operation::{OperationId, OperationKind};
+use crate::operation::{OperationId, OperationKind, Selection};
 use crate::report::{AlertSink, BulkReport, Progress};
 
 /// A connection bulk operations run on: a `DatabaseConnection` (each batch its own transaction),
@@ -217,8 +217,22 @@ impl<'a> BatchOptions<'a> {
                 reason: format!("expected {expected}, got {pause:?}"),
             }
         })?;
+        let id = OperationId::new();
+        let log = config
+            .operation_log
+            .clone()
+            .map(|log| crate::operation_log::Entry {
+                log,
+                id,
+                kind,
+                table: table.clone(),
+                actor: None,
+                reason: None,
+                selection: String::new(),
+                reverses: None,
+            });
         Ok(Plan {
-            id: crate::operation::OperationId::new(),
+            id,
             kind,
             table,
             config,
@@ -228,6 +242,7 @@ impl<'a> BatchOptions<'a> {
             pause,
             max_duration: self.max_duration,
             progress: self.progress,
+            log,
         })
     }
 }
@@ -354,6 +369,8 @@ pub struct Bulk<'a, E, C, Src, Act> {
     source: Src,
     action: Act,
     options: BatchOptions<'a>,
+    /// The operation this one reverses (`restore_operation`, `undo`), for the log.
+    reverses: Option<OperationId>,
     _entity: PhantomData<fn() -> E>,
 }
 
@@ -396,8 +413,15 @@ impl<'a, E, C, Src, Act> Bulk<'a, E, C, Src, Act> {
             source,
             action,
             options: BatchOptions::default(),
+            reverses: None,
             _entity: PhantomData,
         }
+    }
+
+    /// Records in the log that this operation reverses `op`.
+    pub(crate) fn reversing(mut self, op: OperationId) -> Self {
+        self.reverses = Some(op);
+        self
     }
 
     /// Replaces every option with `options`.
@@ -506,11 +530,24 @@ where
 {
     /// Checks the options, then hands the pieces to the operation's own `into_future`.
     fn prepare(self, kind: OperationKind) -> Result<(&'a C, Plan<'a>, Src, Act)> {
+        let (db, plan, source, action, _) = self.prepare_reversing(kind)?;
+        Ok((db, plan, source, action))
+    }
+
+    /// [`prepare`](Self::prepare), with the operation this one reverses, if any.
+    #[allow(clippy::type_complexity)]
+    fn prepare_reversing(
+        self,
+        kind: OperationKind,
+    ) -> Result<(&'a C, Plan<'a>, Src, Act, Option<OperationId>)> {
         let table = E::default().table_name().to_owned();
-        let plan = self
+        let mut plan = self
             .options
             .into_plan(kind, table, self.config, self.alerts)?;
-        Ok((self.db, plan, self.source, self.action))
+        if let Some(entry) = &mut plan.log {
+            entry.reverses = self.reverses;
+        }
+        Ok((self.db, plan, self.source, self.action, self.reverses))
     }
 }
 
@@ -528,13 +565,23 @@ mod sealed {
 
         /// Checks the configuration's rules before anything is written, and returns what every
         /// changed row gets.
-        fn into_change(self, config: &SoftDeleteConfig, op: OperationId) -> Result<Written>;
+        fn into_change(
+            self,
+            config: &SoftDeleteConfig,
+            op: OperationId,
+            reverses: Option<OperationId>,
+        ) -> Result<Written>;
     }
 
     impl Sealed for SoftDeleteAction {
         const KIND: OperationKind = OperationKind::SoftDelete;
 
-        fn into_change(self, config: &SoftDeleteConfig, op: OperationId) -> Result<Written> {
+        fn into_change(
+            self,
+            config: &SoftDeleteConfig,
+            op: OperationId,
+            reverses: Option<OperationId>,
+        ) -> Result<Written> {
             check_required(config, self.by.as_deref(), self.reason.as_deref())?;
             Ok(Written(Change::SoftDelete {
                 op,
@@ -542,6 +589,7 @@ mod sealed {
                 at: self.at.unwrap_or_else(operation_stamp),
                 by: self.by,
                 reason: self.reason,
+                reverses,
             }))
         }
     }
@@ -549,8 +597,14 @@ mod sealed {
     impl Sealed for RestoreAction {
         const KIND: OperationKind = OperationKind::Restore;
 
-        fn into_change(self, _config: &SoftDeleteConfig, _op: OperationId) -> Result<Written> {
+        fn into_change(
+            self,
+            _config: &SoftDeleteConfig,
+            op: OperationId,
+            _reverses: Option<OperationId>,
+        ) -> Result<Written> {
             Ok(Written(Change::Restore {
+                op,
                 at: operation_stamp(),
                 by: self.by,
             }))
@@ -596,11 +650,12 @@ where
     A: ChangeAction,
 {
     fn start(self) -> Result<Started<'a, C, IdSource<E, S>>> {
-        let (db, plan, Ids(ids), action) = self.prepare(A::KIND)?;
+        let (db, mut plan, Ids(ids), action, reverses) = self.prepare_reversing(A::KIND)?;
         let backend = db.get_database_backend();
         crate::cascade::check::<E>()?;
-        let change = action.into_change(&plan.config, plan.id)?.0;
+        let change = action.into_change(&plan.config, plan.id, reverses)?.0;
         change.check(backend)?;
+        plan.describe(change.actor(), change.reason(), Selection::Keys.to_string());
         let source = IdSource::new(ids, &plan, backend, &change);
         Ok(Started { db, plan, source })
     }
@@ -639,11 +694,14 @@ where
     A: ChangeAction,
 {
     fn start(self) -> Result<Started<'a, C, KeysetSource<E>>> {
-        let (db, plan, Filter(condition), action) = self.prepare(A::KIND)?;
+        let (db, mut plan, Filter(condition), action, reverses) =
+            self.prepare_reversing(A::KIND)?;
         let backend = db.get_database_backend();
         crate::cascade::check::<E>()?;
-        let change = action.into_change(&plan.config, plan.id)?.0;
+        let change = action.into_change(&plan.config, plan.id, reverses)?.0;
         change.check(backend)?;
+        let selection = sql::describe_condition::<E>(backend, &condition);
+        plan.describe(change.actor(), change.reason(), selection);
         let action = KeysetAction::Update(change);
         let source = KeysetSource::new(condition, action, plan.batch_size, backend);
         Ok(Started { db, plan, source })
@@ -693,10 +751,21 @@ where
 {
     fn start(self) -> Result<PurgeStart<'a, C, E>> {
         let dry_run = self.action.dry_run;
-        let (db, plan, Filter(filter), action) = self.prepare(OperationKind::Purge)?;
+        let (db, mut plan, Filter(filter), action) = self.prepare(OperationKind::Purge)?;
         let cutoff = action.cutoff(&plan.config)?;
         let backend = db.get_database_backend();
         check_timestamp(backend, "cutoff", cutoff)?;
+        crate::cascade::check::<E>()?;
+        // A parent under which a row is kept stays; see `cascade`.
+        let filter = match crate::cascade::purgeable::<E>() {
+            Some(purgeable) => filter.add(purgeable),
+            None => filter,
+        };
+        let selection = sql::describe_condition::<E>(
+            backend,
+            &filter.clone().add(sql::deleted_before::<E>(cutoff)),
+        );
+        plan.describe(None, None, selection);
         if dry_run {
             // The count can use an index on `deleted_at`, unlike the walk's form.
             let count = sql::count_where::<E>(&filter.add(sql::deleted_before::<E>(cutoff)));
@@ -773,7 +842,8 @@ where
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
-            let (db, plan, Rows(rows), action) = self.prepare(OperationKind::Create)?;
+            let (db, mut plan, Rows(rows), action) = self.prepare(OperationKind::Create)?;
+            plan.describe(action.by.as_deref(), None, Selection::Rows.to_string());
             let backend = db.get_database_backend();
             let mut source = InsertSource::<E, S>::new(rows, &plan, backend, action.by, true);
             engine::run(db, plan, &mut source).await?;
@@ -795,7 +865,8 @@ where
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
-            let (db, plan, Rows(rows), action) = self.prepare(OperationKind::Create)?;
+            let (db, mut plan, Rows(rows), action) = self.prepare(OperationKind::Create)?;
+            plan.describe(action.by.as_deref(), None, Selection::Rows.to_string());
             let backend = db.get_database_backend();
             let source = InsertSource::<E, S>::new(rows, &plan, backend, action.by, false);
             Started { db, plan, source }.run().await

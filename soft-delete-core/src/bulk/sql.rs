@@ -557,6 +557,19 @@ pub(crate) fn count_where<E: EntityTrait>(condition: &Condition) -> SelectStatem
         .to_owned()
 }
 
+/// What a condition selects, for the operation log: `condition: <SQL>` with its values inlined,
+/// or `all rows` for an empty one.
+pub(crate) fn describe_condition<E: EntityTrait>(
+    backend: DbBackend,
+    condition: &Condition,
+) -> String {
+    let sql = backend.build(&count_where::<E>(condition)).to_string();
+    match sql.split_once(" WHERE ") {
+        Some((_, condition)) => format!("condition: {condition}"),
+        None => "all rows".to_owned(),
+    }
+}
+
 /// `SELECT COUNT(*) FROM t WHERE key IN (keys) AND condition`, split below the bind limit.
 pub(crate) fn count_keys<E: EntityTrait>(
     backend: DbBackend,
@@ -660,6 +673,7 @@ mod tests {
             at: at(),
             by: Some("admin".into()),
             reason: None,
+            reverses: None,
         }
     }
 
@@ -720,7 +734,11 @@ mod tests {
 
     #[test]
     fn restore_clears_and_guards_deleted_rows() {
-        let restore = Change::Restore { at: at(), by: None };
+        let restore = Change::Restore {
+            op: crate::operation::OperationId::new(),
+            at: at(),
+            by: None,
+        };
         let mut update = KeyedUpdate::new::<user::Entity>(DbBackend::Postgres, &restore, true);
         let statement = &update.statements(&ids(7..8))[0];
         assert_eq!(
@@ -807,13 +825,18 @@ mod tests {
             at: at(),
             by: Some("mod".into()),
             reason: Some("spam".into()),
+            reverses: None,
         };
         let mut update = KeyedUpdate::new::<note::Entity>(DbBackend::Sqlite, &change, true);
         assert_eq!(
             update.statements(&ids(1..2))[0].sql,
             r#"UPDATE "notes" SET "deleted_at" = ?, "deleted_by" = ?, "reason" = ?, "updated_at" = ?, "updated_by" = ? WHERE "id" IN (?) AND +"deleted_at" IS NULL"#
         );
-        let anonymous = Change::Restore { at: at(), by: None };
+        let anonymous = Change::Restore {
+            op: crate::operation::OperationId::new(),
+            at: at(),
+            by: None,
+        };
         let mut update = KeyedUpdate::new::<note::Entity>(DbBackend::Sqlite, &anonymous, true);
         assert_eq!(
             update.statements(&ids(1..2))[0].sql,
@@ -889,7 +912,11 @@ mod tests {
 
     #[test]
     fn the_state_guard_cannot_steer_sqlite_to_an_index() {
-        let restore = Change::Restore { at: at(), by: None };
+        let restore = Change::Restore {
+            op: crate::operation::OperationId::new(),
+            at: at(),
+            by: None,
+        };
         let update = keyset_update::<user::Entity>(
             &restore,
             DbBackend::Sqlite,
