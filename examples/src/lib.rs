@@ -54,6 +54,83 @@ pub mod post {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+pub mod folder {
+    //! A `folders` table whose files follow it: soft-deleting a folder soft-deletes its files
+    //! in the same transaction, with the same operation id.
+
+    use sea_orm::entity::prelude::*;
+    use soft_delete_core::soft_delete;
+
+    /// A folder; `operation_id` adds `deletion_op`, which the cascade needs.
+    #[soft_delete(operation_id, cascade(super::file::Entity))]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "folders")]
+    pub struct Model {
+        /// The key.
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        /// The folder's name.
+        pub name: String,
+    }
+
+    /// A folder has many files.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {
+        /// Its files.
+        #[sea_orm(has_many = "super::file::Entity")]
+        File,
+    }
+
+    impl Related<super::file::Entity> for Entity {
+        fn to() -> RelationDef {
+            Relation::File.def()
+        }
+    }
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod file {
+    //! A `files` table: each file belongs to a folder, and follows it.
+
+    use sea_orm::entity::prelude::*;
+    use soft_delete_core::soft_delete;
+
+    /// A file.
+    #[soft_delete(operation_id)]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "files")]
+    pub struct Model {
+        /// The key.
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        /// The folder it is in.
+        pub folder_id: i64,
+        /// The file's name.
+        pub name: String,
+    }
+
+    /// A file belongs to a folder.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {
+        /// Its folder.
+        #[sea_orm(
+            belongs_to = "super::folder::Entity",
+            from = "Column::FolderId",
+            to = "super::folder::Column::Id"
+        )]
+        Folder,
+    }
+
+    impl Related<super::folder::Entity> for Entity {
+        fn to() -> RelationDef {
+            Relation::Folder.def()
+        }
+    }
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 
 /// `DATABASE_URL`, or an in-memory SQLite database.

@@ -133,6 +133,9 @@ pub enum Op {
     BulkInsert,
     /// Count total and deleted rows (repeated).
     Stats,
+    /// Soft-delete folders by id, each with 10 files that follow it (folders and files add up
+    /// to about `--rows`; rates count both).
+    CascadeSoftDelete,
 }
 
 impl Op {
@@ -144,6 +147,7 @@ impl Op {
             Op::BulkCreate => "bulk_create",
             Op::BulkInsert => "bulk_insert",
             Op::Stats => "stats",
+            Op::CascadeSoftDelete => "cascade_soft_delete",
         }
     }
 }

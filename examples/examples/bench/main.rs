@@ -10,7 +10,8 @@
 //! For each operation (bulk soft delete, bulk restore, purge, bulk create returning models, bulk
 //! insert counting rows, statistics) every round loads identical fresh tables and times (a) the
 //! library and (b) the same statements written by hand with sqlx, alternating which goes first;
-//! (c) a row-by-row loop through SeaORM runs once on a smaller table. With `--probe`, every
+//! (c) a row-by-row loop through SeaORM runs once on a smaller table. `cascade_soft_delete` soft-
+//! deletes folders whose files follow them (`cascade.rs`), counting every row changed. With `--probe`, every
 //! other statement shape the bench knows for the operation (`raw.rs`) is timed in each round too.
 //! It prints medians, or with `--json` one JSON object that also records the git commit and the
 //! load average before and after the run.
@@ -20,6 +21,7 @@
 //! `memory` (`--memory`) and `report` (medians and output).
 
 mod args;
+mod cascade;
 mod library;
 mod memory;
 mod raw;
@@ -88,6 +90,7 @@ async fn bench(args: Args) -> Result<(), BoxError> {
         }
         let expected = match op {
             Op::Stats => args.rows as u64 * stats_repeats(args.rows),
+            Op::CascadeSoftDelete => cascade::rows_changed(args.rows),
             _ => args.rows as u64,
         };
         let mut result = OpResult::new(op, raw_shape);
@@ -123,6 +126,7 @@ async fn bench(args: Args) -> Result<(), BoxError> {
         result.row_loop = library::row_by_row(&db, op, loop_rows).await?.rate();
         report.operations.push(result);
     }
+    cascade::clean_up(&db).await?;
     table::clean_up(db, &target).await?;
     report.finish();
     if args.json {
@@ -144,5 +148,6 @@ async fn prepare(
         Op::BulkSoftDelete | Op::Stats => table::fresh(db, target, rows, false).await,
         Op::BulkRestore | Op::Purge => table::fresh(db, target, rows, true).await,
         Op::BulkCreate | Op::BulkInsert => table::fresh(db, target, 0, false).await,
+        Op::CascadeSoftDelete => cascade::fresh(db, target, rows).await,
     }
 }

@@ -50,6 +50,9 @@ pub enum Shape {
     Copy,
     /// `SELECT COUNT(*), COUNT(deleted_at) FROM users`.
     Count,
+    /// The cascade's statements: the folders' `UPDATE` (the library's shape), then one `UPDATE`
+    /// of the files per 1000 folders, `WHERE folder_id IN (SELECT id … AND deletion_op = ?)`.
+    Cascade,
 }
 
 /// The shape the library sends for `op` on `backend`.
@@ -60,6 +63,7 @@ pub fn library_shape(backend: DbBackend, op: Op) -> Shape {
         (Op::Purge, _) => Shape::KeysetCoalesce,
         (Op::BulkCreate | Op::BulkInsert, _) => Shape::MultiRow,
         (Op::Stats, _) => Shape::Count,
+        (Op::CascadeSoftDelete, _) => Shape::Cascade,
     }
 }
 
@@ -87,6 +91,7 @@ pub fn shapes(backend: DbBackend, op: Op) -> Vec<Shape> {
         (Op::BulkInsert, DbBackend::Postgres) => vec![MultiRow, Unnest, Copy],
         (Op::BulkInsert | Op::BulkCreate, _) => vec![MultiRow],
         (Op::Stats, _) => vec![Count],
+        (Op::CascadeSoftDelete, _) => vec![Cascade],
     }
 }
 
@@ -98,6 +103,9 @@ pub async fn run(
     rows: i64,
     batch: usize,
 ) -> Result<Sample, BoxError> {
+    if op == Op::CascadeSoftDelete {
+        return crate::cascade::raw(db, rows, batch).await;
+    }
     let started = Instant::now();
     let done = match db.get_database_backend() {
         DbBackend::Sqlite => {
