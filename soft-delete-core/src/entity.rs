@@ -529,6 +529,21 @@ impl Change {
         }
     }
 
+    /// The operation the change belongs to.
+    pub(crate) fn op(&self) -> OperationId {
+        match self {
+            Change::SoftDelete { op, .. } | Change::Restore { op, .. } => *op,
+        }
+    }
+
+    /// What kind of operation it is.
+    pub(crate) fn kind(&self) -> crate::operation::OperationKind {
+        match self {
+            Change::SoftDelete { .. } => crate::operation::OperationKind::SoftDelete,
+            Change::Restore { .. } => crate::operation::OperationKind::Restore,
+        }
+    }
+
     /// Who the change names: `deleted_by` or `restored_by`.
     pub(crate) fn actor(&self) -> Option<&str> {
         match self {
@@ -597,6 +612,7 @@ pub struct SoftDeleteOne<'a, E: EntityTrait, C> {
     at: Option<Timestamp>,
     by: Option<String>,
     reason: Option<String>,
+    log: Option<String>,
     _entity: std::marker::PhantomData<E>,
 }
 
@@ -610,6 +626,7 @@ impl<'a, E: EntityTrait, C> SoftDeleteOne<'a, E, C> {
             at: None,
             by: None,
             reason: None,
+            log: None,
             _entity: std::marker::PhantomData,
         }
     }
@@ -619,6 +636,14 @@ impl<'a, E: EntityTrait, C> SoftDeleteOne<'a, E, C> {
     /// [`restore_operation`](crate::SoftDeleteManager::restore_operation) takes.
     pub fn operation_id(&self) -> OperationId {
         self.op
+    }
+
+    /// Records the soft delete in the operation log `log` (a table name), in its transaction;
+    /// what [`SoftDeleteManager::soft_delete_by_id`](crate::SoftDeleteManager::soft_delete_by_id)
+    /// sets from its configuration.
+    pub fn logged_in(mut self, log: Option<String>) -> Self {
+        self.log = log;
+        self
     }
 
     /// Makes the soft delete part of an operation that already has an id (another soft delete
@@ -671,6 +696,7 @@ where
             self.key,
             self.pending,
             change,
+            self.log,
         ))
     }
 }
@@ -685,6 +711,7 @@ pub struct RestoreOne<'a, E: EntityTrait, C> {
     pending: Vec<(E::Column, Value)>,
     op: OperationId,
     restored_by: Option<String>,
+    log: Option<String>,
     _entity: std::marker::PhantomData<E>,
 }
 
@@ -696,6 +723,7 @@ impl<'a, E: EntityTrait, C> RestoreOne<'a, E, C> {
             pending: Vec::new(),
             op: OperationId::new(),
             restored_by: None,
+            log: None,
             _entity: std::marker::PhantomData,
         }
     }
@@ -705,6 +733,14 @@ impl<'a, E: EntityTrait, C> RestoreOne<'a, E, C> {
     /// can be undone exactly.
     pub fn operation_id(&self) -> OperationId {
         self.op
+    }
+
+    /// Records the restore in the operation log `log` (a table name), in its transaction; what
+    /// [`SoftDeleteManager::restore_by_id`](crate::SoftDeleteManager::restore_by_id) sets from
+    /// its configuration.
+    pub fn logged_in(mut self, log: Option<String>) -> Self {
+        self.log = log;
+        self
     }
 
     /// Records who restored the row in `updated_by`, for entities with audit columns. (The
@@ -734,6 +770,7 @@ where
             self.key,
             self.pending,
             change,
+            self.log,
         ))
     }
 }
@@ -741,14 +778,17 @@ where
 /// Writes `change` into the row with `key`, if the row is in the state the change applies to,
 /// together with the `pending` changes of the active model it was called on.
 ///
-/// With a cascade, the row and its related rows change in one transaction (nested in the
-/// caller's, when `db` is one).
+/// With a cascade or an operation log, the row, its related rows and its log entry change in one
+/// transaction (nested in the caller's, when `db` is one): a one-record operation that fails
+/// leaves no entry, as it leaves no change.
 async fn apply_to_key<E: SoftDelete, C: ConnectionTrait + TransactionTrait>(
     db: &C,
     key: Option<ValueTuple>,
     pending: Vec<(E::Column, Value)>,
     change: Change,
+    log: Option<String>,
 ) -> Result<u64> {
+    use crate::operation_log::{Entry, OperationStatus, Totals};
     let key = key.ok_or_else(missing_key::<E>)?;
     let backend = db.get_database_backend();
     change.check(backend)?;
@@ -765,12 +805,40 @@ async fn apply_to_key<E: SoftDelete, C: ConnectionTrait + TransactionTrait>(
         .into_query();
     let statement = bind_timestamps(backend.build(&update));
     let cascade = crate::cascade::for_keys::<E>(backend, &change, std::slice::from_ref(&key));
-    if cascade.is_empty() {
+    if cascade.is_empty() && log.is_none() {
         return Ok(db.execute_raw(statement).await?.rows_affected());
     }
+    let table = E::default().table_name().to_owned();
+    let entry = log.map(|log| Entry {
+        log,
+        id: change.op(),
+        kind: change.kind(),
+        table: table.clone(),
+        actor: change.actor().map(str::to_owned),
+        reason: change.reason().map(str::to_owned),
+        selection: crate::operation::Selection::Keys.to_string(),
+        reverses: None,
+    });
     let txn = db.begin().await?;
+    if let Some(entry) = &entry {
+        txn.execute_raw(entry.start(backend)).await?;
+    }
     let first = crate::cascade::cascade_first(&change);
-    let (changed, _) = crate::cascade::execute(&txn, first, vec![statement], cascade).await?;
+    let (changed, cascaded) =
+        crate::cascade::execute(&txn, first, vec![statement], cascade).await?;
+    if let Some(entry) = &entry {
+        let mut rows = crate::cascade::Tally::default();
+        rows.add(&table, changed);
+        rows.merge(&cascaded);
+        let totals = Totals {
+            rows,
+            requested: 1,
+            batches: 1,
+        };
+        txn.execute_raw(entry.progress(backend, &totals)).await?;
+        txn.execute_raw(entry.finish(backend, OperationStatus::Completed, None))
+            .await?;
+    }
     txn.commit().await?;
     Ok(changed)
 }

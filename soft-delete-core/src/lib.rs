@@ -48,14 +48,19 @@
 //!   schemas: `#[soft_delete(deleted_at = "removed_at", deletion_reason = "reason")]`.
 //! * `#[soft_delete(audit)]` adds `created_at`, `created_by`, `updated_at` and `updated_by`
 //!   (`audit = "created"` only the first two) and implements [`Audit`].
-//! * `#[soft_delete(operation_id)]` adds `deletion_op`, where every soft delete writes the
-//!   [`OperationId`] of its operation (a bulk operation's [`BulkReport::id`], a one-record one's
-//!   [`SoftDeleteOne::operation_id`]); [`SoftDeleteManager::restore_operation`] restores exactly
-//!   the rows one operation deleted, and a batch whose `COMMIT` was lost is checked by it.
+//! * `#[soft_delete(operation_id)]` adds `deletion_op`, where every soft delete and restore
+//!   writes the [`OperationId`] of its operation (a bulk operation's [`BulkReport::id`], a
+//!   one-record one's [`SoftDeleteOne::operation_id`]); [`SoftDeleteManager::restore_operation`]
+//!   restores exactly the rows one operation deleted, and a batch whose `COMMIT` was lost is
+//!   checked by it.
 //! * `#[soft_delete(operation_id, cascade(super::post::Entity))]` makes the related entities'
 //!   rows follow this one's: soft delete cascades to active children (recursively, in the same
-//!   transaction, with the same operation id), and restore brings back exactly the children
-//!   that the parent's own operation deleted (see [`cascade`]).
+//!   transaction, with the same operation id), restore brings back exactly the children that
+//!   the parent's own operation deleted, and a purge removes the rows under the parents it
+//!   removes (see [`cascade`]).
+//! * With [`SoftDeleteConfig::operation_log`] set, every bulk operation records itself in the
+//!   [`operation_log`], in the same transactions as its rows; [`SoftDeleteManager::undo`]
+//!   reverses a logged soft delete or restore.
 //! * `#[soft_delete(default_scope)]` makes `Entity::find()` and `Entity::find_by_id(..)` hide
 //!   deleted rows unless the query says `.with_deleted()` or `.only_deleted()`;
 //!   `default_scope = "strict"` makes a query that chooses none a compile error (see [`scope`]).

@@ -104,7 +104,7 @@ use crate::bulk::{
     SoftDeleteAction,
 };
 use crate::config::SoftDeleteConfig;
-use crate::entity::{BoxFuture, SoftDelete, Timestamp};
+use crate::entity::{BoxFuture, RestoreOne, SoftDelete, SoftDeleteOne, Timestamp};
 use crate::error::{Error, Result};
 use crate::operation::{OperationId, OperationKind};
 use crate::operation_log::{self, OperationRecord, OperationStatus, Operations};
@@ -353,6 +353,28 @@ where
         Ok(self
             .bulk_restore_where::<E>(column.eq(op.to_string()))
             .reversing(op))
+    }
+
+    /// Soft-deletes the row of `E` with this key, as
+    /// [`SoftDelete::soft_delete_by_id`](crate::SoftDelete::soft_delete_by_id) does, and records
+    /// it in the operation log when the configuration keeps one (in the same transaction).
+    pub fn soft_delete_by_id<E, I>(&self, id: I) -> SoftDeleteOne<'c, E, C>
+    where
+        E: SoftDelete,
+        I: Into<PrimaryKeyValue<E>>,
+    {
+        E::soft_delete_by_id(self.db, id).logged_in(self.config.operation_log.clone())
+    }
+
+    /// Restores the row of `E` with this key, as
+    /// [`SoftDelete::restore_by_id`](crate::SoftDelete::restore_by_id) does, and records it in
+    /// the operation log when the configuration keeps one (in the same transaction).
+    pub fn restore_by_id<E, I>(&self, id: I) -> RestoreOne<'c, E, C>
+    where
+        E: SoftDelete,
+        I: Into<PrimaryKeyValue<E>>,
+    {
+        E::restore_by_id(self.db, id).logged_in(self.config.operation_log.clone())
     }
 
     /// The [operation log](crate::operation_log), newest first: set filters and a limit on the

@@ -470,3 +470,52 @@ async fn the_migration_creates_the_log_idempotently_and_down_drops_it() {
     assert_eq!(error.partial_count(), Some(0));
     assert_eq!(deleted(&ctx).await.tasks, [1]);
 }
+
+#[tokio::test]
+async fn one_record_operations_through_the_manager_are_logged_and_undone_like_bulk_ones() {
+    let ctx = test_context!().await;
+    seed(&ctx).await;
+    create_log(&ctx).await;
+    let manager = SoftDeleteManager::with_config(&ctx.db, logged());
+    let one = manager
+        .soft_delete_by_id::<account::Entity, _>(3i64)
+        .deleted_by("desk");
+    let op = one.operation_id();
+    assert_eq!(one.await.unwrap(), 1);
+    let logged = record(&manager, op).await;
+    assert_eq!(
+        rows(&logged),
+        [("accounts", 1), ("projects", 1), ("tasks", 1)]
+    );
+    assert_eq!(
+        (logged.kind, logged.status, logged.actor.as_deref()),
+        (
+            OperationKind::SoftDelete,
+            OperationStatus::Completed,
+            Some("desk")
+        )
+    );
+    let undone = manager.undo::<account::Entity>(op).await.unwrap();
+    assert_eq!((undone.affected, undone.cascaded), (1, 2));
+    assert_eq!(deleted(&ctx).await, expect(&[], &[], &[]));
+
+    manager
+        .soft_delete_by_id::<task::Entity, _>(1i64)
+        .await
+        .unwrap();
+    let restore = manager.restore_by_id::<task::Entity, _>(1i64);
+    let restore_op = restore.operation_id();
+    assert_eq!(restore.await.unwrap(), 1);
+    assert_eq!(
+        record(&manager, restore_op).await.kind,
+        OperationKind::Restore
+    );
+    let redo = manager.undo::<task::Entity>(restore_op).await.unwrap();
+    assert_eq!(redo.affected, 1);
+    assert_eq!(deleted(&ctx).await.tasks, [1]);
+
+    // Outside the manager a one-record operation is not logged.
+    let before = manager.operations().await.unwrap().len();
+    task::Entity::soft_delete_by_id(&ctx.db, 2).await.unwrap();
+    assert_eq!(manager.operations().await.unwrap().len(), before);
+}

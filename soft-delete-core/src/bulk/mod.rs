@@ -502,7 +502,8 @@ impl<E, C, Src> Bulk<'_, E, C, Src, RestoreAction> {
 
 impl<E, C> Bulk<'_, E, C, Filter, PurgeAction> {
     /// Counts the rows the purge would delete, and deletes nothing. The report's `affected`
-    /// holds the count.
+    /// holds the count: the entity's own rows (for a cascading entity, the parents that would go;
+    /// the rows under them are not counted).
     pub fn dry_run(mut self) -> Self {
         self.action.dry_run = true;
         self
