@@ -12,13 +12,22 @@
 //! (`operation_id`): it is what tells the rows one operation deleted from all others. The
 //! relation is the parent's `Related<Child>` (a `has_many` or `has_one` whose `to` side is the
 //! child's foreign key; composite keys work). Statements are set-based: one `UPDATE` per child
-//! table per batch, selecting the children through their parents with `IN (SELECT …)`, never a
-//! query per row.
+//! table per batch, selecting the children through their parents, never a query per row. Index
+//! the children's foreign key columns: every statement looks the children up by them.
 //!
 //! ```text
 //! UPDATE posts SET deleted_at = ?, …, deletion_op = ?
 //!  WHERE (posts.user_id) IN (SELECT users.id FROM users WHERE users.deletion_op = ? AND <batch>)
 //!    AND posts.deleted_at IS NULL
+//! ```
+//!
+//! On MySQL/MariaDB, which read the whole child table for that form, the parents are joined as a
+//! derived table instead:
+//!
+//! ```text
+//! UPDATE posts JOIN (SELECT users.id FROM users WHERE …) AS soft_delete_parents
+//!     ON posts.user_id = soft_delete_parents.id AND posts.deleted_at IS NULL
+//!    SET posts.deleted_at = ?, …
 //! ```
 //!
 //! # Purges
@@ -33,7 +42,8 @@
 
 use sea_orm::sea_query::ValueTuple;
 use sea_orm::sea_query::{
-    Condition, DynIden, Expr, ExprTrait, IntoIden, Query, SelectStatement, UpdateStatement,
+    Condition, DynIden, Expr, ExprTrait, IntoIden, JoinType, Query, SelectStatement, TableRef,
+    UpdateStatement,
 };
 use sea_orm::{DbBackend, Iterable, PrimaryKeyToColumn, Related, Value};
 
@@ -235,7 +245,11 @@ impl Rows<'_> {
         match self {
             Rows::Root { condition, .. } => condition.clone(),
             Rows::Child { child, parent } => {
-                let rows = Condition::all().add(tie(child, parent, walk));
+                let (parent_columns, child_columns) = keys(child, parent, walk);
+                let rows = Condition::all().add(
+                    columns(&child.table, &child_columns)
+                        .in_subquery(parent.select(&parent_columns, walk)),
+                );
                 match walk {
                     // The children this operation stamped, not those deleted before.
                     Walk::Change(Change::SoftDelete { op, .. }) => rows
@@ -260,23 +274,128 @@ impl CascadeChild {
     }
 }
 
-/// How a child row is tied to the parent rows `parent`.
-fn tie(child: &CascadeChild, parent: &Rows<'_>, walk: Walk<'_>) -> Expr {
+/// The keys that tie a child row to the parent rows `parent`: the parent's columns and the
+/// child's that must equal them.
+fn keys(child: &CascadeChild, parent: &Rows<'_>, walk: Walk<'_>) -> (Vec<DynIden>, Vec<DynIden>) {
+    let mut parent_columns = child.parent_columns.clone();
+    let mut child_columns = child.child_columns.clone();
+    // For a restore, the parents are still deleted and carry the id of the operation that
+    // deleted them: their children are the rows under them deleted by that same operation. For
+    // a soft delete the parents were stamped first, in the same transaction (and a purge's are
+    // about to go): their children are the rows under them.
+    if let Walk::Change(Change::Restore { .. }) = walk {
+        parent_columns.extend(parent.op_column());
+        child_columns.push(child.op_iden());
+    }
+    (parent_columns, child_columns)
+}
+
+/// Which of the rows under the parents a step changes: the active ones for a soft delete (only
+/// those the reversed restore brought back, for an undo of one), the deleted ones for a
+/// restore, all of them for a purge.
+fn own_rows(child: &CascadeChild, walk: Walk<'_>) -> Condition {
+    let deleted_at = Expr::col((child.table.clone(), child.deleted_at.clone()));
     match walk {
-        // The parents were stamped first, in the same transaction (or are about to be purged):
-        // their children are the rows under them.
-        Walk::Change(Change::SoftDelete { .. }) | Walk::Purge => {
-            columns(&child.table, &child.child_columns)
-                .in_subquery(parent.select(&child.parent_columns, walk))
+        Walk::Change(Change::SoftDelete { reverses, .. }) => {
+            let rows = Condition::all().add(deleted_at.is_null());
+            match reverses {
+                Some(restore) => rows
+                    .add(Expr::col((child.table.clone(), child.op_iden())).eq(restore.to_string())),
+                None => rows,
+            }
         }
-        // The parents are still deleted and carry the id of the operation that deleted them:
-        // their children are the rows under them deleted by that same operation.
-        Walk::Change(Change::Restore { .. }) => {
-            let mut parent_columns = child.parent_columns.clone();
-            parent_columns.extend(parent.op_column());
-            let mut child_columns = child.child_columns.clone();
-            child_columns.push(child.op_iden());
-            columns(&child.table, &child_columns).in_subquery(parent.select(&parent_columns, walk))
+        Walk::Change(Change::Restore { .. }) => Condition::all().add(deleted_at.is_not_null()),
+        Walk::Purge => Condition::all(),
+    }
+}
+
+/// The name the joined parents go by in MySQL's multi-table statements.
+const PARENTS: &str = "soft_delete_parents";
+
+/// `child.a = soft_delete_parents.a AND …`: the join of a multi-table statement.
+fn joined(
+    child: &CascadeChild,
+    parent_columns: &[DynIden],
+    child_columns: &[DynIden],
+) -> Condition {
+    let parents = sea_orm::sea_query::Alias::new(PARENTS).into_iden();
+    parent_columns.iter().zip(child_columns).fold(
+        Condition::all(),
+        |all, (parent_column, child_column)| {
+            all.add(
+                Expr::col((child.table.clone(), child_column.clone()))
+                    .equals((parents.clone(), parent_column.clone())),
+            )
+        },
+    )
+}
+
+/// One step's statement. Everywhere but MySQL/MariaDB the children are selected with
+/// `(child keys) IN (SELECT parent keys …)`, which PostgreSQL and SQLite turn into index
+/// lookups. MariaDB (before 11.1) and MySQL do not: a single-table `UPDATE`/`DELETE` with an
+/// `IN` subquery reads the whole child table for every statement (measured on MariaDB 10.11:
+/// 12k rows/s for a cascade of 100k folders with 1M files). There the parents are joined as a
+/// derived table instead (`UPDATE child JOIN (SELECT …) AS soft_delete_parents ON … SET …`,
+/// `DELETE child FROM child JOIN …`), and the child table is reached through its index on the
+/// foreign key. A cascade has no cycle ([`check`]), so the derived table never reads the
+/// table the statement changes (which MySQL would refuse).
+fn step_statement(
+    child: &CascadeChild,
+    parent: &Rows<'_>,
+    walk: Walk<'_>,
+    backend: DbBackend,
+) -> sea_orm::Statement {
+    let (parent_columns, child_columns) = keys(child, parent, walk);
+    let parents = parent.select(&parent_columns, walk);
+    let own = own_rows(child, walk);
+    let mysql = backend == DbBackend::MySql;
+    let rows = match mysql {
+        true => joined(child, &parent_columns, &child_columns).add(own),
+        false => own.add(columns(&child.table, &child_columns).in_subquery(parents.clone())),
+    };
+    let parents_ref = || {
+        TableRef::SubQuery(
+            Box::new(parents.clone()),
+            sea_orm::sea_query::Alias::new(PARENTS).into_iden(),
+        )
+    };
+    match walk {
+        Walk::Change(change) => {
+            let mut update: UpdateStatement = Query::update();
+            update.table(child.table.clone());
+            if mysql {
+                // MySQL's builder writes the condition as the join's `ON`.
+                update.from(parents_ref());
+            }
+            for (column, value) in (child.assignments)(change) {
+                update.value(column, Expr::val(value));
+            }
+            update.cond_where(rows);
+            crate::entity::bind_timestamps(backend.build(&update))
+        }
+        Walk::Purge if mysql => {
+            // sea-query has no multi-table DELETE: the same join as a SELECT, given DELETE's head.
+            let mut select = Query::select();
+            select.expr(Expr::cust("1")).from(child.table.clone()).join(
+                JoinType::InnerJoin,
+                parents_ref(),
+                rows,
+            );
+            let mut statement = backend.build(&select);
+            let tail = statement
+                .sql
+                .strip_prefix("SELECT 1 ")
+                .expect("a SELECT of a literal starts with it");
+            statement.sql = format!(
+                "DELETE `{}` {tail}",
+                child.table.to_string().replace('`', "``")
+            );
+            statement
+        }
+        Walk::Purge => {
+            let mut delete = Query::delete();
+            delete.from_table(child.table.clone()).cond_where(rows);
+            backend.build(&delete)
         }
     }
 }
@@ -428,38 +547,7 @@ fn collect(
     steps: &mut Vec<Step>,
 ) {
     for child in children {
-        let rows = Condition::all().add(tie(child, parent, walk));
-        let statement = match walk {
-            Walk::Change(change) => {
-                let deleted_at = Expr::col((child.table.clone(), child.deleted_at.clone()));
-                let rows = match change {
-                    Change::SoftDelete { reverses, .. } => {
-                        let rows = rows.add(deleted_at.is_null());
-                        match reverses {
-                            // Only the rows the reversed restore brought back.
-                            Some(restore) => rows.add(
-                                Expr::col((child.table.clone(), child.op_iden()))
-                                    .eq(restore.to_string()),
-                            ),
-                            None => rows,
-                        }
-                    }
-                    Change::Restore { .. } => rows.add(deleted_at.is_not_null()),
-                };
-                let mut update: UpdateStatement = Query::update();
-                update.table(child.table.clone());
-                for (column, value) in (child.assignments)(change) {
-                    update.value(column, Expr::val(value));
-                }
-                update.cond_where(rows);
-                crate::entity::bind_timestamps(backend.build(&update))
-            }
-            Walk::Purge => {
-                let mut delete = Query::delete();
-                delete.from_table(child.table.clone()).cond_where(rows);
-                backend.build(&delete)
-            }
-        };
+        let statement = step_statement(child, parent, walk, backend);
         steps.push(Step {
             table: child.table_name.clone(),
             statement,
@@ -509,6 +597,19 @@ pub(crate) async fn execute<C: sea_orm::ConnectionTrait>(
         cascaded.add(&step.table, rows);
     }
     Ok((affected, cascaded))
+}
+
+/// The statements [`execute`] sends, in the order it sends them: what `explain()` shows.
+pub(crate) fn in_order(
+    cascade_first: bool,
+    own: Vec<sea_orm::Statement>,
+    cascade: Vec<Step>,
+) -> Vec<sea_orm::Statement> {
+    let cascade = cascade.into_iter().map(|step| step.statement);
+    match cascade_first {
+        true => cascade.chain(own).collect(),
+        false => own.into_iter().chain(cascade).collect(),
+    }
 }
 
 /// Whether `change` runs its cascade before its own statements; see [`execute`].

@@ -2,7 +2,8 @@
 //! it. Rates count every row changed (folders and files), so they compare with the flat
 //! `bulk_soft_delete` per row. The raw side sends the statements the library sends, written by
 //! hand: per batch, one `UPDATE` of the folders and one `UPDATE` of their files per 1000 folders,
-//! in one transaction.
+//! in one transaction (`WHERE folder_id IN (SELECT …)`; on MySQL/MariaDB a join of the folders as
+//! a derived table, which MariaDB reaches the files through their index with).
 
 use std::time::Instant;
 
@@ -176,23 +177,43 @@ pub async fn raw(db: &DatabaseConnection, rows: i64, batch: usize) -> Result<Sam
             .await?
             .rows_affected();
         for parents in chunk.chunks(KEYS_PER_STATEMENT) {
-            let sql = format!(
-                "UPDATE files SET deleted_at = {}, deleted_by = {}, deletion_reason = {}, \
-                 deletion_op = {} WHERE files.folder_id IN (SELECT folders.id FROM folders \
-                 WHERE folders.id IN ({}) AND folders.deletion_op = {}) \
-                 AND files.deleted_at IS NULL",
-                placeholders(backend, 1, 1),
-                placeholders(backend, 2, 1),
-                placeholders(backend, 3, 1),
-                placeholders(backend, 4, 1),
+            let folders = format!(
+                "SELECT folders.id FROM folders WHERE folders.id IN ({}) AND folders.deletion_op = {}",
                 placeholders(backend, 5, parents.len()),
                 placeholders(backend, 5 + parents.len(), 1),
             );
-            let values: Vec<Value> = stamp()
-                .into_iter()
-                .chain(parents.iter().map(|&id| Value::from(id)))
-                .chain([Value::from(op.clone())])
-                .collect();
+            let (sql, values) = match backend {
+                // The folders joined as a derived table, as the library does on MySQL/MariaDB.
+                DbBackend::MySql => (
+                    format!(
+                        "UPDATE files JOIN ({folders}) AS parents ON files.folder_id = parents.id \
+                         AND files.deleted_at IS NULL SET files.deleted_at = ?, \
+                         files.deleted_by = ?, files.deletion_reason = ?, files.deletion_op = ?"
+                    ),
+                    parents
+                        .iter()
+                        .map(|&id| Value::from(id))
+                        .chain([Value::from(op.clone())])
+                        .chain(stamp())
+                        .collect::<Vec<_>>(),
+                ),
+                _ => (
+                    format!(
+                        "UPDATE files SET deleted_at = {}, deleted_by = {}, deletion_reason = {}, \
+                         deletion_op = {} WHERE files.folder_id IN ({folders}) \
+                         AND files.deleted_at IS NULL",
+                        placeholders(backend, 1, 1),
+                        placeholders(backend, 2, 1),
+                        placeholders(backend, 3, 1),
+                        placeholders(backend, 4, 1),
+                    ),
+                    stamp()
+                        .into_iter()
+                        .chain(parents.iter().map(|&id| Value::from(id)))
+                        .chain([Value::from(op.clone())])
+                        .collect(),
+                ),
+            };
             done += txn
                 .execute_raw(Statement::from_sql_and_values(backend, sql, values))
                 .await?

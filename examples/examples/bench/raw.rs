@@ -51,7 +51,8 @@ pub enum Shape {
     /// `SELECT COUNT(*), COUNT(deleted_at) FROM users`.
     Count,
     /// The cascade's statements: the folders' `UPDATE` (the library's shape), then one `UPDATE`
-    /// of the files per 1000 folders, `WHERE folder_id IN (SELECT id … AND deletion_op = ?)`.
+    /// of the files per 1000 folders, `WHERE folder_id IN (SELECT id … AND deletion_op = ?)`
+    /// (on MySQL/MariaDB, `UPDATE files JOIN (SELECT id …) …`).
     Cascade,
 }
 

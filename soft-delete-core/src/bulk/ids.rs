@@ -96,11 +96,17 @@ where
     #[allow(clippy::manual_async_fn)]
     fn preview<'a, C: ConnectionTrait>(
         &'a mut self,
-        _conn: &'a C,
+        conn: &'a C,
     ) -> impl Future<Output = Result<Vec<Statement>, DbErr>> + Send + 'a {
         async move {
             let unit = self.next_unit().await.unwrap_or_default();
-            Ok(self.update.statements(&unit))
+            let cascade =
+                crate::cascade::for_keys::<E>(conn.get_database_backend(), &self.change, &unit);
+            Ok(crate::cascade::in_order(
+                crate::cascade::cascade_first(&self.change),
+                self.update.statements(&unit),
+                cascade,
+            ))
         }
     }
 

@@ -29,6 +29,36 @@ pub(crate) struct KeysetSource<E> {
 }
 
 impl<E: SoftDelete> KeysetSource<E> {
+    /// The cascade of the batch between `cursor` and `bound`, and whether it runs first.
+    fn cascade(
+        &self,
+        cursor: Option<&ValueTuple>,
+        bound: Option<&ValueTuple>,
+    ) -> (bool, Vec<crate::cascade::Step>) {
+        let range = sql::in_range::<E>(&self.condition, cursor, bound);
+        match &self.action {
+            // After the parents' `UPDATE`, the caller's condition may no longer hold for them
+            // (it may name the columns the soft delete sets: `undo` selects by `deletion_op`);
+            // the range and the operation's id find exactly the rows it stamped.
+            KeysetAction::Update(change @ Change::SoftDelete { .. }) => (
+                false,
+                crate::cascade::statements::<E>(
+                    self.backend,
+                    change,
+                    sql::in_range::<E>(&Condition::all(), cursor, bound),
+                ),
+            ),
+            KeysetAction::Update(change) => (
+                crate::cascade::cascade_first(change),
+                crate::cascade::statements::<E>(self.backend, change, range),
+            ),
+            KeysetAction::Delete => (
+                true,
+                crate::cascade::purge_statements::<E>(self.backend, range),
+            ),
+        }
+    }
+
     /// Walks the rows matching `condition` (the action adds its own guard: active rows for a
     /// soft delete, deleted rows for a restore).
     pub(crate) fn new(
@@ -117,28 +147,7 @@ impl<E: SoftDelete> BatchSource for KeysetSource<E> {
         let cursor = cursor.as_ref();
         let bound = self.bound(conn, cursor).await?;
         let statement = self.change_statement(cursor, bound.as_ref());
-        let range = sql::in_range::<E>(&self.condition, cursor, bound.as_ref());
-        let (first, cascade) = match &self.action {
-            // After the parents' `UPDATE`, the caller's condition may no longer hold for them
-            // (it may name the columns the soft delete sets: `undo` selects by `deletion_op`);
-            // the range and the operation's id find exactly the rows it stamped.
-            KeysetAction::Update(change @ Change::SoftDelete { .. }) => (
-                false,
-                crate::cascade::statements::<E>(
-                    self.backend,
-                    change,
-                    sql::in_range::<E>(&Condition::all(), cursor, bound.as_ref()),
-                ),
-            ),
-            KeysetAction::Update(change) => (
-                crate::cascade::cascade_first(change),
-                crate::cascade::statements::<E>(self.backend, change, range),
-            ),
-            KeysetAction::Delete => (
-                true,
-                crate::cascade::purge_statements::<E>(self.backend, range),
-            ),
-        };
+        let (first, cascade) = self.cascade(cursor, bound.as_ref());
         let (affected, cascaded) =
             crate::cascade::execute(conn, first, vec![statement], cascade).await?;
         Ok(Outcome {
@@ -152,10 +161,11 @@ impl<E: SoftDelete> BatchSource for KeysetSource<E> {
     async fn preview<C: ConnectionTrait>(&mut self, conn: &C) -> Result<Vec<Statement>, DbErr> {
         let cursor = self.cursor.clone();
         let bound = self.bound(conn, cursor.as_ref()).await?;
-        Ok(vec![
-            self.bound_statement(cursor.as_ref()),
-            self.change_statement(cursor.as_ref(), bound.as_ref()),
-        ])
+        let (first, cascade) = self.cascade(cursor.as_ref(), bound.as_ref());
+        let own = vec![self.change_statement(cursor.as_ref(), bound.as_ref())];
+        let mut statements = vec![self.bound_statement(cursor.as_ref())];
+        statements.extend(crate::cascade::in_order(first, own, cascade));
+        Ok(statements)
     }
 
     async fn verify<C: ConnectionTrait>(
