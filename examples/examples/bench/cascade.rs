@@ -11,12 +11,10 @@ use sea_orm::{
     ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, Set, Statement, TransactionTrait,
     Value,
 };
-use soft_delete_core::migration::{self, DeletedAtIndex};
 use soft_delete_core::prelude::*;
 use soft_delete_examples::{file, folder};
 
-use crate::args::IndexMode;
-use crate::table::{Target, now_micros};
+use crate::table::{Target, create_table, now_micros};
 use crate::{BoxError, Sample};
 
 /// Files per folder.
@@ -44,25 +42,8 @@ pub async fn fresh(db: &DatabaseConnection, target: &Target, rows: i64) -> Resul
     ddl.execute_unprepared("DROP TABLE IF EXISTS files").await?;
     ddl.execute_unprepared("DROP TABLE IF EXISTS folders")
         .await?;
-    ddl.execute(&migration::create_table_from_entity::<folder::Entity>(
-        backend,
-    ))
-    .await?;
-    ddl.execute(&migration::create_table_from_entity::<file::Entity>(
-        backend,
-    ))
-    .await?;
-    let index = match target.index {
-        IndexMode::Plain => DeletedAtIndex::Plain,
-        IndexMode::Deleted => DeletedAtIndex::DeletedRows,
-        IndexMode::None => DeletedAtIndex::None,
-    };
-    if let Some(statement) = index.statement::<folder::Entity>(backend) {
-        ddl.execute(&statement).await?;
-    }
-    if let Some(statement) = index.statement::<file::Entity>(backend) {
-        ddl.execute(&statement).await?;
-    }
+    create_table::<folder::Entity>(&ddl, target).await?;
+    create_table::<file::Entity>(&ddl, target).await?;
     ddl.execute_unprepared("CREATE INDEX idx_files_folder_id ON files (folder_id)")
         .await?;
     ddl.commit().await?;

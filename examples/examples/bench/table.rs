@@ -1,7 +1,11 @@
 //! The `users` table every operation starts from, and the connection.
 
 use chrono::Utc;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, Set, TransactionTrait};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait, Set,
+    TransactionTrait,
+};
+use soft_delete_core::SoftDelete;
 use soft_delete_core::migration::{self, DeletedAtIndex};
 use soft_delete_examples::user;
 
@@ -63,6 +67,26 @@ pub async fn connect(target: &Target) -> Result<DatabaseConnection, BoxError> {
     Ok(sea_orm::Database::connect(connect).await?)
 }
 
+/// Creates `E`'s table (as SeaORM's `create_table_from_entity` does) with the index on
+/// `deleted_at` that `target` asks for, in the DDL transaction `ddl`.
+pub async fn create_table<E: SoftDelete>(
+    ddl: &DatabaseTransaction,
+    target: &Target,
+) -> Result<(), BoxError> {
+    let backend = ddl.get_database_backend();
+    ddl.execute(&migration::create_table_from_entity::<E>(backend))
+        .await?;
+    let index = match target.index {
+        IndexMode::Plain => DeletedAtIndex::Plain,
+        IndexMode::Deleted => DeletedAtIndex::DeletedRows,
+        IndexMode::None => DeletedAtIndex::None,
+    };
+    if let Some(statement) = index.statement::<E>(backend) {
+        ddl.execute(&statement).await?;
+    }
+    Ok(())
+}
+
 /// Drops and recreates `users` with the library's column types and the chosen index on
 /// `deleted_at`, and loads `rows` rows, all soft-deleted a year ago when `deleted`. Not timed.
 pub async fn fresh(
@@ -77,18 +101,7 @@ pub async fn fresh(
     // exists" (about one smoke run in fifteen).
     let ddl = db.begin().await?;
     ddl.execute_unprepared("DROP TABLE IF EXISTS users").await?;
-    ddl.execute(&migration::create_table_from_entity::<user::Entity>(
-        backend,
-    ))
-    .await?;
-    let index = match target.index {
-        IndexMode::Plain => DeletedAtIndex::Plain,
-        IndexMode::Deleted => DeletedAtIndex::DeletedRows,
-        IndexMode::None => DeletedAtIndex::None,
-    };
-    if let Some(statement) = index.statement::<user::Entity>(backend) {
-        ddl.execute(&statement).await?;
-    }
+    create_table::<user::Entity>(&ddl, target).await?;
     ddl.commit().await?;
     let old = Utc::now() - chrono::Duration::days(365);
     let ids: Vec<i64> = (1..=rows).collect();

@@ -158,12 +158,12 @@ impl Plan<'_> {
         &mut self,
         actor: Option<&str>,
         reason: Option<&str>,
-        selection: String,
+        selection: impl FnOnce() -> String,
     ) {
         if let Some(entry) = &mut self.log {
             entry.actor = actor.map(str::to_owned);
             entry.reason = reason.map(str::to_owned);
-            entry.selection = selection;
+            entry.selection = selection();
         }
     }
 }
@@ -226,6 +226,9 @@ struct Engine<'a> {
 
 impl<'a> Engine<'a> {
     fn new(plan: Plan<'a>, total: Option<u64>) -> Self {
+        // The operation's own table first, even when it changes no row.
+        let mut tally = Tally::default();
+        tally.add(&plan.table, 0);
         Engine {
             plan,
             start: Instant::now(),
@@ -233,7 +236,7 @@ impl<'a> Engine<'a> {
             batches: 0,
             processed: 0,
             affected: 0,
-            tally: Tally::default(),
+            tally,
             retries: 0,
             alerted: false,
         }
@@ -277,7 +280,6 @@ impl<'a> Engine<'a> {
         C: BulkConnection,
         S: BatchSource,
     {
-        self.tally.add(&self.plan.table.clone(), 0);
         if let Some(total) = self.total {
             self.maybe_alert(total, true);
         }
@@ -336,8 +338,7 @@ impl<'a> Engine<'a> {
                 }
             };
             self.affected += outcome.affected;
-            let table = self.plan.table.clone();
-            self.tally.add(&table, outcome.affected);
+            self.tally.add(&self.plan.table, outcome.affected);
             self.tally.merge(&outcome.cascaded);
             self.processed += outcome.processed;
             self.retries += u64::from(attempts - 1);

@@ -656,7 +656,9 @@ where
         crate::cascade::check::<E>()?;
         let change = action.into_change(&plan.config, plan.id, reverses)?.0;
         change.check(backend)?;
-        plan.describe(change.actor(), change.reason(), Selection::Keys.to_string());
+        plan.describe(change.actor(), change.reason(), || {
+            Selection::Keys.to_string()
+        });
         let source = IdSource::new(ids, &plan, backend, &change);
         Ok(Started { db, plan, source })
     }
@@ -701,8 +703,9 @@ where
         crate::cascade::check::<E>()?;
         let change = action.into_change(&plan.config, plan.id, reverses)?.0;
         change.check(backend)?;
-        let selection = sql::describe_condition::<E>(backend, &condition);
-        plan.describe(change.actor(), change.reason(), selection);
+        plan.describe(change.actor(), change.reason(), || {
+            sql::describe_condition::<E>(backend, &condition)
+        });
         let action = KeysetAction::Update(change);
         let source = KeysetSource::new(condition, action, plan.batch_size, backend);
         Ok(Started { db, plan, source })
@@ -762,11 +765,12 @@ where
             Some(purgeable) => filter.add(purgeable),
             None => filter,
         };
-        let selection = sql::describe_condition::<E>(
-            backend,
-            &filter.clone().add(sql::deleted_before::<E>(cutoff)),
-        );
-        plan.describe(None, None, selection);
+        plan.describe(None, None, || {
+            sql::describe_condition::<E>(
+                backend,
+                &filter.clone().add(sql::deleted_before::<E>(cutoff)),
+            )
+        });
         if dry_run {
             // The count can use an index on `deleted_at`, unlike the walk's form.
             let count = sql::count_where::<E>(&filter.add(sql::deleted_before::<E>(cutoff)));
@@ -844,7 +848,7 @@ where
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
             let (db, mut plan, Rows(rows), action) = self.prepare(OperationKind::Create)?;
-            plan.describe(action.by.as_deref(), None, Selection::Rows.to_string());
+            plan.describe(action.by.as_deref(), None, || Selection::Rows.to_string());
             let backend = db.get_database_backend();
             let mut source = InsertSource::<E, S>::new(rows, &plan, backend, action.by, true);
             engine::run(db, plan, &mut source).await?;
@@ -867,7 +871,7 @@ where
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
             let (db, mut plan, Rows(rows), action) = self.prepare(OperationKind::Create)?;
-            plan.describe(action.by.as_deref(), None, Selection::Rows.to_string());
+            plan.describe(action.by.as_deref(), None, || Selection::Rows.to_string());
             let backend = db.get_database_backend();
             let source = InsertSource::<E, S>::new(rows, &plan, backend, action.by, false);
             Started { db, plan, source }.run().await
