@@ -27,6 +27,48 @@ pub mod user {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+pub mod hooked_user {
+    //! The `users` table again, declared with a trivial set-level hook: what the bench's
+    //! `hooked_soft_delete` measures against the flat soft delete.
+
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use sea_orm::entity::prelude::*;
+    use soft_delete_core::hooks::{Batch, HookResult, SoftDeleteHooks};
+    use soft_delete_core::soft_delete;
+
+    /// Keys the hook has seen, over every batch of the process.
+    pub static KEYS_SEEN: AtomicU64 = AtomicU64::new(0);
+
+    /// A user, as in [`crate::user`].
+    #[soft_delete(hooks)]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "users")]
+    pub struct Model {
+        /// The key.
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        /// Display name.
+        pub name: String,
+        /// Email address.
+        pub email: String,
+    }
+
+    /// No relations.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+
+    impl SoftDeleteHooks for Entity {
+        /// Counts the batch's keys: the least a hook can do with them.
+        async fn after_batch<C: ConnectionTrait>(_conn: &C, batch: &Batch<'_, Self>) -> HookResult {
+            KEYS_SEEN.fetch_add(batch.keys.len() as u64, Ordering::Relaxed);
+            Ok(())
+        }
+    }
+}
+
 pub mod post {
     //! A `posts` table with soft delete and audit columns.
 

@@ -571,14 +571,16 @@ const KEYS_PER_STATEMENT: usize = 1000;
 /// Runs a batch's own statements with its cascade: before them for a restore (which finds the
 /// children through the parents' operation ids before those are replaced) and a purge (children
 /// go before the rows they refer to), after them for a soft delete (whose children are found
-/// through the parents it stamped). Returns the rows the own statements changed and the rows
-/// the cascade changed, per table.
+/// through the parents it stamped). Returns the rows the own statements changed, the rows the
+/// cascade changed per table, and what the own statements returned (with `returning`, which
+/// their SQL must carry).
 pub(crate) async fn execute<C: sea_orm::ConnectionTrait>(
     conn: &C,
     cascade_first: bool,
     own: Vec<sea_orm::Statement>,
+    returning: crate::hooks::Returning,
     cascade: Vec<Step>,
-) -> std::result::Result<(u64, Tally), sea_orm::DbErr> {
+) -> std::result::Result<(u64, Tally, Vec<sea_orm::QueryResult>), sea_orm::DbErr> {
     let (before, after) = match cascade_first {
         true => (cascade, Vec::new()),
         false => (Vec::new(), cascade),
@@ -589,14 +591,24 @@ pub(crate) async fn execute<C: sea_orm::ConnectionTrait>(
         cascaded.add(&step.table, rows);
     }
     let mut affected = 0;
+    let mut returned = Vec::new();
     for statement in own {
-        affected += conn.execute_raw(statement).await?.rows_affected();
+        match returning {
+            crate::hooks::Returning::Nothing => {
+                affected += conn.execute_raw(statement).await?.rows_affected();
+            }
+            _ => {
+                let rows = conn.query_all_raw(statement).await?;
+                affected += rows.len() as u64;
+                returned.extend(rows);
+            }
+        }
     }
     for step in after {
         let rows = conn.execute_raw(step.statement).await?.rows_affected();
         cascaded.add(&step.table, rows);
     }
-    Ok((affected, cascaded))
+    Ok((affected, cascaded, returned))
 }
 
 /// The statements [`execute`] sends, in the order it sends them: what `explain()` shows.

@@ -82,6 +82,9 @@ pub struct SoftDeleteConfig {
     /// records itself in the same transactions as its rows; `None` (the default) keeps no log.
     /// A name of letters, digits and `_`, not starting with a digit.
     pub operation_log: Option<String>,
+    /// Where committed changes are announced: see [`crate::events`]. `None` (the default)
+    /// announces nothing (metrics are recorded either way). Not read from the environment.
+    pub events: Option<crate::events::Events>,
 }
 
 impl Default for SoftDeleteConfig {
@@ -108,6 +111,7 @@ impl SoftDeleteConfig {
         retention: Duration::from_secs(30 * 24 * 60 * 60),
         pause_between_batches: Duration::ZERO,
         operation_log: None,
+        events: None,
     };
 
     /// The largest batch: one transaction of a million rows. Larger all-or-nothing work runs
@@ -238,6 +242,7 @@ impl SoftDeleteConfig {
                 Self::MAX_PAUSE.as_millis() as u64,
             )?),
             operation_log: env.table_name("SOFT_DELETE_OPERATION_LOG")?,
+            events: None,
         };
         Ok(config)
     }
@@ -497,6 +502,7 @@ mod tests {
                 retention: DAY * 90,
                 pause_between_batches: Duration::from_millis(20),
                 operation_log: Some("ops_log".to_owned()),
+                events: None,
             }
         );
         let timeout = with(&[("SOFT_DELETE_QUERY_TIMEOUT_SECONDS", "12")]).expect("timeout");

@@ -28,6 +28,7 @@ use sea_orm::{
 };
 
 use crate::error::{Error, Result};
+use crate::hooks;
 use crate::operation::OperationId;
 use crate::scope::{DefaultScope, Scope, Scoped};
 
@@ -79,7 +80,7 @@ pub type Timestamp = DateTime<Utc>;
             `#[derive(SoftDelete)]` if the model declares `deleted_at`, `deleted_by` and \
             `deletion_reason` itself"
 )]
-pub trait SoftDelete: EntityTrait {
+pub trait SoftDelete: EntityTrait + hooks::SoftDeleteHooks {
     /// The column that holds when a row was soft-deleted (`NULL` while it is active).
     fn deleted_at_column() -> Self::Column;
 
@@ -544,6 +545,17 @@ impl Change {
         }
     }
 
+    /// What `E`'s hooks are told about the operation.
+    pub(crate) fn hook_context<E: EntityTrait>(&self) -> crate::hooks::HookContext<'_> {
+        crate::hooks::HookContext {
+            operation: self.op(),
+            kind: self.kind(),
+            table: E::default().table_name(),
+            actor: self.actor(),
+            reason: self.reason(),
+        }
+    }
+
     /// Who the change names: `deleted_by` or `restored_by`.
     pub(crate) fn actor(&self) -> Option<&str> {
         match self {
@@ -612,7 +624,7 @@ pub struct SoftDeleteOne<'a, E: EntityTrait, C> {
     at: Option<Timestamp>,
     by: Option<String>,
     reason: Option<String>,
-    log: Option<String>,
+    observers: Observers,
     _entity: std::marker::PhantomData<E>,
 }
 
@@ -626,7 +638,7 @@ impl<'a, E: EntityTrait, C> SoftDeleteOne<'a, E, C> {
             at: None,
             by: None,
             reason: None,
-            log: None,
+            observers: Observers::default(),
             _entity: std::marker::PhantomData,
         }
     }
@@ -638,11 +650,12 @@ impl<'a, E: EntityTrait, C> SoftDeleteOne<'a, E, C> {
         self.op
     }
 
-    /// Records the soft delete in the operation log `log` (a table name), in its transaction;
-    /// what [`SoftDeleteManager::soft_delete_by_id`](crate::SoftDeleteManager::soft_delete_by_id)
-    /// sets from its configuration.
-    pub fn logged_in(mut self, log: Option<String>) -> Self {
-        self.log = log;
+    /// Records the soft delete in `config`'s operation log (in its transaction) and announces
+    /// it on `config`'s events after its `COMMIT`; what
+    /// [`SoftDeleteManager::soft_delete_by_id`](crate::SoftDeleteManager::soft_delete_by_id)
+    /// does with its configuration.
+    pub fn with_config(mut self, config: &crate::SoftDeleteConfig) -> Self {
+        self.observers = Observers::of(config);
         self
     }
 
@@ -696,7 +709,7 @@ where
             self.key,
             self.pending,
             change,
-            self.log,
+            self.observers,
         ))
     }
 }
@@ -711,7 +724,7 @@ pub struct RestoreOne<'a, E: EntityTrait, C> {
     pending: Vec<(E::Column, Value)>,
     op: OperationId,
     restored_by: Option<String>,
-    log: Option<String>,
+    observers: Observers,
     _entity: std::marker::PhantomData<E>,
 }
 
@@ -723,7 +736,7 @@ impl<'a, E: EntityTrait, C> RestoreOne<'a, E, C> {
             pending: Vec::new(),
             op: OperationId::new(),
             restored_by: None,
-            log: None,
+            observers: Observers::default(),
             _entity: std::marker::PhantomData,
         }
     }
@@ -735,11 +748,12 @@ impl<'a, E: EntityTrait, C> RestoreOne<'a, E, C> {
         self.op
     }
 
-    /// Records the restore in the operation log `log` (a table name), in its transaction; what
-    /// [`SoftDeleteManager::restore_by_id`](crate::SoftDeleteManager::restore_by_id) sets from
+    /// Records the restore in `config`'s operation log (in its transaction) and announces it on
+    /// `config`'s events after its `COMMIT`; what
+    /// [`SoftDeleteManager::restore_by_id`](crate::SoftDeleteManager::restore_by_id) does with
     /// its configuration.
-    pub fn logged_in(mut self, log: Option<String>) -> Self {
-        self.log = log;
+    pub fn with_config(mut self, config: &crate::SoftDeleteConfig) -> Self {
+        self.observers = Observers::of(config);
         self
     }
 
@@ -770,8 +784,25 @@ where
             self.key,
             self.pending,
             change,
-            self.log,
+            self.observers,
         ))
+    }
+}
+
+/// Where a one-record operation is recorded and announced: the configuration's operation log
+/// and events.
+#[derive(Clone, Debug, Default)]
+struct Observers {
+    log: Option<String>,
+    events: Option<crate::events::Events>,
+}
+
+impl Observers {
+    fn of(config: &crate::SoftDeleteConfig) -> Self {
+        Observers {
+            log: config.operation_log.clone(),
+            events: config.events.clone(),
+        }
     }
 }
 
@@ -786,8 +817,10 @@ async fn apply_to_key<E: SoftDelete, C: ConnectionTrait + TransactionTrait>(
     key: Option<ValueTuple>,
     pending: Vec<(E::Column, Value)>,
     change: Change,
-    log: Option<String>,
+    observers: Observers,
 ) -> Result<u64> {
+    let Observers { log, events } = observers;
+    let started = std::time::Instant::now();
     use crate::operation_log::{Entry, OperationStatus, Totals};
     let key = key.ok_or_else(missing_key::<E>)?;
     let backend = db.get_database_backend();
@@ -805,8 +838,28 @@ async fn apply_to_key<E: SoftDelete, C: ConnectionTrait + TransactionTrait>(
         .into_query();
     let statement = bind_timestamps(backend.build(&update));
     let cascade = crate::cascade::for_keys::<E>(backend, &change, std::slice::from_ref(&key));
-    if cascade.is_empty() && log.is_none() {
-        return Ok(db.execute_raw(statement).await?.rows_affected());
+    let announce = |changed: u64, cascaded: crate::cascade::Tally| {
+        if changed > 0 {
+            crate::events::Committed {
+                operation: change.op(),
+                kind: change.kind(),
+                table: E::default().table_name(),
+                batch: 1,
+                rows: changed,
+                cascaded,
+                keys: vec![key.clone()],
+                actor: change.actor(),
+                reason: change.reason(),
+                retries: 0,
+                elapsed: started.elapsed(),
+            }
+            .announce(events.as_ref(), None);
+        }
+    };
+    if cascade.is_empty() && log.is_none() && !E::HOOKS {
+        let changed = db.execute_raw(statement).await?.rows_affected();
+        announce(changed, crate::cascade::Tally::default());
+        return Ok(changed);
     }
     let table = E::default().table_name().to_owned();
     let entry = log.map(|log| Entry {
@@ -820,12 +873,34 @@ async fn apply_to_key<E: SoftDelete, C: ConnectionTrait + TransactionTrait>(
         reverses: None,
     });
     let txn = db.begin().await?;
+    let cx = change.hook_context::<E>();
+    // The row as the `before_*` hook sees it, locked until the change commits; none when it is
+    // not in the state the change applies to (then nothing changes and no hook runs).
+    let before = match E::HOOKS {
+        true => hooks::read_one::<E, _>(&txn, &key, Some(change.guard::<E>()), true).await?,
+        false => None,
+    };
+    if let Some(model) = &before {
+        hooks::record::<E, _>(&txn, model, &cx, hooks::Moment::Before).await?;
+    }
     if let Some(entry) = &entry {
         txn.execute_raw(entry.start(backend)).await?;
     }
     let first = crate::cascade::cascade_first(&change);
-    let (changed, cascaded) =
-        crate::cascade::execute(&txn, first, vec![statement], cascade).await?;
+    let (changed, cascaded, _) = crate::cascade::execute(
+        &txn,
+        first,
+        vec![statement],
+        hooks::Returning::Nothing,
+        cascade,
+    )
+    .await?;
+    if before.is_some() && changed > 0 {
+        let after = hooks::read_one::<E, _>(&txn, &key, None, false)
+            .await?
+            .ok_or_else(|| sea_orm::DbErr::RecordNotFound(format!("{table} row {key:?}")))?;
+        hooks::record::<E, _>(&txn, &after, &cx, hooks::Moment::After).await?;
+    }
     if let Some(entry) = &entry {
         let mut rows = crate::cascade::Tally::default();
         rows.add(&table, changed);
@@ -840,6 +915,7 @@ async fn apply_to_key<E: SoftDelete, C: ConnectionTrait + TransactionTrait>(
             .await?;
     }
     txn.commit().await?;
+    announce(changed, cascaded);
     Ok(changed)
 }
 
@@ -865,7 +941,7 @@ impl<'a, E, C> ForceDeleteOne<'a, E, C> {
 impl<'a, E, C> IntoFuture for ForceDeleteOne<'a, E, C>
 where
     E: SoftDelete,
-    C: ConnectionTrait,
+    C: ConnectionTrait + TransactionTrait,
 {
     type Output = Result<u64>;
     type IntoFuture = BoxFuture<'a, Result<u64>>;
@@ -873,11 +949,26 @@ where
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
             let key = self.key.ok_or_else(missing_key::<E>)?;
-            let result = E::delete_many()
-                .filter(key_condition::<E>(key))
-                .exec(self.db)
-                .await?;
-            Ok(result.rows_affected)
+            let delete = E::delete_many().filter(key_condition::<E>(key.clone()));
+            if !E::HOOKS {
+                return Ok(delete.exec(self.db).await?.rows_affected);
+            }
+            let cx = hooks::HookContext {
+                operation: OperationId::new(),
+                kind: crate::operation::OperationKind::Purge,
+                table: E::default().table_name(),
+                actor: None,
+                reason: None,
+            };
+            let txn = self.db.begin().await?;
+            let Some(model) = hooks::read_one::<E, _>(&txn, &key, None, true).await? else {
+                return Ok(0);
+            };
+            hooks::record::<E, _>(&txn, &model, &cx, hooks::Moment::Before).await?;
+            let deleted = delete.exec(&txn).await?.rows_affected;
+            hooks::record::<E, _>(&txn, &model, &cx, hooks::Moment::After).await?;
+            txn.commit().await?;
+            Ok(deleted)
         })
     }
 }

@@ -90,6 +90,33 @@ pub enum Error {
         source: DbErr,
     },
 
+    /// A `before_*` hook refused the change (see [`crate::hooks`]). Nothing was changed; in a
+    /// bulk operation (with [`BulkHooks::Records`](crate::hooks::BulkHooks::Records)) the
+    /// batch was rolled back and this error is the source of the [`Error::Bulk`].
+    #[error("`{hook}` on `{table}` refused the change: {source}")]
+    Vetoed {
+        /// The hook, e.g. `before_soft_delete`.
+        hook: &'static str,
+        /// The entity's table.
+        table: String,
+        /// The hook's error.
+        #[source]
+        source: crate::hooks::HookError,
+    },
+
+    /// An `after_*` or `after_batch` hook failed (see [`crate::hooks`]); the change it followed
+    /// was rolled back with its transaction.
+    #[error("`{hook}` on `{table}` failed, so the change was rolled back: {source}")]
+    Hook {
+        /// The hook, e.g. `after_batch`.
+        hook: &'static str,
+        /// The entity's table.
+        table: String,
+        /// The hook's error.
+        #[source]
+        source: crate::hooks::HookError,
+    },
+
     /// A bulk operation failed part-way. Batches before `failed_batch` stay committed (unless the
     /// operation was atomic, in which case `partial_count` is 0 and nothing was kept).
     #[error(

@@ -167,6 +167,8 @@ pub mod cascade;
 pub mod config;
 pub mod entity;
 pub mod error;
+pub mod events;
+pub mod hooks;
 pub mod manager;
 pub mod migration;
 pub mod operation;
@@ -186,6 +188,7 @@ pub use entity::{
     SoftDeleteActiveModelExt, SoftDeleteModelExt, SoftDeleteOne, Timestamp,
 };
 pub use error::{Error, Result, RowState};
+pub use hooks::{Batch, BulkHooks, HookContext, HookError, HookResult, SoftDeleteHooks};
 pub use manager::{DeletionStats, SoftDeleteManager, Undo};
 pub use operation::{OperationId, OperationKind, Selection};
 pub use operation_log::{OperationRecord, OperationStatus, Operations};
@@ -239,6 +242,7 @@ pub mod prelude {
         Audit, SoftDelete, SoftDeleteActiveModelExt, SoftDeleteModelExt, Timestamp,
     };
     pub use crate::error::{Error, Result};
+    pub use crate::hooks::{Batch, BulkHooks, HookContext, HookResult, SoftDeleteHooks};
     pub use crate::manager::{DeletionStats, SoftDeleteManager};
     pub use crate::operation::{OperationId, OperationKind};
     pub use crate::report::BulkReport;
@@ -251,6 +255,7 @@ pub mod prelude {
 pub mod __private {
     pub use crate::cascade::CascadeChild;
     pub use crate::entity::{Audit, AuditColumns, SoftDelete};
+    pub use crate::hooks::{BulkHooks, SoftDeleteHooks};
     pub use crate::scope::{DefaultScope, Scope, Scoped, Unscoped};
     pub use sea_orm::prelude::DateTimeUtc;
     pub use sea_orm::{EntityTrait, PrimaryKeyTrait, Select};

@@ -363,7 +363,7 @@ where
         E: SoftDelete,
         I: Into<PrimaryKeyValue<E>>,
     {
-        E::soft_delete_by_id(self.db, id).logged_in(self.config.operation_log.clone())
+        E::soft_delete_by_id(self.db, id).with_config(&self.config)
     }
 
     /// Restores the row of `E` with this key, as
@@ -374,7 +374,7 @@ where
         E: SoftDelete,
         I: Into<PrimaryKeyValue<E>>,
     {
-        E::restore_by_id(self.db, id).logged_in(self.config.operation_log.clone())
+        E::restore_by_id(self.db, id).with_config(&self.config)
     }
 
     /// The [operation log](crate::operation_log), newest first: set filters and a limit on the

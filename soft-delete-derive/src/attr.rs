@@ -37,6 +37,8 @@ pub struct Options {
     pub default_scope: Option<(ScopeMode, Span)>,
     /// The span of `operation_id`, when the entity stamps operation ids on its rows.
     pub operation_id: Option<Span>,
+    /// The `hooks` option: the user implements `SoftDeleteHooks` for the entity.
+    pub hooks: Option<Span>,
     /// The entities named in `cascade(…)`, whose rows follow this entity's.
     pub cascade: Vec<syn::Path>,
 }
@@ -56,8 +58,8 @@ impl Options {
 }
 
 const KEYS: &str = "`deleted_at`, `deleted_by`, `deletion_reason`, `audit`, `default_scope`, \
-                    `operation_id`, `deletion_op`, `cascade`, `created_at`, `created_by`, \
-                    `updated_at`, `updated_by`";
+                    `operation_id`, `deletion_op`, `cascade`, `hooks`, `created_at`, \
+                    `created_by`, `updated_at`, `updated_by`";
 
 /// Parses a comma-separated option list. `attr_name` is the attribute the options were written
 /// in, for messages (`soft_delete` or `soft_delete_columns`).
@@ -84,6 +86,20 @@ pub fn parse_options(tokens: TokenStream, attr_name: &str, options: &mut Options
             parse_default_scope(&meta, &ident, attr_name, options, cx);
         } else if key == "cascade" {
             parse_cascade(&meta, attr_name, options, cx);
+        } else if key == "hooks" {
+            if !matches!(meta, Meta::Path(_)) {
+                cx.error_spanned_by(
+                    &meta,
+                    format!(
+                        "expected `hooks` in {attr_name} (then implement \
+                         `soft_delete_core::SoftDeleteHooks` for the entity)"
+                    ),
+                );
+            } else if options.hooks.is_some() {
+                cx.error_spanned_by(&ident, format!("duplicate {attr_name} attribute `hooks`"));
+            } else {
+                options.hooks = Some(ident.span());
+            }
         } else if key == "operation_id" {
             if !matches!(meta, Meta::Path(_)) {
                 cx.error_spanned_by(

@@ -287,6 +287,7 @@ fn trait_impls(columns: &[Column], options: &Options) -> TokenStream {
             #default_scope
         }
     };
+    let hooks = hooks_impl(options);
     let scope_fns = options.default_scope.map(|(mode, _)| scope_functions(mode));
     let audit = options.audit.map(|(mode, _)| {
         let created_at = get(Role::CreatedAt);
@@ -321,6 +322,7 @@ fn trait_impls(columns: &[Column], options: &Options) -> TokenStream {
     });
     quote! {
         #soft_delete
+        #hooks
         #audit
         #scope_fns
     }
@@ -373,6 +375,21 @@ fn scope_functions(mode: ScopeMode) -> TokenStream {
     }
 }
 
+/// `SoftDeleteHooks` with no hook, unless the entity is declared with `hooks` (then the user's
+/// impl takes its place).
+fn hooks_impl(options: &Options) -> Option<TokenStream> {
+    options.hooks.is_none().then(|| {
+        quote! {
+            #[automatically_derived]
+            impl ::soft_delete_core::__private::SoftDeleteHooks for Entity {
+                const HOOKS: bool = false;
+                const BULK: ::soft_delete_core::__private::BulkHooks =
+                    ::soft_delete_core::__private::BulkHooks::Off;
+            }
+        }
+    })
+}
+
 /// Placeholder impls emitted next to compile errors, so that code using the entity's soft-delete
 /// API does not report a second, misleading "not implemented" error.
 fn fallback_impls(options: &Options) -> TokenStream {
@@ -409,8 +426,10 @@ fn fallback_impls(options: &Options) -> TokenStream {
             }
         }
     });
+    let hooks = hooks_impl(options);
     quote! {
         #soft_delete
+        #hooks
         #audit
     }
 }

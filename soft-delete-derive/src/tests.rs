@@ -464,7 +464,7 @@ fn attribute_with_derive_soft_delete_drops_the_derive() {
     assert!(!text.contains("#[soft_delete_columns("), "{text}");
     // The fallback impl stands in for the real one.
     assert_eq!(
-        text.matches("impl ::soft_delete_core::__private::SoftDelete")
+        text.matches("impl ::soft_delete_core::__private::SoftDelete for Entity")
             .count(),
         1
     );
@@ -660,8 +660,8 @@ fn options_report_every_error() {
         a::b
     ));
     let keys = "expected one of `deleted_at`, `deleted_by`, `deletion_reason`, `audit`, \
-                `default_scope`, `operation_id`, `deletion_op`, `cascade`, `created_at`, \
-                `created_by`, `updated_at`, `updated_by`";
+                `default_scope`, `operation_id`, `deletion_op`, `cascade`, `hooks`, \
+                `created_at`, `created_by`, `updated_at`, `updated_by`";
     assert_eq!(
         messages,
         [

@@ -136,6 +136,9 @@ pub enum Op {
     /// Soft-delete folders by id, each with 10 files that follow it (folders and files add up
     /// to about `--rows`; rates count both).
     CascadeSoftDelete,
+    /// `bulk_soft_delete` of an entity with a trivial set-level hook (`after_batch` with the
+    /// batch's keys); the raw side is the flat soft delete's.
+    HookedSoftDelete,
 }
 
 impl Op {
@@ -148,6 +151,15 @@ impl Op {
             Op::BulkInsert => "bulk_insert",
             Op::Stats => "stats",
             Op::CascadeSoftDelete => "cascade_soft_delete",
+            Op::HookedSoftDelete => "hooked_soft_delete",
+        }
+    }
+
+    /// The operation whose raw statements this one is measured against.
+    pub fn raw_equivalent(self) -> Op {
+        match self {
+            Op::HookedSoftDelete => Op::BulkSoftDelete,
+            op => op,
         }
     }
 }

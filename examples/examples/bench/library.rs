@@ -6,7 +6,7 @@ use std::time::Instant;
 use chrono::Utc;
 use sea_orm::{DatabaseConnection, EntityTrait, Set};
 use soft_delete_core::prelude::*;
-use soft_delete_examples::user;
+use soft_delete_examples::{hooked_user, user};
 
 use crate::args::Op;
 use crate::{BoxError, Sample, stats_repeats};
@@ -38,6 +38,20 @@ pub async fn run(
                 .batch_size(batch)
                 .await?
                 .affected
+        }
+        Op::HookedSoftDelete => {
+            let seen = hooked_user::KEYS_SEEN.load(std::sync::atomic::Ordering::Relaxed);
+            let affected = manager
+                .bulk_soft_delete::<hooked_user::Entity, _>(1..=rows)
+                .deleted_by("bench")
+                .batch_size(batch)
+                .await?
+                .affected;
+            let keys = hooked_user::KEYS_SEEN.load(std::sync::atomic::Ordering::Relaxed) - seen;
+            if keys != affected {
+                return Err(format!("the hook saw {keys} keys for {affected} rows").into());
+            }
+            affected
         }
         Op::BulkRestore => {
             manager
@@ -92,6 +106,13 @@ pub async fn row_by_row(db: &DatabaseConnection, op: Op, rows: i64) -> Result<Sa
         Op::BulkSoftDelete => {
             for id in 1..=rows {
                 done += user::Entity::soft_delete_by_id(db, id)
+                    .deleted_by("bench")
+                    .await?;
+            }
+        }
+        Op::HookedSoftDelete => {
+            for id in 1..=rows {
+                done += hooked_user::Entity::soft_delete_by_id(db, id)
                     .deleted_by("bench")
                     .await?;
             }

@@ -145,7 +145,9 @@ async fn prepare(
     rows: i64,
 ) -> Result<(), BoxError> {
     match op {
-        Op::BulkSoftDelete | Op::Stats => table::fresh(db, target, rows, false).await,
+        Op::BulkSoftDelete | Op::HookedSoftDelete | Op::Stats => {
+            table::fresh(db, target, rows, false).await
+        }
         Op::BulkRestore | Op::Purge => table::fresh(db, target, rows, true).await,
         Op::BulkCreate | Op::BulkInsert => table::fresh(db, target, 0, false).await,
         Op::CascadeSoftDelete => cascade::fresh(db, target, rows).await,

@@ -59,8 +59,10 @@ pub enum Shape {
 /// The shape the library sends for `op` on `backend`.
 pub fn library_shape(backend: DbBackend, op: Op) -> Shape {
     match (op, backend) {
-        (Op::BulkSoftDelete | Op::BulkRestore, DbBackend::Postgres) => Shape::AnyGuarded,
-        (Op::BulkSoftDelete | Op::BulkRestore, _) => Shape::InListGuarded,
+        (Op::BulkSoftDelete | Op::HookedSoftDelete | Op::BulkRestore, DbBackend::Postgres) => {
+            Shape::AnyGuarded
+        }
+        (Op::BulkSoftDelete | Op::HookedSoftDelete | Op::BulkRestore, _) => Shape::InListGuarded,
         (Op::Purge, _) => Shape::KeysetCoalesce,
         (Op::BulkCreate | Op::BulkInsert, _) => Shape::MultiRow,
         (Op::Stats, _) => Shape::Count,
@@ -72,13 +74,13 @@ pub fn library_shape(backend: DbBackend, op: Op) -> Shape {
 pub fn shapes(backend: DbBackend, op: Op) -> Vec<Shape> {
     use Shape::*;
     match (op, backend) {
-        (Op::BulkSoftDelete | Op::BulkRestore, DbBackend::Sqlite) => {
+        (Op::BulkSoftDelete | Op::HookedSoftDelete | Op::BulkRestore, DbBackend::Sqlite) => {
             vec![InListGuarded, InList, JsonEach]
         }
-        (Op::BulkSoftDelete | Op::BulkRestore, DbBackend::Postgres) => {
+        (Op::BulkSoftDelete | Op::HookedSoftDelete | Op::BulkRestore, DbBackend::Postgres) => {
             vec![AnyGuarded, Any, InList]
         }
-        (Op::BulkSoftDelete | Op::BulkRestore, _) => {
+        (Op::BulkSoftDelete | Op::HookedSoftDelete | Op::BulkRestore, _) => {
             vec![
                 InListGuarded,
                 InList,
@@ -107,6 +109,7 @@ pub async fn run(
     if op == Op::CascadeSoftDelete {
         return crate::cascade::raw(db, rows, batch).await;
     }
+    let op = op.raw_equivalent();
     let started = Instant::now();
     let done = match db.get_database_backend() {
         DbBackend::Sqlite => {

@@ -101,7 +101,7 @@ pub(crate) trait BatchSource: Send {
         &'a mut self,
         conn: &'a T,
         unit: &'a Self::Unit,
-    ) -> impl Future<Output = Result<Outcome<Self::Next>, DbErr>> + Send + 'a;
+    ) -> impl Future<Output = Result<Outcome<Self::Next>>> + Send + 'a;
 
     /// The statements the next batch would send, for `EXPLAIN`: changes nothing, but may run
     /// the read-only queries those statements depend on. Consumes the next batch's input.
@@ -150,6 +150,9 @@ pub(crate) struct Plan<'a> {
     pub(crate) progress: Option<Arc<ProgressFn<'a>>>,
     /// The operation's row in the operation log, when the configuration keeps one.
     pub(crate) log: Option<Entry>,
+    /// Who runs the operation and why, for events.
+    pub(crate) actor: Option<String>,
+    pub(crate) reason: Option<String>,
 }
 
 impl Plan<'_> {
@@ -160,9 +163,11 @@ impl Plan<'_> {
         reason: Option<&str>,
         selection: impl FnOnce() -> String,
     ) {
+        self.actor = actor.map(str::to_owned);
+        self.reason = reason.map(str::to_owned);
         if let Some(entry) = &mut self.log {
-            entry.actor = actor.map(str::to_owned);
-            entry.reason = reason.map(str::to_owned);
+            entry.actor = self.actor.clone();
+            entry.reason = self.reason.clone();
             entry.selection = selection();
         }
     }
@@ -194,6 +199,12 @@ where
             }
         }
         let result = engine.drive(db, source).await;
+        let status = match &result {
+            Ok(report) if report.stopped_early => "stopped",
+            Ok(_) => "completed",
+            Err(_) => "failed",
+        };
+        crate::events::ended(engine.plan.kind, &engine.plan.table, status);
         if let (Err(error), Some(entry)) = (&result, &engine.plan.log) {
             // Best effort: the counts are already exact; only the status would be stale.
             let failed = entry.finish(
@@ -261,7 +272,7 @@ impl<'a> Engine<'a> {
         conn: &T,
         source: &mut S,
         unit: &S::Unit,
-    ) -> std::result::Result<Outcome<S::Next>, DbErr>
+    ) -> Result<Outcome<S::Next>>
     where
         T: ConnectionTrait,
         S: BatchSource,
@@ -287,6 +298,8 @@ impl<'a> Engine<'a> {
         // do sends nothing at all.
         let mut flavor: Option<Flavor> = None;
         let mut atomic: Option<(C::Transaction, Session)> = None;
+        // An atomic operation's events, sent after its one COMMIT.
+        let mut pending: Vec<crate::events::Event> = Vec::new();
         let mut stopped_early = false;
         loop {
             if let Some(max) = self.plan.max_duration
@@ -309,6 +322,12 @@ impl<'a> Engine<'a> {
                 }
             };
             let batch_start = Instant::now();
+            let batch_span = tracing::info_span!(
+                "soft_delete.batch",
+                batch = self.batches,
+                operation_id = %self.plan.id,
+                table = %self.plan.table,
+            );
             let (outcome, attempts) = if self.plan.atomic {
                 let (txn, session) = match atomic.take() {
                     Some(open) => open,
@@ -320,6 +339,7 @@ impl<'a> Engine<'a> {
                         &session,
                         self.execute_batch(&Scoped::new(&txn, &session), source, &unit),
                     )
+                    .instrument(batch_span)
                     .await;
                 match result {
                     Ok(outcome) => {
@@ -332,7 +352,11 @@ impl<'a> Engine<'a> {
                     }
                 }
             } else {
-                match self.batch_with_retries(db, flavor, source, &unit).await {
+                match self
+                    .batch_with_retries(db, flavor, source, &unit)
+                    .instrument(batch_span)
+                    .await
+                {
                     Ok(done) => done,
                     Err((error, attempts)) => return Err(self.fail(error, attempts)),
                 }
@@ -340,6 +364,23 @@ impl<'a> Engine<'a> {
             self.affected += outcome.affected;
             self.tally.add(&self.plan.table, outcome.affected);
             self.tally.merge(&outcome.cascaded);
+            crate::events::Committed {
+                operation: self.plan.id,
+                kind: self.plan.kind,
+                table: &self.plan.table,
+                batch: self.batches,
+                rows: outcome.affected,
+                cascaded: outcome.cascaded.clone(),
+                keys: Vec::new(),
+                actor: self.plan.actor.as_deref(),
+                reason: self.plan.reason.as_deref(),
+                retries: attempts - 1,
+                elapsed: batch_start.elapsed(),
+            }
+            .announce(
+                self.plan.config.events.as_ref(),
+                self.plan.atomic.then_some(&mut pending),
+            );
             self.processed += outcome.processed;
             self.retries += u64::from(attempts - 1);
             source.advance(outcome.next);
@@ -367,6 +408,7 @@ impl<'a> Engine<'a> {
             }
             if !self.plan.pause.is_zero() {
                 tokio::time::sleep(self.plan.pause).await;
+                crate::events::paused(self.plan.kind, &self.plan.table, self.plan.pause);
             }
         }
         let status = match stopped_early {
@@ -398,6 +440,7 @@ impl<'a> Engine<'a> {
                 };
                 return Err(self.fail(error, 1));
             }
+            crate::events::send_all(self.plan.config.events.as_ref(), pending);
         } else if let Some(entry) = &self.plan.log {
             let finish = entry.finish(db.get_database_backend(), status, None);
             if let Err(error) = db.execute_raw(finish).await {
@@ -547,13 +590,13 @@ impl<'a> Engine<'a> {
         &self,
         db: &C,
         session: &Session,
-        work: impl Future<Output = std::result::Result<T, DbErr>>,
+        work: impl Future<Output = Result<T>>,
     ) -> Result<T>
     where
         C: BulkConnection,
     {
         let Some(limit) = session.limit() else {
-            return work.await.map_err(Error::from);
+            return work.await;
         };
         let mut work = std::pin::pin!(work);
         let backstop = limit + BACKSTOP_MARGIN;
@@ -577,9 +620,9 @@ impl<'a> Engine<'a> {
                 }
             }
         };
-        result.map_err(|error| match server_timeout(&error) {
-            true => Error::Timeout(limit),
-            false => Error::from(error),
+        result.map_err(|error| match &error {
+            Error::Db(db) if server_timeout(db) => Error::Timeout(limit),
+            _ => error,
         })
     }
 

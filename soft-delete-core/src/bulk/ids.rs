@@ -10,9 +10,13 @@ use sea_orm::{ConnectionTrait, DbBackend, DbErr, PrimaryKeyTrait, Statement};
 use super::engine::{BatchSource, Outcome, Plan, Verified, count};
 use super::sql::{self, KeyedUpdate};
 use crate::entity::{Change, SoftDelete};
+use crate::hooks::Returning;
 
 /// The most keys a batch reserves room for up front; larger batches grow as keys arrive.
 const PREALLOCATE: usize = 1 << 16;
+
+/// Keys per statement of a hook's `SELECT … FOR UPDATE` of the batch's rows.
+const TARGET_KEYS: usize = 1000;
 
 /// Batches of ids from a stream: bulk soft delete and restore of rows named by key.
 pub(crate) struct IdSource<E, S> {
@@ -20,6 +24,7 @@ pub(crate) struct IdSource<E, S> {
     batch_size: usize,
     update: KeyedUpdate,
     change: Change,
+    returning: Returning,
     total: Option<u64>,
     _entity: std::marker::PhantomData<fn() -> E>,
 }
@@ -35,11 +40,16 @@ where
             (lower, Some(upper)) if lower == upper => Some(lower as u64),
             _ => None,
         };
+        let returning = Returning::of::<E>(backend);
+        let mut update =
+            KeyedUpdate::new::<E>(backend, change, plan.config.enable_query_optimization);
+        update.returning(returning.clause::<E>(backend));
         IdSource {
             ids: Box::pin(ids),
             batch_size: plan.batch_size,
-            update: KeyedUpdate::new::<E>(backend, change, plan.config.enable_query_optimization),
+            update,
             change: change.clone(),
+            returning,
             total,
             _entity: std::marker::PhantomData,
         }
@@ -74,14 +84,32 @@ where
         &'a mut self,
         conn: &'a C,
         unit: &'a Vec<ValueTuple>,
-    ) -> impl Future<Output = Result<Outcome<()>, DbErr>> + Send + 'a {
+    ) -> impl Future<Output = crate::error::Result<Outcome<()>>> + Send + 'a {
         let statements = self.update.statements(unit);
         let cascade =
             crate::cascade::for_keys::<E>(conn.get_database_backend(), &self.change, unit);
         let first = crate::cascade::cascade_first(&self.change);
+        let change = &self.change;
+        let returning = self.returning;
         async move {
-            let (affected, cascaded) =
-                crate::cascade::execute(conn, first, statements, cascade).await?;
+            // The batch's rows, in statements below the bind limit, for hooks that lock them.
+            let target = || {
+                unit.chunks(TARGET_KEYS)
+                    .map(|chunk| {
+                        crate::cascade::keys_condition::<E>(chunk).add(change.guard::<E>())
+                    })
+                    .collect()
+            };
+            let (affected, cascaded) = crate::hooks::run_batch::<E, _>(
+                conn,
+                &change.hook_context::<E>(),
+                target,
+                first,
+                statements,
+                returning,
+                cascade,
+            )
+            .await?;
             Ok(Outcome {
                 affected,
                 cascaded,

@@ -124,7 +124,7 @@ where
         &mut self,
         conn: &T,
         unit: &Vec<ActiveModelOf<E>>,
-    ) -> std::result::Result<Outcome<Self::Next>, DbErr> {
+    ) -> crate::error::Result<Outcome<Self::Next>> {
         let mut models = Vec::new();
         let mut increment = self.increment;
         for chunk in unit.chunks(self.rows_per_statement) {

@@ -7,6 +7,8 @@ use sea_orm::{ConnectionTrait, DbBackend, DbErr, PrimaryKeyTrait, Statement, Try
 use super::engine::{BatchSource, Outcome, Verified, count};
 use super::sql;
 use crate::entity::{Change, SoftDelete};
+use crate::hooks::{HookContext, Returning};
+use crate::operation::{OperationId, OperationKind};
 
 /// What a keyset walk does to each range of rows.
 #[derive(Clone, Debug)]
@@ -23,6 +25,7 @@ pub(crate) struct KeysetSource<E> {
     action: KeysetAction,
     batch_size: usize,
     backend: DbBackend,
+    operation: OperationId,
     cursor: Option<ValueTuple>,
     done: bool,
     _entity: std::marker::PhantomData<fn() -> E>,
@@ -66,6 +69,7 @@ impl<E: SoftDelete> KeysetSource<E> {
         action: KeysetAction,
         batch_size: usize,
         backend: DbBackend,
+        operation: OperationId,
     ) -> Self {
         KeysetSource {
             // Nested, so that the walk's own terms (cursor, bound, state guard) are ANDed with
@@ -74,6 +78,7 @@ impl<E: SoftDelete> KeysetSource<E> {
             action,
             batch_size,
             backend,
+            operation,
             cursor: None,
             done: false,
             _entity: std::marker::PhantomData,
@@ -143,13 +148,44 @@ impl<E: SoftDelete> BatchSource for KeysetSource<E> {
         &mut self,
         conn: &C,
         cursor: &Option<ValueTuple>,
-    ) -> Result<Outcome<Option<ValueTuple>>, DbErr> {
+    ) -> crate::error::Result<Outcome<Option<ValueTuple>>> {
         let cursor = cursor.as_ref();
         let bound = self.bound(conn, cursor).await?;
-        let statement = self.change_statement(cursor, bound.as_ref());
+        let returning = Returning::of::<E>(self.backend);
+        let mut statement = self.change_statement(cursor, bound.as_ref());
+        statement.sql.push_str(&returning.clause::<E>(self.backend));
         let (first, cascade) = self.cascade(cursor, bound.as_ref());
-        let (affected, cascaded) =
-            crate::cascade::execute(conn, first, vec![statement], cascade).await?;
+        let purge = HookContext {
+            operation: self.operation,
+            kind: OperationKind::Purge,
+            table: E::default().table_name(),
+            actor: None,
+            reason: None,
+        };
+        let (cx, guard) = match &self.action {
+            KeysetAction::Update(change) => (
+                change.hook_context::<E>(),
+                Some(sql::state_guard::<E>(change, self.backend)),
+            ),
+            KeysetAction::Delete => (purge, None),
+        };
+        let target = || {
+            let range = sql::in_range::<E>(&self.condition, cursor, bound.as_ref());
+            vec![match guard {
+                Some(guard) => range.add(guard),
+                None => range,
+            }]
+        };
+        let (affected, cascaded) = crate::hooks::run_batch::<E, _>(
+            conn,
+            &cx,
+            target,
+            first,
+            vec![statement],
+            returning,
+            cascade,
+        )
+        .await?;
         Ok(Outcome {
             affected,
             cascaded,
@@ -250,8 +286,13 @@ mod tests {
         let any = Condition::any()
             .add(user::Column::Id.between(1, 5))
             .add(user::Column::Name.eq("x"));
-        let source =
-            KeysetSource::<user::Entity>::new(any, KeysetAction::Delete, 10, DbBackend::Sqlite);
+        let source = KeysetSource::<user::Entity>::new(
+            any,
+            KeysetAction::Delete,
+            10,
+            DbBackend::Sqlite,
+            OperationId::new(),
+        );
         let cursor = 3i64.into_value_tuple();
         let bound = sql::keyset_bound::<user::Entity>(&source.condition, Some(&cursor), 10);
         assert_eq!(
@@ -259,8 +300,13 @@ mod tests {
             r#"SELECT "id" FROM "users" WHERE (("users"."id" BETWEEN 1 AND 5) OR "users"."name" = 'x') AND "id" > 3 ORDER BY "id" ASC LIMIT 1 OFFSET 9"#
         );
         let negated = Condition::all().add(user::Column::Id.eq(2)).not();
-        let source =
-            KeysetSource::<user::Entity>::new(negated, KeysetAction::Delete, 10, DbBackend::Sqlite);
+        let source = KeysetSource::<user::Entity>::new(
+            negated,
+            KeysetAction::Delete,
+            10,
+            DbBackend::Sqlite,
+            OperationId::new(),
+        );
         let delete = sql::keyset_delete::<user::Entity>(&source.condition, Some(&cursor), None);
         assert_eq!(
             DbBackend::Sqlite.build(&delete).to_string(),

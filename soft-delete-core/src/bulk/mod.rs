@@ -243,6 +243,8 @@ impl<'a> BatchOptions<'a> {
             max_duration: self.max_duration,
             progress: self.progress,
             log,
+            actor: None,
+            reason: None,
         })
     }
 }
@@ -707,7 +709,7 @@ where
             sql::describe_condition::<E>(backend, &condition)
         });
         let action = KeysetAction::Update(change);
-        let source = KeysetSource::new(condition, action, plan.batch_size, backend);
+        let source = KeysetSource::new(condition, action, plan.batch_size, backend, plan.id);
         Ok(Started { db, plan, source })
     }
 
@@ -777,7 +779,13 @@ where
             return Ok(PurgeStart::DryRun { db, plan, count });
         }
         let condition = filter.add(sql::deleted_before_for_keyset::<E>(cutoff, backend));
-        let source = KeysetSource::new(condition, KeysetAction::Delete, plan.batch_size, backend);
+        let source = KeysetSource::new(
+            condition,
+            KeysetAction::Delete,
+            plan.batch_size,
+            backend,
+            plan.id,
+        );
         Ok(PurgeStart::Walk(Started { db, plan, source }))
     }
 

@@ -94,7 +94,7 @@ fn placeholder(backend: DbBackend, n: usize) -> String {
     sql
 }
 
-fn quote(backend: DbBackend, ident: &str) -> String {
+pub(crate) fn quote(backend: DbBackend, ident: &str) -> String {
     match backend {
         DbBackend::MySql => format!("`{}`", ident.replace('`', "``")),
         _ => format!("\"{}\"", ident.replace('"', "\"\"")),
@@ -131,6 +131,8 @@ pub(crate) struct KeyedUpdate {
     array_any: bool,
     max_keys: usize,
     cached: Option<(usize, String)>,
+    /// ` RETURNING …` for hooks, or empty.
+    returning: String,
 }
 
 impl KeyedUpdate {
@@ -173,7 +175,14 @@ impl KeyedUpdate {
             keys,
             max_keys,
             cached: None,
+            returning: String::new(),
         }
+    }
+
+    /// Appends `clause` (` RETURNING …`, see `hooks::Returning`) to every statement.
+    pub(crate) fn returning(&mut self, clause: String) {
+        self.returning = clause;
+        self.cached = None;
     }
 
     /// The statements for one batch of keys: one, or several when the keys would exceed the
@@ -217,11 +226,12 @@ impl KeyedUpdate {
             }
         }
         let sql = format!(
-            "{}{} = ANY({}){}",
+            "{}{} = ANY({}){}{}",
             self.prefix,
             self.keys[0],
             placeholder(self.backend, self.set_values.len() + 1),
-            self.suffix
+            self.suffix,
+            self.returning
         );
         let mut values = self.set_values.clone();
         values.push(Value::Array(array_type, Some(Box::new(elements))));
@@ -262,6 +272,7 @@ impl KeyedUpdate {
         push_rows(&mut sql, self.backend, &mut next, count, arity, arity > 1);
         sql.push(')');
         sql.push_str(&self.suffix);
+        sql.push_str(&self.returning);
         sql
     }
 }

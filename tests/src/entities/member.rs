@@ -1,0 +1,88 @@
+//! `members`: an entity with hooks (`#[soft_delete(hooks)]`). Its hooks write every change into
+//! `hook_audit` in the operation's transaction, refuse to delete a `protected` member or to
+//! restore one named `banned`, and fail a batch that contains the member with
+//! [`POISON`] as its id.
+
+use sea_orm::entity::prelude::*;
+use soft_delete_core::hooks::{Batch, HookContext, HookResult, SoftDeleteHooks};
+use soft_delete_core::soft_delete;
+
+use super::hook_audit;
+
+/// A batch that changes the member with this id fails in `after_batch`.
+pub const POISON: i64 = 7;
+
+#[soft_delete(hooks, operation_id)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "members")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub name: String,
+    pub protected: bool,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
+
+impl SoftDeleteHooks for Entity {
+    async fn before_soft_delete<C: ConnectionTrait>(
+        _conn: &C,
+        model: &Model,
+        _cx: &HookContext<'_>,
+    ) -> HookResult {
+        if model.protected {
+            return Err(format!("member {} is protected", model.id).into());
+        }
+        Ok(())
+    }
+
+    async fn after_soft_delete<C: ConnectionTrait>(
+        conn: &C,
+        model: &Model,
+        cx: &HookContext<'_>,
+    ) -> HookResult {
+        assert!(
+            model.deleted_at.is_some(),
+            "after_soft_delete sees the row as it is now"
+        );
+        hook_audit::record(conn, "after_soft_delete", &[model.id], cx).await
+    }
+
+    async fn before_restore<C: ConnectionTrait>(
+        _conn: &C,
+        model: &Model,
+        _cx: &HookContext<'_>,
+    ) -> HookResult {
+        if model.name == "banned" {
+            return Err("banned members stay deleted".into());
+        }
+        Ok(())
+    }
+
+    async fn after_restore<C: ConnectionTrait>(
+        conn: &C,
+        model: &Model,
+        cx: &HookContext<'_>,
+    ) -> HookResult {
+        hook_audit::record(conn, "after_restore", &[model.id], cx).await
+    }
+
+    async fn after_force_delete<C: ConnectionTrait>(
+        conn: &C,
+        model: &Model,
+        cx: &HookContext<'_>,
+    ) -> HookResult {
+        hook_audit::record(conn, "after_force_delete", &[model.id], cx).await
+    }
+
+    async fn after_batch<C: ConnectionTrait>(conn: &C, batch: &Batch<'_, Self>) -> HookResult {
+        hook_audit::record(conn, "after_batch", &batch.keys, batch.context).await?;
+        if batch.keys.contains(&POISON) {
+            return Err(format!("member {POISON} poisons its batch").into());
+        }
+        Ok(())
+    }
+}
