@@ -151,6 +151,12 @@ pub enum BulkHooks {
 ///
 /// Every hook gets the connection of the operation's transaction: what it writes there commits
 /// or rolls back with the change.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no `SoftDeleteHooks` impl",
+    label = "declared with `#[soft_delete(hooks)]`, so it must implement `SoftDeleteHooks`",
+    note = "add `impl soft_delete_core::SoftDeleteHooks for Entity {{}}` with the hooks you need, \
+            or remove `hooks` from `#[soft_delete(…)]`"
+)]
 pub trait SoftDeleteHooks: EntityTrait<Model: Sync> {
     /// Whether the entity has hooks. Leave it to the macros: `false` when the entity is not
     /// declared with `hooks`.
@@ -292,6 +298,37 @@ pub(crate) fn hook_error(
     }
 }
 
+/// The keys a batch of rows named by key was given, and the mark that only the rows its change
+/// writes carry: enough to learn the keys it changed without reading rows back (see
+/// [`Known::of`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Known<'a> {
+    pub(crate) keys: &'a [ValueTuple],
+    pub(crate) mark: &'a Condition,
+}
+
+impl<'a> Known<'a> {
+    /// For `E`'s batches named by `keys` under a change whose `mark` is unique (only this
+    /// change's rows can carry it); `None` otherwise, or when the hooks want more than keys.
+    pub(crate) fn of<E: crate::SoftDelete>(
+        keys: &'a [ValueTuple],
+        mark: Option<&'a crate::entity::Mark>,
+    ) -> Option<Self> {
+        match mark {
+            Some(mark) if Self::applies::<E>(Some(mark)) => Some(Known {
+                keys,
+                mark: &mark.condition,
+            }),
+            _ => None,
+        }
+    }
+
+    /// Whether [`Known::of`] gives one for `E` under a change with `mark`.
+    pub(crate) fn applies<E: crate::SoftDelete>(mark: Option<&crate::entity::Mark>) -> bool {
+        E::HOOKS && E::BULK == BulkHooks::Keys && mark.is_some_and(|mark| mark.unique)
+    }
+}
+
 /// What a batch's own statements return for the hooks, on `backend`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Returning {
@@ -343,10 +380,12 @@ fn key_names<E: EntityTrait>() -> Vec<String> {
 /// `target` selects exactly the rows the own statements change (their condition and guard), in
 /// as many conditions as keep each statement below the bind limit.
 /// Returns the rows the own statements changed and the cascade's tally.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn run_batch<E, C>(
     conn: &C,
     cx: &HookContext<'_>,
     target: impl FnOnce() -> Vec<Condition>,
+    known: Option<Known<'_>>,
     cascade_first: bool,
     own: Vec<Statement>,
     returning: Returning,
@@ -363,6 +402,46 @@ where
         return Ok((affected, tally));
     }
     let backend = conn.get_database_backend();
+    if let (BulkHooks::Keys, Some(known)) = (bulk, known) {
+        let (affected, tally, _) =
+            crate::cascade::execute(conn, cascade_first, own, Returning::Nothing, cascade).await?;
+        let names = key_names::<E>();
+        let keys = if affected == known.keys.len() as u64 {
+            // Every key named changed: they are the batch's keys, nothing to read.
+            known
+                .keys
+                .iter()
+                .map(|key| {
+                    <PrimaryKeyValue<E> as sea_orm::sea_query::FromValueTuple>::from_value_tuple(
+                        key.clone(),
+                    )
+                })
+                .collect()
+        } else {
+            // Some were not in the state the change applies to: the rows that carry the
+            // change's unique mark are the ones it changed (locked by it until COMMIT).
+            let mut keys = Vec::with_capacity(affected as usize);
+            for chunk in known.keys.chunks(KEYS_PER_READ) {
+                let select = select_rows::<E>(
+                    crate::cascade::keys_condition::<E>(chunk).add(known.mark.clone()),
+                    false,
+                );
+                for row in conn.query_all_raw(backend.build(&select)).await? {
+                    keys.push(key_of::<E>(&row, &names)?);
+                }
+            }
+            keys
+        };
+        let batch = Batch {
+            context: cx,
+            keys,
+            rows: Vec::new(),
+        };
+        E::after_batch(conn, &batch)
+            .await
+            .map_err(|source| hook_error("after_batch", cx.table, Moment::After, source))?;
+        return Ok((affected, tally));
+    }
     let records = bulk == BulkHooks::Records;
     // The rows before the change, locked, where the statements cannot return them or the
     // per-record `before_*` hooks need them.
@@ -382,6 +461,7 @@ where
     let (affected, tally, returned) =
         crate::cascade::execute(conn, cascade_first, own, returning, cascade).await?;
     let deleted = cx.kind == OperationKind::Purge;
+    let names = key_names::<E>();
     let after = match returning {
         Returning::Nothing => match (bulk, deleted) {
             (BulkHooks::Keys, _) | (_, true) => before,
@@ -390,7 +470,8 @@ where
                 let keys = before
                     .iter()
                     .map(|row| {
-                        key_of::<E>(row).map(sea_orm::sea_query::IntoValueTuple::into_value_tuple)
+                        key_of::<E>(row, &names)
+                            .map(sea_orm::sea_query::IntoValueTuple::into_value_tuple)
                     })
                     .collect::<std::result::Result<Vec<ValueTuple>, _>>()?;
                 // Locked already, by the `SELECT … FOR UPDATE` above.
@@ -407,7 +488,7 @@ where
     let mut keys = Vec::with_capacity(after.len());
     let mut rows = Vec::new();
     for row in &after {
-        keys.push(key_of::<E>(row)?);
+        keys.push(key_of::<E>(row, &names)?);
         if bulk != BulkHooks::Keys {
             rows.push(E::Model::from_query_result(row, "")?);
         }
@@ -478,9 +559,10 @@ fn lock(mut select: SelectStatement, backend: DbBackend) -> SelectStatement {
     select
 }
 
+/// The primary key of `row`, whose key columns are `names`.
 fn key_of<E: EntityTrait>(
     row: &QueryResult,
+    names: &[String],
 ) -> std::result::Result<PrimaryKeyValue<E>, sea_orm::DbErr> {
-    let names = key_names::<E>();
-    <PrimaryKeyValue<E> as TryGetableMany>::try_get_many(row, "", &names).map_err(Into::into)
+    <PrimaryKeyValue<E> as TryGetableMany>::try_get_many(row, "", names).map_err(Into::into)
 }

@@ -61,6 +61,11 @@
 //! * With [`SoftDeleteConfig::operation_log`] set, every bulk operation records itself in the
 //!   [`operation_log`], in the same transactions as its rows; [`SoftDeleteManager::undo`]
 //!   reverses a logged soft delete or restore.
+//! * `#[soft_delete(hooks)]` lets the entity implement [`SoftDeleteHooks`]: per-record
+//!   `before_*`/`after_*` hooks (a `before_*` error vetoes) and `after_batch`, called in every
+//!   batch's transaction with the keys it changed (see [`hooks`]). [`SoftDeleteConfig::events`]
+//!   announces each committed batch or record, and every operation reports through the
+//!   `metrics` facade and `tracing` spans (see [`events`]).
 //! * `#[soft_delete(default_scope)]` makes `Entity::find()` and `Entity::find_by_id(..)` hide
 //!   deleted rows unless the query says `.with_deleted()` or `.only_deleted()`;
 //!   `default_scope = "strict"` makes a query that chooses none a compile error (see [`scope`]).

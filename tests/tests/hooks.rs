@@ -238,6 +238,45 @@ async fn batch_hooks_write_in_the_batch_and_a_failing_batch_leaves_none_of_its_w
         (OperationKind::Restore, 6, report.id)
     );
     assert!(received.try_recv().is_err(), "one batch, one event");
+
+    // An atomic operation that fails keeps nothing and announces nothing.
+    let audited = audit(&ctx).await.len();
+    let error = manager
+        .bulk_soft_delete::<member::Entity, _>(1..=12i64)
+        .batch_size(3)
+        .atomic()
+        .await
+        .expect_err("the batch with member 7 fails");
+    assert_eq!(error.partial_count(), Some(0));
+    assert!(deleted_members(&ctx).await.is_empty());
+    assert_eq!(audit(&ctx).await.len(), audited);
+    assert!(
+        received.try_recv().is_err(),
+        "an event of a rolled-back operation"
+    );
+    // One that commits announces its batches after its COMMIT.
+    manager
+        .bulk_soft_delete::<member::Entity, _>(1..=6i64)
+        .batch_size(3)
+        .atomic()
+        .await
+        .unwrap();
+    let batches: Vec<u64> = std::iter::from_fn(|| received.try_recv().ok())
+        .map(|event| event.rows)
+        .collect();
+    assert_eq!(batches, vec![3, 3]);
+
+    // One-record operations through the manager announce their row.
+    manager
+        .soft_delete_by_id::<member::Entity, _>(8i64)
+        .await
+        .unwrap();
+    let event = received.try_recv().expect("the one-record event");
+    assert_eq!((event.batch, event.rows), (1, 1));
+    assert_eq!(
+        event.keys,
+        vec![sea_orm::sea_query::ValueTuple::One(8i64.into())]
+    );
 }
 
 #[tokio::test]

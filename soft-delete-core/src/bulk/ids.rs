@@ -24,6 +24,8 @@ pub(crate) struct IdSource<E, S> {
     batch_size: usize,
     update: KeyedUpdate,
     change: Change,
+    /// What marks the rows this change writes (see `Change::mark`).
+    mark: Option<crate::entity::Mark>,
     returning: Returning,
     total: Option<u64>,
     _entity: std::marker::PhantomData<fn() -> E>,
@@ -40,7 +42,12 @@ where
             (lower, Some(upper)) if lower == upper => Some(lower as u64),
             _ => None,
         };
-        let returning = Returning::of::<E>(backend);
+        let mark = change.mark::<E>();
+        // Keys named up front and a unique mark: the keys changed are known without RETURNING.
+        let returning = match crate::hooks::Known::applies::<E>(mark.as_ref()) {
+            true => Returning::Nothing,
+            false => Returning::of::<E>(backend),
+        };
         let mut update =
             KeyedUpdate::new::<E>(backend, change, plan.config.enable_query_optimization);
         update.returning(returning.clause::<E>(backend));
@@ -49,6 +56,7 @@ where
             batch_size: plan.batch_size,
             update,
             change: change.clone(),
+            mark,
             returning,
             total,
             _entity: std::marker::PhantomData,
@@ -90,6 +98,7 @@ where
             crate::cascade::for_keys::<E>(conn.get_database_backend(), &self.change, unit);
         let first = crate::cascade::cascade_first(&self.change);
         let change = &self.change;
+        let mark = &self.mark;
         let returning = self.returning;
         async move {
             // The batch's rows, in statements below the bind limit, for hooks that lock them.
@@ -104,6 +113,7 @@ where
                 conn,
                 &change.hook_context::<E>(),
                 target,
+                crate::hooks::Known::of::<E>(unit, mark.as_ref()),
                 first,
                 statements,
                 returning,

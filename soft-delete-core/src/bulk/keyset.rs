@@ -180,6 +180,7 @@ impl<E: SoftDelete> BatchSource for KeysetSource<E> {
             conn,
             &cx,
             target,
+            None,
             first,
             vec![statement],
             returning,
