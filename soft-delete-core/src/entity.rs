@@ -659,6 +659,13 @@ impl<'a, E: EntityTrait, C> SoftDeleteOne<'a, E, C> {
         self
     }
 
+    /// Sends no event: the operation runs inside the caller's transaction, whose `COMMIT` it
+    /// cannot see.
+    pub(crate) fn without_events(mut self) -> Self {
+        self.observers.events = None;
+        self
+    }
+
     /// Makes the soft delete part of an operation that already has an id (another soft delete
     /// whose rows should be restored together with this one), instead of a new one.
     pub fn in_operation(mut self, op: OperationId) -> Self {
@@ -757,6 +764,13 @@ impl<'a, E: EntityTrait, C> RestoreOne<'a, E, C> {
         self
     }
 
+    /// Sends no event: the operation runs inside the caller's transaction, whose `COMMIT` it
+    /// cannot see.
+    pub(crate) fn without_events(mut self) -> Self {
+        self.observers.events = None;
+        self
+    }
+
     /// Records who restored the row in `updated_by`, for entities with audit columns. (The
     /// soft-delete columns are cleared on restore, so they cannot hold it.)
     pub fn restored_by(mut self, who: impl Into<String>) -> Self {
@@ -840,7 +854,7 @@ async fn apply_to_key<E: SoftDelete, C: ConnectionTrait + TransactionTrait>(
     let cascade = crate::cascade::for_keys::<E>(backend, &change, std::slice::from_ref(&key));
     let announce = |changed: u64, cascaded: crate::cascade::Tally| {
         if changed > 0 {
-            crate::events::Committed {
+            let committed = crate::events::Committed {
                 operation: change.op(),
                 kind: change.kind(),
                 table: E::default().table_name(),
@@ -853,7 +867,8 @@ async fn apply_to_key<E: SoftDelete, C: ConnectionTrait + TransactionTrait>(
                 retries: 0,
                 elapsed: started.elapsed(),
             }
-            .announce(events.as_ref(), None);
+            .pending();
+            crate::events::announce(committed, events.as_ref());
         }
     };
     if cascade.is_empty() && log.is_none() && !E::HOOKS {
@@ -887,14 +902,21 @@ async fn apply_to_key<E: SoftDelete, C: ConnectionTrait + TransactionTrait>(
         txn.execute_raw(entry.start(backend)).await?;
     }
     let first = crate::cascade::cascade_first(&change);
-    let (changed, cascaded, _) = crate::cascade::execute(
-        &txn,
-        first,
-        vec![statement],
-        hooks::Returning::Nothing,
-        cascade,
-    )
-    .await?;
+    let (changed, cascaded) = if E::HOOKS && before.is_none() {
+        // Not in the state the change applies to when read and locked: changing it now (had
+        // another session changed it since) would skip its hooks.
+        (0, crate::cascade::Tally::default())
+    } else {
+        let (changed, cascaded, _) = crate::cascade::execute(
+            &txn,
+            first,
+            vec![statement],
+            hooks::Returning::Nothing,
+            cascade,
+        )
+        .await?;
+        (changed, cascaded)
+    };
     if before.is_some() && changed > 0 {
         let after = hooks::read_one::<E, _>(&txn, &key, None, false)
             .await?
@@ -949,12 +971,35 @@ where
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
             let key = self.key.ok_or_else(missing_key::<E>)?;
+            let started = std::time::Instant::now();
+            let operation = OperationId::new();
+            let announce = |deleted: u64| {
+                if deleted > 0 {
+                    let committed = crate::events::Committed {
+                        operation,
+                        kind: crate::operation::OperationKind::Purge,
+                        table: E::default().table_name(),
+                        batch: 1,
+                        rows: deleted,
+                        cascaded: crate::cascade::Tally::default(),
+                        keys: vec![key.clone()],
+                        actor: None,
+                        reason: None,
+                        retries: 0,
+                        elapsed: started.elapsed(),
+                    }
+                    .pending();
+                    crate::events::announce(committed, None);
+                }
+            };
             let delete = E::delete_many().filter(key_condition::<E>(key.clone()));
             if !E::HOOKS {
-                return Ok(delete.exec(self.db).await?.rows_affected);
+                let deleted = delete.exec(self.db).await?.rows_affected;
+                announce(deleted);
+                return Ok(deleted);
             }
             let cx = hooks::HookContext {
-                operation: OperationId::new(),
+                operation,
                 kind: crate::operation::OperationKind::Purge,
                 table: E::default().table_name(),
                 actor: None,
@@ -968,6 +1013,7 @@ where
             let deleted = delete.exec(&txn).await?.rows_affected;
             hooks::record::<E, _>(&txn, &model, &cx, hooks::Moment::After).await?;
             txn.commit().await?;
+            announce(deleted);
             Ok(deleted)
         })
     }

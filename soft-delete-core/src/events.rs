@@ -10,6 +10,10 @@
 //! that failed). An atomic operation sends its batches' events after its one `COMMIT`. A batch
 //! whose `COMMIT` was lost is announced when the engine finds it committed.
 //!
+//! Inside a transaction of yours (a manager made with `&txn`), a batch's `COMMIT` only releases
+//! a savepoint and whether anything is kept is up to your `COMMIT`: no event is sent there
+//! (send your own after it). Metrics are recorded either way.
+//!
 //! The channel is a [`tokio::sync::broadcast`] channel: sending never waits for a subscriber,
 //! and a subscriber that falls more than the channel's capacity behind misses the oldest events
 //! (its next `recv` says how many, with `RecvError::Lagged`). Size the capacity for the
@@ -37,7 +41,7 @@
 //! |---|---|---|
 //! | `soft_delete_rows_total` | counter | rows changed, committed (a cascade's rows under their own `table`) |
 //! | `soft_delete_batches_total` | counter | batches committed (one-record operations count one) |
-//! | `soft_delete_retries_total` | counter | batch attempts retried after a transient error |
+//! | `soft_delete_retries_total` | counter | attempts retried after a transient error, for batches that then committed |
 //! | `soft_delete_batch_duration_seconds` | histogram | time of each committed batch, retries included |
 //! | `soft_delete_pause_seconds` | histogram | each pause between batches (`pause_between_batches`) |
 //! | `soft_delete_operations_total` | counter | bulk operations ended, with a `status` label: `completed`, `stopped`, `failed` |
@@ -135,49 +139,55 @@ pub(crate) struct Committed<'a> {
 }
 
 impl Committed<'_> {
-    /// Records the batch's metrics, then sends its event (or keeps it in `pending`, for an
-    /// atomic operation's batches, which are sent after its `COMMIT`).
-    pub(crate) fn announce(self, events: Option<&Events>, pending: Option<&mut Vec<Event>>) {
-        let kind = self.kind.as_str();
-        let labels = |table: &str| [("kind", kind.to_owned()), ("table", table.to_owned())];
-        metrics::counter!("soft_delete_rows_total", &labels(self.table)).increment(self.rows);
-        for (table, rows) in &self.cascaded.0 {
-            metrics::counter!("soft_delete_rows_total", &labels(table)).increment(*rows);
-        }
-        let own = labels(self.table);
-        metrics::counter!("soft_delete_batches_total", &own).increment(1);
-        if self.retries > 0 {
-            metrics::counter!("soft_delete_retries_total", &own).increment(u64::from(self.retries));
-        }
-        metrics::histogram!("soft_delete_batch_duration_seconds", &own)
-            .record(self.elapsed.as_secs_f64());
-        let Some(events) = events else {
-            return;
-        };
-        let event = Event {
-            operation: self.operation,
-            kind: self.kind,
-            table: self.table.to_owned(),
-            batch: self.batch,
-            rows: self.rows,
-            cascaded: self.cascaded.0,
-            keys: self.keys,
-            actor: self.actor.map(str::to_owned),
-            reason: self.reason.map(str::to_owned),
-        };
-        match pending {
-            Some(pending) => pending.push(event),
-            None => events.send(event),
+    /// The event, kept with what the metrics need until it is [announced](announce).
+    pub(crate) fn pending(self) -> Pending {
+        Pending {
+            event: Event {
+                operation: self.operation,
+                kind: self.kind,
+                table: self.table.to_owned(),
+                batch: self.batch,
+                rows: self.rows,
+                cascaded: self.cascaded.0,
+                keys: self.keys,
+                actor: self.actor.map(str::to_owned),
+                reason: self.reason.map(str::to_owned),
+            },
+            retries: self.retries,
+            elapsed: self.elapsed,
         }
     }
 }
 
-/// Sends events kept until their `COMMIT`.
-pub(crate) fn send_all(events: Option<&Events>, pending: Vec<Event>) {
+/// A committed change not yet announced: an atomic operation's batches wait for its `COMMIT`.
+#[derive(Debug)]
+pub(crate) struct Pending {
+    event: Event,
+    retries: u32,
+    elapsed: Duration,
+}
+
+/// Records a committed change's metrics and sends its event to `events`, if any.
+pub(crate) fn announce(pending: Pending, events: Option<&Events>) {
+    let Pending {
+        event,
+        retries,
+        elapsed,
+    } = pending;
+    let kind = event.kind.as_str();
+    let labels = |table: &str| [("kind", kind.to_owned()), ("table", table.to_owned())];
+    metrics::counter!("soft_delete_rows_total", &labels(&event.table)).increment(event.rows);
+    for (table, rows) in &event.cascaded {
+        metrics::counter!("soft_delete_rows_total", &labels(table)).increment(*rows);
+    }
+    let own = labels(&event.table);
+    metrics::counter!("soft_delete_batches_total", &own).increment(1);
+    if retries > 0 {
+        metrics::counter!("soft_delete_retries_total", &own).increment(u64::from(retries));
+    }
+    metrics::histogram!("soft_delete_batch_duration_seconds", &own).record(elapsed.as_secs_f64());
     if let Some(events) = events {
-        for event in pending {
-            events.send(event);
-        }
+        events.send(event);
     }
 }
 

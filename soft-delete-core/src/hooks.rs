@@ -30,17 +30,35 @@
 //! `false`) and no statement is added. With hooks:
 //!
 //! - one-record operations read the row (`SELECT … FOR UPDATE`, which locks it on PostgreSQL and
-//!   MySQL/MariaDB) before the change and again after it, to hand the models to the hooks;
-//! - a batch learns the keys it changed from its own `UPDATE … RETURNING` on PostgreSQL and
-//!   SQLite (no extra statement), and from a `SELECT … FOR UPDATE` of the batch's rows before
-//!   the `UPDATE` on MySQL/MariaDB, which have no `UPDATE … RETURNING`; [`BulkHooks::Rows`]
-//!   returns whole rows instead of keys (and re-reads them on MySQL/MariaDB);
-//! - [`BulkHooks::Records`] adds a `SELECT … FOR UPDATE` of whole rows before each batch and
-//!   one call per row of each hook: the per-record cost, set-based statements still.
+//!   MySQL/MariaDB) before the change and again after it, to hand the models to the hooks; a row
+//!   not in the state the change applies to when read is left alone;
+//! - a batch named by key ([`BulkHooks::Keys`]) runs its statements after a `SAVEPOINT`: when
+//!   they change as many rows as the batch names, those are its keys and nothing is read. When
+//!   they change fewer (rows already in the target state, a key named twice), the batch goes
+//!   back to the savepoint and runs again after reading and locking its rows;
+//! - walks by condition, purges, and [`BulkHooks::Rows`] learn keys or rows from the
+//!   statement's own `RETURNING` on PostgreSQL and SQLite, and from a `SELECT … FOR UPDATE`
+//!   before it on MySQL/MariaDB, which have no `UPDATE … RETURNING` (rows are read again after
+//!   the change there);
+//! - [`BulkHooks::Records`] reads and locks whole rows before each batch and calls each hook
+//!   once per row: the per-record cost, with set-based statements still.
 //!
 //! The rows a cascade changes in related tables are counted, not handed to the related
 //! entities' hooks. Bulk inserts and creates call no hook.
 //!
+//! # Hooks and the transaction
+//!
+//! - A batch that fails with a transient error (deadlock, lost connection) is rolled back and
+//!   run again, hooks included: `after_batch` may run more than once for one batch, each time in
+//!   a transaction of its own of which only the last commits. Work outside the database (a
+//!   cache, a search index, a message) belongs in [`events`](crate::events), sent after the
+//!   `COMMIT`.
+//! - A hook's own statements run in the operation's transaction. If one fails, return its
+//!   error: a hook that swallows it and returns `Ok` fails the operation all the same
+//!   ([`Error::Hook`](crate::Error::Hook)), because the database may already have rolled the
+//!   transaction back (MySQL/MariaDB after a deadlock) or will refuse to commit it
+//!   (PostgreSQL). Errors inside hooks are not retried.
+
 //! # Example
 //!
 //! ```
@@ -87,7 +105,7 @@ use std::future::Future;
 
 use sea_orm::sea_query::{Condition, LockType, Query, SelectStatement, ValueTuple};
 use sea_orm::{
-    ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, Iterable, PrimaryKeyToColumn,
+    ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, Iterable, PrimaryKeyToColumn,
     QueryResult, Statement, TryGetableMany,
 };
 
@@ -254,6 +272,7 @@ pub(crate) async fn record<E: SoftDeleteHooks, C: ConnectionTrait>(
 ) -> Result<()> {
     use Moment::*;
     use OperationKind::*;
+    let conn = &Watched::new(conn);
     let (hook, result) = match (cx.kind, moment) {
         (SoftDelete, Before) => (
             "before_soft_delete",
@@ -275,7 +294,109 @@ pub(crate) async fn record<E: SoftDeleteHooks, C: ConnectionTrait>(
         ),
         (Create, _) => return Ok(()),
     };
-    result.map_err(|source| hook_error(hook, cx.table, moment, source))
+    conn.verdict(result, hook, cx.table, moment)
+}
+
+/// Calls `after_batch`.
+async fn after_batch<E: SoftDeleteHooks, C: ConnectionTrait>(
+    conn: &C,
+    batch: Batch<'_, E>,
+) -> Result<()> {
+    let conn = &Watched::new(conn);
+    let result = E::after_batch(conn, &batch).await;
+    conn.verdict(result, "after_batch", batch.context.table, Moment::After)
+}
+
+/// The connection hooks are given: the operation's, remembering whether one of the hook's
+/// statements failed. A hook that catches such an error and goes on would otherwise let the
+/// change commit on a transaction the database has already rolled back (MySQL/MariaDB after a
+/// deadlock) or will refuse to commit (PostgreSQL after any error).
+struct Watched<'a, C> {
+    inner: &'a C,
+    failed: std::sync::Mutex<Option<String>>,
+}
+
+impl<'a, C: ConnectionTrait> Watched<'a, C> {
+    fn new(inner: &'a C) -> Self {
+        Watched {
+            inner,
+            failed: std::sync::Mutex::new(None),
+        }
+    }
+
+    fn watch<T>(&self, result: std::result::Result<T, DbErr>) -> std::result::Result<T, DbErr> {
+        if let Err(error) = &result
+            && let Ok(mut failed) = self.failed.lock()
+        {
+            failed.get_or_insert_with(|| error.to_string());
+        }
+        result
+    }
+
+    /// The hook's outcome: its own error, or the error of a statement it swallowed.
+    fn verdict(
+        &self,
+        result: HookResult,
+        hook: &'static str,
+        table: &str,
+        moment: Moment,
+    ) -> Result<()> {
+        let swallowed = self.failed.lock().ok().and_then(|mut failed| failed.take());
+        match (result, swallowed) {
+            (Err(source), _) => Err(hook_error(hook, table, moment, source)),
+            (Ok(()), Some(statement)) => Err(hook_error(
+                hook,
+                table,
+                moment,
+                format!(
+                    "one of its statements failed ({statement}) and the hook went on; the \
+                     transaction cannot be trusted, so the change is rolled back"
+                )
+                .into(),
+            )),
+            (Ok(()), None) => Ok(()),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl<C: ConnectionTrait> ConnectionTrait for Watched<'_, C> {
+    fn get_database_backend(&self) -> DbBackend {
+        self.inner.get_database_backend()
+    }
+
+    async fn execute_raw(
+        &self,
+        stmt: Statement,
+    ) -> std::result::Result<sea_orm::ExecResult, DbErr> {
+        self.watch(self.inner.execute_raw(stmt).await)
+    }
+
+    async fn execute_unprepared(
+        &self,
+        sql: &str,
+    ) -> std::result::Result<sea_orm::ExecResult, DbErr> {
+        self.watch(self.inner.execute_unprepared(sql).await)
+    }
+
+    async fn query_one_raw(
+        &self,
+        stmt: Statement,
+    ) -> std::result::Result<Option<QueryResult>, DbErr> {
+        self.watch(self.inner.query_one_raw(stmt).await)
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> std::result::Result<Vec<QueryResult>, DbErr> {
+        self.watch(self.inner.query_all_raw(stmt).await)
+    }
+
+    fn support_returning(&self) -> bool {
+        self.inner.support_returning()
+    }
+
+    fn is_mock_connection(&self) -> bool {
+        self.inner.is_mock_connection()
+    }
 }
 
 pub(crate) fn hook_error(
@@ -298,34 +419,22 @@ pub(crate) fn hook_error(
     }
 }
 
-/// The keys a batch of rows named by key was given, and the mark that only the rows its change
-/// writes carry: enough to learn the keys it changed without reading rows back (see
-/// [`Known::of`]).
+/// The keys a batch of rows named by key was given: when its statements change as many rows,
+/// they are exactly the keys it changed, with nothing to read back (see `run_batch`).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Known<'a> {
     pub(crate) keys: &'a [ValueTuple],
-    pub(crate) mark: &'a Condition,
 }
 
 impl<'a> Known<'a> {
-    /// For `E`'s batches named by `keys` under a change whose `mark` is unique (only this
-    /// change's rows can carry it); `None` otherwise, or when the hooks want more than keys.
-    pub(crate) fn of<E: crate::SoftDelete>(
-        keys: &'a [ValueTuple],
-        mark: Option<&'a crate::entity::Mark>,
-    ) -> Option<Self> {
-        match mark {
-            Some(mark) if Self::applies::<E>(Some(mark)) => Some(Known {
-                keys,
-                mark: &mark.condition,
-            }),
-            _ => None,
-        }
+    /// For `E`'s batches named by `keys`, when its hooks want keys only.
+    pub(crate) fn of<E: crate::SoftDelete>(keys: &'a [ValueTuple]) -> Option<Self> {
+        Self::applies::<E>().then_some(Known { keys })
     }
 
-    /// Whether [`Known::of`] gives one for `E` under a change with `mark`.
-    pub(crate) fn applies<E: crate::SoftDelete>(mark: Option<&crate::entity::Mark>) -> bool {
-        E::HOOKS && E::BULK == BulkHooks::Keys && mark.is_some_and(|mark| mark.unique)
+    /// Whether [`Known::of`] gives one for `E`.
+    pub(crate) fn applies<E: crate::SoftDelete>() -> bool {
+        E::HOOKS && E::BULK == BulkHooks::Keys
     }
 }
 
@@ -403,12 +512,24 @@ where
     }
     let backend = conn.get_database_backend();
     if let (BulkHooks::Keys, Some(known)) = (bulk, known) {
-        let (affected, tally, _) =
-            crate::cascade::execute(conn, cascade_first, own, Returning::Nothing, cascade).await?;
-        let names = key_names::<E>();
-        let keys = if affected == known.keys.len() as u64 {
-            // Every key named changed: they are the batch's keys, nothing to read.
-            known
+        // Usually every key named changes: then they are the batch's keys, with nothing to
+        // read. When some do not (rows not in the state the change applies to, or a key named
+        // twice), the batch is taken back to a savepoint and run again below, reading its rows
+        // as it locks them.
+        conn.execute_unprepared(&format!("SAVEPOINT {SAVEPOINT}"))
+            .await?;
+        let (affected, tally, _) = crate::cascade::execute(
+            conn,
+            cascade_first,
+            own.clone(),
+            Returning::Nothing,
+            cascade.clone(),
+        )
+        .await?;
+        if affected == known.keys.len() as u64 {
+            conn.execute_unprepared(&format!("RELEASE SAVEPOINT {SAVEPOINT}"))
+                .await?;
+            let keys = known
                 .keys
                 .iter()
                 .map(|key| {
@@ -416,39 +537,28 @@ where
                         key.clone(),
                     )
                 })
-                .collect()
-        } else {
-            // Some were not in the state the change applies to: the rows that carry the
-            // change's unique mark are the ones it changed (locked by it until COMMIT).
-            let mut keys = Vec::with_capacity(affected as usize);
-            for chunk in known.keys.chunks(KEYS_PER_READ) {
-                let select = select_rows::<E>(
-                    crate::cascade::keys_condition::<E>(chunk).add(known.mark.clone()),
-                    false,
-                );
-                for row in conn.query_all_raw(backend.build(&select)).await? {
-                    keys.push(key_of::<E>(&row, &names)?);
-                }
-            }
-            keys
-        };
-        let batch = Batch {
-            context: cx,
-            keys,
-            rows: Vec::new(),
-        };
-        E::after_batch(conn, &batch)
-            .await
-            .map_err(|source| hook_error("after_batch", cx.table, Moment::After, source))?;
-        return Ok((affected, tally));
+                .collect();
+            let batch = Batch {
+                context: cx,
+                keys,
+                rows: Vec::new(),
+            };
+            after_batch::<E, C>(conn, batch).await?;
+            return Ok((affected, tally));
+        }
+        conn.execute_unprepared(&format!("ROLLBACK TO SAVEPOINT {SAVEPOINT}"))
+            .await?;
+        conn.execute_unprepared(&format!("RELEASE SAVEPOINT {SAVEPOINT}"))
+            .await?;
     }
     let records = bulk == BulkHooks::Records;
     // The rows before the change, locked, where the statements cannot return them or the
     // per-record `before_*` hooks need them.
     let mut before = Vec::new();
-    if records || returning == Returning::Nothing {
+    let read_first = records || returning == Returning::Nothing;
+    if read_first {
         for target in target() {
-            let select = lock(select_rows::<E>(target, records), backend);
+            let select = lock(select_rows::<E>(target, bulk != BulkHooks::Keys), backend);
             before.extend(conn.query_all_raw(backend.build(&select)).await?);
         }
     }
@@ -460,6 +570,21 @@ where
     }
     let (affected, tally, returned) =
         crate::cascade::execute(conn, cascade_first, own, returning, cascade).await?;
+    if read_first && affected != before.len() as u64 {
+        // Another session changed one of the rows between the read and the write (PostgreSQL
+        // does not lock a row the read did not match): the hooks would miss it.
+        return Err(hook_error(
+            "after_batch",
+            cx.table,
+            Moment::After,
+            format!(
+                "the batch changed {affected} rows but {} were read for its hooks: rows \
+                 changed concurrently; the batch is rolled back",
+                before.len()
+            )
+            .into(),
+        ));
+    }
     let deleted = cx.kind == OperationKind::Purge;
     let names = key_names::<E>();
     let after = match returning {
@@ -503,11 +628,12 @@ where
         keys,
         rows,
     };
-    E::after_batch(conn, &batch)
-        .await
-        .map_err(|source| hook_error("after_batch", cx.table, Moment::After, source))?;
+    after_batch::<E, C>(conn, batch).await?;
     Ok((affected, tally))
 }
+
+/// The savepoint a batch by key returns to when its keys must be read after all.
+const SAVEPOINT: &str = "soft_delete_hooks";
 
 /// The row with `key` that `guard` (when given) holds for, locked for the rest of the
 /// transaction where `lock` and the backend locks rows.

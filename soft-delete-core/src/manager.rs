@@ -363,7 +363,11 @@ where
         E: SoftDelete,
         I: Into<PrimaryKeyValue<E>>,
     {
-        E::soft_delete_by_id(self.db, id).with_config(&self.config)
+        let one = E::soft_delete_by_id(self.db, id).with_config(&self.config);
+        match self.db.control() {
+            Some(_) => one,
+            None => one.without_events(),
+        }
     }
 
     /// Restores the row of `E` with this key, as
@@ -374,7 +378,11 @@ where
         E: SoftDelete,
         I: Into<PrimaryKeyValue<E>>,
     {
-        E::restore_by_id(self.db, id).with_config(&self.config)
+        let one = E::restore_by_id(self.db, id).with_config(&self.config);
+        match self.db.control() {
+            Some(_) => one,
+            None => one.without_events(),
+        }
     }
 
     /// The [operation log](crate::operation_log), newest first: set filters and a limit on the

@@ -5,10 +5,13 @@
 use std::sync::Arc;
 
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Schema, Set};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Schema, Set,
+    TransactionTrait,
+};
 use soft_delete_core::events::{Event, Events};
 use soft_delete_core::prelude::*;
-use soft_delete_tests::entities::member::{self, POISON};
+use soft_delete_tests::entities::member::{self, POISON, SWALLOW};
 use soft_delete_tests::entities::{hook_audit, sealed};
 use soft_delete_tests::{TestContext, test_context};
 
@@ -468,5 +471,77 @@ async fn metrics_count_exactly_the_committed_rows_and_batches() {
             .await
             .unwrap()
             .len() as u64
+    );
+}
+
+#[tokio::test]
+async fn batch_hooks_see_each_changed_key_once_and_never_a_swallowed_error() {
+    let ctx = test_context!().await;
+    seed(&ctx, 14).await;
+    let manager = SoftDeleteManager::new(&ctx.db);
+    // Batches [1, 2], [3, 1], [5, 5], [6]: member 1 changes in the first batch only, and
+    // member 5 once although named twice.
+    let report = manager
+        .bulk_soft_delete::<member::Entity, _>([1i64, 2, 3, 1, 5, 5, 6])
+        .batch_size(2)
+        .await
+        .unwrap();
+    assert_eq!(report.affected, 5);
+    let mut seen: Vec<i64> = audit(&ctx).await.into_iter().map(|row| row.2).collect();
+    seen.sort();
+    assert_eq!(seen, vec![1, 2, 3, 5, 6]);
+
+    // A hook that swallows the error of its own statement fails its batch: the transaction
+    // cannot be trusted (PostgreSQL refuses to commit it after any error).
+    let error = manager
+        .bulk_soft_delete::<member::Entity, _>([9i64, 10, SWALLOW, 14])
+        .batch_size(2)
+        .await
+        .expect_err("the hook's statement failed");
+    assert_eq!(error.partial_count(), Some(2), "{error}");
+    let Error::Bulk { source, .. } = &error else {
+        panic!("expected a bulk error, got {error:?}");
+    };
+    assert!(
+        matches!(
+            **source,
+            Error::Hook {
+                hook: "after_batch",
+                ..
+            }
+        ),
+        "{source:?}"
+    );
+    let deleted = deleted_members(&ctx).await;
+    assert_eq!(deleted, vec![1, 2, 3, 5, 6, 9, 10]);
+}
+
+#[tokio::test]
+async fn no_event_is_sent_for_work_inside_the_callers_transaction() {
+    let ctx = test_context!().await;
+    seed(&ctx, 6).await;
+    let events = Events::new(16);
+    let mut received = events.subscribe();
+    let config = SoftDeleteConfig {
+        events: Some(events.clone()),
+        ..SoftDeleteConfig::default()
+    };
+    let txn = ctx.db.begin().await.unwrap();
+    let manager = SoftDeleteManager::with_config(&txn, config);
+    manager
+        .bulk_soft_delete::<member::Entity, _>(1..=4i64)
+        .batch_size(2)
+        .await
+        .unwrap();
+    manager
+        .soft_delete_by_id::<member::Entity, _>(5i64)
+        .await
+        .unwrap();
+    drop(manager);
+    txn.rollback().await.unwrap();
+    assert!(deleted_members(&ctx).await.is_empty());
+    assert!(
+        received.try_recv().is_err(),
+        "an event for work the caller rolled back"
     );
 }

@@ -298,8 +298,14 @@ impl<'a> Engine<'a> {
         // do sends nothing at all.
         let mut flavor: Option<Flavor> = None;
         let mut atomic: Option<(C::Transaction, Session)> = None;
-        // An atomic operation's events, sent after its one COMMIT.
-        let mut pending: Vec<crate::events::Event> = Vec::new();
+        // An atomic operation's batches, announced after its one COMMIT.
+        let mut pending: Vec<crate::events::Pending> = Vec::new();
+        // Inside the caller's transaction a batch's COMMIT only releases a savepoint: whether
+        // its rows are kept is the caller's to decide, so no event is sent (metrics are kept).
+        let events = match db.control() {
+            Some(_) => self.plan.config.events.clone(),
+            None => None,
+        };
         let mut stopped_early = false;
         loop {
             if let Some(max) = self.plan.max_duration
@@ -364,7 +370,7 @@ impl<'a> Engine<'a> {
             self.affected += outcome.affected;
             self.tally.add(&self.plan.table, outcome.affected);
             self.tally.merge(&outcome.cascaded);
-            crate::events::Committed {
+            let committed = crate::events::Committed {
                 operation: self.plan.id,
                 kind: self.plan.kind,
                 table: &self.plan.table,
@@ -377,10 +383,11 @@ impl<'a> Engine<'a> {
                 retries: attempts - 1,
                 elapsed: batch_start.elapsed(),
             }
-            .announce(
-                self.plan.config.events.as_ref(),
-                self.plan.atomic.then_some(&mut pending),
-            );
+            .pending();
+            match self.plan.atomic {
+                true => pending.push(committed),
+                false => crate::events::announce(committed, events.as_ref()),
+            }
             self.processed += outcome.processed;
             self.retries += u64::from(attempts - 1);
             source.advance(outcome.next);
@@ -440,7 +447,9 @@ impl<'a> Engine<'a> {
                 };
                 return Err(self.fail(error, 1));
             }
-            crate::events::send_all(self.plan.config.events.as_ref(), pending);
+            for committed in pending {
+                crate::events::announce(committed, events.as_ref());
+            }
         } else if let Some(entry) = &self.plan.log {
             let finish = entry.finish(db.get_database_backend(), status, None);
             if let Err(error) = db.execute_raw(finish).await {

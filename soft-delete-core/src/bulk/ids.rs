@@ -24,8 +24,6 @@ pub(crate) struct IdSource<E, S> {
     batch_size: usize,
     update: KeyedUpdate,
     change: Change,
-    /// What marks the rows this change writes (see `Change::mark`).
-    mark: Option<crate::entity::Mark>,
     returning: Returning,
     total: Option<u64>,
     _entity: std::marker::PhantomData<fn() -> E>,
@@ -42,9 +40,8 @@ where
             (lower, Some(upper)) if lower == upper => Some(lower as u64),
             _ => None,
         };
-        let mark = change.mark::<E>();
-        // Keys named up front and a unique mark: the keys changed are known without RETURNING.
-        let returning = match crate::hooks::Known::applies::<E>(mark.as_ref()) {
+        // Keys named up front: the keys changed are known without RETURNING.
+        let returning = match crate::hooks::Known::applies::<E>() {
             true => Returning::Nothing,
             false => Returning::of::<E>(backend),
         };
@@ -56,7 +53,6 @@ where
             batch_size: plan.batch_size,
             update,
             change: change.clone(),
-            mark,
             returning,
             total,
             _entity: std::marker::PhantomData,
@@ -98,7 +94,6 @@ where
             crate::cascade::for_keys::<E>(conn.get_database_backend(), &self.change, unit);
         let first = crate::cascade::cascade_first(&self.change);
         let change = &self.change;
-        let mark = &self.mark;
         let returning = self.returning;
         async move {
             // The batch's rows, in statements below the bind limit, for hooks that lock them.
@@ -113,7 +108,7 @@ where
                 conn,
                 &change.hook_context::<E>(),
                 target,
-                crate::hooks::Known::of::<E>(unit, mark.as_ref()),
+                crate::hooks::Known::of::<E>(unit),
                 first,
                 statements,
                 returning,

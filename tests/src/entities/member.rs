@@ -12,6 +12,10 @@ use super::hook_audit;
 /// A batch that changes the member with this id fails in `after_batch`.
 pub const POISON: i64 = 7;
 
+/// A batch that changes the member with this id runs a failing statement in `after_batch` and
+/// ignores its error.
+pub const SWALLOW: i64 = 13;
+
 #[soft_delete(hooks, operation_id)]
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "members")]
@@ -82,6 +86,11 @@ impl SoftDeleteHooks for Entity {
         hook_audit::record(conn, "after_batch", &batch.keys, batch.context).await?;
         if batch.keys.contains(&POISON) {
             return Err(format!("member {POISON} poisons its batch").into());
+        }
+        if batch.keys.contains(&SWALLOW) {
+            let _ignored = conn
+                .execute_unprepared("INSERT INTO no_such_table VALUES (1)")
+                .await;
         }
         Ok(())
     }
