@@ -38,7 +38,11 @@
 //! The rows under a purged parent go with it whatever their own `deleted_at`. A parent under
 //! which a row is still *kept* (active, or with a kept row under it) is not purged: it stays
 //! soft-deleted until its cascade is deleted too, and the purge reports it neither as purged nor
-//! as an error. The report's `cascaded` counts the rows purged under the parents.
+//! as an error. The report's `cascaded` counts the rows purged under the parents. Each batch
+//! first reads (and locks) the keys of the parents it removes, then deletes the rows under them
+//! and the parents by those keys: the condition that keeps parents with kept rows stays in the
+//! `SELECT`, where every backend evaluates it by index (inside a `DELETE`, MariaDB 10.11 took 41 s
+//! for 2,000 parents).
 
 use sea_orm::sea_query::ValueTuple;
 use sea_orm::sea_query::{
@@ -566,7 +570,7 @@ fn collect(
 }
 
 /// Keys per cascade statement: far below every backend's bind limit, whatever the depth.
-const KEYS_PER_STATEMENT: usize = 1000;
+pub(crate) const KEYS_PER_STATEMENT: usize = 1000;
 
 /// Runs a batch's own statements with its cascade: before them for a restore (which finds the
 /// children through the parents' operation ids before those are replaced) and a purge (children

@@ -132,6 +132,88 @@ impl<E: SoftDelete> KeysetSource<E> {
     }
 }
 
+/// What one batch sends: its own statements, its cascade (and whether that runs first), and
+/// the conditions that select the rows its own statements change, for hooks that read them.
+struct Planned {
+    first: bool,
+    own: Vec<Statement>,
+    cascade: Vec<crate::cascade::Step>,
+    target: Vec<Condition>,
+}
+
+impl<E: SoftDelete> KeysetSource<E> {
+    /// The statements of the batch between `cursor` and `bound`. A purge of parents with a
+    /// cascade first reads (and locks) the keys of the parents it will remove, and then sends
+    /// every statement by those keys: with the condition that keeps parents with kept rows
+    /// (`NOT EXISTS …`) inside a `DELETE`, MariaDB 10.11 took 41 s for 2,000 parents whose
+    /// children the same transaction had just deleted (the same condition in a `SELECT`:
+    /// 14 ms).
+    async fn plan<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        cursor: Option<&ValueTuple>,
+        bound: Option<&ValueTuple>,
+        returning: Returning,
+    ) -> Result<Planned, DbErr> {
+        let backend = self.backend;
+        let range = sql::in_range::<E>(&self.condition, cursor, bound);
+        if matches!(self.action, KeysetAction::Delete) && !E::cascade().is_empty() {
+            let mut select = sea_orm::sea_query::Query::select();
+            for key in <E::PrimaryKey as sea_orm::Iterable>::iter() {
+                select.column((E::default(), sea_orm::PrimaryKeyToColumn::into_column(key)));
+            }
+            select.from(E::default()).cond_where(range);
+            if backend != DbBackend::Sqlite {
+                select.lock(sea_orm::sea_query::LockType::Update);
+            }
+            let mut keys = Vec::new();
+            for row in conn.query_all_raw(backend.build(&select)).await? {
+                keys.push(
+                    <<E::PrimaryKey as PrimaryKeyTrait>::ValueType as TryGetableMany>::try_get_many_by_index(&row)?
+                        .into_value_tuple(),
+                );
+            }
+            let mut planned = Planned {
+                first: true,
+                own: Vec::new(),
+                cascade: Vec::new(),
+                target: Vec::new(),
+            };
+            for chunk in keys.chunks(crate::cascade::KEYS_PER_STATEMENT) {
+                let parents = crate::cascade::keys_condition::<E>(chunk);
+                planned
+                    .cascade
+                    .extend(crate::cascade::purge_statements::<E>(
+                        backend,
+                        parents.clone(),
+                    ));
+                let mut delete = sea_orm::sea_query::Query::delete();
+                delete
+                    .from_table(E::default().table_ref())
+                    .cond_where(parents.clone());
+                let mut statement = backend.build(&delete);
+                statement.sql.push_str(&returning.clause::<E>(backend));
+                planned.own.push(statement);
+                planned.target.push(parents);
+            }
+            return Ok(planned);
+        }
+        let mut statement = self.change_statement(cursor, bound);
+        statement.sql.push_str(&returning.clause::<E>(backend));
+        let (first, cascade) = self.cascade(cursor, bound);
+        let target = match &self.action {
+            KeysetAction::Update(change) => range.add(sql::state_guard::<E>(change, backend)),
+            KeysetAction::Delete => range,
+        };
+        Ok(Planned {
+            first,
+            own: vec![statement],
+            cascade,
+            target: vec![target],
+        })
+    }
+}
+
 impl<E: SoftDelete> BatchSource for KeysetSource<E> {
     type Unit = Option<ValueTuple>;
     type Next = Option<ValueTuple>;
@@ -152,37 +234,29 @@ impl<E: SoftDelete> BatchSource for KeysetSource<E> {
         let cursor = cursor.as_ref();
         let bound = self.bound(conn, cursor).await?;
         let returning = Returning::of::<E>(self.backend);
-        let mut statement = self.change_statement(cursor, bound.as_ref());
-        statement.sql.push_str(&returning.clause::<E>(self.backend));
-        let (first, cascade) = self.cascade(cursor, bound.as_ref());
-        let purge = HookContext {
-            operation: self.operation,
-            kind: OperationKind::Purge,
-            table: E::default().table_name(),
-            actor: None,
-            reason: None,
-        };
-        let (cx, guard) = match &self.action {
-            KeysetAction::Update(change) => (
-                change.hook_context::<E>(),
-                Some(sql::state_guard::<E>(change, self.backend)),
-            ),
-            KeysetAction::Delete => (purge, None),
-        };
-        let target = || {
-            let range = sql::in_range::<E>(&self.condition, cursor, bound.as_ref());
-            vec![match guard {
-                Some(guard) => range.add(guard),
-                None => range,
-            }]
+        let Planned {
+            first,
+            own,
+            cascade,
+            target,
+        } = self.plan(conn, cursor, bound.as_ref(), returning).await?;
+        let cx = match &self.action {
+            KeysetAction::Update(change) => change.hook_context::<E>(),
+            KeysetAction::Delete => HookContext {
+                operation: self.operation,
+                kind: OperationKind::Purge,
+                table: E::default().table_name(),
+                actor: None,
+                reason: None,
+            },
         };
         let (affected, cascaded) = crate::hooks::run_batch::<E, _>(
             conn,
             &cx,
-            target,
+            || target,
             None,
             first,
-            vec![statement],
+            own,
             returning,
             cascade,
         )
@@ -198,10 +272,15 @@ impl<E: SoftDelete> BatchSource for KeysetSource<E> {
     async fn preview<C: ConnectionTrait>(&mut self, conn: &C) -> Result<Vec<Statement>, DbErr> {
         let cursor = self.cursor.clone();
         let bound = self.bound(conn, cursor.as_ref()).await?;
-        let (first, cascade) = self.cascade(cursor.as_ref(), bound.as_ref());
-        let own = vec![self.change_statement(cursor.as_ref(), bound.as_ref())];
+        let planned = self
+            .plan(conn, cursor.as_ref(), bound.as_ref(), Returning::Nothing)
+            .await?;
         let mut statements = vec![self.bound_statement(cursor.as_ref())];
-        statements.extend(crate::cascade::in_order(first, own, cascade));
+        statements.extend(crate::cascade::in_order(
+            planned.first,
+            planned.own,
+            planned.cascade,
+        ));
         Ok(statements)
     }
 
