@@ -136,6 +136,9 @@ pub enum Op {
     /// Soft-delete folders by id, each with 10 files that follow it (folders and files add up
     /// to about `--rows`; rates count both).
     CascadeSoftDelete,
+    /// Purge folders soft-deleted a year ago, each with 10 files (also soft-deleted) that go
+    /// first (folders and files add up to about `--rows`; rates count both).
+    CascadePurge,
     /// `bulk_soft_delete` of an entity with a trivial set-level hook (`after_batch` with the
     /// batch's keys); the raw side is the flat soft delete's.
     HookedSoftDelete,
@@ -151,6 +154,7 @@ impl Op {
             Op::BulkInsert => "bulk_insert",
             Op::Stats => "stats",
             Op::CascadeSoftDelete => "cascade_soft_delete",
+            Op::CascadePurge => "cascade_purge",
             Op::HookedSoftDelete => "hooked_soft_delete",
         }
     }

@@ -8,8 +8,8 @@
 use std::time::Instant;
 
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, Set, Statement, TransactionTrait,
-    Value,
+    ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, Set, Statement,
+    TransactionTrait, Value,
 };
 use soft_delete_core::prelude::*;
 use soft_delete_examples::{file, folder};
@@ -35,8 +35,14 @@ pub fn rows_changed(rows: i64) -> u64 {
 
 /// Drops and recreates `folders` and `files` (with the chosen index on `deleted_at` for both,
 /// and an index on `files.folder_id`, which the cascade's statement looks up), and loads the
-/// folders for `rows` with their files, all active. Not timed.
-pub async fn fresh(db: &DatabaseConnection, target: &Target, rows: i64) -> Result<(), BoxError> {
+/// folders for `rows` with their files, all active, or all soft-deleted a year ago. Not timed.
+pub async fn fresh(
+    db: &DatabaseConnection,
+    target: &Target,
+    rows: i64,
+    deleted: bool,
+) -> Result<(), BoxError> {
+    let old = deleted.then(|| chrono::Utc::now() - chrono::Duration::days(365));
     let backend = db.get_database_backend();
     let ddl = db.begin().await?;
     ddl.execute_unprepared("DROP TABLE IF EXISTS files").await?;
@@ -52,6 +58,7 @@ pub async fn fresh(db: &DatabaseConnection, target: &Target, rows: i64) -> Resul
         folder::Entity::insert_many(chunk.iter().map(|&id| folder::ActiveModel {
             id: Set(id),
             name: Set(format!("folder {id}")),
+            deleted_at: Set(old),
             ..Default::default()
         }))
         .exec_without_returning(db)
@@ -66,6 +73,7 @@ pub async fn fresh(db: &DatabaseConnection, target: &Target, rows: i64) -> Resul
             id: Set(id),
             folder_id: Set(folder_id),
             name: Set(format!("file {id}")),
+            deleted_at: Set(old),
             ..Default::default()
         }))
         .exec_without_returning(db)
@@ -231,4 +239,141 @@ fn placeholders(backend: DbBackend, first: usize, count: usize) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// `cascade_purge`, the library: a purge of every folder (soft-deleted a year ago), whose files
+/// go first.
+pub async fn library_purge(
+    db: &DatabaseConnection,
+    rows: i64,
+    batch: usize,
+) -> Result<Sample, BoxError> {
+    let started = Instant::now();
+    let report = SoftDeleteManager::new(db)
+        .hard_delete_before::<folder::Entity>(chrono::Utc::now())
+        .batch_size(batch)
+        .await?;
+    let _ = rows;
+    Ok(Sample::new(
+        report.affected + report.cascaded,
+        started.elapsed(),
+    ))
+}
+
+/// `cascade_purge`, by hand, the library's statements: per batch, the walk's bound (the
+/// `batch`-th purgeable folder after the cursor: deleted before the cutoff, no active file
+/// under it), the keys of the purgeable folders up to it (locked), then one `DELETE` of their
+/// files and one of the folders per 1000 keys, in one transaction.
+pub async fn raw_purge(
+    db: &DatabaseConnection,
+    rows: i64,
+    batch: usize,
+) -> Result<Sample, BoxError> {
+    let backend = db.get_database_backend();
+    let started = Instant::now();
+    let cutoff = now_micros();
+    let p = |n: usize| placeholders(backend, n, 1);
+    let purgeable = format!(
+        "NOT EXISTS(SELECT 1 FROM files WHERE files.folder_id = folders.id AND files.deleted_at IS NULL) \
+         AND COALESCE(folders.deleted_at, {}) < {}",
+        p(1),
+        p(2)
+    );
+    let lock = match backend {
+        DbBackend::Sqlite => "",
+        _ => " FOR UPDATE",
+    };
+    let mut cursor: i64 = 0;
+    let mut done = 0;
+    loop {
+        let txn = db.begin().await?;
+        let times = || vec![Value::from(cutoff), Value::from(cutoff)];
+        let bound_sql = format!(
+            "SELECT folders.id FROM folders WHERE {purgeable} AND folders.id > {} \
+             ORDER BY folders.id LIMIT 1 OFFSET {}",
+            p(3),
+            batch - 1
+        );
+        let bound = txn
+            .query_one_raw(Statement::from_sql_and_values(
+                backend,
+                bound_sql,
+                times()
+                    .into_iter()
+                    .chain([Value::from(cursor)])
+                    .collect::<Vec<_>>(),
+            ))
+            .await?
+            .map(|row| row.try_get_by_index::<i64>(0))
+            .transpose()?;
+        let (upper, last) = match bound {
+            Some(bound) => (format!(" AND folders.id <= {}", p(4)), bound),
+            None => (String::new(), i64::MAX),
+        };
+        let mut values = times();
+        values.push(Value::from(cursor));
+        if bound.is_some() {
+            values.push(Value::from(last));
+        }
+        let keys_sql = format!(
+            "SELECT folders.id FROM folders WHERE {purgeable} AND folders.id > {}{upper}{lock}",
+            p(3)
+        );
+        let keys: Vec<i64> = txn
+            .query_all_raw(Statement::from_sql_and_values(backend, keys_sql, values))
+            .await?
+            .iter()
+            .map(|row| row.try_get_by_index::<i64>(0))
+            .collect::<Result<_, _>>()?;
+        for chunk in keys.chunks(KEYS_PER_STATEMENT) {
+            let list = placeholders(backend, 1, chunk.len());
+            let files = match backend {
+                DbBackend::MySql => format!(
+                    "DELETE files FROM files JOIN (SELECT folders.id FROM folders WHERE folders.id IN ({list})) \
+                     AS parents ON files.folder_id = parents.id"
+                ),
+                _ => format!(
+                    "DELETE FROM files WHERE files.folder_id IN (SELECT folders.id FROM folders \
+                     WHERE folders.id IN ({list}))"
+                ),
+            };
+            let ids = || chunk.iter().map(|&id| Value::from(id)).collect::<Vec<_>>();
+            done += txn
+                .execute_raw(Statement::from_sql_and_values(backend, files, ids()))
+                .await?
+                .rows_affected();
+            done += txn
+                .execute_raw(Statement::from_sql_and_values(
+                    backend,
+                    format!("DELETE FROM folders WHERE folders.id IN ({list})"),
+                    ids(),
+                ))
+                .await?
+                .rows_affected();
+        }
+        txn.commit().await?;
+        match bound {
+            Some(bound) => cursor = bound,
+            None => break,
+        }
+    }
+    let _ = rows;
+    Ok(Sample::new(done, started.elapsed()))
+}
+
+/// `cascade_purge`, one folder at a time: its files, then the folder, in one transaction.
+pub async fn row_by_row_purge(db: &DatabaseConnection, rows: i64) -> Result<Sample, BoxError> {
+    let started = Instant::now();
+    let mut done = 0;
+    for id in 1..=folders(rows) {
+        let txn = db.begin().await?;
+        done += file::Entity::delete_many()
+            .filter(sea_orm::ColumnTrait::eq(&file::Column::FolderId, id))
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        done += folder::Entity::force_delete_by_id(&txn, id).await?;
+        txn.commit().await?;
+    }
+    Ok(Sample::new(done, started.elapsed()))
 }

@@ -31,6 +31,7 @@ pub async fn run(
     let started = Instant::now();
     let done = match op {
         Op::CascadeSoftDelete => return crate::cascade::library(db, rows, batch).await,
+        Op::CascadePurge => return crate::cascade::library_purge(db, rows, batch).await,
         Op::BulkSoftDelete => {
             manager
                 .bulk_soft_delete::<user::Entity, _>(1..=rows)
@@ -103,6 +104,7 @@ pub async fn row_by_row(db: &DatabaseConnection, op: Op, rows: i64) -> Result<Sa
     let mut done = 0u64;
     match op {
         Op::CascadeSoftDelete => return crate::cascade::row_by_row(db, rows).await,
+        Op::CascadePurge => return crate::cascade::row_by_row_purge(db, rows).await,
         Op::BulkSoftDelete => {
             for id in 1..=rows {
                 done += user::Entity::soft_delete_by_id(db, id)

@@ -90,7 +90,7 @@ async fn bench(args: Args) -> Result<(), BoxError> {
         }
         let expected = match op {
             Op::Stats => args.rows as u64 * stats_repeats(args.rows),
-            Op::CascadeSoftDelete => cascade::rows_changed(args.rows),
+            Op::CascadeSoftDelete | Op::CascadePurge => cascade::rows_changed(args.rows),
             _ => args.rows as u64,
         };
         let mut result = OpResult::new(op, raw_shape);
@@ -150,6 +150,7 @@ async fn prepare(
         }
         Op::BulkRestore | Op::Purge => table::fresh(db, target, rows, true).await,
         Op::BulkCreate | Op::BulkInsert => table::fresh(db, target, 0, false).await,
-        Op::CascadeSoftDelete => cascade::fresh(db, target, rows).await,
+        Op::CascadeSoftDelete => cascade::fresh(db, target, rows, false).await,
+        Op::CascadePurge => cascade::fresh(db, target, rows, true).await,
     }
 }

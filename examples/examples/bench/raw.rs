@@ -66,7 +66,7 @@ pub fn library_shape(backend: DbBackend, op: Op) -> Shape {
         (Op::Purge, _) => Shape::KeysetCoalesce,
         (Op::BulkCreate | Op::BulkInsert, _) => Shape::MultiRow,
         (Op::Stats, _) => Shape::Count,
-        (Op::CascadeSoftDelete, _) => Shape::Cascade,
+        (Op::CascadeSoftDelete | Op::CascadePurge, _) => Shape::Cascade,
     }
 }
 
@@ -94,7 +94,7 @@ pub fn shapes(backend: DbBackend, op: Op) -> Vec<Shape> {
         (Op::BulkInsert, DbBackend::Postgres) => vec![MultiRow, Unnest, Copy],
         (Op::BulkInsert | Op::BulkCreate, _) => vec![MultiRow],
         (Op::Stats, _) => vec![Count],
-        (Op::CascadeSoftDelete, _) => vec![Cascade],
+        (Op::CascadeSoftDelete | Op::CascadePurge, _) => vec![Cascade],
     }
 }
 
@@ -108,6 +108,9 @@ pub async fn run(
 ) -> Result<Sample, BoxError> {
     if op == Op::CascadeSoftDelete {
         return crate::cascade::raw(db, rows, batch).await;
+    }
+    if op == Op::CascadePurge {
+        return crate::cascade::raw_purge(db, rows, batch).await;
     }
     let op = op.raw_equivalent();
     let started = Instant::now();
