@@ -424,12 +424,19 @@ pub(crate) fn hook_error(
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Known<'a> {
     pub(crate) keys: &'a [ValueTuple],
+    /// Whether the batch's savepoint must be released when it is not needed: in an atomic
+    /// operation, whose batches share one transaction (PostgreSQL would keep every savepoint
+    /// until its end). Otherwise the batch's COMMIT releases it, a statement fewer per batch.
+    pub(crate) release: bool,
 }
 
 impl<'a> Known<'a> {
     /// For `E`'s batches named by `keys`, when its hooks want keys only.
-    pub(crate) fn of<E: crate::SoftDelete>(keys: &'a [ValueTuple]) -> Option<Self> {
-        Self::applies::<E>().then_some(Known { keys })
+    pub(crate) fn of<E: crate::SoftDelete>(keys: &'a [ValueTuple], atomic: bool) -> Option<Self> {
+        Self::applies::<E>().then_some(Known {
+            keys,
+            release: atomic,
+        })
     }
 
     /// Whether [`Known::of`] gives one for `E`.
@@ -527,8 +534,10 @@ where
         )
         .await?;
         if affected == known.keys.len() as u64 {
-            conn.execute_unprepared(&format!("RELEASE SAVEPOINT {SAVEPOINT}"))
-                .await?;
+            if known.release {
+                conn.execute_unprepared(&format!("RELEASE SAVEPOINT {SAVEPOINT}"))
+                    .await?;
+            }
             let keys = known
                 .keys
                 .iter()

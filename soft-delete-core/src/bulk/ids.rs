@@ -25,6 +25,8 @@ pub(crate) struct IdSource<E, S> {
     update: KeyedUpdate,
     change: Change,
     returning: Returning,
+    /// Whether the operation's batches share one transaction.
+    atomic: bool,
     total: Option<u64>,
     _entity: std::marker::PhantomData<fn() -> E>,
 }
@@ -54,6 +56,7 @@ where
             update,
             change: change.clone(),
             returning,
+            atomic: plan.atomic,
             total,
             _entity: std::marker::PhantomData,
         }
@@ -95,6 +98,7 @@ where
         let first = crate::cascade::cascade_first(&self.change);
         let change = &self.change;
         let returning = self.returning;
+        let atomic = self.atomic;
         async move {
             // The batch's rows, in statements below the bind limit, for hooks that lock them.
             let target = || {
@@ -108,7 +112,7 @@ where
                 conn,
                 &change.hook_context::<E>(),
                 target,
-                crate::hooks::Known::of::<E>(unit),
+                crate::hooks::Known::of::<E>(unit, atomic),
                 first,
                 statements,
                 returning,
