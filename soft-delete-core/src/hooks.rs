@@ -428,14 +428,25 @@ pub(crate) struct Known<'a> {
     /// operation, whose batches share one transaction (PostgreSQL would keep every savepoint
     /// until its end). Otherwise the batch's COMMIT releases it, a statement fewer per batch.
     pub(crate) release: bool,
+    /// The change's mark, when only this operation's rows can carry it and the batch has a
+    /// transaction of its own (not atomic): then no savepoint is needed (see `run_batch`).
+    pub(crate) mark: Option<&'a Condition>,
 }
 
 impl<'a> Known<'a> {
     /// For `E`'s batches named by `keys`, when its hooks want keys only.
-    pub(crate) fn of<E: crate::SoftDelete>(keys: &'a [ValueTuple], atomic: bool) -> Option<Self> {
+    pub(crate) fn of<E: crate::SoftDelete>(
+        keys: &'a [ValueTuple],
+        atomic: bool,
+        mark: Option<&'a crate::entity::Mark>,
+    ) -> Option<Self> {
         Self::applies::<E>().then_some(Known {
             keys,
             release: atomic,
+            mark: match mark {
+                Some(mark) if mark.unique && !atomic => Some(&mark.condition),
+                _ => None,
+            },
         })
     }
 
@@ -518,11 +529,61 @@ where
         return Ok((affected, tally));
     }
     let backend = conn.get_database_backend();
-    if let (BulkHooks::Keys, Some(known)) = (bulk, known) {
+    if let (
+        BulkHooks::Keys,
+        Some(
+            known @ Known {
+                mark: Some(mark), ..
+            },
+        ),
+    ) = (bulk, known)
+    {
         // Usually every key named changes: then they are the batch's keys, with nothing to
-        // read. When some do not (rows not in the state the change applies to, or a key named
-        // twice), the batch is taken back to a savepoint and run again below, reading its rows
-        // as it locks them.
+        // read. When some do not (rows not in the state the change applies to), the rows of
+        // the batch that carry the operation's unique mark are its keys, unless more carry it
+        // than the batch changed: a key named in an earlier batch too. Then the batch is rolled
+        // back and run again reading its rows first (`RERUN`).
+        let (affected, tally, _) =
+            crate::cascade::execute(conn, cascade_first, own, Returning::Nothing, cascade).await?;
+        let keys = if affected == known.keys.len() as u64 {
+            known
+                .keys
+                .iter()
+                .map(|key| {
+                    <PrimaryKeyValue<E> as sea_orm::sea_query::FromValueTuple>::from_value_tuple(
+                        key.clone(),
+                    )
+                })
+                .collect()
+        } else {
+            let names = key_names::<E>();
+            let mut keys = Vec::with_capacity(affected as usize);
+            for chunk in known.keys.chunks(KEYS_PER_READ) {
+                let select = select_rows::<E>(
+                    crate::cascade::keys_condition::<E>(chunk).add(mark.clone()),
+                    false,
+                );
+                for row in conn.query_all_raw(backend.build(&select)).await? {
+                    keys.push(key_of::<E>(&row, &names)?);
+                }
+            }
+            if keys.len() as u64 != affected {
+                return Err(Error::Db(DbErr::Custom(RERUN.to_owned())));
+            }
+            keys
+        };
+        let batch = Batch {
+            context: cx,
+            keys,
+            rows: Vec::new(),
+        };
+        after_batch::<E, C>(conn, batch).await?;
+        return Ok((affected, tally));
+    }
+    if let (BulkHooks::Keys, Some(known)) = (bulk, known) {
+        // Without a unique mark, or inside an atomic operation: the same after a savepoint,
+        // to which a batch that changed fewer rows than it names goes back, to run again below
+        // reading its rows as it locks them.
         conn.execute_unprepared(&format!("SAVEPOINT {SAVEPOINT}"))
             .await?;
         let (affected, tally, _) = crate::cascade::execute(
@@ -639,6 +700,15 @@ where
     };
     after_batch::<E, C>(conn, batch).await?;
     Ok((affected, tally))
+}
+
+/// What a batch by key fails with when its keys must be read before its change: the engine
+/// runs it again at once (not counted as a retry), and the source reads its rows first.
+pub(crate) const RERUN: &str = "soft-delete: the batch runs again, reading its rows first";
+
+/// Whether `error` asks for the batch to run again (see [`RERUN`]).
+pub(crate) fn is_rerun(error: &Error) -> bool {
+    matches!(error, Error::Db(DbErr::Custom(message)) if message == RERUN)
 }
 
 /// The savepoint a batch by key returns to when its keys must be read after all.

@@ -502,10 +502,20 @@ impl<'a> Engine<'a> {
     {
         let config = &self.plan.config;
         let mut attempt: u32 = 0;
+        let mut rerun = false;
         loop {
             attempt += 1;
             match self.attempt(db, flavor, source, unit).await {
                 Ok(outcome) => return Ok((outcome, attempt)),
+                Err(error) if crate::hooks::is_rerun(&error) && !rerun => {
+                    // Not a failure: the source asked to run the batch again another way.
+                    rerun = true;
+                    attempt -= 1;
+                    tracing::debug!(
+                        batch = self.batches,
+                        "running the batch again for its hooks"
+                    );
+                }
                 Err(error) if attempt <= config.retry_attempts && is_transient(&error) => {
                     let delay = config.retry_delay(attempt);
                     tracing::warn!(

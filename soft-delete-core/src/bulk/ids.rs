@@ -27,6 +27,10 @@ pub(crate) struct IdSource<E, S> {
     returning: Returning,
     /// Whether the operation's batches share one transaction.
     atomic: bool,
+    /// What marks the rows this change writes (see `Change::mark`).
+    mark: Option<crate::entity::Mark>,
+    /// Set when a batch must run again reading its rows first (see `hooks::RERUN`).
+    read_first: std::sync::atomic::AtomicBool,
     total: Option<u64>,
     _entity: std::marker::PhantomData<fn() -> E>,
 }
@@ -57,6 +61,8 @@ where
             change: change.clone(),
             returning,
             atomic: plan.atomic,
+            mark: change.mark::<E>(),
+            read_first: std::sync::atomic::AtomicBool::new(false),
             total,
             _entity: std::marker::PhantomData,
         }
@@ -99,6 +105,8 @@ where
         let change = &self.change;
         let returning = self.returning;
         let atomic = self.atomic;
+        let mark = self.mark.as_ref();
+        let read_first = &self.read_first;
         async move {
             // The batch's rows, in statements below the bind limit, for hooks that lock them.
             let target = || {
@@ -112,13 +120,21 @@ where
                 conn,
                 &change.hook_context::<E>(),
                 target,
-                crate::hooks::Known::of::<E>(unit, atomic),
+                match read_first.swap(false, std::sync::atomic::Ordering::Relaxed) {
+                    true => None,
+                    false => crate::hooks::Known::of::<E>(unit, atomic, mark),
+                },
                 first,
                 statements,
                 returning,
                 cascade,
             )
-            .await?;
+            .await
+            .inspect_err(|error| {
+                if crate::hooks::is_rerun(error) {
+                    read_first.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+            })?;
             Ok(Outcome {
                 affected,
                 cascaded,
