@@ -546,15 +546,7 @@ where
         let (affected, tally, _) =
             crate::cascade::execute(conn, cascade_first, own, Returning::Nothing, cascade).await?;
         let keys = if affected == known.keys.len() as u64 {
-            known
-                .keys
-                .iter()
-                .map(|key| {
-                    <PrimaryKeyValue<E> as sea_orm::sea_query::FromValueTuple>::from_value_tuple(
-                        key.clone(),
-                    )
-                })
-                .collect()
+            named_keys::<E>(known.keys)
         } else {
             let names = key_names::<E>();
             let mut keys = Vec::with_capacity(affected as usize);
@@ -572,12 +564,7 @@ where
             }
             keys
         };
-        let batch = Batch {
-            context: cx,
-            keys,
-            rows: Vec::new(),
-        };
-        after_batch::<E, C>(conn, batch).await?;
+        after_batch_with_keys::<E, C>(conn, cx, keys).await?;
         return Ok((affected, tally));
     }
     if let (BulkHooks::Keys, Some(known)) = (bulk, known) {
@@ -599,21 +586,7 @@ where
                 conn.execute_unprepared(&format!("RELEASE SAVEPOINT {SAVEPOINT}"))
                     .await?;
             }
-            let keys = known
-                .keys
-                .iter()
-                .map(|key| {
-                    <PrimaryKeyValue<E> as sea_orm::sea_query::FromValueTuple>::from_value_tuple(
-                        key.clone(),
-                    )
-                })
-                .collect();
-            let batch = Batch {
-                context: cx,
-                keys,
-                rows: Vec::new(),
-            };
-            after_batch::<E, C>(conn, batch).await?;
+            after_batch_with_keys::<E, C>(conn, cx, named_keys::<E>(known.keys)).await?;
             return Ok((affected, tally));
         }
         conn.execute_unprepared(&format!("ROLLBACK TO SAVEPOINT {SAVEPOINT}"))
@@ -737,11 +710,36 @@ pub(crate) async fn read_one<E: EntityTrait, C: ConnectionTrait>(
     }
 }
 
+/// The keys a batch named, as `E`'s key values.
+fn named_keys<E: EntityTrait>(keys: &[ValueTuple]) -> Vec<PrimaryKeyValue<E>> {
+    keys.iter()
+        .map(|key| {
+            <PrimaryKeyValue<E> as sea_orm::sea_query::FromValueTuple>::from_value_tuple(
+                key.clone(),
+            )
+        })
+        .collect()
+}
+
+/// `after_batch` for a batch whose hooks want its keys only.
+async fn after_batch_with_keys<E: SoftDeleteHooks, C: ConnectionTrait>(
+    conn: &C,
+    cx: &HookContext<'_>,
+    keys: Vec<PrimaryKeyValue<E>>,
+) -> Result<()> {
+    let batch = Batch {
+        context: cx,
+        keys,
+        rows: Vec::new(),
+    };
+    after_batch::<E, C>(conn, batch).await
+}
+
 /// Keys per re-read of changed rows: far below every backend's bind limit.
 const KEYS_PER_READ: usize = 1000;
 
 /// `SELECT <key or *> FROM t WHERE target`.
-fn select_rows<E: EntityTrait>(target: Condition, all_columns: bool) -> SelectStatement {
+pub(crate) fn select_rows<E: EntityTrait>(target: Condition, all_columns: bool) -> SelectStatement {
     let mut select = Query::select();
     if all_columns {
         for column in E::Column::iter() {
@@ -757,7 +755,7 @@ fn select_rows<E: EntityTrait>(target: Condition, all_columns: bool) -> SelectSt
 }
 
 /// `… FOR UPDATE` where the backend locks rows (SQLite's write lock covers the transaction).
-fn lock(mut select: SelectStatement, backend: DbBackend) -> SelectStatement {
+pub(crate) fn lock(mut select: SelectStatement, backend: DbBackend) -> SelectStatement {
     if backend != DbBackend::Sqlite {
         select.lock(LockType::Update);
     }

@@ -158,14 +158,7 @@ impl<E: SoftDelete> KeysetSource<E> {
         let backend = self.backend;
         let range = sql::in_range::<E>(&self.condition, cursor, bound);
         if matches!(self.action, KeysetAction::Delete) && !E::cascade().is_empty() {
-            let mut select = sea_orm::sea_query::Query::select();
-            for key in <E::PrimaryKey as sea_orm::Iterable>::iter() {
-                select.column((E::default(), sea_orm::PrimaryKeyToColumn::into_column(key)));
-            }
-            select.from(E::default()).cond_where(range);
-            if backend != DbBackend::Sqlite {
-                select.lock(sea_orm::sea_query::LockType::Update);
-            }
+            let select = crate::hooks::lock(crate::hooks::select_rows::<E>(range, false), backend);
             let mut keys = Vec::new();
             for row in conn.query_all_raw(backend.build(&select)).await? {
                 keys.push(
