@@ -53,6 +53,7 @@ use sea_orm::{DbBackend, Iterable, PrimaryKeyToColumn, Related, Value};
 
 use crate::entity::{Change, SoftDelete};
 use crate::error::{Error, Result};
+use crate::marker::Marker;
 
 /// How deep a cascade may go: deeper declarations are taken for a cycle.
 const MAX_DEPTH: usize = 8;
@@ -66,7 +67,7 @@ pub struct CascadeChild {
     parent_name: String,
     parent_columns: Vec<DynIden>,
     child_columns: Vec<DynIden>,
-    deleted_at: DynIden,
+    marker: Marker<DynIden>,
     deletion_op: Option<DynIden>,
     assignments: fn(&Change) -> Vec<(DynIden, Value)>,
     children: fn() -> Vec<CascadeChild>,
@@ -120,12 +121,24 @@ impl CascadeChild {
             parent_name,
             parent_columns: relation.from_col.iter().cloned().collect(),
             child_columns: relation.to_col.iter().cloned().collect(),
-            deleted_at: C::deleted_at_column().into_iden(),
+            marker: C::marker().map(IntoIden::into_iden),
             deletion_op: C::deletion_op_column().map(IntoIden::into_iden),
             assignments: assignments_of::<C>,
             children: C::cascade,
             problem,
         }
+    }
+
+    /// "The child row is live", its columns qualified by its table.
+    fn live(&self) -> Expr {
+        self.marker
+            .live_in(|column| Expr::col((self.table.clone(), column)))
+    }
+
+    /// "The child row is soft-deleted", its columns qualified by its table.
+    fn deleted(&self) -> Expr {
+        self.marker
+            .deleted_in(|column| Expr::col((self.table.clone(), column)))
     }
 
     /// The child's table.
@@ -258,9 +271,7 @@ impl Rows<'_> {
                     // The children this operation stamped, not those deleted before.
                     Walk::Change(Change::SoftDelete { op, .. }) => rows
                         .add(Expr::col((child.table.clone(), child.op_iden())).eq(op.to_string())),
-                    Walk::Change(Change::Restore { .. }) => rows.add(
-                        Expr::col((child.table.clone(), child.deleted_at.clone())).is_not_null(),
-                    ),
+                    Walk::Change(Change::Restore { .. }) => rows.add(child.deleted()),
                     // Every row under a purged parent goes with it.
                     Walk::Purge => rows,
                 }
@@ -274,7 +285,7 @@ impl CascadeChild {
     fn op_iden(&self) -> DynIden {
         self.deletion_op
             .clone()
-            .unwrap_or_else(|| self.deleted_at.clone())
+            .unwrap_or_else(|| self.marker.state_column().clone())
     }
 }
 
@@ -298,17 +309,16 @@ fn keys(child: &CascadeChild, parent: &Rows<'_>, walk: Walk<'_>) -> (Vec<DynIden
 /// those the reversed restore brought back, for an undo of one), the deleted ones for a
 /// restore, all of them for a purge.
 fn own_rows(child: &CascadeChild, walk: Walk<'_>) -> Condition {
-    let deleted_at = Expr::col((child.table.clone(), child.deleted_at.clone()));
     match walk {
         Walk::Change(Change::SoftDelete { reverses, .. }) => {
-            let rows = Condition::all().add(deleted_at.is_null());
+            let rows = Condition::all().add(child.live());
             match reverses {
                 Some(restore) => rows
                     .add(Expr::col((child.table.clone(), child.op_iden())).eq(restore.to_string())),
                 None => rows,
             }
         }
-        Walk::Change(Change::Restore { .. }) => Condition::all().add(deleted_at.is_not_null()),
+        Walk::Change(Change::Restore { .. }) => Condition::all().add(child.deleted()),
         Walk::Purge => Condition::all(),
     }
 }
@@ -466,9 +476,8 @@ pub(crate) fn statements<E: SoftDelete>(
         (Change::SoftDelete { op, .. }, Some(column)) => {
             batch.add(Expr::col((table.clone(), column.clone())).eq(op.to_string()))
         }
-        _ => {
-            batch.add(Expr::col((table.clone(), E::deleted_at_column().into_iden())).is_not_null())
-        }
+        _ => batch
+            .add(E::marker().deleted_in(|column| Expr::col((table.clone(), column.into_iden())))),
     };
     let root = Rows::Root {
         table,
@@ -520,8 +529,7 @@ pub(crate) fn purgeable<E: SoftDelete>() -> Option<Condition> {
 
 /// `SELECT 1 FROM child WHERE <under the parent row> AND <kept>`, correlated with `parent`.
 fn kept_under(parent: &DynIden, child: &CascadeChild) -> SelectStatement {
-    let mut kept =
-        Condition::any().add(Expr::col((child.table.clone(), child.deleted_at.clone())).is_null());
+    let mut kept = Condition::any().add(child.live());
     for grandchild in child.children() {
         kept = kept.add(Expr::exists(kept_under(&child.table, &grandchild)));
     }

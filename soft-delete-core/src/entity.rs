@@ -29,6 +29,7 @@ use sea_orm::{
 
 use crate::error::{Error, Result};
 use crate::hooks;
+use crate::marker::Marker;
 use crate::operation::OperationId;
 use crate::scope::{DefaultScope, Scope, Scoped};
 
@@ -81,8 +82,9 @@ pub type Timestamp = DateTime<Utc>;
             `deletion_reason` itself"
 )]
 pub trait SoftDelete: EntityTrait + hooks::SoftDeleteHooks {
-    /// The column that holds when a row was soft-deleted (`NULL` while it is active).
-    fn deleted_at_column() -> Self::Column;
+    /// How a row says it is soft-deleted: `deleted_at` (the default), a flag, a reversed flag
+    /// or an epoch; see [`crate::marker`].
+    fn marker() -> Marker<Self::Column>;
 
     /// The column that holds who soft-deleted a row.
     fn deleted_by_column() -> Self::Column;
@@ -441,31 +443,29 @@ impl Change {
             Change::SoftDelete {
                 op, at, by, reason, ..
             } => {
-                let mut set = vec![
-                    (E::deleted_at_column(), Value::from(*at)),
-                    (E::deleted_by_column(), Value::from(by.clone())),
-                    (E::deletion_reason_column(), Value::from(reason.clone())),
-                ];
+                let mut set = E::marker().stamp(*at);
+                set.push((E::deleted_by_column(), Value::from(by.clone())));
+                set.push((E::deletion_reason_column(), Value::from(reason.clone())));
                 if let Some(column) = E::deletion_op_column() {
                     set.push((column, Value::from(op.to_string())));
                 }
                 (set, at, by)
             }
             Change::Restore { op, at, by } => (
-                vec![
-                    (
-                        E::deleted_at_column(),
-                        Value::from(Option::<Timestamp>::None),
-                    ),
-                    (E::deleted_by_column(), Value::from(Option::<String>::None)),
-                    (
-                        E::deletion_reason_column(),
-                        Value::from(Option::<String>::None),
-                    ),
-                ]
-                .into_iter()
-                .chain(E::deletion_op_column().map(|column| (column, Value::from(op.to_string()))))
-                .collect(),
+                E::marker()
+                    .clear()
+                    .into_iter()
+                    .chain([
+                        (E::deleted_by_column(), Value::from(Option::<String>::None)),
+                        (
+                            E::deletion_reason_column(),
+                            Value::from(Option::<String>::None),
+                        ),
+                    ])
+                    .chain(
+                        E::deletion_op_column().map(|column| (column, Value::from(op.to_string()))),
+                    )
+                    .collect(),
                 at,
                 by,
             ),
@@ -481,9 +481,12 @@ impl Change {
 
     /// Refuses a stamp `backend` cannot store exactly (see [`check_timestamp`]). The stamp the
     /// crate takes itself (`now`) always fits; one given with `.at(..)` may not.
-    pub(crate) fn check(&self, backend: DbBackend) -> Result<()> {
+    pub(crate) fn check<E: SoftDelete>(&self, backend: DbBackend) -> Result<()> {
         match self {
-            Change::SoftDelete { at, .. } => check_timestamp(backend, "at", *at),
+            Change::SoftDelete { at, .. } => {
+                check_timestamp(backend, "at", *at)?;
+                crate::marker::check_stamp::<E>(*at)
+            }
             Change::Restore { at, .. } => check_timestamp(backend, "at", *at),
         }
     }
@@ -498,7 +501,8 @@ impl Change {
             // The operation's id tells its rows from every other operation's, whatever the
             // stamp.
             Change::SoftDelete { op, at, unique, .. } => {
-                let stamped = Condition::all().add(E::deleted_at_column().eq(Value::from(*at)));
+                let (stamped, exact) =
+                    E::marker().stamped_in(*at, |c| Expr::col(c.as_column_ref()));
                 Some(match E::deletion_op_column() {
                     Some(column) => Mark {
                         condition: stamped.add(column.eq(Value::from(op.to_string()))),
@@ -506,7 +510,7 @@ impl Change {
                     },
                     None => Mark {
                         condition: stamped,
-                        unique: *unique,
+                        unique: *unique && exact,
                     },
                 })
             }
@@ -514,7 +518,7 @@ impl Change {
                 if let Some(column) = E::deletion_op_column() {
                     return Some(Mark {
                         condition: Condition::all()
-                            .add(E::deleted_at_column().is_null())
+                            .add(E::marker().live())
                             .add(column.eq(Value::from(op.to_string()))),
                         unique: true,
                     });
@@ -522,7 +526,7 @@ impl Change {
                 let updated_at = E::audit_columns()?.updated_at?;
                 Some(Mark {
                     condition: Condition::all()
-                        .add(E::deleted_at_column().is_null())
+                        .add(E::marker().live())
                         .add(updated_at.eq(Value::from(*at))),
                     unique: true,
                 })
@@ -574,22 +578,28 @@ impl Change {
     /// Which rows the change applies to: soft delete only active rows, restore only deleted ones.
     pub(crate) fn guard<E: SoftDelete>(&self) -> Expr {
         match self {
-            Change::SoftDelete { .. } => E::deleted_at_column().is_null(),
-            Change::Restore { .. } => E::deleted_at_column().is_not_null(),
+            Change::SoftDelete { .. } => E::marker().live(),
+            Change::Restore { .. } => E::marker().deleted(),
         }
     }
 }
 
-/// The audit values an insert writes where a row leaves them unset: `created_at`, and
-/// `created_by` when someone is named. Empty for entities without audit columns.
+/// The values an insert writes where a row leaves them unset: a live marker for entities whose
+/// marker is a flag or an epoch (a table without a default for it would refuse the row), and
+/// the audit values `created_at`, and `created_by` when someone is named.
 pub(crate) fn insert_defaults<E: SoftDelete>(
     at: Timestamp,
     by: Option<&str>,
 ) -> Vec<(E::Column, Value)> {
-    let Some(audit) = E::audit_columns() else {
-        return Vec::new();
+    let marker = E::marker();
+    let mut defaults = match marker {
+        Marker::Timestamp(_) => Vec::new(),
+        _ => marker.clear(),
     };
-    let mut defaults = vec![(audit.created_at, Value::from(at))];
+    let Some(audit) = E::audit_columns() else {
+        return defaults;
+    };
+    defaults.push((audit.created_at, Value::from(at)));
     if let Some(by) = by {
         defaults.push((audit.created_by, Value::from(by.to_owned())));
     }
@@ -838,7 +848,7 @@ async fn apply_to_key<E: SoftDelete, C: ConnectionTrait + TransactionTrait>(
     use crate::operation_log::{Entry, OperationStatus, Totals};
     let key = key.ok_or_else(missing_key::<E>)?;
     let backend = db.get_database_backend();
-    change.check(backend)?;
+    change.check::<E>(backend)?;
     crate::cascade::check::<E>()?;
     let assignments = change.assignments::<E>();
     check_pending::<E>(&pending, &assignments, &change)?;
@@ -1094,7 +1104,8 @@ pub(crate) fn missing_key<E: EntityTrait>() -> Error {
 pub trait SoftDeleteModelExt: ModelTrait {
     /// True when the row was soft-deleted.
     fn is_deleted(&self) -> bool;
-    /// When the row was soft-deleted.
+    /// When the row was soft-deleted, where its marker records it (`None` for a flag alone;
+    /// an epoch's second or millisecond).
     fn deleted_at(&self) -> Option<Timestamp>;
     /// Who soft-deleted the row.
     fn deleted_by(&self) -> Option<String>;
@@ -1108,12 +1119,11 @@ where
     M::Entity: SoftDelete,
 {
     fn is_deleted(&self) -> bool {
-        self.get(<M::Entity as SoftDelete>::deleted_at_column())
-            .is_some()
+        crate::marker::read_state(&<M::Entity as SoftDelete>::marker(), |c| self.get(c)).0
     }
 
     fn deleted_at(&self) -> Option<Timestamp> {
-        value_to(self.get(<M::Entity as SoftDelete>::deleted_at_column()))
+        crate::marker::read_state(&<M::Entity as SoftDelete>::marker(), |c| self.get(c)).1
     }
 
     fn deleted_by(&self) -> Option<String> {

@@ -40,12 +40,17 @@
 //! };
 //! // ... and implemented `SoftDelete` for `user::Entity`.
 //! use soft_delete_core::prelude::*;
+//! use soft_delete_core::Marker;
 //! assert!(!model.is_deleted());
-//! assert!(matches!(user::Entity::deleted_at_column(), user::Column::DeletedAt));
+//! assert!(matches!(user::Entity::marker(), Marker::Timestamp(user::Column::DeletedAt)));
 //! ```
 //!
 //! * Columns the model already declares are kept, not duplicated. Other names fit existing
 //!   schemas: `#[soft_delete(deleted_at = "removed_at", deletion_reason = "reason")]`.
+//! * Tables that mark deletions otherwise take a [`Marker`] option: a boolean
+//!   (`flag = "is_deleted"`, alone or with `deleted_at` kept in step), a reversed flag
+//!   (`active = "is_active"`) or an integer epoch (`epoch = "deleted_epoch"`, 0 while live); see
+//!   [`marker`].
 //! * `#[soft_delete(audit)]` adds `created_at`, `created_by`, `updated_at` and `updated_by`
 //!   (`audit = "created"` only the first two) and implements [`Audit`].
 //! * `#[soft_delete(operation_id)]` adds `deletion_op`, where every soft delete and restore
@@ -175,6 +180,7 @@ pub mod error;
 pub mod events;
 pub mod hooks;
 pub mod manager;
+pub mod marker;
 pub mod migration;
 pub mod operation;
 pub mod operation_log;
@@ -195,6 +201,7 @@ pub use entity::{
 pub use error::{Error, Result, RowState};
 pub use hooks::{Batch, BulkHooks, HookContext, HookError, HookResult, SoftDeleteHooks};
 pub use manager::{DeletionStats, SoftDeleteManager, Undo};
+pub use marker::{EpochUnit, Marker, TimedMarker};
 pub use operation::{OperationId, OperationKind, Selection};
 pub use operation_log::{OperationRecord, OperationStatus, Operations};
 pub use report::{AlertSink, BulkAlert, BulkReport, Progress, TracingAlertSink};
@@ -235,7 +242,10 @@ pub use soft_delete_derive::soft_delete;
 /// }
 ///
 /// use soft_delete_core::SoftDelete;
-/// assert!(matches!(user::Entity::deleted_at_column(), user::Column::RemovedAt));
+/// assert!(matches!(
+///     user::Entity::marker(),
+///     soft_delete_core::Marker::Timestamp(user::Column::RemovedAt)
+/// ));
 /// ```
 pub use soft_delete_derive::SoftDelete;
 
@@ -261,6 +271,7 @@ pub mod __private {
     pub use crate::cascade::CascadeChild;
     pub use crate::entity::{Audit, AuditColumns, SoftDelete};
     pub use crate::hooks::{BulkHooks, SoftDeleteHooks};
+    pub use crate::marker::{EpochUnit, Marker, TimedMarker};
     pub use crate::scope::{DefaultScope, Scope, Scoped, Unscoped};
     pub use sea_orm::prelude::DateTimeUtc;
     pub use sea_orm::{EntityTrait, PrimaryKeyTrait, Select};

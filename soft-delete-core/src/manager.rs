@@ -106,6 +106,7 @@ use crate::bulk::{
 use crate::config::SoftDeleteConfig;
 use crate::entity::{BoxFuture, RestoreOne, SoftDelete, SoftDeleteOne, Timestamp};
 use crate::error::{Error, Result};
+use crate::marker::TimedMarker;
 use crate::operation::{OperationId, OperationKind};
 use crate::operation_log::{self, OperationRecord, OperationStatus, Operations};
 use crate::report::{AlertSink, BulkReport, TracingAlertSink};
@@ -490,7 +491,7 @@ where
     /// [`Error::Bulk`] when a batch fails.
     pub fn hard_delete_before<E>(&self, cutoff: Timestamp) -> Purge<'c, E, C>
     where
-        E: SoftDelete,
+        E: SoftDelete + TimedMarker,
     {
         self.bulk(Filter(Condition::all()), PurgeAction::new(cutoff))
     }
@@ -499,9 +500,55 @@ where
     /// `retention` before the operation starts.
     pub fn purge_expired<E>(&self) -> Purge<'c, E, C>
     where
-        E: SoftDelete,
+        E: SoftDelete + TimedMarker,
     {
         self.bulk(Filter(Condition::all()), PurgeAction::expired())
+    }
+
+    /// Deletes for good the soft-deleted rows that match `condition`, whenever they were
+    /// deleted, walking forward by primary key as [`hard_delete_before`](Self::hard_delete_before)
+    /// does. Live rows are never touched, whatever the condition. The purge for entities whose
+    /// marker records no time (a flag alone, see [`crate::marker`]), and for any entity whose
+    /// rows are purged by something other than their age.
+    ///
+    /// # Errors
+    ///
+    /// As for [`hard_delete_before`](Self::hard_delete_before).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # mod user {
+    /// #     use sea_orm::entity::prelude::*;
+    /// #     #[soft_delete_core::soft_delete(flag = "is_deleted")]
+    /// #     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    /// #     #[sea_orm(table_name = "users")]
+    /// #     pub struct Model {
+    /// #         #[sea_orm(primary_key)]
+    /// #         pub id: i64,
+    /// #         pub tenant: i64,
+    /// #     }
+    /// #     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    /// #     pub enum Relation {}
+    /// #     impl ActiveModelBehavior for ActiveModel {}
+    /// # }
+    /// use sea_orm::ColumnTrait;
+    /// use soft_delete_core::prelude::*;
+    ///
+    /// # async fn run(db: &sea_orm::DatabaseConnection) -> soft_delete_core::Result<()> {
+    /// let manager = SoftDeleteManager::new(db);
+    /// // `user` marks deletions with `is_deleted` alone: no time to compare with a cutoff.
+    /// let report = manager
+    ///     .purge_where::<user::Entity>(user::Column::Tenant.eq(7))
+    ///     .await?;
+    /// println!("purged {} rows", report.affected);
+    /// # Ok(()) }
+    /// ```
+    pub fn purge_where<E>(&self, condition: impl IntoCondition) -> Purge<'c, E, C>
+    where
+        E: SoftDelete,
+    {
+        self.bulk(Filter(condition.into_condition()), PurgeAction::any())
     }
 
     /// Inserts `rows` in batches and returns the created models in input order; see the

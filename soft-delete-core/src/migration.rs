@@ -21,9 +21,10 @@ use sea_orm::sea_query::ConditionalStatement;
 use sea_orm::sea_query::{
     Alias, ColumnDef, ColumnType, Index, IndexCreateStatement, Table, TableCreateStatement,
 };
-use sea_orm::{ColumnTrait, DbBackend, IdenStatic, Schema};
+use sea_orm::{DbBackend, IdenStatic, Schema, Value};
 
 use crate::entity::SoftDelete;
+use crate::marker::Marker;
 
 /// The column type this crate gives soft-delete and audit timestamps on `backend`.
 ///
@@ -39,7 +40,11 @@ pub fn timestamp_type(backend: DbBackend) -> ColumnType {
 /// The names of the timestamp columns this crate writes for `E`: `deleted_at` and, for audited
 /// entities, `created_at` and `updated_at`.
 pub(crate) fn timestamp_columns<E: SoftDelete>() -> Vec<&'static str> {
-    let mut columns = vec![E::deleted_at_column().as_str()];
+    let mut columns: Vec<&'static str> = E::marker()
+        .at_column()
+        .map(|c| c.as_str())
+        .into_iter()
+        .collect();
     if let Some(audit) = E::audit_columns() {
         columns.push(audit.created_at.as_str());
         columns.extend(audit.updated_at.map(|c| c.as_str()));
@@ -50,11 +55,9 @@ pub(crate) fn timestamp_columns<E: SoftDelete>() -> Vec<&'static str> {
 /// The soft-delete columns of `E` (with its operation column and its audit columns, if any), in
 /// order.
 pub(crate) fn managed_columns<E: SoftDelete>() -> Vec<E::Column> {
-    let mut columns = vec![
-        E::deleted_at_column(),
-        E::deleted_by_column(),
-        E::deletion_reason_column(),
-    ];
+    let mut columns: Vec<E::Column> = E::marker().columns().into_iter().copied().collect();
+    columns.push(E::deleted_by_column());
+    columns.push(E::deletion_reason_column());
     columns.extend(E::deletion_op_column());
     if let Some(audit) = E::audit_columns() {
         columns.push(audit.created_at);
@@ -65,10 +68,32 @@ pub(crate) fn managed_columns<E: SoftDelete>() -> Vec<E::Column> {
     columns
 }
 
+/// The value a marker's flag or epoch column holds for a live row, which it takes as its
+/// default so that existing rows, and inserts that leave it out, are live. `None` for the
+/// other columns (a timestamp is NULL while the row is live).
+fn live_default<E: SoftDelete>(name: &str) -> Option<Value> {
+    match E::marker() {
+        Marker::Flag { flag, .. } if flag.as_str() == name => Some(false.into()),
+        Marker::Active { flag, .. } if flag.as_str() == name => Some(true.into()),
+        Marker::Epoch { column, .. } if column.as_str() == name => Some(0i64.into()),
+        _ => None,
+    }
+}
+
 /// SeaORM's definition of one of `E`'s columns, with the timestamp type fixed for `backend`.
+/// A marker's flag or epoch is `NOT NULL` with the live value as default, even where the other
+/// columns are added as nullable.
 fn column_def<E: SoftDelete>(backend: DbBackend, column: E::Column, nullable: bool) -> ColumnDef {
     let original = Schema::new(backend).get_column_def::<E>(column);
     let name = column.as_str();
+    if let Some(live) = live_default::<E>(name) {
+        let mut def = match original.get_column_type() {
+            Some(ty) => ColumnDef::new_with_type(Alias::new(name), ty.clone()),
+            None => original.clone(),
+        };
+        def.not_null().default(live);
+        return def;
+    }
     let mut def = if timestamp_columns::<E>().contains(&name) {
         ColumnDef::new_with_type(Alias::new(name), timestamp_type(backend))
     } else {
@@ -113,7 +138,8 @@ fn column_def<E: SoftDelete>(backend: DbBackend, column: E::Column, nullable: bo
 /// ```
 pub fn create_table_from_entity<E: SoftDelete>(backend: DbBackend) -> TableCreateStatement {
     let original = Schema::new(backend).create_table_from_entity(E::default());
-    if backend != DbBackend::MySql {
+    let marker = *E::marker().state_column();
+    if backend != DbBackend::MySql && live_default::<E>(marker.as_str()).is_none() {
         return original;
     }
     let timestamps = timestamp_columns::<E>();
@@ -126,7 +152,11 @@ pub fn create_table_from_entity<E: SoftDelete>(backend: DbBackend) -> TableCreat
     }
     for column in original.get_columns() {
         let name = column.get_column_name();
-        if timestamps.contains(&name.as_str()) {
+        if let Some(live) = live_default::<E>(&name) {
+            let mut replaced = column.clone();
+            replaced.not_null().default(live);
+            table.col(replaced);
+        } else if backend == DbBackend::MySql && timestamps.contains(&name.as_str()) {
             let mut replaced = ColumnDef::new_with_type(Alias::new(name), timestamp_type(backend));
             match column.get_column_spec().nullable {
                 Some(false) => replaced.not_null(),
@@ -146,12 +176,13 @@ pub fn create_table_from_entity<E: SoftDelete>(backend: DbBackend) -> TableCreat
     table
 }
 
-/// The name of `E`'s `deleted_at` index: `idx_<table>_<deleted_at>`.
+/// The name of `E`'s `deleted_at` index: `idx_<table>_<deleted_at>` (for other markers, the
+/// column is the marker's [`index_column`](Marker::index_column)).
 pub fn deleted_at_index_name<E: SoftDelete>() -> String {
     format!(
         "idx_{}_{}",
         E::default().table_name(),
-        E::deleted_at_column().as_str()
+        E::marker().index_column().as_str()
     )
 }
 
@@ -164,7 +195,7 @@ pub fn deleted_at_index<E: SoftDelete>() -> IndexCreateStatement {
     Index::create()
         .name(deleted_at_index_name::<E>())
         .table(E::default().table_ref())
-        .col(E::deleted_at_column())
+        .col(*E::marker().index_column())
         .to_owned()
 }
 
@@ -201,12 +232,17 @@ pub fn deleted_rows_index_name<E: SoftDelete>() -> String {
 ///     r#"CREATE INDEX "idx_users_deleted_at_deleted" ON "users" ("deleted_at") WHERE "users"."deleted_at" IS NOT NULL"#
 /// );
 /// ```
+///
+/// For other markers the index is keyed on the marker's
+/// [`index_column`](Marker::index_column), over the rows its deleted test selects
+/// (`WHERE is_deleted = TRUE`).
 pub fn deleted_rows_index<E: SoftDelete>() -> IndexCreateStatement {
+    let marker = E::marker();
     Index::create()
         .name(deleted_rows_index_name::<E>())
         .table(E::default().table_ref())
-        .col(E::deleted_at_column())
-        .and_where(E::deleted_at_column().is_not_null())
+        .col(*marker.index_column())
+        .and_where(marker.deleted())
         .to_owned()
 }
 
@@ -379,7 +415,7 @@ mod with_migration {
     use sea_orm::sea_query::{
         Alias, ColumnDef, ConditionalStatement, Expr, Index, IntoIden, Table,
     };
-    use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, DbErr, IdenStatic};
+    use sea_orm::{ConnectionTrait, DbBackend, DbErr, IdenStatic};
     use sea_orm_migration::{MigrationName, MigrationTrait, SchemaManager};
 
     use super::{
@@ -387,6 +423,7 @@ mod with_migration {
         deleted_rows_index_name, managed_columns, unique_among_active_name,
     };
     use crate::entity::SoftDelete;
+    use crate::marker::Marker;
 
     /// A migration that adds `E`'s soft-delete (and audit) columns and its `deleted_at` index to
     /// an existing table. List it in a `Migrator` like any other:
@@ -686,11 +723,16 @@ mod with_migration {
         for column in columns {
             index.col(*column);
         }
-        match manager.get_database_backend() {
-            DbBackend::MySql => {
+        let marker = E::marker();
+        match (manager.get_database_backend(), marker) {
+            // The epoch is 0 on every live row and the time elsewhere: in the key, it keeps
+            // live rows apart from deleted ones without a generated column.
+            (DbBackend::MySql, Marker::Epoch { column, .. }) => {
+                index.col(column);
+            }
+            (DbBackend::MySql, _) => {
                 if !manager.has_column(table, ACTIVE_FLAG_COLUMN).await? {
-                    let flag =
-                        Expr::case(E::deleted_at_column().is_null(), 1).finally(Expr::null());
+                    let flag = Expr::case(marker.live(), 1).finally(Expr::null());
                     manager
                         .alter_table(
                             Table::alter()
@@ -707,7 +749,7 @@ mod with_migration {
                 index.col(Alias::new(ACTIVE_FLAG_COLUMN).into_iden());
             }
             _ => {
-                index.and_where(E::deleted_at_column().is_null());
+                index.and_where(marker.live());
             }
         }
         manager.create_index(index).await

@@ -188,8 +188,7 @@ pub trait SoftDeleteService: Sync {
         &'a self,
         id: impl Into<PrimaryKeyValue<Self::Entity>>,
     ) -> BoxFuture<'a, Result<Option<ModelOf<Self::Entity>>>> {
-        let query =
-            Self::Entity::find_by_id(id.into()).filter(Self::Entity::deleted_at_column().is_null());
+        let query = Self::Entity::find_by_id(id.into()).filter(Self::Entity::marker().live());
         Box::pin(async move { Ok(query.one(self.connection()).await?) })
     }
 
@@ -202,8 +201,7 @@ pub trait SoftDeleteService: Sync {
         &'a self,
         id: impl Into<PrimaryKeyValue<Self::Entity>>,
     ) -> BoxFuture<'a, Result<Option<ModelOf<Self::Entity>>>> {
-        let query = Self::Entity::find_by_id(id.into())
-            .filter(Self::Entity::deleted_at_column().is_not_null());
+        let query = Self::Entity::find_by_id(id.into()).filter(Self::Entity::marker().deleted());
         Box::pin(async move { Ok(query.one(self.connection()).await?) })
     }
 
@@ -251,7 +249,7 @@ pub trait SoftDeleteService: Sync {
     ///
     /// [`Error::Db`] when the query fails.
     fn count(&self) -> BoxFuture<'_, Result<u64>> {
-        let active = Condition::all().add(Self::Entity::deleted_at_column().is_null());
+        let active = Condition::all().add(Self::Entity::marker().live());
         Box::pin(async move {
             Ok(count(self.connection(), &count_where::<Self::Entity>(&active)).await?)
         })
@@ -603,7 +601,7 @@ where
             }
             let mut update = E::update(row).validate()?;
             if !self.include_deleted {
-                update = update.filter(E::deleted_at_column().is_null());
+                update = update.filter(E::marker().live());
             }
             match update.exec(self.db).await {
                 Ok(model) => Ok(model),

@@ -30,7 +30,7 @@ pub enum ScopeMode {
 #[derive(Default)]
 pub struct Options {
     /// A field name per role, where the user renamed it (indexed by `Role::index`).
-    pub renames: [Option<LitStr>; 8],
+    pub renames: [Option<LitStr>; Role::ALL.len()],
     /// The audit option and the span of its key.
     pub audit: Option<(AuditMode, Span)>,
     /// The default-scope option and the span of its key.
@@ -41,6 +41,8 @@ pub struct Options {
     pub hooks: Option<Span>,
     /// The entities named in `cascade(…)`, whose rows follow this entity's.
     pub cascade: Vec<syn::Path>,
+    /// `epoch_unit = "seconds" | "millis"`: true for milliseconds, with the span of the value.
+    pub epoch_millis: Option<(bool, Span)>,
 }
 
 impl Options {
@@ -57,9 +59,9 @@ impl Options {
     }
 }
 
-const KEYS: &str = "`deleted_at`, `deleted_by`, `deletion_reason`, `audit`, `default_scope`, \
-                    `operation_id`, `deletion_op`, `cascade`, `hooks`, `created_at`, \
-                    `created_by`, `updated_at`, `updated_by`";
+const KEYS: &str = "`deleted_at`, `flag`, `active`, `epoch`, `epoch_unit`, `deleted_by`, \
+                    `deletion_reason`, `audit`, `default_scope`, `operation_id`, `deletion_op`, \
+                    `cascade`, `hooks`, `created_at`, `created_by`, `updated_at`, `updated_by`";
 
 /// Parses a comma-separated option list. `attr_name` is the attribute the options were written
 /// in, for messages (`soft_delete` or `soft_delete_columns`).
@@ -86,6 +88,8 @@ pub fn parse_options(tokens: TokenStream, attr_name: &str, options: &mut Options
             parse_default_scope(&meta, &ident, attr_name, options, cx);
         } else if key == "cascade" {
             parse_cascade(&meta, attr_name, options, cx);
+        } else if key == "epoch_unit" {
+            parse_epoch_unit(&meta, &ident, attr_name, options, cx);
         } else if key == "hooks" {
             if !matches!(meta, Meta::Path(_)) {
                 cx.error_spanned_by(
@@ -193,6 +197,32 @@ fn parse_default_scope(
     }
 }
 
+fn parse_epoch_unit(meta: &Meta, ident: &Ident, attr_name: &str, options: &mut Options, cx: &Ctxt) {
+    const EXPECTED: &str = "expected `epoch_unit = \"seconds\"` or `epoch_unit = \"millis\"`";
+    let millis = match meta {
+        Meta::NameValue(nv) => match string_literal(&nv.value) {
+            Some(lit) if lit.value() == "seconds" => Some((false, lit.span())),
+            Some(lit) if lit.value() == "millis" => Some((true, lit.span())),
+            _ => {
+                cx.error_spanned_by(&nv.value, format!("{EXPECTED} in {attr_name}"));
+                None
+            }
+        },
+        other => {
+            cx.error_spanned_by(other, format!("{EXPECTED} in {attr_name}"));
+            None
+        }
+    };
+    if options.epoch_millis.is_some() {
+        cx.error_spanned_by(
+            ident,
+            format!("duplicate {attr_name} attribute `epoch_unit`"),
+        );
+    } else if let Some(millis) = millis {
+        options.epoch_millis = Some(millis);
+    }
+}
+
 fn parse_cascade(meta: &Meta, attr_name: &str, options: &mut Options, cx: &Ctxt) {
     const EXPECTED: &str = "expected `cascade(super::post::Entity, …)`: the related soft-delete \
                             entities whose rows follow this one's";
@@ -222,12 +252,30 @@ fn parse_rename(
     cx: &Ctxt,
 ) {
     let key = role.key();
-    let Meta::NameValue(nv) = meta else {
-        cx.error_spanned_by(
-            meta,
-            format!("expected `{key} = \"field_name\"` in {attr_name}"),
-        );
-        return;
+    let nv = match meta {
+        Meta::NameValue(nv) => nv,
+        // `flag`, `deleted_at`: the column under its default name.
+        Meta::Path(_) if role.may_be_bare() => {
+            let slot = &mut options.renames[role.index()];
+            if slot.is_some() {
+                cx.error_spanned_by(ident, format!("duplicate {attr_name} attribute `{key}`"));
+            } else {
+                *slot = Some(LitStr::new(role.default_field(), ident.span()));
+            }
+            return;
+        }
+        _ => {
+            let bare = if role.may_be_bare() {
+                format!("`{key}` or ")
+            } else {
+                String::new()
+            };
+            cx.error_spanned_by(
+                meta,
+                format!("expected {bare}`{key} = \"field_name\"` in {attr_name}"),
+            );
+            return;
+        }
     };
     let Some(lit) = string_literal(&nv.value) else {
         cx.error_spanned_by(

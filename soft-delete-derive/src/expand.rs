@@ -183,6 +183,8 @@ fn inject_fields(item: &mut ItemStruct, columns: &[Column]) {
             Kind::Timestamp => quote!(Option<::soft_delete_core::__private::DateTimeUtc>),
             // `String` is written bare: SeaORM recognises string columns by that exact text.
             Kind::Text => quote!(Option<String>),
+            Kind::Bool => quote!(bool),
+            Kind::Integer => quote!(i64),
         };
         let tokens = quote! {
             #[doc = #doc]
@@ -199,6 +201,9 @@ fn inject_fields(item: &mut ItemStruct, columns: &[Column]) {
 fn field_doc(role: Role) -> &'static str {
     match role {
         Role::DeletedAt => " When the row was soft-deleted; `None` while it is active.",
+        Role::Flag => " True once the row is soft-deleted.",
+        Role::Active => " True while the row is active; false once it is soft-deleted.",
+        Role::Epoch => " When the row was soft-deleted, since 1970; 0 while it is active.",
         Role::DeletedBy => " Who soft-deleted the row, when known.",
         Role::DeletionReason => " Why the row was soft-deleted, when given.",
         Role::DeletionOp => " The id of the operation that soft-deleted the row.",
@@ -221,7 +226,7 @@ fn variant(columns: &[Column], role: Role) -> Option<TokenStream> {
 
 fn trait_impls(columns: &[Column], options: &Options) -> TokenStream {
     let get = |role| variant(columns, role).unwrap_or_else(|| quote!(::core::unreachable!()));
-    let deleted_at = get(Role::DeletedAt);
+    let (marker, timed) = marker(columns, options);
     let deleted_by = get(Role::DeletedBy);
     let deletion_reason = get(Role::DeletionReason);
     let audit_columns = options.audit.map(|_| {
@@ -270,8 +275,8 @@ fn trait_impls(columns: &[Column], options: &Options) -> TokenStream {
         #[automatically_derived]
         impl ::soft_delete_core::__private::SoftDelete for Entity {
             #[inline]
-            fn deleted_at_column() -> Column {
-                #deleted_at
+            fn marker() -> ::soft_delete_core::__private::Marker<Column> {
+                #marker
             }
             #deletion_op
             #cascade
@@ -287,6 +292,7 @@ fn trait_impls(columns: &[Column], options: &Options) -> TokenStream {
             #default_scope
         }
     };
+    let timed = timed.then(timed_impl);
     let hooks = hooks_impl(options);
     let scope_fns = options.default_scope.map(|(mode, _)| scope_functions(mode));
     let audit = options.audit.map(|(mode, _)| {
@@ -322,9 +328,46 @@ fn trait_impls(columns: &[Column], options: &Options) -> TokenStream {
     });
     quote! {
         #soft_delete
+        #timed
         #hooks
         #audit
         #scope_fns
+    }
+}
+
+/// The entity's marker, as the body of `SoftDelete::marker`, and whether it records the time.
+fn marker(columns: &[Column], options: &Options) -> (TokenStream, bool) {
+    let p = quote!(::soft_delete_core::__private);
+    let at = match variant(columns, Role::DeletedAt) {
+        Some(at) => quote!(::core::option::Option::Some(#at)),
+        None => quote!(::core::option::Option::None),
+    };
+    let has_at = variant(columns, Role::DeletedAt).is_some();
+    if let Some(flag) = variant(columns, Role::Flag) {
+        (quote!(#p::Marker::Flag { flag: #flag, at: #at }), has_at)
+    } else if let Some(flag) = variant(columns, Role::Active) {
+        (quote!(#p::Marker::Active { flag: #flag, at: #at }), has_at)
+    } else if let Some(column) = variant(columns, Role::Epoch) {
+        let unit = match options.epoch_millis {
+            Some((true, _)) => quote!(Millis),
+            _ => quote!(Seconds),
+        };
+        (
+            quote!(#p::Marker::Epoch { column: #column, unit: #p::EpochUnit::#unit }),
+            true,
+        )
+    } else {
+        let at =
+            variant(columns, Role::DeletedAt).unwrap_or_else(|| quote!(::core::unreachable!()));
+        (quote!(#p::Marker::Timestamp(#at)), true)
+    }
+}
+
+/// `TimedMarker`, for entities whose marker records when a row was deleted.
+fn timed_impl() -> TokenStream {
+    quote! {
+        #[automatically_derived]
+        impl ::soft_delete_core::__private::TimedMarker for Entity {}
     }
 }
 
@@ -396,7 +439,7 @@ fn fallback_impls(options: &Options) -> TokenStream {
     let soft_delete = quote! {
         #[automatically_derived]
         impl ::soft_delete_core::__private::SoftDelete for Entity {
-            fn deleted_at_column() -> Column {
+            fn marker() -> ::soft_delete_core::__private::Marker<Column> {
                 ::core::unreachable!()
             }
             fn deleted_by_column() -> Column {
@@ -427,8 +470,10 @@ fn fallback_impls(options: &Options) -> TokenStream {
         }
     });
     let hooks = hooks_impl(options);
+    let timed = timed_impl();
     quote! {
         #soft_delete
+        #timed
         #hooks
         #audit
     }

@@ -4,6 +4,12 @@
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
     DeletedAt,
+    /// A boolean marker, TRUE once the row is deleted (`flag` option).
+    Flag,
+    /// A reversed boolean marker, TRUE while the row is live (`active` option).
+    Active,
+    /// An integer marker: 0 while live, the deletion time since 1970 after (`epoch` option).
+    Epoch,
     DeletedBy,
     DeletionReason,
     /// The id of the operation that soft-deleted the row (`operation_id` option).
@@ -19,11 +25,16 @@ pub enum Role {
 pub enum Kind {
     Timestamp,
     Text,
+    Bool,
+    Integer,
 }
 
 impl Role {
-    pub const ALL: [Role; 8] = [
+    pub const ALL: [Role; 11] = [
         Role::DeletedAt,
+        Role::Flag,
+        Role::Active,
+        Role::Epoch,
         Role::DeletedBy,
         Role::DeletionReason,
         Role::DeletionOp,
@@ -37,6 +48,9 @@ impl Role {
     pub fn key(self) -> &'static str {
         match self {
             Role::DeletedAt => "deleted_at",
+            Role::Flag => "flag",
+            Role::Active => "active",
+            Role::Epoch => "epoch",
             Role::DeletedBy => "deleted_by",
             Role::DeletionReason => "deletion_reason",
             Role::DeletionOp => "deletion_op",
@@ -45,6 +59,28 @@ impl Role {
             Role::UpdatedAt => "updated_at",
             Role::UpdatedBy => "updated_by",
         }
+    }
+
+    /// The field a role's column goes by when its option names none: the key, but for the
+    /// markers, which are named for what they hold.
+    pub fn default_field(self) -> &'static str {
+        match self {
+            Role::Flag => "is_deleted",
+            Role::Active => "is_active",
+            Role::Epoch => "deleted_epoch",
+            other => other.key(),
+        }
+    }
+
+    /// The markers other than the timestamp: at most one of them, chosen by its option.
+    pub fn is_marker(self) -> bool {
+        matches!(self, Role::Flag | Role::Active | Role::Epoch)
+    }
+
+    /// Roles whose option may be written bare (`flag`, `deleted_at`), meaning the column under
+    /// its default name.
+    pub fn may_be_bare(self) -> bool {
+        self.is_marker() || self == Role::DeletedAt
     }
 
     pub fn from_key(key: &str) -> Option<Role> {
@@ -58,6 +94,8 @@ impl Role {
     pub fn kind(self) -> Kind {
         match self {
             Role::DeletedAt | Role::CreatedAt | Role::UpdatedAt => Kind::Timestamp,
+            Role::Flag | Role::Active => Kind::Bool,
+            Role::Epoch => Kind::Integer,
             Role::DeletedBy
             | Role::DeletionReason
             | Role::DeletionOp
@@ -76,7 +114,10 @@ impl Role {
     }
 
     pub fn is_audit(self) -> bool {
-        !self.must_be_option()
+        matches!(
+            self,
+            Role::CreatedAt | Role::CreatedBy | Role::UpdatedAt | Role::UpdatedBy
+        )
     }
 
     pub fn is_update_audit(self) -> bool {
@@ -86,6 +127,8 @@ impl Role {
     /// The type written for an injected field, and shown in error messages.
     pub fn expected_type(self) -> &'static str {
         match (self.kind(), self.must_be_option()) {
+            (Kind::Bool, _) => "bool",
+            (Kind::Integer, _) => "i64",
             (Kind::Timestamp, true) => "Option<DateTimeUtc>",
             (Kind::Text, true) => "Option<String>",
             (Kind::Timestamp, false) => "Option<DateTimeUtc>` or `DateTimeUtc",

@@ -659,9 +659,10 @@ fn options_report_every_error() {
         deletion_reason = "not a name",
         a::b
     ));
-    let keys = "expected one of `deleted_at`, `deleted_by`, `deletion_reason`, `audit`, \
-                `default_scope`, `operation_id`, `deletion_op`, `cascade`, `hooks`, \
-                `created_at`, `created_by`, `updated_at`, `updated_by`";
+    let keys = "expected one of `deleted_at`, `flag`, `active`, `epoch`, `epoch_unit`, \
+                `deleted_by`, `deletion_reason`, `audit`, `default_scope`, `operation_id`, \
+                `deletion_op`, `cascade`, `hooks`, `created_at`, `created_by`, `updated_at`, \
+                `updated_by`";
     assert_eq!(
         messages,
         [
@@ -738,7 +739,133 @@ fn roles_round_trip_through_their_keys() {
     for (i, role) in Role::ALL.into_iter().enumerate() {
         assert_eq!(Role::from_key(role.key()), Some(role));
         assert_eq!(role.index(), i);
-        assert_eq!(role.is_audit(), !role.must_be_option());
+        // Every role is exactly one of: a marker, a soft-delete column (NULL while live), an
+        // audit column.
+        let kinds = [role.is_marker(), role.must_be_option(), role.is_audit()];
+        assert_eq!(kinds.iter().filter(|k| **k).count(), 1, "{role:?}");
     }
     assert_eq!(Role::from_key("audit"), None);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Markers
+
+#[test]
+fn attribute_flag_marker_injects_a_bool() {
+    insta::assert_snapshot!(attribute(
+        quote!(flag = "is_deleted"),
+        quote! {
+            #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+            #[sea_orm(table_name = "users")]
+            pub struct Model {
+                #[sea_orm(primary_key)]
+                pub id: i64,
+            }
+        },
+    ));
+}
+
+#[test]
+fn attribute_flag_with_deleted_at_keeps_both_in_step() {
+    insta::assert_snapshot!(attribute(
+        quote!(flag, deleted_at = "removed_at"),
+        quote! {
+            #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+            #[sea_orm(table_name = "users")]
+            pub struct Model {
+                #[sea_orm(primary_key)]
+                pub id: i64,
+                pub is_deleted: bool,
+                pub removed_at: Option<DateTimeUtc>,
+            }
+        },
+    ));
+}
+
+#[test]
+fn attribute_active_and_epoch_markers() {
+    insta::assert_snapshot!(attribute(
+        quote!(active = "enabled"),
+        quote! {
+            #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+            #[sea_orm(table_name = "users")]
+            pub struct Model {
+                #[sea_orm(primary_key)]
+                pub id: i64,
+                pub enabled: bool,
+            }
+        },
+    ));
+    insta::assert_snapshot!(attribute(
+        quote!(epoch = "deleted_ms", epoch_unit = "millis"),
+        quote! {
+            #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+            #[sea_orm(table_name = "users")]
+            pub struct Model {
+                #[sea_orm(primary_key)]
+                pub id: i64,
+            }
+        },
+    ));
+}
+
+#[test]
+fn markers_refuse_contradictions_and_wrong_types() {
+    let model = |fields: TokenStream| {
+        quote! {
+            #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+            #[sea_orm(table_name = "users")]
+            pub struct Model {
+                #[sea_orm(primary_key)]
+                pub id: i64,
+                #fields
+            }
+        }
+    };
+    let cases: [(TokenStream, TokenStream, &str); 7] = [
+        (
+            quote!(flag, active),
+            quote!(),
+            "`flag` and `active` cannot both mark deletions in soft_delete",
+        ),
+        (
+            quote!(epoch, flag = "gone"),
+            quote!(),
+            "`flag` and `epoch` cannot both mark deletions in soft_delete",
+        ),
+        (
+            quote!(epoch, deleted_at),
+            quote!(),
+            "`deleted_at` contradicts `epoch` in soft_delete",
+        ),
+        (
+            quote!(epoch_unit = "millis"),
+            quote!(),
+            "`epoch_unit` has no effect without `epoch = \"field_name\"` in soft_delete",
+        ),
+        (
+            quote!(epoch, epoch_unit = "hours"),
+            quote!(),
+            "expected `epoch_unit = \"seconds\"` or `epoch_unit = \"millis\"` in soft_delete",
+        ),
+        (
+            quote!(flag),
+            quote!(pub is_deleted: Option<bool>,),
+            "soft_delete column `flag` must have type `bool` (a flag is never NULL: FALSE or \
+             TRUE on every row), found `Option<bool>`",
+        ),
+        (
+            quote!(epoch),
+            quote!(pub deleted_epoch: i32,),
+            "soft_delete column `epoch` must have type `i64` (an epoch is never NULL: 0 while \
+             the row is live), found `i32`",
+        ),
+    ];
+    for (args, fields, expected) in cases {
+        let messages = errors(expand::attribute(args.clone(), model(fields)));
+        assert!(
+            messages.iter().any(|m| m.starts_with(expected)),
+            "{args}: {messages:?}"
+        );
+    }
 }

@@ -65,9 +65,50 @@ pub fn resolve(
             ),
         );
     }
+    let markers: Vec<(Role, &syn::LitStr)> = Role::ALL
+        .into_iter()
+        .filter(|role| role.is_marker())
+        .filter_map(|role| options.rename(role).map(|lit| (role, lit)))
+        .collect();
+    if let [(first, _), (second, lit), ..] = markers.as_slice() {
+        cx.error_spanned_by(
+            lit,
+            format!(
+                "`{}` and `{}` cannot both mark deletions in {attr_name}: an entity has one \
+                 marker; keep `flag`, `active` or `epoch` (a flag may keep `deleted_at` in step)",
+                first.key(),
+                second.key()
+            ),
+        );
+    }
+    let epoch = options.rename(Role::Epoch);
+    if let (Some(_), Some(lit)) = (epoch, options.rename(Role::DeletedAt)) {
+        cx.error_spanned_by(
+            lit,
+            format!(
+                "`deleted_at` contradicts `epoch` in {attr_name}: the epoch column holds the \
+                 deletion time itself; remove `deleted_at`"
+            ),
+        );
+    }
+    if let (None, Some((_, span))) = (epoch, options.epoch_millis) {
+        cx.syn_error(syn::Error::new(
+            span,
+            format!("`epoch_unit` has no effect without `epoch = \"field_name\"` in {attr_name}"),
+        ));
+    }
     let mut columns: Vec<Column> = Vec::new();
     for role in Role::ALL {
         let rename = options.rename(role);
+        // A marker column only when its option is given; `deleted_at` unless another marker
+        // replaces it (a flag keeps it when it is named too).
+        if role.is_marker() && rename.is_none() {
+            continue;
+        }
+        if role == Role::DeletedAt && (epoch.is_some() || (!markers.is_empty() && rename.is_none()))
+        {
+            continue;
+        }
         if role.is_audit() && !options.has_audit(role) {
             if let Some(lit) = rename {
                 let hint = if role.is_update_audit() && options.audit.is_some() {
@@ -94,7 +135,7 @@ pub fn resolve(
             }
             continue;
         }
-        let wanted = rename.map_or_else(|| role.key().to_owned(), |lit| lit.value());
+        let wanted = rename.map_or_else(|| role.default_field().to_owned(), |lit| lit.value());
         // `"r#type"` names the field `r#type`, whose column is `type`.
         let wanted_name = wanted.strip_prefix("r#").unwrap_or(&wanted);
         let declared = fields
@@ -132,7 +173,7 @@ pub fn resolve(
                         ident.set_span(span);
                         ident
                     }
-                    Err(_) => Ident::new(role.key(), span),
+                    Err(_) => Ident::new(role.default_field(), span),
                 };
                 columns.push(Column {
                     role,
@@ -188,6 +229,8 @@ fn first_type(role: Role) -> &'static str {
     match role.kind() {
         Kind::Timestamp => "Option<DateTimeUtc>",
         Kind::Text => "Option<String>",
+        Kind::Bool => "bool",
+        Kind::Integer => "i64",
     }
 }
 
@@ -196,6 +239,23 @@ fn check_type(role: Role, ty: &Type, cx: &Ctxt) {
     let expected = role.expected_type();
     let key = role.key();
     let found = type_to_string(ty);
+    if matches!(role.kind(), Kind::Bool | Kind::Integer) {
+        let fits = last_ident(ty).is_some_and(|(ident, args)| ident == expected && args.is_none());
+        if !fits {
+            let why = match role.kind() {
+                Kind::Bool => "a flag is never NULL: FALSE or TRUE on every row",
+                _ => "an epoch is never NULL: 0 while the row is live",
+            };
+            cx.error_spanned_by(
+                ty,
+                format!(
+                    "soft_delete column `{key}` must have type `{expected}` ({why}), found \
+                     `{found}`"
+                ),
+            );
+        }
+        return;
+    }
     let (is_option, inner) = match option_inner(ty) {
         OptionShape::Literal(inner) => (true, inner),
         OptionShape::Qualified => {
@@ -226,6 +286,8 @@ fn check_type(role: Role, ty: &Type, cx: &Ctxt) {
         Kind::Text => {
             last_ident(inner).is_some_and(|(ident, args)| ident == "String" && args.is_none())
         }
+        // Checked above.
+        Kind::Bool | Kind::Integer => true,
     };
     if !fits {
         cx.error_spanned_by(

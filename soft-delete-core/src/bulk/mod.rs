@@ -304,35 +304,54 @@ pub struct RestoreAction {
 /// Which rows a purge removes. Part of builder types.
 #[derive(Clone, Debug)]
 pub struct PurgeAction {
-    /// `None`: the configuration's `retention` before the operation starts.
-    cutoff: Option<Timestamp>,
+    cutoff: Cutoff,
     dry_run: bool,
+}
+
+/// Which soft-deleted rows are old enough to purge.
+#[derive(Clone, Copy, Debug)]
+enum Cutoff {
+    /// Deleted strictly before this time.
+    At(Timestamp),
+    /// Deleted more than the configuration's `retention` before the operation starts.
+    Retention,
+    /// Every soft-deleted row (that the purge's condition selects).
+    Any,
 }
 
 impl PurgeAction {
     pub(crate) fn new(cutoff: Timestamp) -> Self {
         PurgeAction {
-            cutoff: Some(cutoff),
+            cutoff: Cutoff::At(cutoff),
             dry_run: false,
         }
     }
 
     pub(crate) fn expired() -> Self {
         PurgeAction {
-            cutoff: None,
+            cutoff: Cutoff::Retention,
             dry_run: false,
         }
     }
 
-    /// The cutoff: the one given, or `retention` ago (the configuration is already checked,
-    /// so the subtraction is in range).
-    fn cutoff(&self, config: &SoftDeleteConfig) -> Result<Timestamp> {
-        if let Some(cutoff) = self.cutoff {
-            return Ok(ceil_micros(cutoff));
+    pub(crate) fn any() -> Self {
+        PurgeAction {
+            cutoff: Cutoff::Any,
+            dry_run: false,
         }
-        let retention = chrono::Duration::from_std(config.retention).ok();
+    }
+
+    /// The cutoff: the one given, `retention` ago (the configuration is already checked, so
+    /// the subtraction is in range), or none.
+    fn cutoff(&self, config: &SoftDeleteConfig) -> Result<Option<Timestamp>> {
+        let retention = match self.cutoff {
+            Cutoff::At(cutoff) => return Ok(Some(ceil_micros(cutoff))),
+            Cutoff::Any => return Ok(None),
+            Cutoff::Retention => chrono::Duration::from_std(config.retention).ok(),
+        };
         retention
             .and_then(|retention| now().checked_sub_signed(retention))
+            .map(Some)
             .ok_or_else(|| Error::Config {
                 setting: "retention".to_owned(),
                 value: format!("{:?}", config.retention),
@@ -657,7 +676,7 @@ where
         let backend = db.get_database_backend();
         crate::cascade::check::<E>()?;
         let change = action.into_change(&plan.config, plan.id, reverses)?.0;
-        change.check(backend)?;
+        change.check::<E>(backend)?;
         plan.describe(change.actor(), change.reason(), || {
             Selection::Keys.to_string()
         });
@@ -704,7 +723,7 @@ where
         let backend = db.get_database_backend();
         crate::cascade::check::<E>()?;
         let change = action.into_change(&plan.config, plan.id, reverses)?.0;
-        change.check(backend)?;
+        change.check::<E>(backend)?;
         plan.describe(change.actor(), change.reason(), || {
             sql::describe_condition::<E>(backend, &condition)
         });
@@ -760,7 +779,9 @@ where
         let (db, mut plan, Filter(filter), action) = self.prepare(OperationKind::Purge)?;
         let cutoff = action.cutoff(&plan.config)?;
         let backend = db.get_database_backend();
-        check_timestamp(backend, "cutoff", cutoff)?;
+        if let Some(cutoff) = cutoff {
+            check_timestamp(backend, "cutoff", cutoff)?;
+        }
         crate::cascade::check::<E>()?;
         // A parent under which a row is kept stays; see `cascade`.
         let filter = match crate::cascade::purgeable::<E>() {

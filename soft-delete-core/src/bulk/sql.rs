@@ -27,6 +27,7 @@ use sea_orm::{
 };
 
 use crate::entity::{Change, SoftDelete, Timestamp};
+use crate::marker::Marker;
 
 /// The most bind parameters one statement may carry on `backend`.
 pub(crate) fn bind_limit(backend: DbBackend) -> usize {
@@ -150,16 +151,9 @@ impl KeyedUpdate {
             prefix.push_str(&placeholder(backend, i + 1));
         }
         prefix.push_str(" WHERE ");
-        let deleted_at = quote(backend, E::deleted_at_column().as_str());
         // The same guard as `state_guard` writes, for the same reasons.
-        let test = match change {
-            Change::SoftDelete { .. } => "IS NULL",
-            Change::Restore { .. } => "IS NOT NULL",
-        };
-        let suffix = match backend {
-            DbBackend::Sqlite => format!(" AND +{deleted_at} {test}"),
-            _ => format!(" AND ({deleted_at} {test}) IS TRUE"),
-        };
+        let deleted = matches!(change, Change::Restore { .. });
+        let suffix = format!(" AND {}", E::marker().guard_sql(backend, deleted));
         let keys: Vec<String> = key_columns::<E>()
             .iter()
             .map(|c| quote(backend, c.as_str()))
@@ -493,31 +487,8 @@ pub(crate) fn keyset_bound<E: EntityTrait>(
 /// PostgreSQL and MySQL/MariaDB get `(deleted_at IS NULL) IS TRUE`: the same value, and no
 /// index is a candidate for it (`possible_keys` drops the index).
 pub(crate) fn state_guard<E: SoftDelete>(change: &Change, backend: DbBackend) -> Expr {
-    let column = E::deleted_at_column().into_expr();
     let deleted = matches!(change, Change::Restore { .. });
-    match backend {
-        DbBackend::Sqlite => {
-            let unindexed = Expr::cust_with_expr("+?", column);
-            if deleted {
-                unindexed.is_not_null()
-            } else {
-                unindexed.is_null()
-            }
-        }
-        _ => {
-            let test = if deleted {
-                column.is_not_null()
-            } else {
-                column.is_null()
-            };
-            // `cust_with_expr` numbers placeholders the way the backend's builder does.
-            let template = match backend {
-                DbBackend::Postgres => "($1) IS TRUE",
-                _ => "(?) IS TRUE",
-            };
-            Expr::cust_with_expr(template, test)
-        }
-    }
+    Expr::cust(E::marker().guard_sql(backend, deleted))
 }
 
 /// Phase two of a keyset batch for a soft delete or restore: `UPDATE … WHERE condition AND
@@ -616,27 +587,32 @@ pub(crate) fn in_range<E: EntityTrait>(
     range
 }
 
-/// `SELECT COUNT(*), COUNT(deleted_at) FROM t`: total and deleted rows in one scan.
+/// `SELECT COUNT(*), COUNT(deleted_at) FROM t`: total and deleted rows in one scan (for other
+/// markers, `COUNT(CASE WHEN <deleted> THEN 1 END)`).
 pub(crate) fn deletion_counts<E: SoftDelete>() -> SelectStatement {
     Query::select()
         .expr_as(Expr::col(Asterisk).count(), Alias::new("total"))
         .expr_as(
-            Expr::col(E::deleted_at_column()).count(),
+            E::marker().deleted_count_in(Expr::col),
             Alias::new("deleted"),
         )
         .from(E::default().table_ref())
         .to_owned()
 }
 
-/// The purge condition: soft-deleted strictly before `cutoff`. Active rows never match.
-pub(crate) fn deleted_before<E: SoftDelete>(cutoff: Timestamp) -> Condition {
-    Condition::all()
-        .add(E::deleted_at_column().is_not_null())
-        .add(E::deleted_at_column().lt(cutoff))
+/// The purge condition: soft-deleted strictly before `cutoff` (every soft-deleted row for no
+/// cutoff). Live rows never match.
+pub(crate) fn deleted_before<E: SoftDelete>(cutoff: Option<Timestamp>) -> Condition {
+    let marker = E::marker();
+    cutoff
+        .and_then(|cutoff| marker.deleted_before(cutoff))
+        .unwrap_or_else(|| Condition::all().add(marker.deleted()))
 }
 
-/// The purge condition as the keyset walk writes it: `COALESCE(deleted_at, cutoff) < cutoff`,
-/// which matches exactly the same rows but cannot use an index on `deleted_at`.
+/// The purge condition as the keyset walk writes it, matching exactly the same rows as
+/// [`deleted_before`] but unusable for any index on the marker: for a timestamp,
+/// `COALESCE(deleted_at, cutoff) < cutoff`; for the other markers, the condition with its
+/// columns behind SQLite's unary `+`, or inside `(…) IS TRUE` elsewhere (see [`state_guard`]).
 ///
 /// Planners otherwise pick that index for a purge whenever they believe few rows match
 /// (SQLite always, PostgreSQL after a mass soft delete its statistics have not seen yet), then
@@ -646,20 +622,38 @@ pub(crate) fn deleted_before<E: SoftDelete>(cutoff: Timestamp) -> Condition {
 /// in key order. On MySQL/MariaDB the cutoff is cast to `DATETIME(6)`: it arrives as text (see
 /// `timestamp_value`), and `COALESCE` of a `DATETIME` and text is text.
 pub(crate) fn deleted_before_for_keyset<E: SoftDelete>(
-    cutoff: Timestamp,
+    cutoff: Option<Timestamp>,
     backend: DbBackend,
 ) -> Condition {
-    let value = || match backend {
-        DbBackend::MySql => Expr::cust_with_values("CAST(? AS DATETIME(6))", [cutoff]),
-        _ => Expr::val(cutoff),
+    let marker = E::marker();
+    if let (Marker::Timestamp(column), Some(cutoff)) = (&marker, cutoff) {
+        let value = || match backend {
+            DbBackend::MySql => Expr::cust_with_values("CAST(? AS DATETIME(6))", [cutoff]),
+            _ => Expr::val(cutoff),
+        };
+        return Condition::all().add(
+            Expr::expr(sea_orm::sea_query::Func::coalesce([
+                Expr::col(*column),
+                value(),
+            ]))
+            .lt(value()),
+        );
+    }
+    let unindexed = |column: E::Column| match backend {
+        DbBackend::Sqlite => Expr::cust_with_expr("+?", Expr::col(column)),
+        _ => Expr::col(column),
     };
-    Condition::all().add(
-        Expr::expr(sea_orm::sea_query::Func::coalesce([
-            Expr::col(E::deleted_at_column()),
-            value(),
-        ]))
-        .lt(value()),
-    )
+    let condition = match cutoff.and_then(|cutoff| marker.deleted_before_in(cutoff, unindexed)) {
+        Some(condition) => condition,
+        None => Condition::all().add(marker.deleted_in(unindexed)),
+    };
+    match backend {
+        DbBackend::Sqlite => condition,
+        DbBackend::Postgres => {
+            Condition::all().add(Expr::cust_with_expr("($1) IS TRUE", condition))
+        }
+        _ => Condition::all().add(Expr::cust_with_expr("(?) IS TRUE", condition)),
+    }
 }
 
 #[cfg(test)]
@@ -857,7 +851,7 @@ mod tests {
 
     #[test]
     fn keyset_statements_per_backend() {
-        let condition = deleted_before_for_keyset::<user::Entity>(at(), DbBackend::Postgres);
+        let condition = deleted_before_for_keyset::<user::Entity>(Some(at()), DbBackend::Postgres);
         let cursor = Some(100i64.into_value_tuple());
         let bound = Some(600i64.into_value_tuple());
         let select = keyset_bound::<user::Entity>(&condition, cursor.as_ref(), 500);
@@ -897,12 +891,10 @@ mod tests {
         assert_eq!(
             DbBackend::Postgres
                 .build(&count_where::<user::Entity>(
-                    &deleted_before::<user::Entity>(at())
+                    &deleted_before::<user::Entity>(Some(at()))
                 ))
                 .to_string(),
-            format!(
-                r#"SELECT COUNT(*) FROM "users" WHERE "users"."deleted_at" IS NOT NULL AND "users"."deleted_at" < {t}"#
-            )
+            format!(r#"SELECT COUNT(*) FROM "users" WHERE "users"."deleted_at" < {t}"#)
         );
     }
 
@@ -917,7 +909,7 @@ mod tests {
         );
         assert_eq!(
             DbBackend::Postgres.build(&update).to_string(),
-            r#"UPDATE "memberships" SET "deleted_at" = '2026-01-02 03:04:05.000000 +00:00', "deleted_by" = 'admin', "deletion_reason" = NULL WHERE "memberships"."org_id" = 1 AND ("org_id", "user_id") > (1, 5) AND (("memberships"."deleted_at" IS NULL) IS TRUE) AND ("org_id", "user_id") <= (1, 9)"#
+            r#"UPDATE "memberships" SET "deleted_at" = '2026-01-02 03:04:05.000000 +00:00', "deleted_by" = 'admin', "deletion_reason" = NULL WHERE "memberships"."org_id" = 1 AND ("org_id", "user_id") > (1, 5) AND (("deleted_at" IS NULL) IS TRUE) AND ("org_id", "user_id") <= (1, 9)"#
         );
     }
 
@@ -937,7 +929,7 @@ mod tests {
         );
         assert_eq!(
             DbBackend::Sqlite.build(&update).to_string(),
-            r#"UPDATE "users" SET "deleted_at" = NULL, "deleted_by" = NULL, "deletion_reason" = NULL WHERE "id" > 1 AND (+"users"."deleted_at") IS NOT NULL AND "id" <= 9"#
+            r#"UPDATE "users" SET "deleted_at" = NULL, "deleted_by" = NULL, "deletion_reason" = NULL WHERE "id" > 1 AND (+"deleted_at" IS NOT NULL) AND "id" <= 9"#
         );
         // PostgreSQL rejects unary plus on timestamptz: `IS TRUE` keeps indexes out instead.
         let update = keyset_update::<user::Entity>(
@@ -949,7 +941,7 @@ mod tests {
         );
         assert_eq!(
             DbBackend::Postgres.build(&update).to_string(),
-            r#"UPDATE "users" SET "deleted_at" = NULL, "deleted_by" = NULL, "deletion_reason" = NULL WHERE ("users"."deleted_at" IS NOT NULL) IS TRUE"#
+            r#"UPDATE "users" SET "deleted_at" = NULL, "deleted_by" = NULL, "deletion_reason" = NULL WHERE ("deleted_at" IS NOT NULL) IS TRUE"#
         );
     }
 

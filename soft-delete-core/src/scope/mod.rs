@@ -128,7 +128,8 @@ use sea_orm::{
     ColumnTrait, DeleteMany, EntityTrait, QueryFilter, Select, SelectTwo, SelectTwoMany, UpdateMany,
 };
 
-use crate::entity::{SoftDelete, Timestamp, ceil_micros, timestamp_value};
+use crate::entity::{SoftDelete, Timestamp};
+use crate::marker::TimedMarker;
 
 /// Which rows of a soft-delete entity a query sees. A [`Scoped`] query holds exactly one.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -166,14 +167,16 @@ pub trait SoftDeleteQueryExt: QueryFilter + Sized {
     /// The soft-delete entity whose rows the scopes filter.
     type Entity: SoftDelete;
 
-    /// Keeps the rows that are not soft-deleted (`deleted_at IS NULL`).
+    /// Keeps the rows that are not soft-deleted (`deleted_at IS NULL`, or the test of the
+    /// entity's [marker](crate::marker)).
     fn active(self) -> Self {
-        self.filter(<Self::Entity as SoftDelete>::deleted_at_column().is_null())
+        self.filter(<Self::Entity as SoftDelete>::marker().live())
     }
 
-    /// Keeps only the soft-deleted rows (`deleted_at IS NOT NULL`).
+    /// Keeps only the soft-deleted rows (`deleted_at IS NOT NULL`, or the test of the entity's
+    /// marker).
     fn only_deleted(self) -> Self {
-        self.filter(<Self::Entity as SoftDelete>::deleted_at_column().is_not_null())
+        self.filter(<Self::Entity as SoftDelete>::marker().deleted())
     }
 
     /// Keeps every row; the query unchanged, written so that the intent shows.
@@ -182,21 +185,28 @@ pub trait SoftDeleteQueryExt: QueryFilter + Sized {
     }
 
     /// Keeps the rows soft-deleted strictly before `cutoff` (`deleted_at < cutoff`); active rows
-    /// never match.
-    fn deleted_before(self, cutoff: Timestamp) -> Self {
-        self.filter(
-            <Self::Entity as SoftDelete>::deleted_at_column()
-                .lt(timestamp_value(ceil_micros(cutoff))),
-        )
+    /// never match. Needs a marker that records the time ([`TimedMarker`]).
+    fn deleted_before(self, cutoff: Timestamp) -> Self
+    where
+        Self::Entity: TimedMarker,
+    {
+        match <Self::Entity as SoftDelete>::marker().deleted_before(cutoff) {
+            Some(condition) => self.filter(condition),
+            // `TimedMarker` is implemented only for markers with a time.
+            None => self.filter(<Self::Entity as SoftDelete>::marker().deleted()),
+        }
     }
 
     /// Keeps the rows soft-deleted at or after `since` (`deleted_at >= since`); active rows never
-    /// match.
-    fn deleted_after(self, since: Timestamp) -> Self {
-        self.filter(
-            <Self::Entity as SoftDelete>::deleted_at_column()
-                .gte(timestamp_value(ceil_micros(since))),
-        )
+    /// match. Needs a marker that records the time ([`TimedMarker`]).
+    fn deleted_after(self, since: Timestamp) -> Self
+    where
+        Self::Entity: TimedMarker,
+    {
+        match <Self::Entity as SoftDelete>::marker().deleted_since(since) {
+            Some(condition) => self.filter(condition),
+            None => self.filter(<Self::Entity as SoftDelete>::marker().deleted()),
+        }
     }
 
     /// Keeps the rows soft-deleted by `who` (`deleted_by = who`).

@@ -1,6 +1,6 @@
 //! Joins and relations that keep the related side's deleted rows out.
 
-use sea_orm::sea_query::{Condition, Expr, ExprTrait, IntoCondition};
+use sea_orm::sea_query::{Condition, Expr, IntoCondition};
 use sea_orm::{
     EntityTrait, JoinType, QuerySelect, Related, RelationDef, Select, SelectTwo, SelectTwoMany,
 };
@@ -123,15 +123,15 @@ impl<E: EntityTrait> ActiveRelatedExt<E> for Select<E> {
     }
 }
 
-/// Adds `deleted_at IS NULL` for the relation's target table to the relation's `ON` condition,
+/// Adds `deleted_at IS NULL` (the live test of the target's [marker](crate::marker)) for the relation's target table to the relation's `ON` condition,
 /// keeping any condition it already had. Use it with `join` for joins the helpers above do not
 /// cover, e.g. `.join(JoinType::LeftJoin, only_active::<post::Entity>(user::Relation::Post.def()))`.
 pub fn only_active<R: SoftDelete>(rel: RelationDef) -> RelationDef {
     let previous = rel.on_condition.clone();
-    let column = R::deleted_at_column();
+    let marker = R::marker();
     rel.on_condition(move |left, right| {
-        let active = Expr::col((right.clone(), column))
-            .is_null()
+        let active = marker
+            .live_in(|column| Expr::col((right.clone(), column)))
             .into_condition();
         match &previous {
             Some(previous) => Condition::all().add(previous(left, right)).add(active),

@@ -11,6 +11,7 @@ use sea_orm::{
 
 use super::{ActiveRelatedExt, Scope, SoftDeleteQueryExt};
 use crate::entity::{SoftDelete, Timestamp};
+use crate::marker::TimedMarker;
 
 /// A SeaORM query on a soft-delete entity that holds exactly one [`Scope`].
 ///
@@ -115,13 +116,19 @@ impl<Q: SoftDeleteQueryExt> Scoped<Q> {
 
     /// Keeps the rows soft-deleted strictly before `cutoff`. Only deleted rows match, so an
     /// active scope becomes [`Scope::OnlyDeleted`] rather than contradict the filter.
-    pub fn deleted_before(self, cutoff: Timestamp) -> Self {
+    pub fn deleted_before(self, cutoff: Timestamp) -> Self
+    where
+        Q::Entity: TimedMarker,
+    {
         self.deleted_filter(|query| query.deleted_before(cutoff))
     }
 
     /// Keeps the rows soft-deleted at or after `since`; an active scope becomes
     /// [`Scope::OnlyDeleted`], as for [`deleted_before`](Scoped::deleted_before).
-    pub fn deleted_after(self, since: Timestamp) -> Self {
+    pub fn deleted_after(self, since: Timestamp) -> Self
+    where
+        Q::Entity: TimedMarker,
+    {
         self.deleted_filter(|query| query.deleted_after(since))
     }
 
