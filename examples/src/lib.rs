@@ -203,3 +203,60 @@ pub fn per_second(rows: u64, elapsed: std::time::Duration) -> f64 {
         0.0
     }
 }
+
+/// A `users`-shaped entity marked by something other than `deleted_at`, for the bench's
+/// `*_soft_delete` marker operations.
+macro_rules! marked_user {
+    ($module:ident, $table:literal, $doc:literal, ($($options:tt)*)) => {
+        pub mod $module {
+            #![doc = $doc]
+
+            use sea_orm::entity::prelude::*;
+
+            /// A user, as in [`crate::user`], with this module's marker.
+            #[soft_delete_core::soft_delete($($options)*)]
+            #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+            #[sea_orm(table_name = $table)]
+            pub struct Model {
+                /// The key.
+                #[sea_orm(primary_key)]
+                pub id: i64,
+                /// Display name.
+                pub name: String,
+                /// Email address.
+                pub email: String,
+            }
+
+            /// No relations.
+            #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+            pub enum Relation {}
+
+            impl ActiveModelBehavior for ActiveModel {}
+        }
+    };
+}
+
+marked_user!(
+    flag_user,
+    "flag_users",
+    "`flag_users`: deletions marked by `is_deleted` alone.",
+    (flag = "is_deleted")
+);
+marked_user!(
+    paired_user,
+    "paired_users",
+    "`paired_users`: `is_deleted` with `deleted_at` kept in step.",
+    (flag = "is_deleted", deleted_at)
+);
+marked_user!(
+    active_user,
+    "active_users",
+    "`active_users`: the reversed flag `is_active`.",
+    (active = "is_active")
+);
+marked_user!(
+    epoch_user,
+    "epoch_users",
+    "`epoch_users`: `deleted_epoch`, seconds since 1970, 0 while live.",
+    (epoch = "deleted_epoch")
+);

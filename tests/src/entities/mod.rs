@@ -7,6 +7,7 @@ pub mod document;
 pub mod hook_audit;
 pub mod invoice;
 pub mod legacy;
+pub mod marked;
 pub mod member;
 pub mod membership;
 pub mod note;
