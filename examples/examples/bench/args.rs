@@ -142,6 +142,14 @@ pub enum Op {
     /// `bulk_soft_delete` of an entity with a trivial set-level hook (`after_batch` with the
     /// batch's keys); the raw side is the flat soft delete's.
     HookedSoftDelete,
+    /// `bulk_soft_delete` of a table marked by `is_deleted` alone.
+    FlagSoftDelete,
+    /// `bulk_soft_delete` of a table marked by `is_deleted` with `deleted_at` in step.
+    PairedSoftDelete,
+    /// `bulk_soft_delete` of a table marked by the reversed flag `is_active`.
+    ActiveSoftDelete,
+    /// `bulk_soft_delete` of a table marked by `deleted_epoch` (seconds, 0 while live).
+    EpochSoftDelete,
 }
 
 impl Op {
@@ -156,6 +164,10 @@ impl Op {
             Op::CascadeSoftDelete => "cascade_soft_delete",
             Op::CascadePurge => "cascade_purge",
             Op::HookedSoftDelete => "hooked_soft_delete",
+            Op::FlagSoftDelete => "flag_soft_delete",
+            Op::PairedSoftDelete => "paired_soft_delete",
+            Op::ActiveSoftDelete => "active_soft_delete",
+            Op::EpochSoftDelete => "epoch_soft_delete",
         }
     }
 

@@ -32,6 +32,10 @@ pub async fn run(
     let done = match op {
         Op::CascadeSoftDelete => return crate::cascade::library(db, rows, batch).await,
         Op::CascadePurge => return crate::cascade::library_purge(db, rows, batch).await,
+        Op::FlagSoftDelete | Op::PairedSoftDelete | Op::ActiveSoftDelete | Op::EpochSoftDelete => {
+            let kind = crate::markers::Kind::of(op).ok_or("a marker operation")?;
+            return crate::markers::library(db, kind, rows, batch).await;
+        }
         Op::BulkSoftDelete => {
             manager
                 .bulk_soft_delete::<user::Entity, _>(1..=rows)
@@ -105,6 +109,10 @@ pub async fn row_by_row(db: &DatabaseConnection, op: Op, rows: i64) -> Result<Sa
     match op {
         Op::CascadeSoftDelete => return crate::cascade::row_by_row(db, rows).await,
         Op::CascadePurge => return crate::cascade::row_by_row_purge(db, rows).await,
+        Op::FlagSoftDelete | Op::PairedSoftDelete | Op::ActiveSoftDelete | Op::EpochSoftDelete => {
+            let kind = crate::markers::Kind::of(op).ok_or("a marker operation")?;
+            return crate::markers::row_by_row(db, kind, rows).await;
+        }
         Op::BulkSoftDelete => {
             for id in 1..=rows {
                 done += user::Entity::soft_delete_by_id(db, id)

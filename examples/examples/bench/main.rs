@@ -23,6 +23,7 @@
 mod args;
 mod cascade;
 mod library;
+mod markers;
 mod memory;
 mod raw;
 mod report;
@@ -127,6 +128,7 @@ async fn bench(args: Args) -> Result<(), BoxError> {
         report.operations.push(result);
     }
     cascade::clean_up(&db).await?;
+    markers::clean_up(&db).await?;
     table::clean_up(db, &target).await?;
     report.finish();
     if args.json {
@@ -152,5 +154,9 @@ async fn prepare(
         Op::BulkCreate | Op::BulkInsert => table::fresh(db, target, 0, false).await,
         Op::CascadeSoftDelete => cascade::fresh(db, target, rows, false).await,
         Op::CascadePurge => cascade::fresh(db, target, rows, true).await,
+        Op::FlagSoftDelete | Op::PairedSoftDelete | Op::ActiveSoftDelete | Op::EpochSoftDelete => {
+            let kind = markers::Kind::of(op).ok_or("a marker operation")?;
+            markers::fresh(db, target, kind, rows).await
+        }
     }
 }

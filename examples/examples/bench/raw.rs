@@ -63,6 +63,14 @@ pub fn library_shape(backend: DbBackend, op: Op) -> Shape {
             Shape::AnyGuarded
         }
         (Op::BulkSoftDelete | Op::HookedSoftDelete | Op::BulkRestore, _) => Shape::InListGuarded,
+        (
+            Op::FlagSoftDelete | Op::PairedSoftDelete | Op::ActiveSoftDelete | Op::EpochSoftDelete,
+            DbBackend::Postgres,
+        ) => Shape::AnyGuarded,
+        (
+            Op::FlagSoftDelete | Op::PairedSoftDelete | Op::ActiveSoftDelete | Op::EpochSoftDelete,
+            _,
+        ) => Shape::InListGuarded,
         (Op::Purge, _) => Shape::KeysetCoalesce,
         (Op::BulkCreate | Op::BulkInsert, _) => Shape::MultiRow,
         (Op::Stats, _) => Shape::Count,
@@ -95,6 +103,11 @@ pub fn shapes(backend: DbBackend, op: Op) -> Vec<Shape> {
         (Op::BulkInsert | Op::BulkCreate, _) => vec![MultiRow],
         (Op::Stats, _) => vec![Count],
         (Op::CascadeSoftDelete | Op::CascadePurge, _) => vec![Cascade],
+        // One shape: the library's, written for the marker (see `markers`).
+        (
+            Op::FlagSoftDelete | Op::PairedSoftDelete | Op::ActiveSoftDelete | Op::EpochSoftDelete,
+            _,
+        ) => vec![library_shape(backend, op)],
     }
 }
 
@@ -111,6 +124,9 @@ pub async fn run(
     }
     if op == Op::CascadePurge {
         return crate::cascade::raw_purge(db, rows, batch).await;
+    }
+    if let Some(kind) = crate::markers::Kind::of(op) {
+        return crate::markers::raw(db, kind, rows, batch).await;
     }
     let op = op.raw_equivalent();
     let started = Instant::now();
