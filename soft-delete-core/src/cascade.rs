@@ -56,7 +56,7 @@ use crate::error::{Error, Result};
 use crate::marker::Marker;
 
 /// How deep a cascade may go: deeper declarations are taken for a cycle.
-const MAX_DEPTH: usize = 8;
+pub(crate) const MAX_DEPTH: usize = 8;
 
 /// One related soft-delete entity whose rows follow a parent's; made by [`CascadeChild::of`],
 /// which the `cascade(…)` option of the macros calls.
@@ -139,6 +139,12 @@ impl CascadeChild {
     fn deleted(&self) -> Expr {
         self.marker
             .deleted_in(|column| Expr::col((self.table.clone(), column)))
+    }
+
+    /// True when the child's marker cannot hold a soft delete at `at` (see
+    /// [`Marker::refuses_stamp`]).
+    pub(crate) fn refuses_stamp(&self, at: crate::entity::Timestamp) -> bool {
+        self.marker.refuses_stamp(at)
     }
 
     /// The child's table.

@@ -26,12 +26,24 @@
 //! using them is a compile error. Such rows are purged by condition with
 //! [`SoftDeleteManager::purge_where`](crate::SoftDeleteManager::purge_where).
 //!
-//! An epoch keeps whole seconds (or milliseconds): a row deleted at 10.7 s holds 10, and a
-//! cutoff compares conservatively, so that a purge never takes a row deleted after its cutoff.
-//! With `UNIQUE (email, deleted_epoch)` (MySQL's way to keep emails unique among live rows
-//! without a generated column), two rows with the same email deleted in the same second (or
-//! millisecond) collide; [`create_unique_among_active`](crate::migration) builds exactly that
-//! index for an epoch on MySQL/MariaDB, and a partial index elsewhere.
+//! An epoch keeps whole seconds (or milliseconds): a row deleted at 10.7 s holds 10. The
+//! `deleted_before` and `deleted_after` scopes count such a row from the start of its second,
+//! so that the two split the deleted rows at any instant; a purge moves its cutoff back to the
+//! start of the cutoff's second, so that it never takes a row deleted after the cutoff. MySQL
+//! schemas often carry `UNIQUE (email, deleted_epoch)` to keep emails unique among live rows
+//! without a generated column; it works with this crate, but two rows with the same email
+//! deleted in the same second (or millisecond) collide.
+//! [`create_unique_among_active`](crate::migration) builds the generated column instead, for
+//! every marker, which never refuses a soft delete.
+//!
+//! Two states of a legacy table fall outside what a marker can see, and need a backfill (or a
+//! purge by condition) when a table is adopted:
+//!
+//! * a MySQL `TINYINT` flag holding something other than 0 or 1 matches neither the live test
+//!   (`= FALSE`) nor the deleted one (`= TRUE`), although SeaORM reads it as `true`;
+//! * with a flag and `deleted_at`, rows flagged before `deleted_at` existed have it NULL: they
+//!   are deleted, but a purge by cutoff never takes them
+//!   ([`purge_where`](crate::SoftDeleteManager::purge_where) does).
 //!
 //! ```
 //! mod account {
@@ -91,15 +103,31 @@ impl EpochUnit {
         }
     }
 
+    /// The first whole unit that starts at or after `t`: a row holding a value below it was
+    /// deleted before `t` (its unit started before `t`), one holding it or more at or after.
+    pub fn ceil(self, t: Timestamp) -> i64 {
+        let floor = self.of(t);
+        if self.start(floor) == Some(t) {
+            floor
+        } else {
+            floor.saturating_add(1)
+        }
+    }
+
+    /// The instant unit `value` starts at.
+    fn start(self, value: i64) -> Option<Timestamp> {
+        match self {
+            EpochUnit::Seconds => Timestamp::from_timestamp(value, 0),
+            EpochUnit::Millis => Timestamp::from_timestamp_millis(value),
+        }
+    }
+
     /// The time `value` stands for; `None` for 0 (a live row) and values out of range.
     pub fn to_timestamp(self, value: i64) -> Option<Timestamp> {
         if value == 0 {
             return None;
         }
-        match self {
-            EpochUnit::Seconds => Timestamp::from_timestamp(value, 0),
-            EpochUnit::Millis => Timestamp::from_timestamp_millis(value),
-        }
+        self.start(value)
     }
 }
 
@@ -209,6 +237,16 @@ impl<C> Marker<C> {
         columns
     }
 
+    /// The cutoff a purge compares with, for a purge that must never take a row deleted at or
+    /// after `cutoff`: an epoch's unit that contains the cutoff may hold rows deleted after it,
+    /// so the cutoff moves back to the start of that unit. Other markers keep the cutoff.
+    pub fn purge_cutoff(&self, cutoff: Timestamp) -> Timestamp {
+        match self {
+            Marker::Epoch { unit, .. } => unit.start(unit.of(cutoff)).unwrap_or(cutoff),
+            _ => cutoff,
+        }
+    }
+
     /// True when the marker records when a row was deleted (every marker but a flag alone).
     pub fn is_timed(&self) -> bool {
         !matches!(
@@ -240,57 +278,55 @@ impl<C: Clone> Marker<C> {
     }
 
     /// "Soft-deleted strictly before `cutoff`"; `None` for a marker without a time. The cutoff
-    /// is taken as [`ceil_micros`] gives it; an epoch compares conservatively (a row whose
-    /// second, or millisecond, is not wholly before the cutoff does not match).
+    /// is taken as [`ceil_micros`] gives it. An epoch row counts from the start of its second
+    /// (or millisecond), as in [`deleted_since_in`](Self::deleted_since_in), so that the two
+    /// split the deleted rows at any instant without a gap; a purge first moves its cutoff
+    /// back with [`purge_cutoff`](Self::purge_cutoff). The deleted test is written as
+    /// [`deleted_in`](Self::deleted_in) writes it, literals included, so that an index of the
+    /// deleted rows (whose predicate is that test) can serve the condition.
     pub(crate) fn deleted_before_in(
         &self,
         cutoff: Timestamp,
         col: impl Fn(C) -> Expr,
     ) -> Option<Condition> {
-        let cutoff = ceil_micros(cutoff);
-        Some(match self.clone() {
-            // NULL compares as unknown: live rows never match.
-            Marker::Timestamp(at) => Condition::all().add(col(at).lt(timestamp_value(cutoff))),
-            Marker::Flag { flag, at } => Condition::all()
-                .add(col(flag).eq(boolean(true)))
-                .add(col(at?).lt(timestamp_value(cutoff))),
-            Marker::Active { flag, at } => Condition::all()
-                .add(col(flag).eq(boolean(false)))
-                .add(col(at?).lt(timestamp_value(cutoff))),
-            Marker::Epoch { column, unit } => Condition::all()
-                .add(col(column.clone()).ne(0i64))
-                .add(col(column).lt(unit.of(cutoff))),
-        })
+        self.time_condition(cutoff, col, true)
     }
 
-    /// "Soft-deleted at or after `since`"; `None` for a marker without a time. An epoch counts
-    /// a row from the start of its second (or millisecond).
+    /// "Soft-deleted at or after `since`"; `None` for a marker without a time. An epoch row
+    /// counts from the start of its second (or millisecond).
     pub(crate) fn deleted_since_in(
         &self,
         since: Timestamp,
         col: impl Fn(C) -> Expr,
     ) -> Option<Condition> {
-        let since = ceil_micros(since);
-        Some(match self.clone() {
-            Marker::Timestamp(at) => Condition::all().add(col(at).gte(timestamp_value(since))),
-            Marker::Flag { flag, at } => Condition::all()
-                .add(col(flag).eq(boolean(true)))
-                .add(col(at?).gte(timestamp_value(since))),
-            Marker::Active { flag, at } => Condition::all()
-                .add(col(flag).eq(boolean(false)))
-                .add(col(at?).gte(timestamp_value(since))),
-            Marker::Epoch { column, unit } => {
-                // The row's unit begins at or after `since` exactly when its value is at least
-                // `since` rounded up to the unit.
-                let floor = unit.of(since);
-                let start = if unit.to_timestamp(floor) == Some(since) {
-                    floor
-                } else {
-                    floor.saturating_add(1)
-                };
-                Condition::all().add(col(column).gte(Ord::max(start, 1)))
+        self.time_condition(since, col, false)
+    }
+
+    fn time_condition(
+        &self,
+        at: Timestamp,
+        col: impl Fn(C) -> Expr,
+        before: bool,
+    ) -> Option<Condition> {
+        let at = ceil_micros(at);
+        let compare = |column: Expr, value: Value| {
+            if before {
+                column.lt(value)
+            } else {
+                column.gte(value)
             }
-        })
+        };
+        let time = match self.clone() {
+            // NULL compares as unknown: live rows never match, and no deleted test is needed.
+            Marker::Timestamp(column) => {
+                return Some(Condition::all().add(compare(col(column), timestamp_value(at))));
+            }
+            Marker::Flag { at: column, .. } | Marker::Active { at: column, .. } => {
+                compare(col(column?), timestamp_value(at))
+            }
+            Marker::Epoch { column, unit } => compare(col(column), Value::from(unit.ceil(at))),
+        };
+        Some(Condition::all().add(self.deleted_in(&col)).add(time))
     }
 
     /// The `(column, value)` pairs a soft delete at `at` writes.
@@ -416,21 +452,44 @@ impl<C: sea_orm::IdenStatic> Marker<C> {
     }
 }
 
-/// Refuses a soft-delete time that `E`'s marker cannot hold: an epoch marker holds times after
-/// 1970-01-01 00:00:00 UTC (0 means live). Other markers take any time the backend does.
+/// Refuses a soft-delete time that `E`'s marker, or the marker of an entity its cascade
+/// reaches, cannot hold: an epoch holds times after 1970-01-01 00:00:00 UTC (0 means live).
+/// Other markers take any time the backend does.
 pub(crate) fn check_stamp<E: SoftDelete>(at: Timestamp) -> Result<()> {
-    if let Marker::Epoch { unit, .. } = E::marker()
-        && unit.of(at) <= 0
-    {
-        return Err(Error::InvalidArgument {
-            name: "at",
-            reason: format!(
-                "{at} is not after 1970-01-01 00:00:00 UTC: the entity's epoch marker holds 0 \
-                 for live rows and the time since 1970 for deleted ones"
-            ),
-        });
+    let refuse = |table: &str| Error::InvalidArgument {
+        name: "at",
+        reason: format!(
+            "{at} is not after 1970-01-01 00:00:00 UTC: `{table}` marks deletions with an epoch, \
+             which holds 0 for live rows and the time since 1970 for deleted ones"
+        ),
+    };
+    if E::marker().refuses_stamp(at) {
+        return Err(refuse(E::default().table_name()));
+    }
+    // The cascade's depth is bounded by `cascade::check`; this walk stops at the same depth.
+    let mut level = E::cascade();
+    for _ in 0..crate::cascade::MAX_DEPTH {
+        if level.is_empty() {
+            break;
+        }
+        let mut next = Vec::new();
+        for child in level {
+            if child.refuses_stamp(at) {
+                return Err(refuse(child.table_name()));
+            }
+            next.extend(child.children());
+        }
+        level = next;
     }
     Ok(())
+}
+
+impl<C> Marker<C> {
+    /// True for an epoch that would hold `at` as 0 or less: a time it cannot tell from a live
+    /// row.
+    pub(crate) fn refuses_stamp(&self, at: Timestamp) -> bool {
+        matches!(self, Marker::Epoch { unit, .. } if unit.of(at) <= 0)
+    }
 }
 
 /// The deletion state of a loaded row, from the values `get` reads for the marker's columns:
@@ -509,27 +568,71 @@ mod tests {
     }
 
     #[test]
-    fn an_epoch_cutoff_never_takes_a_row_deleted_after_it() {
+    fn epoch_scopes_split_the_deleted_rows_and_a_purge_never_takes_a_later_one() {
         let epoch = Marker::Epoch {
             column: "e",
             unit: EpochUnit::Seconds,
         };
+        let text = |condition: Condition| {
+            Query::select()
+                .cond_where(condition)
+                .to_string(PostgresQueryBuilder)
+        };
         let cutoff = Timestamp::from_timestamp(100, 500_000_000).expect("valid");
-        let condition = epoch
+        // A row holding 100 was deleted in [100 s, 101 s): it started before the cutoff, so it
+        // is "before" for the scopes, and not "since".
+        let before = epoch
             .deleted_before_in(cutoff, col)
             .expect("an epoch has a time");
-        let text = Query::select()
-            .cond_where(condition)
-            .to_string(PostgresQueryBuilder);
-        // A row holding 100 may have been deleted at 100.7 s, after the cutoff.
-        assert!(text.ends_with(r#""e" <> 0 AND "e" < 100"#), "{text}");
+        assert!(text(before).ends_with(r#""e" <> 0 AND "e" < 101"#));
         let since = epoch
             .deleted_since_in(cutoff, col)
             .expect("an epoch has a time");
+        assert!(text(since).ends_with(r#""e" <> 0 AND "e" >= 101"#));
+        // A purge moves the cutoff back to the start of its second: the row holding 100 may
+        // have been deleted at 100.7 s, after the cutoff.
+        let purge = epoch
+            .deleted_before_in(epoch.purge_cutoff(cutoff), col)
+            .expect("an epoch has a time");
+        assert!(text(purge).ends_with(r#""e" <> 0 AND "e" < 100"#));
+        // A cutoff on a whole second changes nothing.
+        let whole = Timestamp::from_timestamp(100, 0).expect("valid");
+        assert_eq!(epoch.purge_cutoff(whole), whole);
+        assert_eq!(EpochUnit::Millis.ceil(whole), 100_000);
+        assert!(epoch.refuses_stamp(Timestamp::from_timestamp(0, 999_000_000).expect("valid")));
+        assert!(!epoch.refuses_stamp(whole));
+    }
+
+    #[test]
+    fn only_a_marker_that_keeps_the_microsecond_marks_a_change_exactly() {
+        let at = Timestamp::from_timestamp(1_000, 123_456_000).expect("valid");
+        let exact = |marker: Marker<&'static str>| marker.stamped_in(at, col).1;
+        assert!(exact(Marker::Timestamp("deleted_at")));
+        assert!(exact(Marker::Flag {
+            flag: "is_deleted",
+            at: Some("deleted_at"),
+        }));
+        assert!(!exact(Marker::Flag {
+            flag: "is_deleted",
+            at: None,
+        }));
+        assert!(!exact(Marker::Active {
+            flag: "is_active",
+            at: None,
+        }));
+        assert!(!exact(Marker::Epoch {
+            column: "e",
+            unit: EpochUnit::Millis,
+        }));
+        let (condition, _) = Marker::Epoch {
+            column: "e",
+            unit: EpochUnit::Millis,
+        }
+        .stamped_in(at, col);
         let text = Query::select()
-            .cond_where(since)
+            .cond_where(condition)
             .to_string(PostgresQueryBuilder);
-        assert!(text.ends_with(r#""e" >= 101"#), "{text}");
+        assert!(text.ends_with(r#""e" = 1000123"#), "{text}");
     }
 
     #[test]

@@ -423,7 +423,6 @@ mod with_migration {
         deleted_rows_index_name, managed_columns, unique_among_active_name,
     };
     use crate::entity::SoftDelete;
-    use crate::marker::Marker;
 
     /// A migration that adds `E`'s soft-delete (and audit) columns and its `deleted_at` index to
     /// an existing table. List it in a `Migrator` like any other:
@@ -680,6 +679,12 @@ mod with_migration {
     ///   IS NULL THEN 1 ELSE NULL END`, shared by all such indexes of the table), then `CREATE
     ///   UNIQUE INDEX … (columns, soft_delete_active)`. Models need not declare the column.
     ///
+    /// For other [markers](crate::marker) the live test is the marker's (`is_deleted = FALSE`,
+    /// `deleted_epoch = 0`, …). An epoch gets the generated column on MySQL/MariaDB too: the
+    /// shorter `UNIQUE (columns, deleted_epoch)` that such schemas often carry works with this
+    /// crate as it is, but refuses the soft delete of a second row with the same values in the
+    /// same second (or millisecond).
+    ///
     /// # Errors
     ///
     /// The database error, e.g. when active rows already hold duplicates.
@@ -724,13 +729,11 @@ mod with_migration {
             index.col(*column);
         }
         let marker = E::marker();
-        match (manager.get_database_backend(), marker) {
-            // The epoch is 0 on every live row and the time elsewhere: in the key, it keeps
-            // live rows apart from deleted ones without a generated column.
-            (DbBackend::MySql, Marker::Epoch { column, .. }) => {
-                index.col(column);
-            }
-            (DbBackend::MySql, _) => {
+        match manager.get_database_backend() {
+            // Also for an epoch: `UNIQUE (email, deleted_epoch)` would hold live rows apart
+            // without a generated column, but two rows with one email deleted in the same second
+            // would then collide, which uniqueness among active rows must never refuse.
+            DbBackend::MySql => {
                 if !manager.has_column(table, ACTIVE_FLAG_COLUMN).await? {
                     let flag = Expr::case(marker.live(), 1).finally(Expr::null());
                     manager

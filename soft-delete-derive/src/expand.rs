@@ -186,8 +186,17 @@ fn inject_fields(item: &mut ItemStruct, columns: &[Column]) {
             Kind::Bool => quote!(bool),
             Kind::Integer => quote!(i64),
         };
+        // A marker's column defaults to the live value, so that tables made by SeaORM's own
+        // `Schema::create_table_from_entity` accept rows that leave it out.
+        let default = match column.role {
+            Role::Flag => Some(quote!(#[sea_orm(default_value = false)])),
+            Role::Active => Some(quote!(#[sea_orm(default_value = true)])),
+            Role::Epoch => Some(quote!(#[sea_orm(default_value = 0)])),
+            _ => None,
+        };
         let tokens = quote! {
             #[doc = #doc]
+            #default
             pub #ident: #ty
         };
         match syn::Field::parse_named.parse2(tokens) {

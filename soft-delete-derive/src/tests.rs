@@ -822,7 +822,7 @@ fn markers_refuse_contradictions_and_wrong_types() {
             }
         }
     };
-    let cases: [(TokenStream, TokenStream, &str); 7] = [
+    let cases: [(TokenStream, TokenStream, &str); 9] = [
         (
             quote!(flag, active),
             quote!(),
@@ -853,6 +853,18 @@ fn markers_refuse_contradictions_and_wrong_types() {
             quote!(pub is_deleted: Option<bool>,),
             "soft_delete column `flag` must have type `bool` (a flag is never NULL: FALSE or \
              TRUE on every row), found `Option<bool>`",
+        ),
+        (
+            quote!(flag),
+            quote!(pub deleted_at: Option<DateTimeUtc>,),
+            "`deleted_at` is declared, but the marker `flag` in soft_delete does not write it: \
+             write `deleted_at` among the options",
+        ),
+        (
+            quote!(epoch),
+            quote!(pub deleted_at: Option<DateTimeUtc>,),
+            "`deleted_at` is declared, but the marker `epoch` in soft_delete does not write it: \
+             the epoch holds the deletion time itself",
         ),
         (
             quote!(epoch),

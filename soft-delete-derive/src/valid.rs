@@ -97,6 +97,30 @@ pub fn resolve(
             format!("`epoch_unit` has no effect without `epoch = \"field_name\"` in {attr_name}"),
         ));
     }
+    // A declared `deleted_at` that the marker does not keep would silently never change.
+    if let Some((marker, _)) = markers.first()
+        && options.rename(Role::DeletedAt).is_none()
+        && let Some(field) = fields.iter().find(|field| {
+            field.name() == Role::DeletedAt.key()
+                || field.column_name.as_deref() == Some(Role::DeletedAt.key())
+        })
+    {
+        let hint = if *marker == Role::Epoch {
+            "the epoch holds the deletion time itself: remove the field, or rename it if it \
+             means something else"
+        } else {
+            "write `deleted_at` among the options to keep it in step with the flag, or remove \
+             the field"
+        };
+        cx.error_spanned_by(
+            &field.ident,
+            format!(
+                "`{}` is declared, but the marker `{}` in {attr_name} does not write it: {hint}",
+                field.ident,
+                marker.key()
+            ),
+        );
+    }
     let mut columns: Vec<Column> = Vec::new();
     for role in Role::ALL {
         let rename = options.rename(role);

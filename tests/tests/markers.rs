@@ -10,7 +10,9 @@ use soft_delete_core::migration::{
     AddSoftDeleteColumns, create_unique_among_active, drop_unique_among_active,
 };
 use soft_delete_core::prelude::*;
-use soft_delete_tests::entities::marked::{enabled, epoch_ms, epoch_s, flagged, folder, paired};
+use soft_delete_tests::entities::marked::{
+    enabled, enabled_at, epoch_ms, epoch_s, flagged, folder, paired,
+};
 use soft_delete_tests::{TestContext, test_context};
 
 /// The ids of `E`'s soft-deleted rows, in order.
@@ -43,7 +45,7 @@ macro_rules! id_of {
         })*
     };
 }
-id_of!(flagged, paired, enabled, epoch_s, epoch_ms);
+id_of!(flagged, paired, enabled, enabled_at, epoch_s, epoch_ms);
 
 /// The same life for each marker: rows made by the library (which writes a live marker) and by
 /// SeaORM alone (the column's default), deleted one at a time, in batches and by condition,
@@ -174,6 +176,11 @@ lifecycle!(
     timed = false
 );
 lifecycle!(
+    a_reversed_flag_with_a_timestamp_through_every_operation,
+    enabled_at,
+    timed = true
+);
+lifecycle!(
     an_epoch_in_seconds_through_every_operation,
     epoch_s,
     timed = true
@@ -259,7 +266,8 @@ async fn an_epoch_cutoff_and_a_stamp_before_1970() {
         }))
         .await
         .unwrap();
-    let day = |d: i64| Utc::now() - Duration::days(d);
+    let now = Utc::now();
+    let day = |d: i64| now - Duration::days(d);
     manager
         .bulk_soft_delete::<epoch_s::Entity, _>([1i64])
         .at(day(10))
@@ -278,7 +286,7 @@ async fn an_epoch_cutoff_and_a_stamp_before_1970() {
         .iter()
         .map(|row| row.deleted_epoch)
         .collect();
-    assert_eq!(stored, [day(10).timestamp(), day(2).timestamp()].map(|s| s));
+    assert_eq!(stored, [day(10).timestamp(), day(2).timestamp()]);
     assert_eq!(
         epoch_s::Entity::find_active()
             .deleted_after(day(5))
@@ -432,7 +440,15 @@ macro_rules! migrated {
                 .exec_without_returning(&ctx.db)
             };
             insert(3).await.expect_err("a live row holds the email");
-            m::Entity::soft_delete_by_id(&ctx.db, 1i64).await.unwrap();
+            // Both rows with the email are deleted at the same instant: for an epoch, the same
+            // second, which uniqueness among live rows must not refuse.
+            let at = Utc::now() - Duration::hours(1);
+            let manager = SoftDeleteManager::new(&ctx.db);
+            manager
+                .bulk_soft_delete::<m::Entity, _>([1i64])
+                .at(at)
+                .await
+                .unwrap();
             insert(3)
                 .await
                 .expect("the email is free once its row is deleted");
@@ -440,6 +456,13 @@ macro_rules! migrated {
                 .await
                 .expect_err("restoring into a conflict is refused");
             assert_eq!(m::Entity::find_active().count(&ctx.db).await.unwrap(), 2);
+            let second = manager
+                .bulk_soft_delete::<m::Entity, _>([3i64])
+                .at(at)
+                .await
+                .expect("two deleted rows may share the email and the deletion time");
+            assert_eq!(second.affected, 1);
+            assert_eq!(m::Entity::find_active().count(&ctx.db).await.unwrap(), 1);
             drop_unique_among_active::<m::Entity>(&schema, &[m::Column::Email])
                 .await
                 .expect("drop the unique index");

@@ -777,7 +777,10 @@ where
     fn start(self) -> Result<PurgeStart<'a, C, E>> {
         let dry_run = self.action.dry_run;
         let (db, mut plan, Filter(filter), action) = self.prepare(OperationKind::Purge)?;
-        let cutoff = action.cutoff(&plan.config)?;
+        // An epoch's unit around the cutoff may hold rows deleted after it: never take them.
+        let cutoff = action
+            .cutoff(&plan.config)?
+            .map(|cutoff| E::marker().purge_cutoff(cutoff));
         let backend = db.get_database_backend();
         if let Some(cutoff) = cutoff {
             check_timestamp(backend, "cutoff", cutoff)?;

@@ -6,6 +6,7 @@
 //! | `flagged` | `flagged_users` | `is_deleted` alone |
 //! | `paired` | `paired_users` | `is_deleted` with `deleted_at` in step |
 //! | `enabled` | `enabled_users` | `is_active`, reversed |
+//! | `enabled_at` | `enabled_at_users` | `is_active`, reversed, with `deleted_at` in step |
 //! | `epoch_s` | `epoch_s_users` | `deleted_epoch`, seconds |
 //! | `epoch_ms` | `epoch_ms_users` | `deleted_epoch`, milliseconds |
 //!
@@ -39,6 +40,7 @@ macro_rules! marked_entity {
 marked_entity!(flagged, "flagged_users", (flag = "is_deleted"));
 marked_entity!(paired, "paired_users", (flag, deleted_at, operation_id));
 marked_entity!(enabled, "enabled_users", (active = "is_active"));
+marked_entity!(enabled_at, "enabled_at_users", (active, deleted_at));
 marked_entity!(epoch_s, "epoch_s_users", (epoch));
 
 /// `epoch_ms_users`: see the module documentation; the children of `folder`.
