@@ -260,3 +260,79 @@ marked_user!(
     "`epoch_users`: `deleted_epoch`, seconds since 1970, 0 while live.",
     (epoch = "deleted_epoch")
 );
+
+pub mod customer {
+    //! `customers`: the parent table of the prune example (`examples/prune.rs`).
+
+    use sea_orm::entity::prelude::*;
+    use soft_delete_core::soft_delete;
+
+    /// A customer.
+    #[soft_delete]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "customers")]
+    pub struct Model {
+        /// The key.
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        /// The customer's name.
+        pub name: String,
+    }
+
+    /// A customer has many orders.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {
+        /// Its orders.
+        #[sea_orm(has_many = "super::order::Entity")]
+        Order,
+    }
+
+    impl Related<super::order::Entity> for Entity {
+        fn to() -> RelationDef {
+            Relation::Order.def()
+        }
+    }
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod order {
+    //! `orders`: each belongs to a customer (a foreign key), so a prune removes orders first.
+
+    use sea_orm::entity::prelude::*;
+    use soft_delete_core::soft_delete;
+
+    /// An order.
+    #[soft_delete]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "orders")]
+    pub struct Model {
+        /// The key.
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        /// The customer who placed it.
+        pub customer_id: i64,
+        /// The amount, in cents.
+        pub total_cents: i64,
+    }
+
+    /// An order belongs to a customer.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {
+        /// Its customer.
+        #[sea_orm(
+            belongs_to = "super::customer::Entity",
+            from = "Column::CustomerId",
+            to = "super::customer::Column::Id"
+        )]
+        Customer,
+    }
+
+    impl Related<super::customer::Entity> for Entity {
+        fn to() -> RelationDef {
+            Relation::Customer.def()
+        }
+    }
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -445,6 +445,14 @@ pub(crate) struct Step {
 pub(crate) struct Tally(pub(crate) Vec<(String, u64)>);
 
 impl Tally {
+    /// Rows counted for `table`.
+    pub(crate) fn get(&self, table: &str) -> u64 {
+        self.0
+            .iter()
+            .find(|(name, _)| name == table)
+            .map_or(0, |(_, rows)| *rows)
+    }
+
     pub(crate) fn add(&mut self, table: &str, rows: u64) {
         match self.0.iter_mut().find(|(name, _)| name == table) {
             Some((_, count)) => *count += rows,

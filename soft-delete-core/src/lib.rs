@@ -172,6 +172,7 @@ extern crate self as soft_delete_core;
 #[cfg(test)]
 mod test_entities;
 
+pub mod archive;
 pub mod bulk;
 pub mod cascade;
 pub mod config;
@@ -184,13 +185,14 @@ pub mod marker;
 pub mod migration;
 pub mod operation;
 pub mod operation_log;
+pub mod prune;
 pub mod report;
 pub mod scope;
 pub mod service;
 
 pub use bulk::{
     BatchOptions, Bulk, BulkConnection, BulkCreate, BulkInsert, BulkRestore, BulkSoftDelete,
-    Explain, ExplainedStatement, PrimaryKeyValue, Purge, explain,
+    Explain, ExplainedStatement, PrimaryKeyValue, Purge, StopSignal, explain,
 };
 pub use cascade::CascadeChild;
 pub use config::SoftDeleteConfig;

@@ -551,6 +551,23 @@ where
         self.bulk(Filter(condition.into_condition()), PurgeAction::any())
     }
 
+    /// A purge of the soft-deleted rows matching `filter` and, with a cutoff, deleted before
+    /// it; for policies that checked the marker keeps the time when they give a cutoff.
+    pub(crate) fn purge_with<E>(
+        &self,
+        filter: Condition,
+        cutoff: Option<Timestamp>,
+    ) -> Purge<'c, E, C>
+    where
+        E: SoftDelete,
+    {
+        let action = match cutoff {
+            Some(cutoff) => PurgeAction::new(cutoff),
+            None => PurgeAction::any(),
+        };
+        self.bulk(Filter(filter), action)
+    }
+
     /// Inserts `rows` in batches and returns the created models in input order; see the
     /// [service documentation](crate::service#bulk-inserts-and-returning). An empty input sends
     /// nothing. `.created_by(..)` stamps the audit column of entities that have one.

@@ -651,6 +651,111 @@ mod with_migration {
         }
     }
 
+    /// A migration that creates `E`'s [archive table](crate::archive) and the index on its
+    /// original key, idempotently; `down` drops the table. Named
+    /// `m_soft_delete_create_<archive>`.
+    ///
+    /// ```
+    /// # mod user {
+    /// #     use sea_orm::entity::prelude::*;
+    /// #     #[soft_delete_core::soft_delete]
+    /// #     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    /// #     #[sea_orm(table_name = "users")]
+    /// #     pub struct Model {
+    /// #         #[sea_orm(primary_key)]
+    /// #         pub id: i64,
+    /// #     }
+    /// #     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    /// #     pub enum Relation {}
+    /// #     impl ActiveModelBehavior for ActiveModel {}
+    /// # }
+    /// use sea_orm_migration::MigrationName;
+    /// use soft_delete_core::migration::CreateArchiveTable;
+    ///
+    /// let migration = CreateArchiveTable::<user::Entity>::new();
+    /// assert_eq!(migration.table(), "users_archive");
+    /// assert_eq!(migration.name(), "m_soft_delete_create_users_archive");
+    /// ```
+    pub struct CreateArchiveTable<E> {
+        table: String,
+        name: String,
+        _entity: PhantomData<fn() -> E>,
+    }
+
+    impl<E> std::fmt::Debug for CreateArchiveTable<E> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("CreateArchiveTable")
+                .field("table", &self.table)
+                .finish()
+        }
+    }
+
+    impl<E: SoftDelete> CreateArchiveTable<E> {
+        /// The entity's default archive, `<table>_archive`.
+        pub fn new() -> Self {
+            Self::named(crate::archive::archive_table_name::<E>())
+        }
+
+        /// An archive named `table`.
+        pub fn named(table: impl Into<String>) -> Self {
+            let table = table.into();
+            CreateArchiveTable {
+                name: format!("m_soft_delete_create_{table}"),
+                table,
+                _entity: PhantomData,
+            }
+        }
+
+        /// The table it creates.
+        pub fn table(&self) -> &str {
+            &self.table
+        }
+    }
+
+    impl<E: SoftDelete> Default for CreateArchiveTable<E> {
+        fn default() -> Self {
+            Self::new()
+        }
+    }
+
+    impl<E> MigrationName for CreateArchiveTable<E> {
+        fn name(&self) -> &str {
+            &self.name
+        }
+    }
+
+    #[allow(elided_lifetimes_in_paths)]
+    #[async_trait::async_trait]
+    impl<E: SoftDelete> MigrationTrait for CreateArchiveTable<E> {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            use crate::archive::{archive_key_index, archive_key_index_name, create_archive_table};
+            let backend = manager.get_database_backend();
+            manager
+                .create_table(create_archive_table::<E>(backend, &self.table))
+                .await?;
+            if !manager
+                .has_index(&self.table, &archive_key_index_name(&self.table))
+                .await?
+            {
+                manager
+                    .create_index(archive_key_index::<E>(&self.table))
+                    .await?;
+            }
+            Ok(())
+        }
+
+        async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager
+                .drop_table(
+                    Table::drop()
+                        .table(Alias::new(&self.table))
+                        .if_exists()
+                        .to_owned(),
+                )
+                .await
+        }
+    }
+
     /// Drops index `name` of `E`'s table if the schema manager finds it.
     async fn drop_index_if_present<E: SoftDelete>(
         manager: &SchemaManager<'_>,

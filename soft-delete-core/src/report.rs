@@ -24,6 +24,9 @@ pub struct BulkReport {
     pub affected: u64,
     /// Rows of related tables changed with them by a cascade (see [`crate::cascade`]).
     pub cascaded: u64,
+    /// Rows a purge with an archive copied into its archive table (see [`crate::archive`]):
+    /// as many as it deleted; 0 for every other operation.
+    pub archived: u64,
     /// Batches run (each its own transaction unless the operation was atomic).
     pub batches: u64,
     /// Batches that were retried after a transient error, counted once per retry.
@@ -32,7 +35,8 @@ pub struct BulkReport {
     pub elapsed: Duration,
     /// True when nothing was changed because the operation was a dry run.
     pub dry_run: bool,
-    /// True when the operation stopped at its maximum duration before it was done.
+    /// True when the operation stopped before it was done: at its maximum duration, or on its
+    /// [`StopSignal`](crate::StopSignal).
     pub stopped_early: bool,
     /// For operations that stopped early: rows still matching, counted after stopping.
     pub remaining: Option<u64>,
@@ -58,6 +62,9 @@ impl fmt::Display for BulkReport {
             self.elapsed.as_secs_f64(),
             self.rate()
         )?;
+        if self.archived > 0 {
+            write!(f, ", {} archived", self.archived)?;
+        }
         if self.dry_run {
             f.write_str(", dry run")?;
         }

@@ -150,6 +150,9 @@ pub enum Op {
     ActiveSoftDelete,
     /// `bulk_soft_delete` of a table marked by `deleted_epoch` (seconds, 0 while live).
     EpochSoftDelete,
+    /// Purge every row (all soft-deleted a year ago), copying each batch into `users_archive`
+    /// first.
+    ArchivePurge,
 }
 
 impl Op {
@@ -168,6 +171,7 @@ impl Op {
             Op::PairedSoftDelete => "paired_soft_delete",
             Op::ActiveSoftDelete => "active_soft_delete",
             Op::EpochSoftDelete => "epoch_soft_delete",
+            Op::ArchivePurge => "archive_purge",
         }
     }
 

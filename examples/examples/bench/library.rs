@@ -36,6 +36,7 @@ pub async fn run(
             let kind = crate::markers::Kind::of(op).ok_or("a marker operation")?;
             return crate::markers::library(db, kind, rows, batch).await;
         }
+        Op::ArchivePurge => return crate::archive::library(db, batch).await,
         Op::BulkSoftDelete => {
             manager
                 .bulk_soft_delete::<user::Entity, _>(1..=rows)
@@ -113,6 +114,8 @@ pub async fn row_by_row(db: &DatabaseConnection, op: Op, rows: i64) -> Result<Sa
             let kind = crate::markers::Kind::of(op).ok_or("a marker operation")?;
             return crate::markers::row_by_row(db, kind, rows).await;
         }
+        // One row per transaction: its copy and its delete.
+        Op::ArchivePurge => return crate::archive::raw(db, 1).await,
         Op::BulkSoftDelete => {
             for id in 1..=rows {
                 done += user::Entity::soft_delete_by_id(db, id)

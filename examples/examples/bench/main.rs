@@ -20,6 +20,7 @@
 //! library's side and the row loop), `raw` (the hand-written side and the probe's shapes),
 //! `memory` (`--memory`) and `report` (medians and output).
 
+mod archive;
 mod args;
 mod cascade;
 mod library;
@@ -129,6 +130,7 @@ async fn bench(args: Args) -> Result<(), BoxError> {
     }
     cascade::clean_up(&db).await?;
     markers::clean_up(&db).await?;
+    archive::clean_up(&db).await?;
     table::clean_up(db, &target).await?;
     report.finish();
     if args.json {
@@ -158,5 +160,6 @@ async fn prepare(
             let kind = markers::Kind::of(op).ok_or("a marker operation")?;
             markers::fresh(db, target, kind, rows).await
         }
+        Op::ArchivePurge => archive::fresh(db, target, rows).await,
     }
 }

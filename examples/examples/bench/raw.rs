@@ -38,6 +38,8 @@ pub enum Shape {
     KeysetCoalesce,
     /// Purge by keyset with `deleted_at < cutoff`.
     KeysetPlain,
+    /// Purge with archive, as the library moves rows on each backend (see `archive`).
+    Archive,
     /// `INSERT … VALUES (?, ?), …`.
     MultiRow,
     /// SQLite: `INSERT … SELECT value->>0, value->>1 FROM json_each(?)`.
@@ -72,6 +74,7 @@ pub fn library_shape(backend: DbBackend, op: Op) -> Shape {
             _,
         ) => Shape::InListGuarded,
         (Op::Purge, _) => Shape::KeysetCoalesce,
+        (Op::ArchivePurge, _) => Shape::Archive,
         (Op::BulkCreate | Op::BulkInsert, _) => Shape::MultiRow,
         (Op::Stats, _) => Shape::Count,
         (Op::CascadeSoftDelete | Op::CascadePurge, _) => Shape::Cascade,
@@ -98,6 +101,7 @@ pub fn shapes(backend: DbBackend, op: Op) -> Vec<Shape> {
             ]
         }
         (Op::Purge, _) => vec![KeysetCoalesce, KeysetPlain],
+        (Op::ArchivePurge, _) => vec![Archive],
         (Op::BulkInsert, DbBackend::Sqlite) => vec![MultiRow, JsonEachInsert, Literal],
         (Op::BulkInsert, DbBackend::Postgres) => vec![MultiRow, Unnest, Copy],
         (Op::BulkInsert | Op::BulkCreate, _) => vec![MultiRow],
@@ -127,6 +131,9 @@ pub async fn run(
     }
     if let Some(kind) = crate::markers::Kind::of(op) {
         return crate::markers::raw(db, kind, rows, batch).await;
+    }
+    if op == Op::ArchivePurge {
+        return crate::archive::raw(db, batch).await;
     }
     let op = op.raw_equivalent();
     let started = Instant::now();

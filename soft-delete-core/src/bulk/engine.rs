@@ -147,12 +147,17 @@ pub(crate) struct Plan<'a> {
     pub(crate) atomic: bool,
     pub(crate) pause: Duration,
     pub(crate) max_duration: Option<Duration>,
+    /// Stops the operation before its next batch once given.
+    pub(crate) stop: Option<super::StopSignal>,
     pub(crate) progress: Option<Arc<ProgressFn<'a>>>,
     /// The operation's row in the operation log, when the configuration keeps one.
     pub(crate) log: Option<Entry>,
     /// Who runs the operation and why, for events.
     pub(crate) actor: Option<String>,
     pub(crate) reason: Option<String>,
+    /// The archive table of a purge with an archive: its rows are counted as archived, not as
+    /// cascaded.
+    pub(crate) archive: Option<String>,
 }
 
 impl Plan<'_> {
@@ -314,6 +319,15 @@ impl<'a> Engine<'a> {
                 stopped_early = true;
                 break;
             }
+            if self
+                .plan
+                .stop
+                .as_ref()
+                .is_some_and(|stop| stop.is_stopped())
+            {
+                stopped_early = true;
+                break;
+            }
             let Some(unit) = source.next_unit().await else {
                 break;
             };
@@ -462,13 +476,19 @@ impl<'a> Engine<'a> {
         } else {
             None
         };
+        let archived = self
+            .plan
+            .archive
+            .as_deref()
+            .map_or(0, |table| self.tally.get(table));
         let report = BulkReport {
             id: self.plan.id,
             operation: self.plan.kind,
             table: self.plan.table.clone(),
             requested: self.processed,
             affected: self.affected,
-            cascaded: self.tally.total() - self.affected,
+            cascaded: self.tally.total() - self.affected - archived,
+            archived,
             batches: self.batches,
             retries: self.retries,
             elapsed: self.start.elapsed(),

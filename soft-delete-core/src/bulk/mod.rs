@@ -31,7 +31,10 @@ mod insert;
 mod keyset;
 mod session;
 pub(crate) mod sql;
+mod stop;
 mod transient;
+
+pub use stop::StopSignal;
 
 use std::fmt;
 use std::future::IntoFuture;
@@ -130,6 +133,7 @@ pub struct BatchOptions<'a> {
     max_duration: Option<Duration>,
     progress: Option<Arc<ProgressFn<'a>>>,
     alerts: Option<Arc<dyn AlertSink>>,
+    stop: Option<StopSignal>,
 }
 
 impl fmt::Debug for BatchOptions<'_> {
@@ -141,6 +145,7 @@ impl fmt::Debug for BatchOptions<'_> {
             .field("max_duration", &self.max_duration)
             .field("progress", &self.progress.as_ref().map(|_| "callback"))
             .field("alerts", &self.alerts)
+            .field("stop", &self.stop)
             .finish()
     }
 }
@@ -177,6 +182,13 @@ impl<'a> BatchOptions<'a> {
     /// `stopped_early` and, where it can tell, how many rows are left.
     pub fn max_duration(mut self, limit: Duration) -> Self {
         self.max_duration = Some(limit);
+        self
+    }
+
+    /// Starts no new batch once `signal` is stopped; the report then says `stopped_early`, as
+    /// for [`max_duration`](Self::max_duration). See [`StopSignal`].
+    pub fn stop_on(mut self, signal: StopSignal) -> Self {
+        self.stop = Some(signal);
         self
     }
 
@@ -241,10 +253,12 @@ impl<'a> BatchOptions<'a> {
             atomic: self.atomic,
             pause,
             max_duration: self.max_duration,
+            stop: self.stop,
             progress: self.progress,
             log,
             actor: None,
             reason: None,
+            archive: None,
         })
     }
 }
@@ -306,6 +320,8 @@ pub struct RestoreAction {
 pub struct PurgeAction {
     cutoff: Cutoff,
     dry_run: bool,
+    /// The archive table each batch copies its rows into first, if any.
+    archive: Option<String>,
 }
 
 /// Which soft-deleted rows are old enough to purge.
@@ -324,6 +340,7 @@ impl PurgeAction {
         PurgeAction {
             cutoff: Cutoff::At(cutoff),
             dry_run: false,
+            archive: None,
         }
     }
 
@@ -331,6 +348,7 @@ impl PurgeAction {
         PurgeAction {
             cutoff: Cutoff::Retention,
             dry_run: false,
+            archive: None,
         }
     }
 
@@ -338,6 +356,7 @@ impl PurgeAction {
         PurgeAction {
             cutoff: Cutoff::Any,
             dry_run: false,
+            archive: None,
         }
     }
 
@@ -475,6 +494,12 @@ impl<'a, E, C, Src, Act> Bulk<'a, E, C, Src, Act> {
         self
     }
 
+    /// See [`BatchOptions::stop_on`].
+    pub fn stop_on(mut self, signal: StopSignal) -> Self {
+        self.options = self.options.stop_on(signal);
+        self
+    }
+
     /// See [`BatchOptions::on_progress`].
     pub fn on_progress<F>(mut self, callback: F) -> Self
     where
@@ -534,6 +559,24 @@ impl<E, C> Bulk<'_, E, C, Filter, PurgeAction> {
     pub fn filter(mut self, condition: impl IntoCondition) -> Self {
         self.source = Filter(self.source.0.add(condition.into_condition()));
         self
+    }
+
+    /// Copies each batch's rows into the archive table `table` before deleting them, in the
+    /// batch's transaction: every row ends in exactly one of the two tables (see
+    /// [`crate::archive`]). The report's `archived` counts them.
+    pub fn archive_into(mut self, table: impl Into<String>) -> Self {
+        self.action.archive = Some(table.into());
+        self
+    }
+}
+
+impl<E: EntityTrait, C> Bulk<'_, E, C, Filter, PurgeAction> {
+    /// [`archive_into`](Self::archive_into) the entity's default archive, `<table>_archive`
+    /// (made by [`create_archive_table`](crate::archive::create_archive_table) or the
+    /// `CreateArchiveTable` migration).
+    pub fn archive(self) -> Self {
+        let table = crate::archive::archive_table_name::<E>();
+        self.archive_into(table)
     }
 }
 
@@ -786,6 +829,32 @@ where
             check_timestamp(backend, "cutoff", cutoff)?;
         }
         crate::cascade::check::<E>()?;
+        let archive = match action.archive {
+            Some(table) if table.trim().is_empty() => {
+                return Err(Error::InvalidArgument {
+                    name: "archive",
+                    reason: "the archive table's name is empty".to_owned(),
+                });
+            }
+            Some(_) if !E::cascade().is_empty() => {
+                return Err(Error::InvalidArgument {
+                    name: "archive",
+                    reason: format!(
+                        "`{}` cascades to other tables, whose rows a purge deletes with it; \
+                         archiving only the parents would lose the children. Purge (and \
+                         archive) the children first by their own policies, or purge without \
+                         an archive",
+                        E::default().table_name()
+                    ),
+                });
+            }
+            Some(table) => Some(crate::archive::ArchiveTo {
+                table,
+                at: crate::entity::operation_stamp(),
+            }),
+            None => None,
+        };
+        plan.archive = archive.as_ref().map(|archive| archive.table.clone());
         // A parent under which a row is kept stays; see `cascade`.
         let filter = match crate::cascade::purgeable::<E>() {
             Some(purgeable) => filter.add(purgeable),
@@ -805,7 +874,7 @@ where
         let condition = filter.add(sql::deleted_before_for_keyset::<E>(cutoff, backend));
         let source = KeysetSource::new(
             condition,
-            KeysetAction::Delete,
+            KeysetAction::Delete(archive),
             plan.batch_size,
             backend,
             plan.id,
@@ -853,6 +922,7 @@ where
                         requested: matching,
                         affected: matching,
                         cascaded: 0,
+                        archived: 0,
                         batches: 0,
                         retries: 0,
                         elapsed: start.elapsed(),

@@ -1,0 +1,138 @@
+//! `examples/prune.rs` run as an operator runs it: a separate process against the test's
+//! database (`DATABASE_URL`), checked by its exit status, its output and the rows it leaves.
+//!
+//! The binary is the debug build of the example, `target/debug/examples/prune`, which `cargo
+//! test --workspace` builds; `.ci/run` builds it before the server suites. Without it the tests
+//! fail and say how to build it.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use sea_orm::PaginatorTrait;
+use soft_delete_core::prelude::*;
+use soft_delete_examples::{customer, order};
+use soft_delete_tests::{TestContext, test_context};
+
+/// `target/<profile>/examples/prune`, next to the test binary's `deps` folder.
+fn binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>/deps/<test>");
+    let path = profile_dir
+        .join("examples")
+        .join(format!("prune{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.exists(),
+        "{} is missing: build it with `cargo build -p soft-delete-examples --example prune`",
+        path.display()
+    );
+    path
+}
+
+fn prune(ctx: &TestContext, args: &[&str]) -> (i32, String, String) {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = Command::new(binary())
+        .args(args)
+        .env("DATABASE_URL", &ctx.url)
+        .env_remove("SOFT_DELETE_RETENTION_DAYS")
+        .output()
+        .expect("run prune");
+    (
+        status.code().expect("prune exited, not killed"),
+        String::from_utf8_lossy(&stdout).into_owned(),
+        String::from_utf8_lossy(&stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn the_prune_command_reports_what_it_did_and_exits_accordingly() {
+    let ctx = test_context!(shared).await;
+
+    // Help, and bad arguments (exit 2, before touching the database).
+    let (code, out, _) = prune(&ctx, &["--help"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("--older-than") && out.contains("Exit status"),
+        "{out}"
+    );
+    let (code, _, err) = prune(&ctx, &["--older-than", "5x"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("unknown unit `x`"), "{err}");
+    let (code, _, err) = prune(&ctx, &["--entity", "nope"]);
+    assert_eq!(code, 2, "{err}");
+
+    // A dry run seeds the demo data and counts: 1,500 orders and 200 customers are past the
+    // default 30 days; nothing changes.
+    let (code, out, err) = prune(&ctx, &["--dry-run"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("seeded demo data"), "{out}");
+    assert!(out.contains("in order: orders, customers"), "{out}");
+    assert!(out.contains("orders: 1500 rows would be removed"), "{out}");
+    assert!(
+        out.contains("customers: 200 rows would be removed"),
+        "{out}"
+    );
+    assert!(
+        out.contains("finished: 1700 rows would be removed"),
+        "{out}"
+    );
+    assert_eq!(
+        order::Entity::find_with_deleted()
+            .count(&ctx.db)
+            .await
+            .unwrap(),
+        5000
+    );
+
+    // No time at all: nothing runs, exit 3.
+    let (code, out, _) = prune(&ctx, &["--max-duration", "0s"]);
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("orders: not run"), "{out}");
+    assert!(out.contains("stopped before finishing"), "{out}");
+
+    // The real run, with archive, in batches of 400.
+    let (code, out, err) = prune(&ctx, &["--archive", "--batch-size", "400", "--quiet"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("orders: 1500 rows removed (1500 archived) in 4 batches"),
+        "{out}"
+    );
+    assert!(
+        out.contains("customers: 200 rows removed (200 archived) in 1 batches"),
+        "{out}"
+    );
+    assert_eq!(
+        order::Entity::find_with_deleted()
+            .count(&ctx.db)
+            .await
+            .unwrap(),
+        3500
+    );
+    assert_eq!(
+        ctx.scalar_i64("SELECT COUNT(*) FROM orders_archive").await,
+        1500
+    );
+    assert_eq!(
+        ctx.scalar_i64("SELECT COUNT(*) FROM customers_archive")
+            .await,
+        200
+    );
+
+    // Only orders, younger: the 500 orders of the customers deleted 10 days ago.
+    let (code, out, err) = prune(&ctx, &["--older-than", "5d", "--entity", "orders"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("orders: 500 rows removed"), "{out}");
+    assert!(!out.contains("customers:"), "{out}");
+    assert_eq!(
+        customer::Entity::find_deleted()
+            .count(&ctx.db)
+            .await
+            .unwrap(),
+        100
+    );
+}
