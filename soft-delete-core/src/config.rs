@@ -16,6 +16,7 @@
 //! | `retry_attempts` | `SOFT_DELETE_RETRY_ATTEMPTS` | 3 | 0 ..= 100 |
 //! | `retry_delay` | `SOFT_DELETE_RETRY_DELAY_MS` | 100 ms | up to 1 h |
 //! | `retention` | `SOFT_DELETE_RETENTION_DAYS` | 30 days | up to 36,500 days |
+//! | `retention_by_table` | `SOFT_DELETE_RETENTION_DAYS_<TABLE>` | none | up to 36,500 days each |
 //! | `pause_between_batches` | `SOFT_DELETE_PAUSE_BETWEEN_BATCHES_MS` | 0 | up to 1 h |
 //! | `operation_log` | `SOFT_DELETE_OPERATION_LOG` | none | a table name; `true` for `soft_delete_operations`, `false` for none |
 //!
@@ -23,6 +24,7 @@
 //! outside its range is refused with [`Error::Config`] naming the variable (from the environment)
 //! or the field (set in code), before anything is sent to the database.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
@@ -75,6 +77,12 @@ pub struct SoftDeleteConfig {
     /// How long soft-deleted rows are kept before `purge_expired` removes them. At most
     /// [`MAX_RETENTION`](Self::MAX_RETENTION).
     pub retention: Duration,
+    /// The retention of single tables, overriding `retention` for their
+    /// [prune policies](crate::prune) by age: from `SOFT_DELETE_RETENTION_DAYS_<TABLE>`, the
+    /// table's name in capitals (`SOFT_DELETE_RETENTION_DAYS_ORDERS=365`); only
+    /// [`from_env`](Self::from_env) reads them. Each at most
+    /// [`MAX_RETENTION`](Self::MAX_RETENTION).
+    pub retention_by_table: BTreeMap<String, Duration>,
     /// Pause between batches, to leave room for other work. At most
     /// [`MAX_PAUSE`](Self::MAX_PAUSE).
     pub pause_between_batches: Duration,
@@ -109,6 +117,7 @@ impl SoftDeleteConfig {
         retry_attempts: 3,
         retry_delay: Duration::from_millis(100),
         retention: Duration::from_secs(30 * 24 * 60 * 60),
+        retention_by_table: BTreeMap::new(),
         pause_between_batches: Duration::ZERO,
         operation_log: None,
         events: None,
@@ -138,7 +147,43 @@ impl SoftDeleteConfig {
             Ok(value) => Some(value),
             Err(std::env::VarError::NotPresent) => None,
             Err(std::env::VarError::NotUnicode(raw)) => Some(raw.to_string_lossy().into_owned()),
-        })
+        })?
+        .with_table_retentions(std::env::vars_os().map(|(name, value)| {
+            (
+                name.to_string_lossy().into_owned(),
+                value.to_string_lossy().into_owned(),
+            )
+        }))
+    }
+
+    /// Reads `SOFT_DELETE_RETENTION_DAYS_<TABLE>` from `vars` into `retention_by_table`.
+    fn with_table_retentions(
+        mut self,
+        vars: impl Iterator<Item = (String, String)>,
+    ) -> Result<Self> {
+        const PREFIX: &str = "SOFT_DELETE_RETENTION_DAYS_";
+        for (name, value) in vars {
+            let Some(table) = name.strip_prefix(PREFIX).filter(|t| !t.is_empty()) else {
+                continue;
+            };
+            let days = Lookup(|_: &str| Some(value.clone())).number(
+                &name,
+                0,
+                0,
+                Self::MAX_RETENTION.as_secs() / DAY.as_secs(),
+            )?;
+            self.retention_by_table
+                .insert(table.to_lowercase(), DAY * days as u32);
+        }
+        Ok(self)
+    }
+
+    /// The retention of `table`: its entry in `retention_by_table`, else `retention`.
+    pub fn retention_for(&self, table: &str) -> Duration {
+        self.retention_by_table
+            .get(table)
+            .copied()
+            .unwrap_or(self.retention)
     }
 
     /// Like [`from_env`](Self::from_env), reading variables through `lookup` instead of the
@@ -235,6 +280,7 @@ impl SoftDeleteConfig {
                     0,
                     Self::MAX_RETENTION.as_secs() / DAY.as_secs(),
                 )? as u32,
+            retention_by_table: BTreeMap::new(),
             pause_between_batches: Duration::from_millis(env.number(
                 "SOFT_DELETE_PAUSE_BETWEEN_BATCHES_MS",
                 d.pause_between_batches.as_millis() as u64,
@@ -305,6 +351,17 @@ impl SoftDeleteConfig {
         ] {
             check_duration(value, Duration::ZERO, max)
                 .map_err(|expected| config_error(name, format_args!("{value:?}"), expected))?;
+        }
+        for (table, retention) in &self.retention_by_table {
+            check_duration(*retention, Duration::ZERO, Self::MAX_RETENTION).map_err(
+                |expected| {
+                    config_error(
+                        &format!("retention_by_table[{table}]"),
+                        format_args!("{retention:?}"),
+                        expected,
+                    )
+                },
+            )?;
         }
         if let Some(table) = &self.operation_log
             && !is_table_name(table)
@@ -500,6 +557,7 @@ mod tests {
                 retry_attempts: 0,
                 retry_delay: Duration::from_millis(5),
                 retention: DAY * 90,
+                retention_by_table: BTreeMap::new(),
                 pause_between_batches: Duration::from_millis(20),
                 operation_log: Some("ops_log".to_owned()),
                 events: None,
@@ -613,6 +671,40 @@ mod tests {
                 "{message}"
             );
         }
+    }
+
+    #[test]
+    fn per_table_retention_comes_from_its_own_variable() {
+        let vars = [
+            ("SOFT_DELETE_RETENTION_DAYS_ORDERS", "365"),
+            ("SOFT_DELETE_RETENTION_DAYS_", "5"),
+            ("PATH", "/usr/bin"),
+        ]
+        .map(|(n, v)| (n.to_owned(), v.to_owned()));
+        let config = SoftDeleteConfig::DEFAULT
+            .with_table_retentions(vars.into_iter())
+            .expect("valid");
+        assert_eq!(config.retention_for("orders"), DAY * 365);
+        assert_eq!(config.retention_for("users"), config.retention);
+        assert_eq!(config.retention_by_table.len(), 1);
+        let bad = [(
+            "SOFT_DELETE_RETENTION_DAYS_USERS".to_owned(),
+            "soon".to_owned(),
+        )];
+        let error = SoftDeleteConfig::DEFAULT
+            .with_table_retentions(bad.into_iter())
+            .expect_err("`soon` is not a number of days");
+        assert!(
+            error
+                .to_string()
+                .contains("SOFT_DELETE_RETENTION_DAYS_USERS"),
+            "{error}"
+        );
+        let mut too_long = SoftDeleteConfig::default();
+        too_long
+            .retention_by_table
+            .insert("users".to_owned(), SoftDeleteConfig::MAX_RETENTION * 2);
+        assert!(too_long.validate().is_err());
     }
 
     #[test]

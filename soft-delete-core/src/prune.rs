@@ -4,7 +4,8 @@
 //!
 //! * A [`Policy`] per entity says which soft-deleted rows go: by default those deleted more than
 //!   the retention ago ([`Policy::retention`]: the configuration's `retention`, from
-//!   `SOFT_DELETE_RETENTION_DAYS`, unless [`Policy::older_than`] overrides it for the entity);
+//!   `SOFT_DELETE_RETENTION_DAYS`, or the table's own `SOFT_DELETE_RETENTION_DAYS_<TABLE>`,
+//!   unless [`Policy::older_than`] overrides it for the entity in code);
 //!   or the entity's own [`Prunable::prunable`] condition ([`Policy::prunable`]); or any
 //!   condition ([`Policy::matching`]). Live rows never match any policy.
 //! * [`Pruner`] runs a set of policies: children before parents where a foreign key ties them,
@@ -138,8 +139,9 @@ impl<E> fmt::Debug for Policy<E> {
 }
 
 impl<E: SoftDelete + TimedMarker> Policy<E> {
-    /// The rows soft-deleted more than the retention ago: the configuration's `retention`
-    /// (`SOFT_DELETE_RETENTION_DAYS`), or [`older_than`](Self::older_than) for this entity.
+    /// The rows soft-deleted more than the retention ago: [`older_than`](Self::older_than) for
+    /// this entity if set, else the configuration's retention for its table
+    /// ([`SoftDeleteConfig::retention_for`](crate::SoftDeleteConfig::retention_for)).
     /// Needs a marker that keeps the time ([`TimedMarker`]).
     pub fn retention() -> Self {
         Policy {
@@ -299,10 +301,11 @@ impl<'c, C: BulkConnection> Pruner<'c, C> {
             Box::pin(async move {
                 let (filter, cutoff) = match policy.rule {
                     Rule::Retention => {
+                        let table = E::default().table_name().to_owned();
                         let retention = args
                             .older_than
                             .or(policy.older_than)
-                            .unwrap_or(manager.config().retention);
+                            .unwrap_or_else(|| manager.config().retention_for(&table));
                         let cutoff = chrono::Duration::from_std(retention)
                             .ok()
                             .and_then(|retention| args.now.checked_sub_signed(retention))

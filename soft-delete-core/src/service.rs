@@ -170,7 +170,8 @@ pub trait SoftDeleteService: Sync {
 
     /// The configuration for bulk work and required fields; the default unless overridden.
     fn config(&self) -> &SoftDeleteConfig {
-        &SoftDeleteConfig::DEFAULT
+        static DEFAULT: SoftDeleteConfig = SoftDeleteConfig::DEFAULT;
+        &DEFAULT
     }
 
     /// A [`SoftDeleteManager`] on the same connection and configuration; bulk operations go

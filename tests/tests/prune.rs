@@ -351,3 +351,28 @@ async fn max_duration_leaves_later_entities_not_run() {
         3
     );
 }
+
+#[tokio::test]
+async fn a_tables_own_retention_overrides_the_general_one() {
+    let ctx = test_context!().await;
+    users(&ctx, 4, 90, &[]).await;
+    // 90 days old: past the default 30, within this table's 100.
+    let mut config = SoftDeleteConfig::default();
+    config
+        .retention_by_table
+        .insert("users".to_owned(), Duration::from_secs(100 * 86_400));
+    let manager = SoftDeleteManager::with_config(&ctx.db, config);
+    let kept = Pruner::new(&manager)
+        .policy(Policy::<user::Entity>::retention())
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(kept.purged(), 0);
+    // The entity's own setting in code wins over the table's.
+    let purged = Pruner::new(&manager)
+        .policy(Policy::<user::Entity>::retention().older_than(Duration::from_secs(60 * 86_400)))
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(purged.purged(), 4);
+}
