@@ -7,8 +7,8 @@
 //! ```
 //!
 //! It runs against `DATABASE_URL`, by default the embedded SQLite file `prune-demo.db` in the
-//! current directory, which it creates and seeds with demo customers and orders when it finds
-//! no tables. Exit status: 0 when every entity was pruned to the end (or counted, for a dry
+//! current directory. A database without `customers` and `orders` tables gets them, seeded with
+//! demo data; one that has either is never changed but by the prune itself. Exit status: 0 when every entity was pruned to the end (or counted, for a dry
 //! run), 3 when the run stopped before that (`--max-duration`, or Ctrl-C: the batch in flight
 //! finishes first), 1 on an error (an entity's purge failed, or the database could not be
 //! reached), 2 for a bad command line.
@@ -19,7 +19,9 @@ use std::time::Duration;
 
 use clap::Parser;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, Set};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, Set, TransactionTrait,
+};
 use soft_delete_core::StopSignal;
 use soft_delete_core::archive::{archive_key_index, create_archive_table};
 use soft_delete_core::migration;
@@ -161,29 +163,29 @@ async fn run(args: Args) -> Result<PruneReport, Box<dyn std::error::Error>> {
         pruner = pruner.dry_run();
     }
 
-    // Ctrl-C stops the run after the batch in flight.
+    // Ctrl-C (or SIGTERM, as cron and systemd send) stops the run after the batch in flight.
     let stop = StopSignal::new();
     pruner = pruner.stop_on(stop.clone());
     tokio::spawn({
         let stop = stop.clone();
         async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("prune: stopping after the current batch");
-                stop.stop();
-            }
+            shutdown_requested().await;
+            eprintln!("prune: stopping after the current batch");
+            stop.stop();
         }
     });
 
     let show_bars =
         !args.quiet && !args.dry_run && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let bars = Arc::new(if show_bars {
+        progress_bars(&pruner)?
+    } else {
+        Vec::new()
+    });
     if show_bars {
-        let bars = Arc::new(progress_bars(&pruner)?);
+        let bars = Arc::clone(&bars);
         pruner = pruner.on_progress(move |table, progress| {
-            if let Some(bar) = bars
-                .iter()
-                .find(|(name, _)| name == table)
-                .map(|(_, bar)| bar)
-            {
+            if let Some((_, bar)) = bars.iter().find(|(name, _)| name == table) {
                 bar.set_position(progress.affected);
             }
         });
@@ -200,6 +202,10 @@ async fn run(args: Args) -> Result<PruneReport, Box<dyn std::error::Error>> {
         pruner.order().join(", ")
     );
     let report = pruner.run().await?;
+    // The counters give way to the report.
+    for (_, bar) in bars.iter() {
+        bar.finish_and_clear();
+    }
     for entity in &report.entities {
         println!("{entity}");
     }
@@ -223,6 +229,22 @@ async fn run(args: Args) -> Result<PruneReport, Box<dyn std::error::Error>> {
     Ok(report)
 }
 
+/// Resolves on Ctrl-C, or on SIGTERM where there is one.
+async fn shutdown_requested() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut terminate) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
 /// One counter per entity, in the order the pruner takes them.
 fn progress_bars(
     pruner: &Pruner<'_, DatabaseConnection>,
@@ -240,14 +262,22 @@ fn progress_bars(
     Ok(bars)
 }
 
-/// Creates and fills the demo tables when the database has no `customers` table. Returns
-/// whether it did.
+/// Creates and fills the demo tables when the database has neither of them (a database that
+/// has its own `customers` or `orders` is never touched), in one transaction where the backend
+/// has transactional DDL (SQLite, PostgreSQL). Returns whether it did.
 async fn seed_if_empty(db: &DatabaseConnection) -> Result<bool, Box<dyn std::error::Error>> {
-    let backend = db.get_database_backend();
-    let exists = customer::Entity::find().count(db).await.is_ok();
-    if exists {
+    let schema = sea_orm_migration::SchemaManager::new(db);
+    if schema.has_table("customers").await? || schema.has_table("orders").await? {
         return Ok(false);
     }
+    let txn = db.begin().await?;
+    seed(&txn).await?;
+    txn.commit().await?;
+    Ok(true)
+}
+
+async fn seed(db: &DatabaseTransaction) -> Result<(), Box<dyn std::error::Error>> {
+    let backend = db.get_database_backend();
     db.execute(&migration::create_table_from_entity::<customer::Entity>(
         backend,
     ))
@@ -316,5 +346,5 @@ async fn seed_if_empty(db: &DatabaseConnection) -> Result<bool, Box<dyn std::err
             .exec_without_returning(db)
             .await?;
     }
-    Ok(true)
+    Ok(())
 }

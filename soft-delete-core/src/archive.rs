@@ -119,6 +119,20 @@ pub fn archive_key_index_name(name: &str) -> String {
     format!("idx_{name}_key")
 }
 
+/// Checks that the archive table `table` exists, naming it when it does not.
+pub(crate) async fn probe<C: sea_orm::ConnectionTrait>(db: &C, table: &str) -> Result<()> {
+    if crate::prune::table_exists(db, table).await? {
+        return Ok(());
+    }
+    Err(Error::InvalidArgument {
+        name: "archive",
+        reason: format!(
+            "the archive table `{table}` does not exist; create it with `CreateArchiveTable` or \
+             `create_archive_table`"
+        ),
+    })
+}
+
 /// Where a purge archives its rows, and with which stamp.
 #[derive(Clone, Debug)]
 pub(crate) struct ArchiveTo {

@@ -445,12 +445,12 @@ pub(crate) struct Step {
 pub(crate) struct Tally(pub(crate) Vec<(String, u64)>);
 
 impl Tally {
-    /// Rows counted for `table`.
-    pub(crate) fn get(&self, table: &str) -> u64 {
-        self.0
-            .iter()
-            .find(|(name, _)| name == table)
-            .map_or(0, |(_, rows)| *rows)
+    /// Removes `table`'s count and returns it (0 when it has none).
+    pub(crate) fn take(&mut self, table: &str) -> u64 {
+        match self.0.iter().position(|(name, _)| name == table) {
+            Some(at) => self.0.remove(at).1,
+            None => 0,
+        }
     }
 
     pub(crate) fn add(&mut self, table: &str, rows: u64) {

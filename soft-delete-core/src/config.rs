@@ -178,10 +178,12 @@ impl SoftDeleteConfig {
         Ok(self)
     }
 
-    /// The retention of `table`: its entry in `retention_by_table`, else `retention`.
+    /// The retention of `table`: its entry in `retention_by_table` (names compared in lower
+    /// case, as the variables are read), else `retention`.
     pub fn retention_for(&self, table: &str) -> Duration {
         self.retention_by_table
             .get(table)
+            .or_else(|| self.retention_by_table.get(&table.to_lowercase()))
             .copied()
             .unwrap_or(self.retention)
     }

@@ -9,6 +9,8 @@
 //!   or the entity's own [`Prunable::prunable`] condition ([`Policy::prunable`]); or any
 //!   condition ([`Policy::matching`]). Live rows never match any policy.
 //! * [`Pruner`] runs a set of policies: children before parents where a foreign key ties them,
+//!   and a row stays while any row of a table with a foreign key to it (its `has_many` /
+//!   `has_one` relations) still points to it,
 //!   each as one purge (batched, paced, resumable as every bulk operation), with a dry run
 //!   that counts, a maximum duration for the whole run, progress, and one [`EntityReport`] per
 //!   entity. [`Pruner::run_every`] repeats it until a shutdown future resolves, and then stops
@@ -209,6 +211,66 @@ impl<E: SoftDelete> Policy<E> {
     }
 }
 
+impl<E: SoftDelete> Policy<E> {
+    /// For every table that holds a foreign key to `E` (its `has_many`/`has_one` relations):
+    /// the table, and `NOT EXISTS (SELECT 1 FROM child WHERE child.fk = parent.key)`. A row is
+    /// kept while any row, deleted or not, still points to it. Without it one such row would
+    /// fail its whole batch with the foreign key's error on every run, and the rows after it
+    /// would never go.
+    fn unreferenced() -> Vec<(String, Condition)> {
+        use sea_orm::sea_query::{Expr, ExprTrait, Query, TableRef};
+        let own = E::default().table_name().to_owned();
+        let parent = sea_orm::sea_query::IntoIden::into_iden(E::default());
+        <E::Relation as Iterable>::iter()
+            .map(|relation| relation.def())
+            .filter(|def| def.is_owner)
+            .filter(|def| table_name(&def.from_tbl).is_some_and(|from| from == own))
+            .filter_map(|def| {
+                let TableRef::Table(child, _) = &def.to_tbl else {
+                    return None;
+                };
+                let name = child.1.to_string();
+                let child = child.1.clone();
+                let mut referencing = Query::select();
+                referencing.expr(Expr::val(1)).from(def.to_tbl.clone());
+                for (key, foreign) in def.from_col.iter().zip(def.to_col.iter()) {
+                    referencing.and_where(
+                        Expr::col((child.clone(), foreign.clone()))
+                            .equals((parent.clone(), key.clone())),
+                    );
+                }
+                Some((name, Condition::all().add(Expr::exists(referencing).not())))
+            })
+            .collect()
+    }
+}
+
+/// True when the current database (schema, on PostgreSQL) has a table named `table`. Asked of
+/// the catalog, so that no failing statement aborts a caller's PostgreSQL transaction.
+pub(crate) async fn table_exists<C: sea_orm::ConnectionTrait>(db: &C, table: &str) -> Result<bool> {
+    use sea_orm::{DbBackend, Statement};
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        DbBackend::Sqlite => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?",
+        DbBackend::Postgres => {
+            "SELECT COUNT(*) FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_name = $1"
+        }
+        _ => {
+            "SELECT COUNT(*) FROM information_schema.tables \
+             WHERE table_schema = DATABASE() AND table_name = ?"
+        }
+    };
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(backend, sql, [table.into()]))
+        .await?;
+    let count: i64 = match row {
+        Some(row) => row.try_get_by_index(0)?,
+        None => 0,
+    };
+    Ok(count > 0)
+}
+
 fn table_name(table: &sea_orm::sea_query::TableRef) -> Option<String> {
     match table {
         sea_orm::sea_query::TableRef::Table(name, _) => Some(name.1.to_string()),
@@ -241,6 +303,7 @@ type Runner<'c, C> = Box<
 struct Entry<'c, C> {
     table: String,
     parents: Vec<String>,
+    archive: bool,
     run: Runner<'c, C>,
 }
 
@@ -296,6 +359,7 @@ impl<'c, C: BulkConnection> Pruner<'c, C> {
     {
         let table = E::default().table_name().to_owned();
         let parents = Policy::<E>::parents();
+        let archive = policy.archive.is_some();
         let run: Runner<'c, C> = Box::new(move |manager, args| {
             let policy = policy.clone();
             Box::pin(async move {
@@ -317,6 +381,13 @@ impl<'c, C: BulkConnection> Pruner<'c, C> {
                     }
                     Rule::Matching(condition) => (condition, None),
                 };
+                let mut filter = filter;
+                for (child, unreferenced) in Policy::<E>::unreferenced() {
+                    // A declared relation to a table that does not exist references nothing.
+                    if table_exists(manager.connection(), &child).await? {
+                        filter = filter.add(unreferenced);
+                    }
+                }
                 let mut purge = manager
                     .purge_with::<E>(filter, cutoff)
                     .with_options(args.options);
@@ -333,12 +404,15 @@ impl<'c, C: BulkConnection> Pruner<'c, C> {
         self.entries.push(Entry {
             table,
             parents,
+            archive,
             run,
         });
         self
     }
 
-    /// Counts what each policy would remove, and removes nothing.
+    /// Counts what each policy would remove, and removes nothing. Each entity is counted as
+    /// its table stands: a parent still referenced by child rows that the same run would
+    /// remove first is counted as kept.
     pub fn dry_run(mut self) -> Self {
         self.dry_run = true;
         self
@@ -437,6 +511,7 @@ impl<'c, C: BulkConnection> Pruner<'c, C> {
             let (Some(left), false) = (left, self.stop.is_stopped()) else {
                 entities.push(EntityReport {
                     table: entry.table.clone(),
+                    archive: entry.archive,
                     outcome: Outcome::NotRun,
                 });
                 continue;
@@ -468,6 +543,7 @@ impl<'c, C: BulkConnection> Pruner<'c, C> {
             };
             entities.push(EntityReport {
                 table: entry.table.clone(),
+                archive: entry.archive,
                 outcome,
             });
         }
@@ -478,9 +554,11 @@ impl<'c, C: BulkConnection> Pruner<'c, C> {
         })
     }
 
-    /// Runs every `interval` (the first run at once) until `shutdown` resolves: a run in
-    /// progress then stops after its current batch, and no other starts. Returns the last
-    /// run's report (`None` when `shutdown` had resolved before the first run began).
+    /// Runs every `interval` (the first run at once) until `shutdown` resolves (or the
+    /// [`stop_on`](Self::stop_on) signal is given): a run in progress then stops after its
+    /// current batch (and the pause after it, when one is set), and no other starts. Returns
+    /// the last run's report; when `shutdown` had resolved before the first run, that run
+    /// starts no batch and reports every entity as not run.
     ///
     /// # Errors
     ///
@@ -500,8 +578,8 @@ impl<'c, C: BulkConnection> Pruner<'c, C> {
             let run = self.run().fuse();
             futures::pin_mut!(run);
             let finished = futures::select_biased! {
-                report = run => Some(report),
                 () = shutdown => None,
+                report = run => Some(report),
             };
             let report = match finished {
                 Some(report) => report?,
@@ -515,7 +593,15 @@ impl<'c, C: BulkConnection> Pruner<'c, C> {
             if self.stop.is_stopped() {
                 return Ok(last);
             }
-            let wait = tokio::time::sleep(interval).fuse();
+            // The wait ends early when the pruner's own stop signal is given.
+            let wait = async {
+                let until = tokio::time::Instant::now() + interval;
+                while !self.stop.is_stopped() && tokio::time::Instant::now() < until {
+                    let left = until.saturating_duration_since(tokio::time::Instant::now());
+                    tokio::time::sleep(left.min(Duration::from_millis(100))).await;
+                }
+            }
+            .fuse();
             futures::pin_mut!(wait);
             let shut = futures::select_biased! {
                 () = shutdown => true,
@@ -546,6 +632,8 @@ pub enum Outcome {
 pub struct EntityReport {
     /// The entity's table.
     pub table: String,
+    /// True when its policy archives the rows it removes.
+    pub archive: bool,
     /// What happened.
     pub outcome: Outcome,
 }
@@ -566,7 +654,8 @@ impl EntityReport {
         match &self.outcome {
             Outcome::Done(report) => report.archived,
             // A failed purge's committed batches archived what they removed.
-            Outcome::Failed(_) => self.purged(),
+            Outcome::Failed(_) if self.archive => self.purged(),
+            Outcome::Failed(_) => 0,
             Outcome::NotRun => 0,
         }
     }

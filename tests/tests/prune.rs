@@ -376,3 +376,34 @@ async fn a_tables_own_retention_overrides_the_general_one() {
         .unwrap();
     assert_eq!(purged.purged(), 4);
 }
+
+#[tokio::test]
+async fn a_row_stays_while_another_table_still_points_to_it() {
+    let ctx = test_context!().await;
+    users(&ctx, 5, 90, &[]).await;
+    ctx.create_table::<post::Entity>().await;
+    // User 2 still has a post (deleted, but not purged); the others have none.
+    post::Entity::insert(post::ActiveModel {
+        id: Set(1),
+        user_id: Set(2),
+        title: Set("still here".to_owned()),
+        deleted_at: Set(Some(Utc::now() - chrono::Duration::days(1))),
+        ..Default::default()
+    })
+    .exec_without_returning(&ctx.db)
+    .await
+    .unwrap();
+    let manager = SoftDeleteManager::new(&ctx.db);
+    let report = Pruner::new(&manager)
+        .policy(Policy::<user::Entity>::retention().archive())
+        .policy(Policy::<post::Entity>::retention())
+        .batch_size(2)
+        .run()
+        .await
+        .unwrap();
+    assert!(report.is_complete(), "{:?}", report.entities);
+    assert_eq!(report.purged(), 4);
+    let (live, archived) = where_rows_are(&ctx, None).await;
+    assert_eq!(live, [2]);
+    assert_eq!(archived, [1, 3, 4, 5]);
+}

@@ -23,12 +23,46 @@ fn binary() -> PathBuf {
     let path = profile_dir
         .join("examples")
         .join(format!("prune{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        path.exists(),
-        "{} is missing: build it with `cargo build -p soft-delete-examples --example prune`",
-        path.display()
-    );
+    let built = std::fs::metadata(&path)
+        .and_then(|m| m.modified())
+        .unwrap_or_else(|_| {
+            panic!(
+                "{} is missing: build it with `cargo build -p soft-delete-examples --example prune`",
+                path.display()
+            )
+        });
+    // A binary older than its sources would test old code.
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let newest = [
+        "examples/examples/prune.rs",
+        "examples/src",
+        "soft-delete-core/src",
+    ]
+    .iter()
+    .filter_map(|dir| newest_file(&root.join(dir)))
+    .max();
+    if let Some(newest) = newest {
+        assert!(
+            built >= newest,
+            "{} is older than its sources: rebuild it with `cargo build -p soft-delete-examples \
+             --example prune`",
+            path.display()
+        );
+    }
     path
+}
+
+/// The latest modification time of a file at or under `path`.
+fn newest_file(path: &std::path::Path) -> Option<std::time::SystemTime> {
+    let meta = std::fs::metadata(path).ok()?;
+    if meta.is_file() {
+        return meta.modified().ok();
+    }
+    std::fs::read_dir(path)
+        .ok()?
+        .filter_map(|entry| entry.ok())
+        .filter_map(|entry| newest_file(&entry.path()))
+        .max()
 }
 
 fn prune(ctx: &TestContext, args: &[&str]) -> (i32, String, String) {
@@ -67,20 +101,23 @@ async fn the_prune_command_reports_what_it_did_and_exits_accordingly() {
     assert_eq!(code, 2, "{err}");
 
     // A dry run seeds the demo data and counts: 1,500 orders and 200 customers are past the
-    // default 30 days; nothing changes.
+    // default 30 days, but each table is counted as it stands, and those customers' orders
+    // still point to them; nothing changes.
     let (code, out, err) = prune(&ctx, &["--dry-run"]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("seeded demo data"), "{out}");
     assert!(out.contains("in order: orders, customers"), "{out}");
     assert!(out.contains("orders: 1500 rows would be removed"), "{out}");
+    assert!(out.contains("customers: 0 rows would be removed"), "{out}");
     assert!(
-        out.contains("customers: 200 rows would be removed"),
+        out.contains("finished: 1500 rows would be removed"),
         "{out}"
     );
-    assert!(
-        out.contains("finished: 1700 rows would be removed"),
-        "{out}"
-    );
+
+    // Customers alone: every old one still has orders, so none goes (and no foreign-key error).
+    let (code, out, err) = prune(&ctx, &["--entity", "customers"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("customers: 0 rows removed"), "{out}");
     assert_eq!(
         order::Entity::find_with_deleted()
             .count(&ctx.db)

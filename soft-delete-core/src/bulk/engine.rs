@@ -52,6 +52,8 @@ pub(crate) struct Outcome<N> {
     pub(crate) affected: u64,
     /// Rows of related tables changed with them by a cascade, per table.
     pub(crate) cascaded: crate::cascade::Tally,
+    /// Rows a purge with an archive copied into it.
+    pub(crate) archived: u64,
     /// Ids (or rows) consumed.
     pub(crate) processed: u64,
     /// What the source needs to move on.
@@ -155,9 +157,6 @@ pub(crate) struct Plan<'a> {
     /// Who runs the operation and why, for events.
     pub(crate) actor: Option<String>,
     pub(crate) reason: Option<String>,
-    /// The archive table of a purge with an archive: its rows are counted as archived, not as
-    /// cascaded.
-    pub(crate) archive: Option<String>,
 }
 
 impl Plan<'_> {
@@ -234,6 +233,8 @@ struct Engine<'a> {
     batches: u64,
     processed: u64,
     affected: u64,
+    /// Rows copied into a purge's archive.
+    archived: u64,
     /// Rows changed per table, the operation's own first: what the log holds.
     tally: Tally,
     retries: u64,
@@ -252,6 +253,7 @@ impl<'a> Engine<'a> {
             batches: 0,
             processed: 0,
             affected: 0,
+            archived: 0,
             tally,
             retries: 0,
             alerted: false,
@@ -382,6 +384,7 @@ impl<'a> Engine<'a> {
                 }
             };
             self.affected += outcome.affected;
+            self.archived += outcome.archived;
             self.tally.add(&self.plan.table, outcome.affected);
             self.tally.merge(&outcome.cascaded);
             let committed = crate::events::Committed {
@@ -476,18 +479,14 @@ impl<'a> Engine<'a> {
         } else {
             None
         };
-        let archived = self
-            .plan
-            .archive
-            .as_deref()
-            .map_or(0, |table| self.tally.get(table));
+        let archived = self.archived;
         let report = BulkReport {
             id: self.plan.id,
             operation: self.plan.kind,
             table: self.plan.table.clone(),
             requested: self.processed,
             affected: self.affected,
-            cascaded: self.tally.total() - self.affected - archived,
+            cascaded: self.tally.total() - self.affected,
             archived,
             batches: self.batches,
             retries: self.retries,

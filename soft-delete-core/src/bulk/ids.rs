@@ -136,6 +136,7 @@ where
                 }
             })?;
             Ok(Outcome {
+                archived: 0,
                 affected,
                 cascaded,
                 processed: unit.len() as u64,

@@ -165,6 +165,7 @@ where
             }
         }
         Ok(Outcome {
+            archived: 0,
             affected: unit.len() as u64,
             cascaded: Default::default(),
             processed: unit.len() as u64,

@@ -322,16 +322,21 @@ impl<E: SoftDelete> BatchSource for KeysetSource<E> {
             cascade,
         )
         .await?;
+        // The archive's rows are counted apart from a cascade's: they are copies, not rows of
+        // related tables the purge removed.
         let mut cascaded = cascaded;
+        let mut archived = 0;
         if let KeysetAction::Delete(Some(archive)) = &self.action {
-            if moved {
-                cascaded.add(&archive.table, affected);
-            }
-            archive.check(cascaded.get(&archive.table), affected)?;
+            archived = match moved {
+                true => affected,
+                false => cascaded.take(&archive.table),
+            };
+            archive.check(archived, affected)?;
         }
         Ok(Outcome {
             affected,
             cascaded,
+            archived,
             processed: affected,
             next: bound,
         })

@@ -258,7 +258,6 @@ impl<'a> BatchOptions<'a> {
             log,
             actor: None,
             reason: None,
-            archive: None,
         })
     }
 }
@@ -854,7 +853,6 @@ where
             }),
             None => None,
         };
-        plan.archive = archive.as_ref().map(|archive| archive.table.clone());
         // A parent under which a row is kept stays; see `cascade`.
         let filter = match crate::cascade::purgeable::<E>() {
             Some(purgeable) => filter.add(purgeable),
@@ -910,7 +908,15 @@ where
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
-            match self.start()? {
+            let archive = self.action.archive.clone();
+            let db = self.db;
+            let start = self.start()?;
+            // A missing or unreadable archive is refused before the first batch, and by a dry
+            // run too, which would otherwise promise a purge that cannot run.
+            if let Some(table) = archive {
+                crate::archive::probe(db, &table).await?;
+            }
+            match start {
                 PurgeStart::Walk(started) => started.run().await,
                 PurgeStart::DryRun { db, plan, count } => {
                     let start = Instant::now();
