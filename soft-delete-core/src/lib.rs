@@ -71,6 +71,9 @@
 //!   batch's transaction with the keys it changed (see [`hooks`]). [`SoftDeleteConfig::events`]
 //!   announces each committed batch or record, and every operation reports through the
 //!   `metrics` facade and `tracing` spans (see [`events`]).
+//! * [`prune`] removes soft-deleted rows past their retention, entity by entity (a [`prune::Policy`]
+//!   each, run by a [`prune::Pruner`], children first), optionally copying them into an
+//!   [`archive`] table in the same transaction.
 //! * `#[soft_delete(default_scope)]` makes `Entity::find()` and `Entity::find_by_id(..)` hide
 //!   deleted rows unless the query says `.with_deleted()` or `.only_deleted()`;
 //!   `default_scope = "strict"` makes a query that chooses none a compile error (see [`scope`]).
