@@ -407,3 +407,30 @@ async fn a_row_stays_while_another_table_still_points_to_it() {
     assert_eq!(live, [2]);
     assert_eq!(archived, [1, 3, 4, 5]);
 }
+
+#[tokio::test]
+async fn a_stop_during_the_pause_ends_the_operation_without_waiting_it_out() {
+    let ctx = test_context!().await;
+    users(&ctx, 20, 90, &[]).await;
+    let stop = soft_delete_core::StopSignal::new();
+    let on_batch = stop.clone();
+    let started = std::time::Instant::now();
+    let report = SoftDeleteManager::new(&ctx.db)
+        .hard_delete_before::<user::Entity>(Utc::now())
+        .batch_size(5)
+        .pause_between_batches(Duration::from_secs(30))
+        .stop_on(stop)
+        .on_progress(move |_| on_batch.stop())
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(report.stopped_early);
+    assert_eq!(
+        (report.batches, report.affected, report.remaining),
+        (1, 5, Some(15))
+    );
+}

@@ -7,8 +7,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// operator's stop file sets. Clones share one signal; once stopped it stays stopped.
 ///
 /// An operation given the signal ([`BatchOptions::stop_on`](crate::BatchOptions::stop_on))
-/// checks it before each batch, as it checks its maximum duration: no batch is cut short, and
-/// the report says `stopped_early`, with the rows left where it can count them.
+/// checks it before each batch, as it checks its maximum duration, and within 50 ms during its
+/// pause between batches: no batch is cut short, and the report says `stopped_early`, with the
+/// rows left where it can count them.
 ///
 /// # Examples
 ///
