@@ -159,10 +159,14 @@ impl CascadeChild {
 }
 
 fn table_matches(table: &sea_orm::sea_query::TableRef, name: &str) -> bool {
-    use sea_orm::sea_query::TableRef;
+    table_name(table).is_some_and(|table| table == name)
+}
+
+/// The name of a relation's table (without its schema); `None` for a subquery or the like.
+pub(crate) fn table_name(table: &sea_orm::sea_query::TableRef) -> Option<String> {
     match table {
-        TableRef::Table(table_name, _) => table_name.1.to_string() == name,
-        _ => false,
+        sea_orm::sea_query::TableRef::Table(name, _) => Some(name.1.to_string()),
+        _ => None,
     }
 }
 

@@ -1135,7 +1135,7 @@ where
     }
 }
 
-fn value_to<T>(value: Value) -> Option<T>
+pub(crate) fn value_to<T>(value: Value) -> Option<T>
 where
     T: sea_orm::sea_query::ValueType + sea_orm::sea_query::Nullable,
 {

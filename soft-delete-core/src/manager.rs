@@ -493,7 +493,7 @@ where
     where
         E: SoftDelete + TimedMarker,
     {
-        self.bulk(Filter(Condition::all()), PurgeAction::new(cutoff))
+        self.purge_with(Condition::all(), Some(cutoff))
     }
 
     /// [`hard_delete_before`](Self::hard_delete_before) with the cutoff the configuration's
@@ -548,7 +548,7 @@ where
     where
         E: SoftDelete,
     {
-        self.bulk(Filter(condition.into_condition()), PurgeAction::any())
+        self.purge_with(condition.into_condition(), None)
     }
 
     /// A purge of the soft-deleted rows matching `filter` and, with a cutoff, deleted before

@@ -498,14 +498,7 @@ pub(crate) fn read_state<C: Clone>(
     marker: &Marker<C>,
     get: impl Fn(C) -> Value,
 ) -> (bool, Option<Timestamp>) {
-    let time = |column: Option<C>| -> Option<Timestamp> {
-        match get(column?) {
-            Value::ChronoDateTimeUtc(Some(t)) => Some(t),
-            other => <Option<Timestamp> as sea_orm::sea_query::ValueType>::try_from(other)
-                .ok()
-                .flatten(),
-        }
-    };
+    let time = |column: Option<C>| crate::entity::value_to::<Timestamp>(get(column?));
     let flag = |column: C| matches!(get(column), Value::Bool(Some(true)));
     match marker.clone() {
         Marker::Timestamp(at) => {

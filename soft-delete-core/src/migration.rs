@@ -627,27 +627,18 @@ mod with_migration {
         async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
             use crate::operation_log::{create_table, index, index_name};
             let backend = manager.get_database_backend();
-            manager
-                .create_table(create_table(backend, &self.table))
-                .await?;
-            if !manager
-                .has_index(&self.table, &index_name(&self.table))
-                .await?
-            {
-                manager.create_index(index(&self.table)).await?;
-            }
-            Ok(())
+            create_table_with_index(
+                manager,
+                create_table(backend, &self.table),
+                &self.table,
+                &index_name(&self.table),
+                index(&self.table),
+            )
+            .await
         }
 
         async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-            manager
-                .drop_table(
-                    Table::drop()
-                        .table(Alias::new(&self.table))
-                        .if_exists()
-                        .to_owned(),
-                )
-                .await
+            drop_table_if_present(manager, &self.table).await
         }
     }
 
@@ -729,31 +720,42 @@ mod with_migration {
     impl<E: SoftDelete> MigrationTrait for CreateArchiveTable<E> {
         async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
             use crate::archive::{archive_key_index, archive_key_index_name, create_archive_table};
-            let backend = manager.get_database_backend();
-            manager
-                .create_table(create_archive_table::<E>(backend, &self.table))
-                .await?;
-            if !manager
-                .has_index(&self.table, &archive_key_index_name(&self.table))
-                .await?
-            {
-                manager
-                    .create_index(archive_key_index::<E>(&self.table))
-                    .await?;
-            }
-            Ok(())
+            create_table_with_index(
+                manager,
+                create_archive_table::<E>(manager.get_database_backend(), &self.table),
+                &self.table,
+                &archive_key_index_name(&self.table),
+                archive_key_index::<E>(&self.table),
+            )
+            .await
         }
 
         async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-            manager
-                .drop_table(
-                    Table::drop()
-                        .table(Alias::new(&self.table))
-                        .if_exists()
-                        .to_owned(),
-                )
-                .await
+            drop_table_if_present(manager, &self.table).await
         }
+    }
+
+    /// `table` (a `CREATE TABLE IF NOT EXISTS`), then its index `index_name` unless the schema
+    /// manager finds it: what the crate's table migrations do in `up`.
+    async fn create_table_with_index(
+        manager: &SchemaManager<'_>,
+        table: sea_orm::sea_query::TableCreateStatement,
+        name: &str,
+        index_name: &str,
+        index: sea_orm::sea_query::IndexCreateStatement,
+    ) -> Result<(), DbErr> {
+        manager.create_table(table).await?;
+        if !manager.has_index(name, index_name).await? {
+            manager.create_index(index).await?;
+        }
+        Ok(())
+    }
+
+    /// `DROP TABLE IF EXISTS name`: what the crate's table migrations do in `down`.
+    async fn drop_table_if_present(manager: &SchemaManager<'_>, name: &str) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(Alias::new(name)).if_exists().to_owned())
+            .await
     }
 
     /// Drops index `name` of `E`'s table if the schema manager finds it.

@@ -60,6 +60,7 @@ use sea_orm::sea_query::{Condition, IntoCondition};
 use sea_orm::{Iterable, RelationTrait};
 
 use crate::bulk::{BatchOptions, BulkConnection, StopSignal};
+use crate::cascade::table_name;
 use crate::entity::{BoxFuture, SoftDelete, Timestamp};
 use crate::error::{Error, Result};
 use crate::manager::SoftDeleteManager;
@@ -195,19 +196,22 @@ impl<E: SoftDelete> Policy<E> {
     /// The tables `E` holds a foreign key to (its `belongs_to` relations): a prune removes
     /// `E`'s rows before theirs.
     fn parents() -> Vec<String> {
+        let own = E::default().table_name();
+        // SeaORM builds `belongs_to` with `is_owner: false`; `has_many`/`has_one` are those
+        // reversed.
+        Self::own_relations()
+            .filter(|def| !def.is_owner)
+            .filter_map(|def| table_name(&def.to_tbl))
+            .filter(|parent| parent != own)
+            .collect()
+    }
+
+    /// The relations declared on `E` whose `from` side is `E`'s own table.
+    fn own_relations() -> impl Iterator<Item = sea_orm::RelationDef> {
         let own = E::default().table_name().to_owned();
         <E::Relation as Iterable>::iter()
             .map(|relation| relation.def())
-            // SeaORM builds `belongs_to` with `is_owner: false` and `from_tbl` the entity that
-            // holds the foreign key; `has_many`/`has_one` are those reversed.
-            .filter(|def| !def.is_owner)
-            .filter_map(|def| {
-                table_name(&def.from_tbl)
-                    .filter(|from| *from == own)
-                    .and(table_name(&def.to_tbl))
-            })
-            .filter(|parent| *parent != own)
-            .collect()
+            .filter(move |def| table_name(&def.from_tbl).is_some_and(|from| from == own))
     }
 }
 
@@ -219,12 +223,9 @@ impl<E: SoftDelete> Policy<E> {
     /// would never go.
     fn unreferenced() -> Vec<(String, Condition)> {
         use sea_orm::sea_query::{Expr, ExprTrait, Query, TableRef};
-        let own = E::default().table_name().to_owned();
         let parent = sea_orm::sea_query::IntoIden::into_iden(E::default());
-        <E::Relation as Iterable>::iter()
-            .map(|relation| relation.def())
+        Self::own_relations()
             .filter(|def| def.is_owner)
-            .filter(|def| table_name(&def.from_tbl).is_some_and(|from| from == own))
             .filter_map(|def| {
                 let TableRef::Table(child, _) = &def.to_tbl else {
                     return None;
@@ -269,13 +270,6 @@ pub(crate) async fn table_exists<C: sea_orm::ConnectionTrait>(db: &C, table: &st
         None => 0,
     };
     Ok(count > 0)
-}
-
-fn table_name(table: &sea_orm::sea_query::TableRef) -> Option<String> {
-    match table {
-        sea_orm::sea_query::TableRef::Table(name, _) => Some(name.1.to_string()),
-        _ => None,
-    }
 }
 
 /// What one run asks of a policy.
@@ -595,11 +589,7 @@ impl<'c, C: BulkConnection> Pruner<'c, C> {
             }
             // The wait ends early when the pruner's own stop signal is given.
             let wait = async {
-                let until = tokio::time::Instant::now() + interval;
-                while !self.stop.is_stopped() && tokio::time::Instant::now() < until {
-                    let left = until.saturating_duration_since(tokio::time::Instant::now());
-                    tokio::time::sleep(left.min(Duration::from_millis(100))).await;
-                }
+                self.stop.sleep(interval).await;
             }
             .fuse();
             futures::pin_mut!(wait);

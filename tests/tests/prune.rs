@@ -44,6 +44,21 @@ async fn users(ctx: &TestContext, count: i64, days: i64, live: &[i64]) {
     .expect("insert users");
 }
 
+/// `posts` with `(id, user_id)` rows, soft-deleted `days` days ago.
+async fn deleted_posts(ctx: &TestContext, rows: impl IntoIterator<Item = (i64, i64)>, days: i64) {
+    let at = Utc::now() - chrono::Duration::days(days);
+    post::Entity::insert_many(rows.into_iter().map(|(id, user_id)| post::ActiveModel {
+        id: Set(id),
+        user_id: Set(user_id),
+        title: Set(format!("post {id}")),
+        deleted_at: Set(Some(at)),
+        ..Default::default()
+    }))
+    .exec_without_returning(&ctx.db)
+    .await
+    .expect("insert posts");
+}
+
 /// The ids in `users`, and those in `users_archive` (without `skip`), in order.
 async fn where_rows_are(ctx: &TestContext, skip: Option<&str>) -> (Vec<i64>, Vec<i64>) {
     let live: Vec<i64> = user::Entity::find_with_deleted()
@@ -162,16 +177,7 @@ async fn a_dry_run_counts_per_entity_and_changes_nothing() {
     let ctx = test_context!().await;
     users(&ctx, 10, 90, &[1, 2, 3]).await;
     ctx.create_table::<post::Entity>().await;
-    post::Entity::insert_many((1..=3).map(|id| post::ActiveModel {
-        id: Set(id),
-        user_id: Set(id),
-        title: Set("kept".to_owned()),
-        deleted_at: Set(Some(Utc::now() - chrono::Duration::days(90))),
-        ..Default::default()
-    }))
-    .exec_without_returning(&ctx.db)
-    .await
-    .unwrap();
+    deleted_posts(&ctx, (1..=3).map(|id| (id, id)), 90).await;
     let manager = SoftDeleteManager::new(&ctx.db);
     let report = Pruner::new(&manager)
         .policy(Policy::<user::Entity>::retention().archive())
@@ -211,16 +217,7 @@ async fn children_go_before_the_parents_they_point_to() {
     users(&ctx, 6, 90, &[]).await;
     ctx.create_table::<post::Entity>().await;
     // Every user has a deleted post; the foreign key refuses a user before its posts.
-    post::Entity::insert_many((1..=6).map(|id| post::ActiveModel {
-        id: Set(id),
-        user_id: Set(id),
-        title: Set("old".to_owned()),
-        deleted_at: Set(Some(Utc::now() - chrono::Duration::days(90))),
-        ..Default::default()
-    }))
-    .exec_without_returning(&ctx.db)
-    .await
-    .unwrap();
+    deleted_posts(&ctx, (1..=6).map(|id| (id, id)), 90).await;
     let manager = SoftDeleteManager::new(&ctx.db);
     // The parent's policy is added first; the run still takes the child first.
     let pruner = Pruner::new(&manager)
@@ -260,16 +257,7 @@ async fn users_with_posts_again(ctx: &TestContext) {
     .exec_without_returning(&ctx.db)
     .await
     .unwrap();
-    post::Entity::insert(post::ActiveModel {
-        id: Set(100),
-        user_id: Set(100),
-        title: Set("again".to_owned()),
-        deleted_at: Set(Some(at)),
-        ..Default::default()
-    })
-    .exec_without_returning(&ctx.db)
-    .await
-    .unwrap();
+    deleted_posts(ctx, [(100, 100)], 90).await;
 }
 
 #[tokio::test]
@@ -383,16 +371,7 @@ async fn a_row_stays_while_another_table_still_points_to_it() {
     users(&ctx, 5, 90, &[]).await;
     ctx.create_table::<post::Entity>().await;
     // User 2 still has a post (deleted, but not purged); the others have none.
-    post::Entity::insert(post::ActiveModel {
-        id: Set(1),
-        user_id: Set(2),
-        title: Set("still here".to_owned()),
-        deleted_at: Set(Some(Utc::now() - chrono::Duration::days(1))),
-        ..Default::default()
-    })
-    .exec_without_returning(&ctx.db)
-    .await
-    .unwrap();
+    deleted_posts(&ctx, [(1, 2)], 1).await;
     let manager = SoftDeleteManager::new(&ctx.db);
     let report = Pruner::new(&manager)
         .policy(Policy::<user::Entity>::retention().archive())

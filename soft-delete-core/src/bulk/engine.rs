@@ -431,7 +431,14 @@ impl<'a> Engine<'a> {
                 break;
             }
             if !self.plan.pause.is_zero() {
-                let paused = pause(self.plan.pause, self.plan.stop.as_ref()).await;
+                // A stop signal ends the pause early; the loop then stops before the next batch.
+                let paused = match &self.plan.stop {
+                    Some(stop) => stop.sleep(self.plan.pause).await,
+                    None => {
+                        tokio::time::sleep(self.plan.pause).await;
+                        self.plan.pause
+                    }
+                };
                 crate::events::paused(self.plan.kind, &self.plan.table, paused);
             }
         }
@@ -791,22 +798,4 @@ pub(crate) async fn count<C: ConnectionTrait>(
         .ok_or_else(|| DbErr::Custom("COUNT(*) returned no row".to_owned()))?;
     let count: i64 = row.try_get_by_index(0)?;
     Ok(count.max(0) as u64)
-}
-
-/// Waits `pause`, or less when `stop` is given meanwhile (the loop then stops before the next
-/// batch). Returns how long it waited.
-async fn pause(pause: Duration, stop: Option<&super::StopSignal>) -> Duration {
-    let Some(stop) = stop else {
-        tokio::time::sleep(pause).await;
-        return pause;
-    };
-    let started = Instant::now();
-    while !stop.is_stopped() {
-        let left = pause.saturating_sub(started.elapsed());
-        if left.is_zero() {
-            break;
-        }
-        tokio::time::sleep(left.min(Duration::from_millis(50))).await;
-    }
-    started.elapsed().min(pause)
 }

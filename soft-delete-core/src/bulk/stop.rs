@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 /// Asks bulk operations to stop after the batch they are running: what a shutdown handler or an
 /// operator's stop file sets. Clones share one signal; once stopped it stays stopped.
@@ -40,5 +41,19 @@ impl StopSignal {
     /// True once [`stop`](Self::stop) was called.
     pub fn is_stopped(&self) -> bool {
         self.0.load(Ordering::SeqCst)
+    }
+
+    /// Sleeps `duration`, or less when the signal is given meanwhile (seen within 50 ms).
+    /// Returns how long it slept.
+    pub(crate) async fn sleep(&self, duration: Duration) -> Duration {
+        let started = Instant::now();
+        while !self.is_stopped() {
+            let left = duration.saturating_sub(started.elapsed());
+            if left.is_zero() {
+                break;
+            }
+            tokio::time::sleep(left.min(Duration::from_millis(50))).await;
+        }
+        started.elapsed().min(duration)
     }
 }
