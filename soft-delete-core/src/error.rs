@@ -69,6 +69,20 @@ pub enum Error {
     #[error("batch did not finish within {0:?} and was rolled back")]
     Timeout(Duration),
 
+    /// A bulk operation's [`Throttle`](crate::throttle::Throttle) held its next batch back for
+    /// the operation's whole `max_throttle_wait`, and the operation gave up before running it.
+    /// The batches before it stay committed; the enclosing [`Error::Bulk`] counts their rows.
+    #[error(
+        "the throttle held the next batch back for {waited:?}, the most `max_throttle_wait` \
+         allows: {reason}"
+    )]
+    Throttled {
+        /// How long the batch was held back.
+        waited: Duration,
+        /// The throttle's last reason, e.g. `replica … is 42.0 s behind (at most 1s)`.
+        reason: String,
+    },
+
     /// The connection failed while a batch's `COMMIT` was on its way, and whether the server
     /// applied it could not be established. The batch's rows are not counted in the enclosing
     /// [`Error::Bulk`]'s `partial_count`; they may or may not be in the database.
@@ -132,7 +146,8 @@ pub enum Error {
         failed_batch: u64,
         /// Rows changed by the batches that were committed before the failure.
         partial_count: u64,
-        /// Attempts made for the failed batch (1 when it was not retried).
+        /// Attempts made for the failed batch (1 when it was not retried, 0 when it never ran,
+        /// as after [`Error::Throttled`]).
         attempts: u32,
         /// What went wrong in the failed batch.
         #[source]

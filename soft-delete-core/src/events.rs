@@ -201,6 +201,16 @@ pub(crate) fn paused(kind: OperationKind, table: &str, pause: Duration) {
     .record(pause.as_secs_f64());
 }
 
+/// Time a throttle held one batch back.
+pub(crate) fn throttled(kind: OperationKind, table: &str, held: Duration) {
+    metrics::histogram!(
+        "soft_delete_throttled_seconds",
+        "kind" => kind.as_str(),
+        "table" => table.to_owned()
+    )
+    .record(held.as_secs_f64());
+}
+
 /// A bulk operation's end.
 pub(crate) fn ended(kind: OperationKind, table: &str, status: &'static str) {
     metrics::counter!(

@@ -192,10 +192,11 @@ pub mod prune;
 pub mod report;
 pub mod scope;
 pub mod service;
+pub mod throttle;
 
 pub use bulk::{
-    BatchOptions, Bulk, BulkConnection, BulkCreate, BulkInsert, BulkRestore, BulkSoftDelete,
-    Explain, ExplainedStatement, PrimaryKeyValue, Purge, StopSignal, explain,
+    BatchOptions, BatchSize, Bulk, BulkConnection, BulkCreate, BulkInsert, BulkRestore,
+    BulkSoftDelete, Explain, ExplainedStatement, PrimaryKeyValue, Purge, StopSignal, explain,
 };
 pub use cascade::CascadeChild;
 pub use config::SoftDeleteConfig;

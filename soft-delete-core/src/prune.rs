@@ -310,6 +310,7 @@ pub struct Pruner<'c, C> {
     max_duration: Option<Duration>,
     pause: Option<Duration>,
     batch_size: Option<usize>,
+    throttle: Option<Arc<dyn crate::throttle::Throttle>>,
     progress: Option<Arc<EntityProgress<'c>>>,
     stop: StopSignal,
 }
@@ -326,6 +327,7 @@ impl<C> fmt::Debug for Pruner<'_, C> {
             .field("max_duration", &self.max_duration)
             .field("pause", &self.pause)
             .field("batch_size", &self.batch_size)
+            .field("throttle", &self.throttle)
             .finish_non_exhaustive()
     }
 }
@@ -341,6 +343,7 @@ impl<'c, C: BulkConnection> Pruner<'c, C> {
             max_duration: None,
             pause: None,
             batch_size: None,
+            throttle: None,
             progress: None,
             stop: StopSignal::new(),
         }
@@ -439,6 +442,12 @@ impl<'c, C: BulkConnection> Pruner<'c, C> {
         self
     }
 
+    /// Asks `throttle` before every batch of every entity (see [`crate::throttle`]).
+    pub fn throttle(mut self, throttle: Arc<dyn crate::throttle::Throttle>) -> Self {
+        self.throttle = Some(throttle);
+        self
+    }
+
     /// Calls `callback` with the entity's table and its [`Progress`] after every committed
     /// batch.
     pub fn on_progress<F>(mut self, callback: F) -> Self
@@ -519,6 +528,9 @@ impl<'c, C: BulkConnection> Pruner<'c, C> {
             }
             if let Some(pause) = self.pause {
                 options = options.pause_between_batches(pause);
+            }
+            if let Some(throttle) = &self.throttle {
+                options = options.throttle(Arc::clone(throttle));
             }
             if let Some(progress) = &self.progress {
                 let progress = Arc::clone(progress);

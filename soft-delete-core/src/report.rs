@@ -33,6 +33,11 @@ pub struct BulkReport {
     pub retries: u64,
     /// Wall time of the whole operation.
     pub elapsed: Duration,
+    /// Time its [`Throttle`](crate::throttle::Throttle) held batches back (part of `elapsed`).
+    pub throttled: Duration,
+    /// Time paused between batches, by `pause_between_batches` and `sleep_coefficient` (part of
+    /// `elapsed`).
+    pub paused: Duration,
     /// True when nothing was changed because the operation was a dry run.
     pub dry_run: bool,
     /// True when the operation stopped before it was done: at its maximum duration, or on its
@@ -93,6 +98,10 @@ pub struct Progress {
     pub total: Option<u64>,
     /// Time since the operation started.
     pub elapsed: Duration,
+    /// Time its [`Throttle`](crate::throttle::Throttle) has held batches back so far.
+    pub throttled: Duration,
+    /// Time paused between batches so far.
+    pub paused: Duration,
 }
 
 impl Progress {

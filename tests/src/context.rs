@@ -313,6 +313,22 @@ fn with_database(url: &str, name: &str) -> String {
     }
 }
 
+/// True when `db` is a node of a Galera cluster (MariaDB with `wsrep_on`).
+pub async fn is_galera(db: &DatabaseConnection) -> bool {
+    if db.get_database_backend() != DbBackend::MySql {
+        return false;
+    }
+    let row = db
+        .query_one_raw(Statement::from_string(
+            DbBackend::MySql,
+            "SHOW GLOBAL VARIABLES LIKE 'wsrep_on'".to_owned(),
+        ))
+        .await
+        .expect("SHOW GLOBAL VARIABLES");
+    row.and_then(|r| r.try_get_by_index::<String>(1).ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("ON"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

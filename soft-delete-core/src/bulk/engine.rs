@@ -145,9 +145,16 @@ pub(crate) struct Plan<'a> {
     pub(crate) table: String,
     pub(crate) config: SoftDeleteConfig,
     pub(crate) alerts: Arc<dyn AlertSink>,
-    pub(crate) batch_size: usize,
+    /// Rows per batch, read again before every batch.
+    pub(crate) batch_size: super::BatchSize,
     pub(crate) atomic: bool,
     pub(crate) pause: Duration,
+    /// Extra pause after each batch, as a multiple of the batch's own time.
+    pub(crate) sleep_coefficient: f64,
+    /// Asked before every batch (before the first only, when atomic) whether it may run.
+    pub(crate) throttle: Option<Arc<dyn crate::throttle::Throttle>>,
+    /// The longest the throttle may hold one batch back.
+    pub(crate) max_throttle_wait: Duration,
     pub(crate) max_duration: Option<Duration>,
     /// Stops the operation before its next batch once given.
     pub(crate) stop: Option<super::StopSignal>,
@@ -238,6 +245,10 @@ struct Engine<'a> {
     /// Rows changed per table, the operation's own first: what the log holds.
     tally: Tally,
     retries: u64,
+    /// Time the throttle held batches back.
+    throttled: Duration,
+    /// Time paused between batches.
+    paused: Duration,
     alerted: bool,
 }
 
@@ -256,6 +267,8 @@ impl<'a> Engine<'a> {
             archived: 0,
             tally,
             retries: 0,
+            throttled: Duration::ZERO,
+            paused: Duration::ZERO,
             alerted: false,
         }
     }
@@ -334,6 +347,18 @@ impl<'a> Engine<'a> {
                 break;
             };
             self.batches += 1;
+            if self.plan.throttle.is_some() && (!self.plan.atomic || self.batches == 1) {
+                match self.hold_while_throttled().await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        // Stopped while held: the batch never ran.
+                        self.batches -= 1;
+                        stopped_early = true;
+                        break;
+                    }
+                    Err(error) => return Err(self.fail(error, 0)),
+                }
+            }
             let flavor = match flavor {
                 Some(flavor) => flavor,
                 None => {
@@ -383,6 +408,8 @@ impl<'a> Engine<'a> {
                     Err((error, attempts)) => return Err(self.fail(error, attempts)),
                 }
             };
+            // The batch's own time, statements and COMMIT: what the sleep coefficient scales.
+            let took = batch_start.elapsed();
             self.affected += outcome.affected;
             self.archived += outcome.archived;
             self.tally.add(&self.plan.table, outcome.affected);
@@ -424,21 +451,25 @@ impl<'a> Engine<'a> {
                     affected: self.affected,
                     total: self.total,
                     elapsed: self.start.elapsed(),
+                    throttled: self.throttled,
+                    paused: self.paused,
                 });
             }
             self.maybe_alert(self.processed, false);
             if source.is_done() {
                 break;
             }
-            if !self.plan.pause.is_zero() {
+            let pause = self.pause_after(took);
+            if !pause.is_zero() {
                 // A stop signal ends the pause early; the loop then stops before the next batch.
                 let paused = match &self.plan.stop {
-                    Some(stop) => stop.sleep(self.plan.pause).await,
+                    Some(stop) => stop.sleep(pause).await,
                     None => {
-                        tokio::time::sleep(self.plan.pause).await;
-                        self.plan.pause
+                        tokio::time::sleep(pause).await;
+                        pause
                     }
                 };
+                self.paused += paused;
                 crate::events::paused(self.plan.kind, &self.plan.table, paused);
             }
         }
@@ -498,6 +529,8 @@ impl<'a> Engine<'a> {
             batches: self.batches,
             retries: self.retries,
             elapsed: self.start.elapsed(),
+            throttled: self.throttled,
+            paused: self.paused,
             dry_run: false,
             stopped_early,
             remaining,
@@ -508,6 +541,7 @@ impl<'a> Engine<'a> {
             batches = report.batches,
             retries = report.retries,
             elapsed_ms = report.elapsed.as_millis() as u64,
+            throttled_ms = report.throttled.as_millis() as u64,
             stopped_early,
             "bulk operation finished"
         );
@@ -723,6 +757,67 @@ impl<'a> Engine<'a> {
             Verified::RolledBack => Err(lost.into()),
             Verified::Unknown => Err(unknown(lost)),
         }
+    }
+
+    /// The pause after a batch that took `batch`: the fixed pause, plus the batch's time times
+    /// the sleep coefficient; at most `MAX_PAUSE`.
+    fn pause_after(&self, batch: Duration) -> Duration {
+        let proportional = batch.mul_f64(self.plan.sleep_coefficient);
+        (self.plan.pause + proportional).min(crate::SoftDeleteConfig::MAX_PAUSE)
+    }
+
+    /// Waits while the throttle holds the next batch back, asking again when it says. `true`
+    /// when the batch may run, `false` when the stop signal came meanwhile.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Throttled`] once the throttle has held the batch for `max_throttle_wait`.
+    async fn hold_while_throttled(&mut self) -> Result<bool> {
+        let Some(throttle) = self.plan.throttle.clone() else {
+            return Ok(true);
+        };
+        let max = self.plan.max_throttle_wait;
+        let started = Instant::now();
+        let mut warned = false;
+        let result = loop {
+            let (reason, recheck) = match throttle.check().await {
+                Ok(crate::throttle::Check::Go) => break Ok(true),
+                Ok(crate::throttle::Check::Hold { reason, recheck }) => (reason, recheck),
+                Err(error) => (
+                    format!("the throttle's check failed: {error}"),
+                    Duration::from_secs(1),
+                ),
+            };
+            let waited = started.elapsed();
+            if waited >= max {
+                break Err(Error::Throttled { waited, reason });
+            }
+            if !warned {
+                warned = true;
+                tracing::info!(batch = self.batches, %reason, "throttled: holding the next batch");
+            }
+            let nap = recheck.max(Duration::from_millis(10)).min(max - waited);
+            match &self.plan.stop {
+                Some(stop) => {
+                    stop.sleep(nap).await;
+                    if stop.is_stopped() {
+                        break Ok(false);
+                    }
+                }
+                None => tokio::time::sleep(nap).await,
+            }
+        };
+        let held = started.elapsed();
+        if warned {
+            self.throttled += held;
+            crate::events::throttled(self.plan.kind, &self.plan.table, held);
+            tracing::info!(
+                batch = self.batches,
+                held_ms = held.as_millis() as u64,
+                "throttle released"
+            );
+        }
+        result
     }
 
     fn maybe_alert(&mut self, rows: u64, known_up_front: bool) {

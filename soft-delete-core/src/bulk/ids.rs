@@ -21,7 +21,7 @@ const TARGET_KEYS: usize = 1000;
 /// Batches of ids from a stream: bulk soft delete and restore of rows named by key.
 pub(crate) struct IdSource<E, S> {
     ids: std::pin::Pin<Box<S>>,
-    batch_size: usize,
+    batch_size: super::BatchSize,
     update: KeyedUpdate,
     change: Change,
     returning: Returning,
@@ -56,7 +56,7 @@ where
         update.returning(returning.clause::<E>(backend));
         IdSource {
             ids: Box::pin(ids),
-            batch_size: plan.batch_size,
+            batch_size: plan.batch_size.clone(),
             update,
             change: change.clone(),
             returning,
@@ -83,8 +83,9 @@ where
     }
 
     async fn next_unit(&mut self) -> Option<Vec<ValueTuple>> {
-        let mut unit = Vec::with_capacity(self.batch_size.min(PREALLOCATE));
-        while unit.len() < self.batch_size {
+        let size = self.batch_size.get();
+        let mut unit = Vec::with_capacity(size.min(PREALLOCATE));
+        while unit.len() < size {
             match self.ids.next().await {
                 Some(id) => unit.push(id.into().into_value_tuple()),
                 None => break,

@@ -31,7 +31,8 @@ type ActiveModelOf<E> = <E as EntityTrait>::ActiveModel;
 /// Batches of rows to insert.
 pub(crate) struct InsertSource<E: EntityTrait, S> {
     rows: Pin<Box<S>>,
-    batch_size: usize,
+    batch_size: super::BatchSize,
+    /// The most rows one `INSERT` can carry under the backend's bind limit.
     rows_per_statement: usize,
     backend: DbBackend,
     /// The audit values every row gets where it leaves them unset.
@@ -54,8 +55,8 @@ impl<E: SoftDelete, S> InsertSource<E, S> {
         let columns = <E::Column as Iterable>::iter().count().max(1);
         InsertSource {
             rows: Box::pin(rows),
-            batch_size: plan.batch_size,
-            rows_per_statement: rows_per_statement(backend, 0, columns, plan.batch_size),
+            batch_size: plan.batch_size.clone(),
+            rows_per_statement: rows_per_statement(backend, 0, columns, usize::MAX),
             backend,
             defaults: insert_defaults::<E>(now(), by.as_deref()),
             returning,
@@ -110,8 +111,9 @@ where
     }
 
     async fn next_unit(&mut self) -> Option<Vec<ActiveModelOf<E>>> {
-        let mut unit = Vec::with_capacity(self.batch_size.min(65_536));
-        while unit.len() < self.batch_size {
+        let size = self.batch_size.get();
+        let mut unit = Vec::with_capacity(size.min(65_536));
+        while unit.len() < size {
             match self.rows.next().await {
                 Some(row) => unit.push(row),
                 None => break,

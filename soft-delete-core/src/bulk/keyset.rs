@@ -23,7 +23,7 @@ pub(crate) enum KeysetAction {
 pub(crate) struct KeysetSource<E> {
     condition: Condition,
     action: KeysetAction,
-    batch_size: usize,
+    batch_size: super::BatchSize,
     backend: DbBackend,
     operation: OperationId,
     cursor: Option<ValueTuple>,
@@ -67,7 +67,7 @@ impl<E: SoftDelete> KeysetSource<E> {
     pub(crate) fn new(
         condition: Condition,
         action: KeysetAction,
-        batch_size: usize,
+        batch_size: super::BatchSize,
         backend: DbBackend,
         operation: OperationId,
     ) -> Self {
@@ -106,7 +106,7 @@ impl<E: SoftDelete> KeysetSource<E> {
 
     /// The statement of phase one.
     fn bound_statement(&self, cursor: Option<&ValueTuple>) -> Statement {
-        let query = sql::keyset_bound::<E>(&self.condition, cursor, self.batch_size);
+        let query = sql::keyset_bound::<E>(&self.condition, cursor, self.batch_size.get());
         self.backend.build(&query)
     }
 
@@ -442,7 +442,7 @@ mod tests {
         let source = KeysetSource::<user::Entity>::new(
             any,
             KeysetAction::Delete(None),
-            10,
+            crate::BatchSize::unchecked(10),
             DbBackend::Sqlite,
             OperationId::new(),
         );
@@ -456,7 +456,7 @@ mod tests {
         let source = KeysetSource::<user::Entity>::new(
             negated,
             KeysetAction::Delete(None),
-            10,
+            crate::BatchSize::unchecked(10),
             DbBackend::Sqlite,
             OperationId::new(),
         );

@@ -24,6 +24,7 @@
 //! selecting existing rows), `insert` (new rows), `sql` (every statement, per backend) and
 //! `transient` (which errors are retried).
 
+mod control;
 mod engine;
 mod explain;
 mod ids;
@@ -31,10 +32,9 @@ mod insert;
 mod keyset;
 mod session;
 pub(crate) mod sql;
-mod stop;
 mod transient;
 
-pub use stop::StopSignal;
+pub use control::{BatchSize, StopSignal};
 
 use std::fmt;
 use std::future::IntoFuture;
@@ -127,7 +127,10 @@ pub type PrimaryKeyValue<E> = <<E as EntityTrait>::PrimaryKey as PrimaryKeyTrait
 /// ```
 #[derive(Clone, Default)]
 pub struct BatchOptions<'a> {
-    batch_size: Option<usize>,
+    batch_size: Option<BatchSize>,
+    sleep_coefficient: f64,
+    throttle: Option<Arc<dyn crate::throttle::Throttle>>,
+    max_throttle_wait: Option<Duration>,
     atomic: bool,
     pause: Option<Duration>,
     max_duration: Option<Duration>,
@@ -140,6 +143,9 @@ impl fmt::Debug for BatchOptions<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BatchOptions")
             .field("batch_size", &self.batch_size)
+            .field("sleep_coefficient", &self.sleep_coefficient)
+            .field("throttle", &self.throttle)
+            .field("max_throttle_wait", &self.max_throttle_wait)
             .field("atomic", &self.atomic)
             .field("pause", &self.pause)
             .field("max_duration", &self.max_duration)
@@ -160,7 +166,38 @@ impl<'a> BatchOptions<'a> {
     /// by default. 1 ..= [`SoftDeleteConfig::MAX_BATCH_SIZE`]; other values fail the operation
     /// with [`Error::InvalidArgument`] before anything is sent.
     pub fn batch_size(mut self, rows: usize) -> Self {
-        self.batch_size = Some(rows);
+        self.batch_size = Some(BatchSize::unchecked(rows));
+        self
+    }
+
+    /// Takes each batch's size from `size`, which may change while the operation runs: the
+    /// next batch takes the value set last. See [`BatchSize`].
+    pub fn batch_size_from(mut self, size: BatchSize) -> Self {
+        self.batch_size = Some(size);
+        self
+    }
+
+    /// After each batch, pauses `coefficient` times as long as the batch took (pt-archiver's
+    /// `--sleep-coef`), on top of [`pause_between_batches`](Self::pause_between_batches): a
+    /// pace that follows the database's load. 0 (the default) ..= 100; other values fail the
+    /// operation with [`Error::InvalidArgument`] before anything is sent.
+    pub fn sleep_coefficient(mut self, coefficient: f64) -> Self {
+        self.sleep_coefficient = coefficient;
+        self
+    }
+
+    /// Asks `throttle` before every batch whether it may run now, and waits while it says no:
+    /// see [`crate::throttle`] for replica lag and Galera flow control.
+    pub fn throttle(mut self, throttle: Arc<dyn crate::throttle::Throttle>) -> Self {
+        self.throttle = Some(throttle);
+        self
+    }
+
+    /// The longest a throttle may hold one batch back before the operation fails with
+    /// [`Error::Throttled`] (inside [`Error::Bulk`], with the rows committed before): 5 minutes
+    /// by default, at most [`SoftDeleteConfig::MAX_TIMEOUT`].
+    pub fn max_throttle_wait(mut self, limit: Duration) -> Self {
+        self.max_throttle_wait = Some(limit);
         self
     }
 
@@ -217,10 +254,33 @@ impl<'a> BatchOptions<'a> {
         alerts: Arc<dyn AlertSink>,
     ) -> Result<Plan<'a>> {
         config.validate()?;
-        let batch_size = self.batch_size.unwrap_or(config.bulk_operation_batch_size);
-        check_batch_size(batch_size).map_err(|expected| Error::InvalidArgument {
+        let batch_size = match self.batch_size {
+            Some(size) => size,
+            None => BatchSize::unchecked(config.bulk_operation_batch_size),
+        };
+        let rows = batch_size.get();
+        check_batch_size(rows).map_err(|expected| Error::InvalidArgument {
             name: "batch_size",
-            reason: format!("expected {expected}, got {batch_size}"),
+            reason: format!("expected {expected}, got {rows}"),
+        })?;
+        let coefficient = self.sleep_coefficient;
+        if !(0.0..=MAX_SLEEP_COEFFICIENT).contains(&coefficient) {
+            return Err(Error::InvalidArgument {
+                name: "sleep_coefficient",
+                reason: format!(
+                    "expected a number from 0 to {MAX_SLEEP_COEFFICIENT}, got {coefficient}"
+                ),
+            });
+        }
+        let max_throttle_wait = self.max_throttle_wait.unwrap_or(DEFAULT_MAX_THROTTLE_WAIT);
+        check_duration(
+            max_throttle_wait,
+            Duration::ZERO,
+            SoftDeleteConfig::MAX_TIMEOUT,
+        )
+        .map_err(|expected| Error::InvalidArgument {
+            name: "max_throttle_wait",
+            reason: format!("expected {expected}, got {max_throttle_wait:?}"),
         })?;
         let pause = self.pause.unwrap_or(config.pause_between_batches);
         check_duration(pause, Duration::ZERO, SoftDeleteConfig::MAX_PAUSE).map_err(|expected| {
@@ -252,6 +312,9 @@ impl<'a> BatchOptions<'a> {
             batch_size,
             atomic: self.atomic,
             pause,
+            sleep_coefficient: coefficient,
+            throttle: self.throttle,
+            max_throttle_wait,
             max_duration: self.max_duration,
             stop: self.stop,
             progress: self.progress,
@@ -261,6 +324,12 @@ impl<'a> BatchOptions<'a> {
         })
     }
 }
+
+/// The largest [`BatchOptions::sleep_coefficient`].
+const MAX_SLEEP_COEFFICIENT: f64 = 100.0;
+
+/// How long a throttle may hold a batch back unless [`BatchOptions::max_throttle_wait`] says.
+const DEFAULT_MAX_THROTTLE_WAIT: Duration = Duration::from_secs(5 * 60);
 
 /// Keys taken lazily from a stream. Part of builder types; made by the manager.
 #[derive(Debug)]
@@ -472,6 +541,30 @@ impl<'a, E, C, Src, Act> Bulk<'a, E, C, Src, Act> {
     /// See [`BatchOptions::batch_size`].
     pub fn batch_size(mut self, rows: usize) -> Self {
         self.options = self.options.batch_size(rows);
+        self
+    }
+
+    /// See [`BatchOptions::batch_size_from`].
+    pub fn batch_size_from(mut self, size: BatchSize) -> Self {
+        self.options = self.options.batch_size_from(size);
+        self
+    }
+
+    /// See [`BatchOptions::sleep_coefficient`].
+    pub fn sleep_coefficient(mut self, coefficient: f64) -> Self {
+        self.options = self.options.sleep_coefficient(coefficient);
+        self
+    }
+
+    /// See [`BatchOptions::throttle`].
+    pub fn throttle(mut self, throttle: Arc<dyn crate::throttle::Throttle>) -> Self {
+        self.options = self.options.throttle(throttle);
+        self
+    }
+
+    /// See [`BatchOptions::max_throttle_wait`].
+    pub fn max_throttle_wait(mut self, limit: Duration) -> Self {
+        self.options = self.options.max_throttle_wait(limit);
         self
     }
 
@@ -770,7 +863,8 @@ where
             sql::describe_condition::<E>(backend, &condition)
         });
         let action = KeysetAction::Update(change);
-        let source = KeysetSource::new(condition, action, plan.batch_size, backend, plan.id);
+        let source =
+            KeysetSource::new(condition, action, plan.batch_size.clone(), backend, plan.id);
         Ok(Started { db, plan, source })
     }
 
@@ -873,7 +967,7 @@ where
         let source = KeysetSource::new(
             condition,
             KeysetAction::Delete(archive),
-            plan.batch_size,
+            plan.batch_size.clone(),
             backend,
             plan.id,
         );
@@ -932,6 +1026,8 @@ where
                         batches: 0,
                         retries: 0,
                         elapsed: start.elapsed(),
+                        throttled: Duration::ZERO,
+                        paused: Duration::ZERO,
                         dry_run: true,
                         stopped_early: false,
                         remaining: None,

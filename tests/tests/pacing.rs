@@ -1,0 +1,362 @@
+//! Bulk work that paces itself, on the backend `DATABASE_URL` names: a throttle consulted before
+//! every batch (held batches wait, a throttle that never lets go fails the operation with the
+//! rows committed before it, a stop signal ends the wait), the sleep coefficient, a batch size
+//! changed while the operation runs, and the built-in throttles' queries on a server that is
+//! not a replica.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sea_orm::{DbBackend, PaginatorTrait};
+use soft_delete_core::prelude::*;
+use soft_delete_core::throttle::{
+    Check, GaleraFlowControl, MySqlReplicaLag, PostgresReplicaLag, Throttle,
+};
+use soft_delete_core::{BatchSize, BoxFuture, StopSignal};
+use soft_delete_tests::context::is_galera;
+use soft_delete_tests::entities::user;
+use soft_delete_tests::fixtures::{deleted_user_ids, seed_users};
+use soft_delete_tests::test_context;
+
+/// Holds every batch from the `from`-th check on, `holds` times (`u64::MAX`: for good),
+/// counting its checks.
+#[derive(Debug)]
+struct Scripted {
+    from: u64,
+    holds: u64,
+    checks: AtomicU64,
+    held: AtomicU64,
+}
+
+impl Scripted {
+    fn new(from: u64, holds: u64) -> Arc<Self> {
+        Arc::new(Scripted {
+            from,
+            holds,
+            checks: AtomicU64::new(0),
+            held: AtomicU64::new(0),
+        })
+    }
+}
+
+impl Throttle for Scripted {
+    fn check(&self) -> BoxFuture<'_, Result<Check, sea_orm::DbErr>> {
+        Box::pin(async move {
+            let n = self.checks.fetch_add(1, Ordering::SeqCst) + 1;
+            if n >= self.from && self.held.load(Ordering::SeqCst) < self.holds {
+                self.held.fetch_add(1, Ordering::SeqCst);
+                return Ok(Check::hold("the test says wait", Duration::from_millis(20)));
+            }
+            Ok(Check::Go)
+        })
+    }
+}
+
+async fn deleted(ctx: &soft_delete_tests::TestContext) -> u64 {
+    user::Entity::find_deleted()
+        .count(&ctx.db)
+        .await
+        .expect("count deleted users")
+}
+
+#[tokio::test]
+async fn a_held_batch_waits_and_the_operation_finishes_with_exact_counts() {
+    let ctx = test_context!().await;
+    seed_users(&ctx, 100).await;
+    // Batches 1 and 2 run; batch 3 is held for 10 checks of 20 ms, then everything runs.
+    let throttle = Scripted::new(3, 10);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let progress = Arc::clone(&seen);
+    let report = SoftDeleteManager::new(&ctx.db)
+        .bulk_soft_delete::<user::Entity, _>(1..=100_i64)
+        .batch_size(20)
+        .throttle(throttle.clone())
+        .on_progress(move |p| {
+            progress
+                .lock()
+                .expect("progress lock")
+                .push((p.batches, p.throttled))
+        })
+        .await
+        .expect("the throttled soft delete");
+    assert_eq!((report.affected, report.batches), (100, 5));
+    assert_eq!(throttle.held.load(Ordering::SeqCst), 10);
+    // One check per batch, plus the ten that held batch 3.
+    assert_eq!(throttle.checks.load(Ordering::SeqCst), 15);
+    assert!(
+        report.throttled >= Duration::from_millis(190) && report.throttled <= report.elapsed,
+        "throttled {:?} of {:?}",
+        report.throttled,
+        report.elapsed
+    );
+    let seen = seen.lock().expect("progress lock").clone();
+    assert_eq!(seen[1], (2, Duration::ZERO), "nothing held before batch 3");
+    assert!(
+        seen[2].1 >= Duration::from_millis(190),
+        "progress shows the hold: {seen:?}"
+    );
+    assert_eq!(deleted(&ctx).await, 100);
+}
+
+#[tokio::test]
+async fn a_throttle_that_never_lets_go_fails_with_the_rows_committed_before() {
+    let ctx = test_context!().await;
+    seed_users(&ctx, 100).await;
+    let throttle = Scripted::new(3, u64::MAX);
+    let error = SoftDeleteManager::new(&ctx.db)
+        .bulk_soft_delete::<user::Entity, _>(1..=100_i64)
+        .batch_size(20)
+        .throttle(throttle)
+        .max_throttle_wait(Duration::from_millis(300))
+        .await
+        .expect_err("the throttle never lets batch 3 run");
+    let Error::Bulk {
+        partial_count,
+        failed_batch,
+        attempts,
+        source,
+        ..
+    } = &error
+    else {
+        panic!("expected Error::Bulk, got {error:?}");
+    };
+    assert_eq!((*partial_count, *failed_batch, *attempts), (40, 3, 0));
+    match source.as_ref() {
+        Error::Throttled { waited, reason } => {
+            assert!(*waited >= Duration::from_millis(300), "waited {waited:?}");
+            assert_eq!(reason, "the test says wait");
+        }
+        other => panic!("expected Error::Throttled, got {other:?}"),
+    }
+    let message = error.to_string();
+    assert!(
+        message.contains("after 40 rows were committed") && message.contains("max_throttle_wait"),
+        "{message}"
+    );
+    assert_eq!(deleted_user_ids(&ctx).await, (1..=40).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn an_atomic_operation_asks_its_throttle_once_and_changes_nothing_when_held() {
+    let ctx = test_context!().await;
+    seed_users(&ctx, 60).await;
+    let manager = SoftDeleteManager::new(&ctx.db);
+    let held = Scripted::new(1, u64::MAX);
+    let error = manager
+        .bulk_soft_delete::<user::Entity, _>(1..=60_i64)
+        .batch_size(20)
+        .atomic()
+        .throttle(held)
+        .max_throttle_wait(Duration::from_millis(100))
+        .await
+        .expect_err("held before the first batch");
+    assert_eq!(error.partial_count(), Some(0));
+    assert_eq!(deleted(&ctx).await, 0);
+
+    let counting = Scripted::new(u64::MAX, 0);
+    let report = manager
+        .bulk_soft_delete::<user::Entity, _>(1..=60_i64)
+        .batch_size(20)
+        .atomic()
+        .throttle(counting.clone())
+        .await
+        .expect("atomic soft delete");
+    assert_eq!((report.affected, report.batches), (60, 3));
+    assert_eq!(counting.checks.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_stop_while_held_ends_the_operation_with_a_report() {
+    let ctx = test_context!().await;
+    seed_users(&ctx, 100).await;
+    let stop = StopSignal::new();
+    let later = stop.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        later.stop();
+    });
+    let report = SoftDeleteManager::new(&ctx.db)
+        .bulk_soft_delete_where::<user::Entity>(sea_orm::sea_query::Condition::all())
+        .batch_size(30)
+        .throttle(Scripted::new(2, u64::MAX))
+        .max_throttle_wait(Duration::from_secs(60))
+        .stop_on(stop)
+        .await
+        .expect("stopped, not failed");
+    assert!(report.stopped_early);
+    assert_eq!((report.affected, report.batches), (30, 1));
+    assert_eq!(report.remaining, Some(70));
+    assert!(
+        report.throttled >= Duration::from_millis(150) && report.throttled < Duration::from_secs(5)
+    );
+    assert_eq!(deleted(&ctx).await, 30);
+}
+
+#[tokio::test]
+async fn the_batch_size_can_change_while_the_operation_runs() {
+    let ctx = test_context!().await;
+    seed_users(&ctx, 200).await;
+    let size = BatchSize::new(10).expect("a valid size");
+    let handle = size.clone();
+    let sizes = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&sizes);
+    let last = Arc::new(AtomicUsize::new(0));
+    let report = SoftDeleteManager::new(&ctx.db)
+        .bulk_soft_delete_where::<user::Entity>(sea_orm::sea_query::Condition::all())
+        .batch_size_from(size)
+        .on_progress(move |p| {
+            let before = last.swap(p.affected as usize, Ordering::SeqCst);
+            seen.lock()
+                .expect("sizes lock")
+                .push(p.affected as usize - before);
+            if p.batches == 2 {
+                handle.set(60).expect("a valid size");
+            }
+        })
+        .await
+        .expect("soft delete");
+    assert_eq!(report.affected, 200);
+    // (The walk's last, empty batch finds that nothing is left.)
+    let sizes: Vec<usize> = sizes
+        .lock()
+        .expect("sizes lock")
+        .iter()
+        .copied()
+        .filter(|&n| n > 0)
+        .collect();
+    assert_eq!(sizes, vec![10, 10, 60, 60, 60]);
+    assert!(matches!(
+        BatchSize::new(0),
+        Err(Error::InvalidArgument {
+            name: "batch_size",
+            ..
+        })
+    ));
+    assert_eq!(deleted(&ctx).await, 200);
+}
+
+#[tokio::test]
+async fn the_sleep_coefficient_pauses_in_proportion_to_each_batch() {
+    let ctx = test_context!().await;
+    seed_users(&ctx, 3000).await;
+    let report = SoftDeleteManager::new(&ctx.db)
+        .bulk_soft_delete::<user::Entity, _>(1..=3000_i64)
+        .batch_size(500)
+        .sleep_coefficient(2.0)
+        .await
+        .expect("soft delete");
+    assert_eq!(report.affected, 3000);
+    // Five pauses of twice their batch's time: about 10/16 of the whole.
+    assert!(
+        report.paused > report.elapsed / 3 && report.paused < report.elapsed,
+        "paused {:?} of {:?}",
+        report.paused,
+        report.elapsed
+    );
+    let plain = SoftDeleteManager::new(&ctx.db)
+        .bulk_restore::<user::Entity, _>(1..=3000_i64)
+        .batch_size(500)
+        .await
+        .expect("restore");
+    assert_eq!((plain.affected, plain.paused), (3000, Duration::ZERO));
+}
+
+#[tokio::test]
+async fn pacing_options_out_of_range_are_refused_before_anything_is_sent() {
+    let ctx = test_context!().await;
+    seed_users(&ctx, 10).await;
+    let manager = SoftDeleteManager::new(&ctx.db);
+    for coefficient in [-0.5, f64::NAN, f64::INFINITY, 101.0] {
+        let error = manager
+            .bulk_soft_delete::<user::Entity, _>(1..=10_i64)
+            .sleep_coefficient(coefficient)
+            .await
+            .expect_err("refused");
+        assert!(
+            matches!(
+                error,
+                Error::InvalidArgument {
+                    name: "sleep_coefficient",
+                    ..
+                }
+            ),
+            "{coefficient}: {error:?}"
+        );
+    }
+    let error = manager
+        .bulk_soft_delete::<user::Entity, _>(1..=10_i64)
+        .max_throttle_wait(Duration::from_secs(2 * 24 * 60 * 60))
+        .await
+        .expect_err("refused");
+    assert!(
+        matches!(
+            error,
+            Error::InvalidArgument {
+                name: "max_throttle_wait",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(deleted(&ctx).await, 0);
+}
+
+/// The built-in throttles' queries run on the server `DATABASE_URL` names, which is not a
+/// replica: each holds with a reason that says so, and the operation fails naming it with
+/// nothing changed.
+#[tokio::test]
+async fn the_built_in_throttles_hold_on_a_server_that_is_not_a_replica() {
+    let ctx = test_context!().await;
+    seed_users(&ctx, 10).await;
+    let galera = is_galera(&ctx.db).await;
+    let throttles: Vec<(Arc<dyn Throttle>, &str)> = match ctx.backend {
+        DbBackend::Postgres => vec![
+            (
+                Arc::new(PostgresReplicaLag::on_primary(
+                    ctx.db.clone(),
+                    Duration::from_secs(1),
+                )),
+                "0 standby(s) streaming",
+            ),
+            (
+                Arc::new(PostgresReplicaLag::on_replicas(
+                    vec![ctx.db.clone()],
+                    Duration::from_secs(1),
+                )),
+                "it is not a replica",
+            ),
+        ],
+        DbBackend::MySql => vec![(
+            Arc::new(MySqlReplicaLag::new(
+                vec![ctx.db.clone()],
+                Duration::from_secs(1),
+            )) as Arc<dyn Throttle>,
+            "it is not a replica",
+        )]
+        .into_iter()
+        // On a cluster node the Galera throttle lets batches go (tests/tests/cluster.rs).
+        .chain((!galera).then(|| {
+            (
+                Arc::new(GaleraFlowControl::new(vec![ctx.db.clone()])) as Arc<dyn Throttle>,
+                "is not a Galera node",
+            )
+        }))
+        .collect(),
+        _ => return, // SQLite has no replicas; the throttles above are server-only.
+    };
+    for (throttle, expected) in throttles {
+        let error = SoftDeleteManager::new(&ctx.db)
+            .bulk_soft_delete::<user::Entity, _>(1..=10_i64)
+            .throttle(throttle)
+            .max_throttle_wait(Duration::from_millis(300))
+            .await
+            .expect_err("held for good");
+        assert!(
+            error.to_string().contains(expected),
+            "expected `{expected}` in: {error}"
+        );
+        assert_eq!(error.partial_count(), Some(0));
+    }
+    assert_eq!(deleted(&ctx).await, 0);
+}
