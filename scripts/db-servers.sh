@@ -26,6 +26,9 @@
 # (s, default 20), PG_BINDIR (default /usr/lib/postgresql/15/bin, else the
 # newest /usr/lib/postgresql/*/bin), PG_OS_USER (default postgres),
 # MYSQL_OS_USER (default mysql).
+#
+# scripts/galera.sh and scripts/pg-replica.sh source this file for its
+# functions; sourced, it defines them and runs nothing.
 set -euo pipefail
 
 readonly DB_USER=soft_delete
@@ -39,7 +42,9 @@ unset PGHOST PGHOSTADDR PGPORT PGUSER PGDATABASE PGPASSWORD PGPASSFILE \
   PGSERVICE PGSERVICEFILE PGSSLMODE PGOPTIONS PGDATA MYSQL_HOST MYSQL_TCP_PORT \
   MYSQL_UNIX_PORT MYSQL_PWD || true
 
-log() { printf 'db-servers: %s\n' "$*" >&2; }
+# The prefix of log lines; a script that sources this file sets its own.
+LOG_NAME=db-servers
+log() { printf '%s: %s\n' "$LOG_NAME" "$*" >&2; }
 die() {
   log "error: $*"
   exit 1
@@ -121,14 +126,15 @@ run_privileged() {
   fi
 }
 
-# Installs the Debian packages whose binaries are missing. Concurrent starts
-# are serialised with a lock file and re-check after taking it. While apt
-# runs, a policy-rc.d (if none exists) stops the packages' maintainer scripts
-# from starting system-wide servers on 5432/3306 through invoke-rc.d.
-ensure_binaries() {
-  find_pg && find_mysql && return 0
+# install_packages PKG...: installs those of the Debian packages postgresql,
+# mariadb-server, galera-4 and rsync whose files are missing (other and empty
+# arguments are ignored). Concurrent starts are serialised with a lock file
+# and re-check after taking it. While apt runs, a policy-rc.d (if none
+# exists) stops the packages' maintainer scripts from starting system-wide
+# servers on 5432/3306 through invoke-rc.d.
+install_packages() {
   command -v apt-get >/dev/null 2>&1 ||
-    die "PostgreSQL and/or MariaDB binaries are missing and apt-get is not available"
+    die "binaries of $* are missing and apt-get is not available"
   local lock=/var/lock/soft-delete-db-servers-apt.lock
   # shellcheck disable=SC2016 # the script expands its own variables
   run_privileged bash -euo pipefail -c '
@@ -140,6 +146,8 @@ ensure_binaries() {
       case $p in
         postgresql) ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || pkgs+=(postgresql) ;;
         mariadb-server) { [ -x /usr/sbin/mariadbd ] || [ -x /usr/sbin/mysqld ]; } || pkgs+=(mariadb-server) ;;
+        galera-4) ls /usr/lib/galera*/libgalera_smm.so >/dev/null 2>&1 || pkgs+=(galera-4) ;;
+        rsync) command -v rsync >/dev/null 2>&1 || pkgs+=(rsync) ;;
       esac
     done
     [ ${#pkgs[@]} -eq 0 ] && exit 0
@@ -150,9 +158,14 @@ ensure_binaries() {
       trap "rm -f /usr/sbin/policy-rc.d" EXIT
     fi
     apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${pkgs[@]}"
-  ' ensure-binaries "$lock" \
-    "$(find_pg >/dev/null || echo postgresql)" "$(find_mysql >/dev/null || echo mariadb-server)" >&2 ||
+  ' install-packages "$lock" "$@" >&2 ||
     die "apt-get install failed"
+}
+
+# Installs the Debian packages whose binaries are missing.
+ensure_binaries() {
+  find_pg && find_mysql && return 0
+  install_packages "$(find_pg >/dev/null || echo postgresql)" "$(find_mysql >/dev/null || echo mariadb-server)"
   find_pg || die "PostgreSQL server binaries still missing after install (looked in /usr/lib/postgresql/*/bin)"
   find_mysql || die "MariaDB binaries still missing after install (mariadbd, mariadb-install-db, mariadb, mariadb-admin)"
 }
@@ -258,15 +271,18 @@ mysql_pids() {
   { pid_from_file "$dir/mysql.pid"; pid_from_file "$dir/mysql/mariadbd.pid"; } | sort -u
 }
 
-# Did the MariaDB process PID log "ready for connections" (after its own
-# "Starting MariaDB ... as process PID" line)?
-mysql_was_ready() {
-  local dir=$1 pid=$2
+# mariadb_log_says_ready LOG PID: did the MariaDB process PID log "ready for
+# connections" in its error log LOG (after its own "Starting MariaDB ... as
+# process PID" line)?
+mariadb_log_says_ready() {
+  local f=$1 pid=$2
   awk -v pid="$pid" '
     /Starting MariaDB/ { mine = ($NF == pid) }
     mine && /ready for connections/ { found = 1 }
-    END { exit !found }' "$dir/mysql/error.log" 2>/dev/null
+    END { exit !found }' "$f" 2>/dev/null
 }
+
+mysql_was_ready() { mariadb_log_says_ready "$1/mysql/error.log" "$2"; }
 
 # stop_servers DIR: PostgreSQL gets SIGINT (its "fast" shutdown: roll back
 # open transactions, disconnect clients, checkpoint; SIGTERM would be "smart"
@@ -275,20 +291,18 @@ mysql_was_ready() {
 # survivors' process groups get SIGKILL. (A MariaDB that never became ready
 # gets SIGKILL at once, see below.)
 stop_servers() {
-  local dir=$1 p name
-  local -a live=() names=()
+  local dir=$1 p
+  local -a signalled=()
   for p in $(pg_pids "$dir"); do
     if is_ours "$p" "$dir"; then
-      live+=("$p")
-      names+=("PostgreSQL")
+      signalled+=("$p" PostgreSQL)
       log "stopping PostgreSQL (pid $p)"
       kill -INT "$p" 2>/dev/null || true
     fi
   done
   for p in $(mysql_pids "$dir"); do
     if is_ours "$p" "$dir"; then
-      live+=("$p")
-      names+=("MariaDB")
+      signalled+=("$p" MariaDB)
       if mysql_was_ready "$dir" "$p"; then
         log "stopping MariaDB (pid $p)"
         kill -TERM "$p" 2>/dev/null || true
@@ -301,6 +315,34 @@ stop_servers() {
         kill -KILL "$p" 2>/dev/null || true
       fi
     fi
+  done
+  await_exit "$dir" "${signalled[@]}"
+}
+
+# await_exit DIR [PID NAME]...: waits up to STOP_TIMEOUT seconds for the
+# processes PID (already signalled; NAME is for the log) of DIR to end, then
+# sends SIGKILL to the survivors and their process groups, and waits for
+# them to be gone and reaped.
+await_exit() {
+  await_gone "$@"
+  shift
+  local -a pids=()
+  while (($# >= 2)); do
+    pids+=("$1")
+    shift 2
+  done
+  await_reaped "${pids[@]}"
+}
+
+# await_gone DIR [PID NAME]...: await_exit without the wait for reaping.
+await_gone() {
+  local dir=$1 p name
+  shift
+  local -a live=() names=()
+  while (($# >= 2)); do
+    live+=("$1")
+    names+=("$2")
+    shift 2
   done
   ((${#live[@]})) || return 0
   local deadline=$((SECONDS + STOP_TIMEOUT)) any i
@@ -333,11 +375,15 @@ stop_servers() {
       log "warning: pid $p is still there after SIGKILL"
     fi
   done
-  # The servers were orphaned to PID 1 when start exited; an init that reaps
-  # lazily (this machine's reaps within ~1-2 s) leaves them as <defunct> for a
-  # moment. Wait for that so a `ps` right after stop shows nothing.
-  deadline=$((SECONDS + 5))
-  for p in "${live[@]}"; do
+}
+
+# await_reaped PID...: the servers were orphaned to PID 1 when start exited;
+# an init that reaps lazily (this machine's reaps within ~1-2 s) leaves them
+# as <defunct> for a moment. Wait for that (at most 5 s) so a `ps` right
+# after stop shows nothing.
+await_reaped() {
+  local p deadline=$((SECONDS + 5))
+  for p in "$@"; do
     while [[ $(ps -o stat= -p "$p" 2>/dev/null) == Z* ]] && ((SECONDS < deadline)); do
       sleep 0.1
     done
@@ -371,45 +417,75 @@ process_tree() {
   done
 }
 
+# Ends the trees of INIT_PIDS (background initdb / mariadb-install-db, and
+# the bootstrap mariadbd of the latter), for a start that is interrupted
+# while they run.
+end_init_pids() {
+  ((${#INIT_PIDS[@]})) || return 0
+  local -a tree
+  mapfile -t tree < <(process_tree "${INIT_PIDS[@]}")
+  ((${#tree[@]} == 0)) || kill -KILL "${tree[@]}" 2>/dev/null || true
+  wait "${INIT_PIDS[@]}" 2>/dev/null || true
+  INIT_PIDS=()
+}
+
+# run_killable CMD...: runs CMD in the background and waits for it, with its
+# PID in INIT_PIDS meanwhile, so that a trapped SIGINT/SIGTERM is handled at
+# once and end_init_pids can end it. Returns CMD's exit status.
+run_killable() {
+  local pid rc=0
+  "$@" &
+  pid=$!
+  INIT_PIDS=("$pid")
+  wait "$pid" || rc=$?
+  INIT_PIDS=()
+  return "$rc"
+}
+
 start_cleanup() {
   local rc=$?
   ((START_OK)) && return 0
-  if ((${#INIT_PIDS[@]})); then
-    # Interrupted while initdb / mariadb-install-db (and its bootstrap
-    # mariadbd) run in the background: end those trees first.
-    local -a tree
-    mapfile -t tree < <(process_tree "${INIT_PIDS[@]}")
-    ((${#tree[@]} == 0)) || kill -KILL "${tree[@]}" 2>/dev/null || true
-    wait "${INIT_PIDS[@]}" 2>/dev/null || true
-    INIT_PIDS=()
-  fi
+  # Interrupted while initdb / mariadb-install-db run: end those first.
+  end_init_pids
   [[ -n $DIR && -e $DIR/$MARKER ]] || return 0
   log "start failed (exit $rc): stopping whatever was started in $DIR"
   stop_servers "$DIR" || true
   log "logs are kept in $DIR (remove it with: $0 stop $DIR)"
 }
 
-setup_dir() {
-  local arg=${1:-}
+# claim_dir ARG MARKER TEMPLATE: sets DIR to ARG (made if missing; it must
+# be empty and never used by a start) or, when ARG is empty, to a new
+# `mktemp -d TEMPLATE`, and puts the MARKER file in it.
+#
+# DIR stays empty until the directory is claimed: the start's EXIT trap
+# stops the servers of DIR, and must not stop those of a directory that a
+# previous start still uses.
+claim_dir() {
+  local arg=$1 marker=$2 template=$3 d
   if [[ -n $arg ]]; then
     mkdir -p -- "$arg"
-    DIR=$(cd -- "$arg" && pwd -P)
-    if [[ -e $DIR/$MARKER ]]; then
-      die "$DIR was already used by a start; run '$0 stop $DIR' first or pick another directory"
+    d=$(cd -- "$arg" && pwd -P)
+    if [[ -e $d/$marker ]]; then
+      die "$d was already used by a start; run '$0 stop $d' first or pick another directory"
     fi
-    if [[ -n $(ls -A -- "$DIR") ]]; then
-      die "$DIR is not empty; give an empty or new directory"
+    if [[ -n $(ls -A -- "$d") ]]; then
+      die "$d is not empty; give an empty or new directory"
     fi
   else
-    DIR=$(mktemp -d /tmp/soft-delete-db.XXXXXX)
+    d=$(mktemp -d "$template")
   fi
   # The path goes unquoted into server config files and must leave room for
   # the socket names (Unix sockets allow 107 bytes).
-  [[ $DIR =~ ^/[A-Za-z0-9_./+-]+$ ]] ||
-    die "directory path '$DIR' may only contain letters, digits and _ . / + -"
-  ((${#DIR} <= 80)) || die "directory path '$DIR' is too long for Unix sockets (max 80 characters)"
-  : >"$DIR/$MARKER"
-  chmod 755 "$DIR"
+  [[ $d =~ ^/[A-Za-z0-9_./+-]+$ ]] ||
+    die "directory path '$d' may only contain letters, digits and _ . / + -"
+  ((${#d} <= 80)) || die "directory path '$d' is too long for Unix sockets (max 80 characters)"
+  : >"$d/$marker"
+  chmod 755 "$d"
+  DIR=$d
+}
+
+setup_dir() {
+  claim_dir "${1:-}" "$MARKER" /tmp/soft-delete-db.XXXXXX
   mkdir -p "$DIR/pg/run" "$DIR/mysql/data" "$DIR/mysql/tmp"
   if [[ $EUID -eq 0 ]]; then
     chown -R "$PG_OS_USER:" "$DIR/pg"
@@ -717,7 +793,12 @@ start_cmd() {
 
 # -------------------------------------------------------------------- stop --
 
-stop_cmd() {
+# stop_dir MARKER STOP_FUNCTION ARG: the stop command. Unless ARG is missing
+# or empty, checks that ARG was made by a start (has MARKER), runs
+# STOP_FUNCTION DIR, and removes DIR.
+stop_dir() {
+  local marker=$1 stop_fn=$2
+  shift 2
   if (($# != 1)) || [[ -z $1 ]]; then die "usage: $0 stop DIR"; fi
   local arg=$1
   if [[ ! -e $arg ]]; then
@@ -726,19 +807,21 @@ stop_cmd() {
   fi
   [[ -d $arg ]] || die "$arg is not a directory"
   DIR=$(cd -- "$arg" && pwd -P)
-  if [[ ! -e $DIR/$MARKER && -z $(ls -A -- "$DIR") ]]; then
+  if [[ ! -e $DIR/$marker && -z $(ls -A -- "$DIR") ]]; then
     # An empty directory handed to a start that failed before using it
     # (e.g. the apt-get install failed).
     rmdir -- "$DIR"
     log "$DIR was empty (start never used it): removed"
     return 0
   fi
-  [[ -e $DIR/$MARKER ]] ||
-    die "$DIR was not made by '$0 start' (no $MARKER in it): not touching it"
-  stop_servers "$DIR"
+  [[ -e $DIR/$marker ]] ||
+    die "$DIR was not made by '$0 start' (no $marker in it): not touching it"
+  "$stop_fn" "$DIR"
   rm -rf -- "$DIR"
   log "stopped; removed $DIR"
 }
+
+stop_cmd() { stop_dir "$MARKER" stop_servers "$@"; }
 
 status_cmd() {
   (($# == 1)) || die "usage: $0 status DIR"
@@ -773,4 +856,7 @@ main() {
   esac
 }
 
-main "$@"
+# Run only when executed, not when sourced.
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+  main "$@"
+fi

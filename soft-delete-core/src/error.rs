@@ -83,6 +83,35 @@ pub enum Error {
         reason: String,
     },
 
+    /// A Galera cluster refused a transaction whose write set was over one of its limits
+    /// (`wsrep_max_ws_rows`, `wsrep_max_ws_size`), and rolled all of it back: for an atomic
+    /// operation, nothing was changed; otherwise the batch was, and the batches before it stay
+    /// committed. Smaller transactions are the way through: run per batch (not atomic), with a
+    /// `batch_size` well below the limit (each batch's operation-log row and cascaded rows
+    /// count too), or raise the limit.
+    #[error(
+        "the transaction's write set is over Galera's `{limit}`{}, so the cluster rolled it \
+         back: {}",
+        value.map(|v| format!(" = {v}")).unwrap_or_default(),
+        if *atomic {
+            "run the operation per batch (without `atomic`) with a batch_size well below the limit, \
+             or raise the limit"
+        } else {
+            "lower batch_size well below the limit, or raise the limit"
+        }
+    )]
+    WriteSetTooLarge {
+        /// The limit: `wsrep_max_ws_rows` or `wsrep_max_ws_size`.
+        limit: &'static str,
+        /// Its value on the node, when it could be read.
+        value: Option<u64>,
+        /// Whether the operation was atomic (one transaction for every batch).
+        atomic: bool,
+        /// The node's error.
+        #[source]
+        source: DbErr,
+    },
+
     /// The connection failed while a batch's `COMMIT` was on its way, and whether the server
     /// applied it could not be established. The batch's rows are not counted in the enclosing
     /// [`Error::Bulk`]'s `partial_count`; they may or may not be in the database.
@@ -183,7 +212,9 @@ impl Error {
     /// The database error at the root of this error, if there is one.
     pub fn db_err(&self) -> Option<&DbErr> {
         match self {
-            Error::Db(err) | Error::CommitUnknown { source: err, .. } => Some(err),
+            Error::Db(err)
+            | Error::CommitUnknown { source: err, .. }
+            | Error::WriteSetTooLarge { source: err, .. } => Some(err),
             Error::Bulk { source, .. } => source.db_err(),
             _ => None,
         }

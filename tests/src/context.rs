@@ -121,38 +121,48 @@ impl TestContext {
                 let path = PathBuf::from(format!("{base}-{name}.db"));
                 Self::fresh_sqlite_file(path, name, 4).await
             }
-            Target::Postgres(admin) => {
-                let admin_db = connect(admin.clone(), 1).await;
-                exec(
-                    &admin_db,
-                    &format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#),
-                )
-                .await;
-                exec(&admin_db, &format!(r#"CREATE DATABASE "{name}""#)).await;
-                admin_db.close().await.expect("close the admin connection");
-                let url = with_database(admin, &name);
-                TestContext {
-                    db: connect(url.clone(), 5).await,
-                    backend: DbBackend::Postgres,
-                    name,
-                    url,
-                    file: None,
-                }
-            }
-            Target::MySql(admin) => {
-                let admin_db = connect(admin.clone(), 1).await;
-                exec(&admin_db, &format!("DROP DATABASE IF EXISTS `{name}`")).await;
-                exec(&admin_db, &format!("CREATE DATABASE `{name}`")).await;
-                admin_db.close().await.expect("close the admin connection");
-                let url = with_database(admin, &name);
-                TestContext {
-                    db: connect(url.clone(), 5).await,
-                    backend: DbBackend::MySql,
-                    name,
-                    url,
-                    file: None,
-                }
-            }
+            Target::Postgres(admin) => Self::on_postgres(admin, test).await,
+            Target::MySql(admin) => Self::on_mysql(admin, test).await,
+        }
+    }
+
+    /// A fresh, empty database named after `test` on the PostgreSQL server (or primary) `admin`
+    /// names, which must be a login that may create databases.
+    pub async fn on_postgres(admin: &str, test: &str) -> TestContext {
+        let name = database_name(test);
+        let admin_db = connect(admin.to_owned(), 1).await;
+        exec(
+            &admin_db,
+            &format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#),
+        )
+        .await;
+        exec(&admin_db, &format!(r#"CREATE DATABASE "{name}""#)).await;
+        admin_db.close().await.expect("close the admin connection");
+        let url = with_database(admin, &name);
+        TestContext {
+            db: connect(url.clone(), 5).await,
+            backend: DbBackend::Postgres,
+            name,
+            url,
+            file: None,
+        }
+    }
+
+    /// A fresh, empty database named after `test` on the MySQL or MariaDB server (or Galera
+    /// node) `admin` names, which must be a login that may create databases.
+    pub async fn on_mysql(admin: &str, test: &str) -> TestContext {
+        let name = database_name(test);
+        let admin_db = connect(admin.to_owned(), 1).await;
+        exec(&admin_db, &format!("DROP DATABASE IF EXISTS `{name}`")).await;
+        exec(&admin_db, &format!("CREATE DATABASE `{name}`")).await;
+        admin_db.close().await.expect("close the admin connection");
+        let url = with_database(admin, &name);
+        TestContext {
+            db: connect(url.clone(), 5).await,
+            backend: DbBackend::MySql,
+            name,
+            url,
+            file: None,
         }
     }
 
@@ -297,7 +307,8 @@ fn database_name(test: &str) -> String {
 }
 
 /// The server URL with its database replaced by `name`.
-fn with_database(url: &str, name: &str) -> String {
+/// `url` with its database (path) replaced by `name`.
+pub fn with_database(url: &str, name: &str) -> String {
     let (head, query) = match url.split_once('?') {
         Some((head, query)) => (head, Some(query)),
         None => (url, None),

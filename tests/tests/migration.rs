@@ -2,7 +2,9 @@
 //! ones (idempotent, with `down`), and uniqueness among active rows.
 
 use sea_orm::sea_query::{Alias, ColumnDef, Table};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, PaginatorTrait, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
+};
 use sea_orm_migration::{MigrationName, MigrationTrait, MigratorTrait, SchemaManager};
 use soft_delete_core::migration::{
     AddSoftDeleteColumns, DeletedAtIndex, SoftDeleteTableExt, create_unique_among_active,
@@ -123,7 +125,8 @@ async fn add_columns_keeps_the_columns_a_table_already_has() {
     legacy_users_table(&ctx).await;
     ctx.exec("ALTER TABLE users ADD COLUMN deleted_by VARCHAR(100) NULL")
         .await;
-    ctx.exec("UPDATE users SET deleted_by = 'kept' WHERE id = 2")
+    // By name: a Galera cluster interleaves AUTO_INCREMENT ids across its nodes.
+    ctx.exec("UPDATE users SET deleted_by = 'kept' WHERE name = 'bob'")
         .await;
     let manager = SchemaManager::new(&ctx.db);
     AddSoftDeleteColumns::<user::Entity>::new()
@@ -134,7 +137,8 @@ async fn add_columns_keeps_the_columns_a_table_already_has() {
         columns_present(&manager, "users", &SOFT_DELETE_COLUMNS).await,
         [true; 3]
     );
-    let bob = user::Entity::find_by_id(2)
+    let bob = user::Entity::find()
+        .filter(user::Column::Name.eq("bob"))
         .one(&ctx.db)
         .await
         .unwrap()

@@ -4,8 +4,7 @@
 
 use chrono::{TimeZone, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, NotSet, PaginatorTrait, QueryFilter, QueryOrder,
-    Set,
+    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 use sea_orm_migration::{MigrationTrait, SchemaManager};
 use soft_delete_core::migration::AddSoftDeleteColumns;
@@ -14,12 +13,13 @@ use soft_delete_tests::entities::{invoice, user};
 use soft_delete_tests::faulty::{FaultyDb, Injected};
 use soft_delete_tests::{TestContext, test_context};
 
-/// Invoices `1..=n`, all active.
+/// Invoices `1..=n`, all active. The ids are given: a Galera cluster would interleave
+/// AUTO_INCREMENT ids across its nodes.
 async fn invoices(ctx: &TestContext, n: i64) {
     ctx.create_table::<invoice::Entity>().await;
     for i in 1..=n {
         invoice::ActiveModel {
-            id: NotSet,
+            id: Set(i),
             number: Set(format!("INV-{i:04}")),
             ..Default::default()
         }

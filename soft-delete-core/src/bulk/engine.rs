@@ -395,6 +395,7 @@ impl<'a> Engine<'a> {
                     }
                     Err(error) => {
                         close_and_roll_back(txn, &session).await;
+                        let error = self.name_limit(db, error).await;
                         return Err(self.fail(error, 1));
                     }
                 }
@@ -405,7 +406,10 @@ impl<'a> Engine<'a> {
                     .await
                 {
                     Ok(done) => done,
-                    Err((error, attempts)) => return Err(self.fail(error, attempts)),
+                    Err((error, attempts)) => {
+                        let error = self.name_limit(db, error).await;
+                        return Err(self.fail(error, attempts));
+                    }
                 }
             };
             // The batch's own time, statements and COMMIT: what the sleep coefficient scales.
@@ -498,7 +502,7 @@ impl<'a> Engine<'a> {
                         source: error,
                     }
                 } else {
-                    error.into()
+                    self.name_limit(db, error.into()).await
                 };
                 return Err(self.fail(error, 1));
             }
@@ -756,6 +760,37 @@ impl<'a> Engine<'a> {
             // A lost connection: retried like any batch that never reached its COMMIT.
             Verified::RolledBack => Err(lost.into()),
             Verified::Unknown => Err(unknown(lost)),
+        }
+    }
+
+    /// A Galera write-set limit error as [`Error::WriteSetTooLarge`], with the limit's value
+    /// read from the node (on the control connection; the batch's own was rolled back); any
+    /// other error as it is.
+    async fn name_limit<C: BulkConnection>(&self, db: &C, error: Error) -> Error {
+        let Some(limit) = super::transient::write_set_limit(&error) else {
+            return error;
+        };
+        let value = match db.control() {
+            Some(control) => control
+                .query_one_raw(Statement::from_string(
+                    control.get_database_backend(),
+                    format!("SELECT CAST(@@global.{limit} AS SIGNED)"),
+                ))
+                .await
+                .ok()
+                .flatten()
+                .and_then(|row| row.try_get_by_index::<i64>(0).ok())
+                .map(|v| v.max(0) as u64),
+            None => None,
+        };
+        let Error::Db(source) = error else {
+            return error;
+        };
+        Error::WriteSetTooLarge {
+            limit,
+            value,
+            atomic: self.plan.atomic,
+            source,
         }
     }
 

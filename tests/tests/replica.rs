@@ -1,0 +1,207 @@
+//! Replica lag, for real: a PostgreSQL primary with a streaming replica (`scripts/pg-replica.sh`).
+//! Replay is paused on the replica (`pg_wal_replay_pause()`) while a bulk soft delete runs on
+//! the primary with a replica-lag throttle: the operation holds its batches once the replica is
+//! more than `max_lag` behind, and finishes with exact counts once replay resumes.
+//!
+//! Built only with the `pg-replica` feature (`cargo test -p soft-delete-tests --features
+//! pg-replica --test replica`), which says the pair is there: without
+//! `SOFT_DELETE_TEST_PG_PRIMARY_URL` and `SOFT_DELETE_TEST_PG_REPLICA_URL` every test fails.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
+use soft_delete_core::prelude::*;
+use soft_delete_core::throttle::{PostgresReplicaLag, Throttle};
+use soft_delete_tests::TestContext;
+use soft_delete_tests::context::{connect, with_database};
+use soft_delete_tests::entities::user;
+use soft_delete_tests::fixtures::seed_users;
+
+/// Pausing replay pauses it for every test: one at a time.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+const ROWS: i64 = 6_000;
+
+fn url(variable: &str) -> String {
+    std::env::var(variable)
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| {
+            panic!(
+                "{variable} is not set: start a primary and its replica with \
+                 scripts/pg-replica.sh start and source its env file"
+            )
+        })
+}
+
+async fn scalar(db: &DatabaseConnection, sql: &str) -> i64 {
+    let row = db
+        .query_one_raw(Statement::from_string(DbBackend::Postgres, sql.to_owned()))
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .unwrap_or_else(|| panic!("{sql}: no row"));
+    row.try_get_by_index::<i64>(0).expect("an integer")
+}
+
+/// Waits (up to 30 s) until `check` holds on the replica.
+async fn eventually(replica: &DatabaseConnection, sql: &str, expected: i64) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let value = match replica
+            .query_one_raw(Statement::from_string(DbBackend::Postgres, sql.to_owned()))
+            .await
+        {
+            Ok(Some(row)) => row.try_get_by_index::<i64>(0).ok(),
+            _ => None,
+        };
+        if value == Some(expected) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the replica still answers {value:?} to `{sql}`, expected {expected}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The test's database on the primary, seeded and replayed on the replica; the replica's
+/// connection to it, and an admin connection to the replica.
+async fn seeded(test: &str) -> (TestContext, DatabaseConnection, DatabaseConnection) {
+    let primary = url("SOFT_DELETE_TEST_PG_PRIMARY_URL");
+    let replica_url = url("SOFT_DELETE_TEST_PG_REPLICA_URL");
+    let ctx = TestContext::on_postgres(&primary, test).await;
+    seed_users(&ctx, ROWS).await;
+    let admin = connect(replica_url.clone(), 2).await;
+    assert_eq!(
+        scalar(&admin, "SELECT pg_is_in_recovery()::int::int8").await,
+        1,
+        "SOFT_DELETE_TEST_PG_REPLICA_URL does not name a replica"
+    );
+    // A test that failed part-way may have left replay paused.
+    admin
+        .execute_unprepared("SELECT pg_wal_replay_resume()")
+        .await
+        .expect("resume replay");
+    // The database appears on the replica once its CREATE DATABASE is replayed.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let replica = loop {
+        match sea_orm::Database::connect(with_database(&replica_url, &ctx.name)).await {
+            Ok(db) => break db,
+            Err(error) => {
+                assert!(
+                    Instant::now() < deadline,
+                    "the replica never had {}: {error}",
+                    ctx.name
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    eventually(&replica, "SELECT COUNT(*) FROM users", ROWS).await;
+    (ctx, replica, admin)
+}
+
+/// Pauses replay, runs a bulk soft delete throttled by `throttle` on the primary, checks after
+/// `hold` that it is held with the replica behind, resumes replay, and checks it finishes with
+/// exact counts. Returns the time it was throttled.
+async fn held_until_replay_resumes(
+    ctx: &TestContext,
+    replica: &DatabaseConnection,
+    admin: &DatabaseConnection,
+    throttle: Arc<dyn Throttle>,
+) -> Duration {
+    admin
+        .execute_unprepared("SELECT pg_wal_replay_pause()")
+        .await
+        .expect("pause replay");
+    let affected = AtomicU64::new(0);
+    let finished = AtomicBool::new(false);
+    let seen = &affected;
+    let run = async {
+        let report = SoftDeleteManager::new(&ctx.db)
+            .bulk_soft_delete::<user::Entity, _>(1..=ROWS)
+            // About 3 s unthrottled: 24 batches and their pauses.
+            .batch_size(250)
+            .pause_between_batches(Duration::from_millis(120))
+            .throttle(throttle)
+            .max_throttle_wait(Duration::from_secs(120))
+            .on_progress(move |p| seen.store(p.affected, Ordering::SeqCst))
+            .await;
+        finished.store(true, Ordering::SeqCst);
+        report
+    };
+    let operator = async {
+        // Long enough for the replica to fall past max_lag (0.5 s) and the throttle to notice
+        // (the primary hears from the replica every second), and for the operation to have
+        // finished had it not been held.
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        let so_far = affected.load(Ordering::SeqCst);
+        assert!(
+            !finished.load(Ordering::SeqCst) && so_far < ROWS as u64,
+            "the operation did not wait for the paused replica ({so_far} rows done)"
+        );
+        assert_eq!(
+            scalar(
+                replica,
+                "SELECT COUNT(*) FROM users WHERE deleted_at IS NOT NULL"
+            )
+            .await,
+            0,
+            "replay is paused: the replica has none of the deletions"
+        );
+        admin
+            .execute_unprepared("SELECT pg_wal_replay_resume()")
+            .await
+            .expect("resume replay");
+        so_far
+    };
+    let (report, held_at) = tokio::join!(run, operator);
+    let report = report.expect("the throttled soft delete finishes once replay resumes");
+    eprintln!(
+        "held at {held_at} rows; {} rows in {} batches, throttled {:?} of {:?}",
+        report.affected, report.batches, report.throttled, report.elapsed
+    );
+    assert_eq!(
+        (report.requested, report.affected),
+        (ROWS as u64, ROWS as u64)
+    );
+    assert!(
+        report.throttled >= Duration::from_secs(2),
+        "throttled only {:?}",
+        report.throttled
+    );
+    eventually(
+        replica,
+        "SELECT COUNT(*) FROM users WHERE deleted_at IS NOT NULL",
+        ROWS,
+    )
+    .await;
+    assert_eq!(
+        scalar(
+            &ctx.db,
+            "SELECT COUNT(*) FROM users WHERE deleted_at IS NOT NULL"
+        )
+        .await,
+        ROWS
+    );
+    report.throttled
+}
+
+#[tokio::test]
+async fn the_lag_measured_on_the_replica_holds_the_operation_while_replay_is_paused() {
+    let _serial = SERIAL.lock().await;
+    let (ctx, replica, admin) = seeded(concat!(module_path!(), "_on_replica")).await;
+    let throttle = PostgresReplicaLag::on_replicas(vec![admin.clone()], Duration::from_millis(500));
+    held_until_replay_resumes(&ctx, &replica, &admin, Arc::new(throttle)).await;
+}
+
+#[tokio::test]
+async fn the_lag_measured_on_the_primary_holds_the_operation_while_replay_is_paused() {
+    let _serial = SERIAL.lock().await;
+    let (ctx, replica, admin) = seeded(concat!(module_path!(), "_on_primary")).await;
+    let throttle = PostgresReplicaLag::on_primary(ctx.db.clone(), Duration::from_millis(500));
+    held_until_replay_resumes(&ctx, &replica, &admin, Arc::new(throttle)).await;
+}
