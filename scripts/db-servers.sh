@@ -253,6 +253,17 @@ is_ours() {
   [[ -n $cmd && $cmd == *"$dir/"* ]]
 }
 
+# True while PID, a server this script has just launched in the background,
+# is alive. Until its exec the child is still a copy of this shell, whose
+# command line need not name DIR/, so is_ours alone would call it dead.
+launched_alive() {
+  local pid=$1 dir=$2 state
+  is_ours "$pid" "$dir" && return 0
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  state=$(ps -o stat= -p "$pid" 2>/dev/null) || return 1
+  [[ -n $state && $state != Z* ]]
+}
+
 pid_from_file() {
   local f=$1 p
   [[ -r $f ]] || return 0
@@ -673,7 +684,7 @@ EOF
 }
 
 poll_mysql() {
-  if ! is_ours "$MYSQL_PID" "$DIR"; then
+  if ! launched_alive "$MYSQL_PID" "$DIR"; then
     if bind_failed "$DIR/mysql/error.log" "$MYSQL_LOG_OFFSET" && ((MYSQL_TRIES < MAX_TRIES)); then
       MYSQL_STATE=2
     else

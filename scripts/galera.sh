@@ -222,7 +222,7 @@ wsrep_status() {
 # be synced in a primary component of 1 / 3 nodes.
 poll_node() {
   local i=$1 mode=$2 d=$DIR/n$1 st p
-  if ! is_ours "${NODE_PID[i]}" "$DIR"; then
+  if ! launched_alive "${NODE_PID[i]}" "$DIR"; then
     if bind_failed "$d/error.log" "${NODE_LOG_OFFSET[i]}" && ((NODE_TRIES[i] < MAX_TRIES)); then
       NODE_STATE[i]=2
     else

@@ -4,13 +4,14 @@
 //! cargo run -p soft-delete-examples --example prune -- --help
 //! cargo run -p soft-delete-examples --example prune -- --older-than 30d --dry-run
 //! cargo run -p soft-delete-examples --example prune -- --entity orders --archive --max-duration 10m
+//! cargo run -p soft-delete-examples --example prune -- --max-replica-lag 2s --stop-file /tmp/stop-prune
 //! ```
 //!
 //! It runs against `DATABASE_URL`, by default the embedded SQLite file `prune-demo.db` in the
 //! current directory. A database without `customers` and `orders` tables gets them, seeded with
 //! demo data; one that has either is never changed but by the prune itself. Exit status: 0 when every entity was pruned to the end (or counted, for a dry
-//! run), 3 when the run stopped before that (`--max-duration`, or Ctrl-C: the batch in flight
-//! finishes first), 1 on an error (an entity's purge failed, or the database could not be
+//! run), 3 when the run stopped before that (`--max-duration`, `--stop-file`, or Ctrl-C: the batch
+//! in flight finishes first), 1 on an error (an entity's purge failed, or the database could not be
 //! reached), 2 for a bad command line.
 
 use std::process::ExitCode;
@@ -20,13 +21,15 @@ use std::time::Duration;
 use clap::Parser;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, Set, TransactionTrait,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait, Set,
+    TransactionTrait,
 };
 use soft_delete_core::StopSignal;
 use soft_delete_core::archive::{archive_key_index, create_archive_table};
 use soft_delete_core::migration;
 use soft_delete_core::prelude::*;
 use soft_delete_core::prune::{Policy, PruneReport, Pruner};
+use soft_delete_core::throttle::{MySqlReplicaLag, PostgresReplicaLag, Throttle};
 use soft_delete_examples::{connect, customer, order};
 
 /// The entities this command knows, by table name, children before parents.
@@ -39,7 +42,7 @@ const ENTITIES: [&str; 2] = ["orders", "customers"];
 /// directory, seeded with demo customers and orders when it has no tables.
 ///
 /// Exit status: 0 finished, 1 error, 2 bad arguments, 3 stopped before finishing
-/// (--max-duration or Ctrl-C).
+/// (--max-duration, --stop-file or Ctrl-C).
 #[derive(Debug, Parser)]
 #[command(name = "prune", version, about, long_about)]
 struct Args {
@@ -71,6 +74,26 @@ struct Args {
     /// Wait this long between batches, to leave the database room (100ms, 1s, …).
     #[arg(long, value_name = "TIME", value_parser = parse_duration)]
     pause: Option<Duration>,
+
+    /// Hold each batch while a replica is further behind than this (2s, 500ms, …). On
+    /// PostgreSQL the lag is read on the primary's pg_stat_replication, or on each --replica;
+    /// on MySQL/MariaDB on each --replica (SHOW REPLICA STATUS), which is then required.
+    #[arg(long, value_name = "TIME", value_parser = parse_duration)]
+    max_replica_lag: Option<Duration>,
+
+    /// A replica's URL, for --max-replica-lag; repeat for more.
+    #[arg(long = "replica", value_name = "URL", requires = "max_replica_lag")]
+    replicas: Vec<String>,
+
+    /// Give up on an entity after its batch was held this long by --max-replica-lag
+    /// [default: 5m].
+    #[arg(long, value_name = "TIME", value_parser = parse_duration, requires = "max_replica_lag")]
+    max_lag_wait: Option<Duration>,
+
+    /// Stop after the current batch once this file exists (pt-archiver's --sentinel); the exit
+    /// status is then 3.
+    #[arg(long, value_name = "PATH")]
+    stop_file: Option<std::path::PathBuf>,
 
     /// No progress bars (they are also off when the output is not a terminal).
     #[arg(long)]
@@ -108,7 +131,24 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
-    match run(args).await {
+    let url = std::env::var("DATABASE_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+        .unwrap_or_else(|| "sqlite://prune-demo.db?mode=rwc".to_owned());
+    if args.max_replica_lag.is_some() {
+        let problem = if url.starts_with("sqlite:") {
+            Some("--max-replica-lag needs a PostgreSQL or MySQL/MariaDB DATABASE_URL")
+        } else if url.starts_with("mysql:") && args.replicas.is_empty() {
+            Some("--max-replica-lag on MySQL/MariaDB needs the replicas: --replica URL")
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            eprintln!("prune: {problem}");
+            return ExitCode::from(2);
+        }
+    }
+    match run(args, url).await {
         Ok(report) if report.is_complete() => ExitCode::SUCCESS,
         Ok(report) if report.failures().next().is_some() => ExitCode::from(1),
         Ok(_) => ExitCode::from(3),
@@ -119,11 +159,7 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(args: Args) -> Result<PruneReport, Box<dyn std::error::Error>> {
-    let url = std::env::var("DATABASE_URL")
-        .ok()
-        .filter(|url| !url.is_empty())
-        .unwrap_or_else(|| "sqlite://prune-demo.db?mode=rwc".to_owned());
+async fn run(args: Args, url: String) -> Result<PruneReport, Box<dyn std::error::Error>> {
     let db = connect(&url).await?;
     if seed_if_empty(&db).await? {
         println!("seeded demo data into {url}");
@@ -162,6 +198,23 @@ async fn run(args: Args) -> Result<PruneReport, Box<dyn std::error::Error>> {
     if args.dry_run {
         pruner = pruner.dry_run();
     }
+    if let Some(max_lag) = args.max_replica_lag {
+        let mut replicas = Vec::new();
+        for replica in &args.replicas {
+            replicas.push(connect(replica).await?);
+        }
+        let throttle: Arc<dyn Throttle> = match db.get_database_backend() {
+            DbBackend::Postgres if replicas.is_empty() => {
+                Arc::new(PostgresReplicaLag::on_primary(db.clone(), max_lag))
+            }
+            DbBackend::Postgres => Arc::new(PostgresReplicaLag::on_replicas(replicas, max_lag)),
+            _ => Arc::new(MySqlReplicaLag::new(replicas, max_lag)),
+        };
+        pruner = pruner.throttle(throttle);
+        if let Some(limit) = args.max_lag_wait {
+            pruner = pruner.max_throttle_wait(limit);
+        }
+    }
 
     // Ctrl-C (or SIGTERM, as cron and systemd send) stops the run after the batch in flight.
     let stop = StopSignal::new();
@@ -174,6 +227,27 @@ async fn run(args: Args) -> Result<PruneReport, Box<dyn std::error::Error>> {
             stop.stop();
         }
     });
+    // So does the stop file, looked for twice a second (and before the first batch).
+    if let Some(path) = args.stop_file.clone() {
+        if path.exists() {
+            stop.stop();
+        }
+        tokio::spawn({
+            let stop = stop.clone();
+            async move {
+                while !stop.is_stopped() {
+                    if path.exists() {
+                        eprintln!(
+                            "prune: {} exists: stopping after the current batch",
+                            path.display()
+                        );
+                        stop.stop();
+                    }
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+        });
+    }
 
     let show_bars =
         !args.quiet && !args.dry_run && std::io::IsTerminal::is_terminal(&std::io::stderr());

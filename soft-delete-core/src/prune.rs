@@ -311,6 +311,7 @@ pub struct Pruner<'c, C> {
     pause: Option<Duration>,
     batch_size: Option<usize>,
     throttle: Option<Arc<dyn crate::throttle::Throttle>>,
+    max_throttle_wait: Option<Duration>,
     progress: Option<Arc<EntityProgress<'c>>>,
     stop: StopSignal,
 }
@@ -344,6 +345,7 @@ impl<'c, C: BulkConnection> Pruner<'c, C> {
             pause: None,
             batch_size: None,
             throttle: None,
+            max_throttle_wait: None,
             progress: None,
             stop: StopSignal::new(),
         }
@@ -448,6 +450,14 @@ impl<'c, C: BulkConnection> Pruner<'c, C> {
         self
     }
 
+    /// The longest the throttle may hold one batch back (see
+    /// [`BatchOptions::max_throttle_wait`]); the entity then fails with
+    /// [`Error::Throttled`](crate::Error::Throttled) and the run goes on with the next.
+    pub fn max_throttle_wait(mut self, limit: Duration) -> Self {
+        self.max_throttle_wait = Some(limit);
+        self
+    }
+
     /// Calls `callback` with the entity's table and its [`Progress`] after every committed
     /// batch.
     pub fn on_progress<F>(mut self, callback: F) -> Self
@@ -531,6 +541,9 @@ impl<'c, C: BulkConnection> Pruner<'c, C> {
             }
             if let Some(throttle) = &self.throttle {
                 options = options.throttle(Arc::clone(throttle));
+            }
+            if let Some(limit) = self.max_throttle_wait {
+                options = options.max_throttle_wait(limit);
             }
             if let Some(progress) = &self.progress {
                 let progress = Arc::clone(progress);

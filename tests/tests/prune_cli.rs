@@ -132,6 +132,63 @@ async fn the_prune_command_reports_what_it_did_and_exits_accordingly() {
     assert!(out.contains("orders: not run"), "{out}");
     assert!(out.contains("stopped before finishing"), "{out}");
 
+    // A stop file that is already there: nothing runs, exit 3.
+    let stop_file = std::env::temp_dir().join(format!("{}-stop", ctx.name));
+    std::fs::write(&stop_file, b"").expect("the stop file");
+    let (code, out, _) = prune(
+        &ctx,
+        &["--stop-file", stop_file.to_str().expect("a UTF-8 path")],
+    );
+    std::fs::remove_file(&stop_file).expect("remove the stop file");
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("orders: not run"), "{out}");
+
+    // Replica lag: SQLite has no replicas, MySQL needs them named (exit 2); a server that is
+    // not a replica holds every batch until the wait runs out, and the entity fails.
+    let (code, out, err) = prune(
+        &ctx,
+        &[
+            "--max-replica-lag",
+            "1s",
+            "--max-lag-wait",
+            "300ms",
+            "--entity",
+            "orders",
+        ],
+    );
+    match ctx.backend {
+        sea_orm::DbBackend::Sqlite => {
+            assert_eq!(code, 2, "{err}");
+            assert!(err.contains("needs a PostgreSQL or MySQL/MariaDB"), "{err}");
+        }
+        sea_orm::DbBackend::MySql => {
+            assert_eq!(code, 2, "{err}");
+            assert!(err.contains("needs the replicas"), "{err}");
+        }
+        _ => {
+            // On the primary: no standby streams.
+            assert_eq!(code, 1, "{out}{err}");
+            assert!(out.contains("0 standby(s) streaming"), "{out}");
+        }
+    }
+    if ctx.backend != sea_orm::DbBackend::Sqlite {
+        let (code, out, err) = prune(
+            &ctx,
+            &[
+                "--max-replica-lag",
+                "1s",
+                "--replica",
+                &ctx.url,
+                "--max-lag-wait",
+                "300ms",
+                "--entity",
+                "orders",
+            ],
+        );
+        assert_eq!(code, 1, "{out}{err}");
+        assert!(out.contains("not a replica"), "{out}");
+    }
+
     // The real run, with archive, in batches of 400.
     let (code, out, err) = prune(&ctx, &["--archive", "--batch-size", "400", "--quiet"]);
     assert_eq!(code, 0, "{out}{err}");
