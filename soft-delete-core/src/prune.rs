@@ -700,6 +700,13 @@ impl fmt::Display for EntityReport {
                     write!(f, ", {} with them by cascade", report.cascaded)?;
                 }
                 write!(f, " in {} batches", report.batches)?;
+                if !report.throttled.is_zero() {
+                    write!(
+                        f,
+                        ", held {:.1}s by the throttle",
+                        report.throttled.as_secs_f64()
+                    )?;
+                }
                 if report.stopped_early {
                     match report.remaining {
                         Some(left) => write!(f, "; stopped early, {left} left")?,

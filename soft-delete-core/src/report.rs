@@ -70,6 +70,9 @@ impl fmt::Display for BulkReport {
         if self.archived > 0 {
             write!(f, ", {} archived", self.archived)?;
         }
+        if !self.throttled.is_zero() {
+            write!(f, ", {:.3}s throttled", self.throttled.as_secs_f64())?;
+        }
         if self.dry_run {
             f.write_str(", dry run")?;
         }

@@ -11,7 +11,7 @@
 //! is reported in [`Progress::throttled`](crate::Progress::throttled) and
 //! [`BulkReport::throttled`](crate::BulkReport::throttled).
 //!
-//! Three throttles come with the crate:
+//! The throttles that come with the crate:
 //!
 //! | throttle | measures | on |
 //! |---|---|---|

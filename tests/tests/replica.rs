@@ -1,11 +1,17 @@
-//! Replica lag, for real: a PostgreSQL primary with a streaming replica (`scripts/pg-replica.sh`).
-//! Replay is paused on the replica (`pg_wal_replay_pause()`) while a bulk soft delete runs on
-//! the primary with a replica-lag throttle: the operation holds its batches once the replica is
-//! more than `max_lag` behind, and finishes with exact counts once replay resumes.
+//! Replica lag, for real.
 //!
-//! Built only with the `pg-replica` feature (`cargo test -p soft-delete-tests --features
-//! pg-replica --test replica`), which says the pair is there: without
-//! `SOFT_DELETE_TEST_PG_PRIMARY_URL` and `SOFT_DELETE_TEST_PG_REPLICA_URL` every test fails.
+//! * A PostgreSQL primary with a streaming replica (`scripts/pg-replica.sh`): replay is paused on
+//!   the replica (`pg_wal_replay_pause()`) while a bulk soft delete runs on the primary with a
+//!   replica-lag throttle; the operation holds its batches once the replica is more than
+//!   `max_lag` behind, and finishes with exact counts once replay resumes.
+//! * A MariaDB source with a replica (`scripts/mariadb-replica.sh`): a replica whose SQL thread
+//!   is stopped holds the operation until it applies again; a replica delayed by
+//!   `MASTER_DELAY` holds each batch while `Seconds_Behind_Master` is over `max_lag`.
+//!
+//! Built only with the `replicas` feature (`cargo test -p soft-delete-tests --features replicas
+//! --test replica`), which says the pairs are there: without their URLs
+//! (`SOFT_DELETE_TEST_PG_PRIMARY_URL`, `SOFT_DELETE_TEST_PG_REPLICA_URL`,
+//! `SOFT_DELETE_TEST_MYSQL_SOURCE_URL`, `SOFT_DELETE_TEST_MYSQL_REPLICA_URL`) every test fails.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -13,13 +19,13 @@ use std::time::{Duration, Instant};
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use soft_delete_core::prelude::*;
-use soft_delete_core::throttle::{PostgresReplicaLag, Throttle};
+use soft_delete_core::throttle::{Check, MySqlReplicaLag, PostgresReplicaLag, Throttle};
 use soft_delete_tests::TestContext;
 use soft_delete_tests::context::{connect, with_database};
 use soft_delete_tests::entities::user;
 use soft_delete_tests::fixtures::seed_users;
 
-/// Pausing replay pauses it for every test: one at a time.
+/// Pausing replay (or applying) pauses it for every test: one at a time.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 const ROWS: i64 = 6_000;
@@ -30,8 +36,8 @@ fn url(variable: &str) -> String {
         .filter(|u| !u.is_empty())
         .unwrap_or_else(|| {
             panic!(
-                "{variable} is not set: start a primary and its replica with \
-                 scripts/pg-replica.sh start and source its env file"
+                "{variable} is not set: start the pairs with scripts/pg-replica.sh start and \
+                 scripts/mariadb-replica.sh start and source their env files"
             )
         })
 }
@@ -204,4 +210,187 @@ async fn the_lag_measured_on_the_primary_holds_the_operation_while_replay_is_pau
     let (ctx, replica, admin) = seeded(concat!(module_path!(), "_on_primary")).await;
     let throttle = PostgresReplicaLag::on_primary(ctx.db.clone(), Duration::from_millis(500));
     held_until_replay_resumes(&ctx, &replica, &admin, Arc::new(throttle)).await;
+}
+
+/// The MariaDB source and replica (`scripts/mariadb-replica.sh`): the test's database on the
+/// source, seeded and applied on the replica, and an admin connection to the replica.
+async fn seeded_mysql(test: &str) -> (TestContext, DatabaseConnection) {
+    let source = url("SOFT_DELETE_TEST_MYSQL_SOURCE_URL");
+    let replica_url = url("SOFT_DELETE_TEST_MYSQL_REPLICA_URL");
+    let admin = connect(replica_url, 1).await;
+    // A test that failed part-way may have left the replica stopped or delayed.
+    for sql in [
+        "STOP SLAVE",
+        "CHANGE MASTER TO MASTER_DELAY = 0",
+        "START SLAVE",
+    ] {
+        admin
+            .execute_unprepared(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    let ctx = TestContext::on_mysql(&source, test).await;
+    seed_users(&ctx, ROWS).await;
+    let counted = format!("SELECT COUNT(*) FROM `{}`.users", ctx.name);
+    eventually_mysql(&admin, &counted, ROWS).await;
+    (ctx, admin)
+}
+
+/// Waits (up to 30 s) until `sql` answers `expected` on the replica.
+async fn eventually_mysql(replica: &DatabaseConnection, sql: &str, expected: i64) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let value = match replica
+            .query_one_raw(Statement::from_string(DbBackend::MySql, sql.to_owned()))
+            .await
+        {
+            Ok(Some(row)) => row.try_get_by_index::<i64>(0).ok(),
+            _ => None,
+        };
+        if value == Some(expected) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the replica still answers {value:?} to `{sql}`, expected {expected}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A throttle that records the reasons `inner` gives for holding.
+#[derive(Debug)]
+struct Recording<T> {
+    inner: T,
+    reasons: std::sync::Mutex<Vec<String>>,
+}
+
+impl<T: Throttle> Throttle for Recording<T> {
+    fn check(&self) -> soft_delete_core::BoxFuture<'_, Result<Check, sea_orm::DbErr>> {
+        Box::pin(async move {
+            let check = self.inner.check().await;
+            if let Ok(Check::Hold { reason, .. }) = &check {
+                self.reasons.lock().expect("reasons").push(reason.clone());
+            }
+            check
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_stopped_mariadb_replica_holds_the_operation_until_it_applies_again() {
+    let _serial = SERIAL.lock().await;
+    let (ctx, admin) = seeded_mysql(concat!(module_path!(), "_mysql_stopped")).await;
+    admin
+        .execute_unprepared("STOP SLAVE SQL_THREAD")
+        .await
+        .expect("stop applying");
+    let throttle = Arc::new(Recording {
+        inner: MySqlReplicaLag::new(vec![admin.clone()], Duration::from_secs(1)),
+        reasons: std::sync::Mutex::new(Vec::new()),
+    });
+    let run = SoftDeleteManager::new(&ctx.db)
+        .bulk_soft_delete::<user::Entity, _>(1..=ROWS)
+        .batch_size(1_000)
+        .throttle(throttle.clone())
+        .max_throttle_wait(Duration::from_secs(60));
+    let operator = async {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        admin
+            .execute_unprepared("START SLAVE SQL_THREAD")
+            .await
+            .expect("apply again");
+    };
+    let (report, ()) = tokio::join!(run, operator);
+    let report = report.expect("the throttled soft delete finishes once the replica applies");
+    eprintln!(
+        "stopped replica: {} rows in {} batches, throttled {:?} of {:?}",
+        report.affected, report.batches, report.throttled, report.elapsed
+    );
+    assert_eq!(report.affected, ROWS as u64);
+    assert!(
+        report.throttled >= Duration::from_millis(1_500),
+        "{:?}",
+        report.throttled
+    );
+    let reasons = throttle.reasons.lock().expect("reasons").clone();
+    // Held for the stopped thread, then (while the replica catches up) perhaps for its lag.
+    assert!(
+        reasons
+            .first()
+            .is_some_and(|r| r.contains("replication is not running"))
+            && reasons
+                .iter()
+                .all(|r| r.contains("replication is not running") || r.contains("s behind")),
+        "{reasons:?}"
+    );
+    let deleted = format!(
+        "SELECT COUNT(*) FROM `{}`.users WHERE deleted_at IS NOT NULL",
+        ctx.name
+    );
+    eventually_mysql(&admin, &deleted, ROWS).await;
+}
+
+#[tokio::test]
+async fn a_delayed_mariadb_replica_holds_each_batch_while_it_is_behind() {
+    let _serial = SERIAL.lock().await;
+    let (ctx, admin) = seeded_mysql(concat!(module_path!(), "_mysql_delayed")).await;
+    // Every event waits 3 s on the replica, and Seconds_Behind_Master counts its age (whole
+    // seconds) while it waits, then drops to 0. A batch commits, the pause lets its event age
+    // past max_lag, and the throttle then holds until the replica applied it.
+    for sql in [
+        "STOP SLAVE",
+        "CHANGE MASTER TO MASTER_DELAY = 3",
+        "START SLAVE",
+    ] {
+        admin
+            .execute_unprepared(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    let throttle = Arc::new(Recording {
+        inner: MySqlReplicaLag::new(vec![admin.clone()], Duration::from_millis(500)),
+        reasons: std::sync::Mutex::new(Vec::new()),
+    });
+    let report = SoftDeleteManager::new(&ctx.db)
+        .bulk_soft_delete::<user::Entity, _>(1..=ROWS)
+        .batch_size(2_000)
+        .pause_between_batches(Duration::from_millis(1_200))
+        .throttle(throttle.clone())
+        .max_throttle_wait(Duration::from_secs(60))
+        .await;
+    for sql in [
+        "STOP SLAVE",
+        "CHANGE MASTER TO MASTER_DELAY = 0",
+        "START SLAVE",
+    ] {
+        admin
+            .execute_unprepared(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    let report = report.expect("the throttled soft delete");
+    eprintln!(
+        "delayed replica: {} rows in {} batches, throttled {:?} of {:?}",
+        report.affected, report.batches, report.throttled, report.elapsed
+    );
+    assert_eq!((report.affected, report.batches), (ROWS as u64, 3));
+    let reasons = throttle.reasons.lock().expect("reasons").clone();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("s behind (at most 500ms)")),
+        "held for the lag: {reasons:?}"
+    );
+    // Two holds (before batches 2 and 3) of about 1.8 s each.
+    assert!(
+        report.throttled >= Duration::from_secs(2),
+        "{:?}",
+        report.throttled
+    );
+    let deleted = format!(
+        "SELECT COUNT(*) FROM `{}`.users WHERE deleted_at IS NOT NULL",
+        ctx.name
+    );
+    eventually_mysql(&admin, &deleted, ROWS).await;
 }
