@@ -318,6 +318,10 @@ stop_node() {
       kill -TERM "$p" 2>/dev/null || true
     else
       log "stopping node $i (pid $p, never became ready): SIGKILL"
+      # With its process group (setsid): a joiner's SST script and rsync daemon go too.
+      if [[ $(ps -o pgid= -p "$p" 2>/dev/null | tr -d ' ') == "$p" ]]; then
+        kill -KILL -- "-$p" 2>/dev/null || true
+      fi
       kill -KILL "$p" 2>/dev/null || true
     fi
   done

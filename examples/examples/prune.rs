@@ -138,7 +138,9 @@ async fn main() -> ExitCode {
     if args.max_replica_lag.is_some() {
         let problem = if url.starts_with("sqlite:") {
             Some("--max-replica-lag needs a PostgreSQL or MySQL/MariaDB DATABASE_URL")
-        } else if url.starts_with("mysql:") && args.replicas.is_empty() {
+        } else if (url.starts_with("mysql:") || url.starts_with("mariadb:"))
+            && args.replicas.is_empty()
+        {
             Some("--max-replica-lag on MySQL/MariaDB needs the replicas: --replica URL")
         } else {
             None

@@ -94,8 +94,8 @@ pub enum Error {
          back: {}",
         value.map(|v| format!(" = {v}")).unwrap_or_default(),
         if *atomic {
-            "run the operation per batch (without `atomic`) with a batch_size well below the limit, \
-             or raise the limit"
+            "run the operation per batch (without `atomic`, and not inside a transaction of \
+             yours) with a batch_size well below the limit, or raise the limit"
         } else {
             "lower batch_size well below the limit, or raise the limit"
         }
@@ -105,7 +105,8 @@ pub enum Error {
         limit: &'static str,
         /// Its value on the node, when it could be read.
         value: Option<u64>,
-        /// Whether the operation was atomic (one transaction for every batch).
+        /// Whether all the operation's batches were one transaction: an atomic operation, or
+        /// one run inside the caller's transaction.
         atomic: bool,
         /// The node's error.
         #[source]

@@ -8,6 +8,7 @@ use crate::operation::OperationKind;
 
 /// The outcome of a bulk operation that finished (or stopped at its time limit).
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct BulkReport {
     /// The operation's id: stamped on the rows a soft delete changed, for entities declared
     /// with `#[soft_delete(operation_id)]` (see
@@ -88,6 +89,7 @@ impl fmt::Display for BulkReport {
 
 /// Where a bulk operation stands after a batch; passed to the progress callback.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Progress {
     /// What the operation does.
     pub operation: OperationKind,

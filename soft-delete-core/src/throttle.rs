@@ -103,7 +103,7 @@ pub enum Check {
     /// Hold the next batch back.
     Hold {
         /// What is over its limit, for the log and for [`Error::Throttled`](crate::Error::Throttled),
-        /// e.g. `replica 127.0.0.1:5433 is 4.2 s behind (at most 1 s)`.
+        /// e.g. `replica 127.0.0.1:5433 is 4.2 s behind (at most 1s)`.
         reason: String,
         /// When to ask again.
         recheck: Duration,
@@ -135,8 +135,13 @@ const RECHECK: Duration = Duration::from_millis(250);
 ///   throttle that reacts within a second.
 /// * [`on_replicas`](Self::on_replicas) asks each replica given: `now() -
 ///   pg_last_xact_replay_timestamp()` while it has WAL received but not replayed, 0 when it has
-///   replayed all it received. It needs a connection per replica, and sees a replica the
-///   primary cannot (behind a cascade, or one whose connection to the primary is down).
+///   replayed all it received. That is the age of the last transaction it replayed, so after
+///   the primary sat idle the first batch reads as far behind (until it is replayed). It needs
+///   a connection per replica, and sees a replica the primary cannot (behind a cascade, or one
+///   whose connection to the primary is down).
+///
+/// A standby listed as anything but `streaming` (catching up, starting) holds, and so does a
+/// role that cannot read the standbys' state (it needs `pg_monitor`).
 #[derive(Debug)]
 pub struct PostgresReplicaLag {
     source: LagSource,
@@ -179,7 +184,7 @@ impl PostgresReplicaLag {
         let rows = primary
             .query_all_raw(Statement::from_string(
                 DbBackend::Postgres,
-                "SELECT COALESCE(application_name, '') || '@' || COALESCE(client_addr::text, 'local'), \
+                "SELECT COALESCE(application_name, '') || '@' || COALESCE(host(client_addr), 'local'), \
                         state, \
                         CASE WHEN replay_lsn IS NOT NULL AND replay_lsn >= sent_lsn THEN 0 \
                              ELSE COALESCE(EXTRACT(EPOCH FROM replay_lag), 0) END::float8 \
@@ -190,11 +195,25 @@ impl PostgresReplicaLag {
         let mut worst: Option<(String, f64)> = None;
         for row in &rows {
             let name: String = row.try_get_by_index(0)?;
-            let state: String = row.try_get_by_index(1)?;
-            let lag: f64 = row.try_get_by_index(2)?;
-            if state == "streaming" {
-                streaming += 1;
+            // NULL to a role without pg_monitor (or superuser).
+            let Some(state) = row.try_get_by_index::<Option<String>>(1)? else {
+                return Ok(Check::hold(
+                    format!(
+                        "cannot read the state of standby {name} in pg_stat_replication: the \
+                         role needs pg_monitor"
+                    ),
+                    RECHECK,
+                ));
+            };
+            if state != "streaming" {
+                // Catching up or starting: how far behind it is, replay_lag does not say.
+                return Ok(Check::hold(
+                    format!("standby {name} is not streaming (state {state})"),
+                    RECHECK,
+                ));
             }
+            streaming += 1;
+            let lag: f64 = row.try_get_by_index(2)?;
             if worst.as_ref().is_none_or(|(_, w)| lag > *w) {
                 worst = Some((name, lag));
             }
@@ -212,13 +231,16 @@ impl PostgresReplicaLag {
     }
 
     async fn check_replicas(&self, replicas: &[DatabaseConnection]) -> Result<Check, DbErr> {
+        if replicas.is_empty() {
+            return Ok(no_replicas());
+        }
         let mut worst: Option<(String, f64)> = None;
         for (i, replica) in replicas.iter().enumerate() {
             let row = replica
                 .query_one_raw(Statement::from_string(
                     DbBackend::Postgres,
                     "SELECT pg_is_in_recovery(), \
-                            COALESCE(inet_server_addr()::text, 'local') || ':' || current_setting('port'), \
+                            COALESCE(host(inet_server_addr()), 'local') || ':' || current_setting('port'), \
                             CASE WHEN pg_last_wal_receive_lsn() IS NULL \
                                    OR pg_last_wal_replay_lsn() >= pg_last_wal_receive_lsn() THEN 0 \
                                  ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0) \
@@ -250,6 +272,12 @@ impl PostgresReplicaLag {
     }
 }
 
+/// What a throttle given no replica to ask answers: a list left empty by mistake must not let
+/// everything through.
+fn no_replicas() -> Check {
+    Check::hold("no replica to ask: the throttle was given none", RECHECK)
+}
+
 /// [`Check::Hold`] when the worst lag is over `max_lag`.
 fn over_max_lag(worst: Option<(String, f64)>, max_lag: Duration) -> Check {
     match worst {
@@ -274,9 +302,11 @@ impl Throttle for PostgresReplicaLag {
 
 /// Holds batches while a MySQL or MariaDB replica is further behind than `max_lag`, by
 /// `Seconds_Behind_Master` (MariaDB) or `Seconds_Behind_Source` (MySQL 8.0.22+) of `SHOW
-/// REPLICA STATUS` on each replica given (with every channel of a multi-source replica). A
-/// replica whose replication is not running (the value is `NULL`) holds, as does a server
-/// that is not a replica (no row): both are what a typo'd replica list looks like.
+/// REPLICA STATUS` on each replica given: every channel of a multi-source MySQL replica, the
+/// default connection of a MariaDB one. A replica whose replication is not running (the value
+/// is `NULL`) holds, as does a server that is not a replica (no row): both are what a typo'd
+/// replica list looks like. The value counts whole seconds, and only while an event waits to
+/// be applied.
 #[derive(Debug)]
 pub struct MySqlReplicaLag {
     replicas: Vec<DatabaseConnection>,
@@ -293,6 +323,9 @@ impl MySqlReplicaLag {
 impl Throttle for MySqlReplicaLag {
     fn check(&self) -> BoxFuture<'_, Result<Check, DbErr>> {
         Box::pin(async move {
+            if self.replicas.is_empty() {
+                return Ok(no_replicas());
+            }
             let mut worst: Option<(String, f64)> = None;
             for (i, replica) in self.replicas.iter().enumerate() {
                 let rows = replica
@@ -360,7 +393,7 @@ fn int_column(row: &QueryResult, column: &str) -> Option<Option<i64>> {
 /// * a node that paused replication for flow control more than
 ///   [`max_flow_control_paused`](Self::max_flow_control_paused) of the time since the last
 ///   check (from `wsrep_flow_control_paused_ns`; 10% by default);
-/// * a node that is not `wsrep_ready` (not synced, or out of the primary component).
+/// * a node that is not `wsrep_ready` (out of the primary component, or still joining).
 ///
 /// Give it a connection to every node: a write on one node is applied on the others, and the
 /// slowest of them is the one that stalls the cluster.

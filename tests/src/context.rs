@@ -306,8 +306,7 @@ fn database_name(test: &str) -> String {
     format!("sd_{clean}_{:08x}", hash as u32)
 }
 
-/// The server URL with its database replaced by `name`.
-/// `url` with its database (path) replaced by `name`.
+/// The server URL `url` with its database (path) replaced by `name`.
 pub fn with_database(url: &str, name: &str) -> String {
     let (head, query) = match url.split_once('?') {
         Some((head, query)) => (head, Some(query)),

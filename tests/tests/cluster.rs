@@ -20,8 +20,8 @@ use soft_delete_tests::context::{connect, with_database};
 use soft_delete_tests::entities::user;
 use soft_delete_tests::fixtures::seed_users;
 
-/// The tests change global settings of the cluster (`wsrep_max_ws_rows`) and load it: one at
-/// a time.
+/// The tests change global settings of the cluster (`wsrep_max_ws_rows`, `wsrep_max_ws_size`)
+/// and load it: one at a time.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// A test's database on the cluster: created on node 1, with a connection to it on each node.
@@ -190,11 +190,10 @@ async fn overlapping_writes_on_two_nodes_are_retried_and_every_row_is_deleted_on
          {retries2} retries, {updates} updates committed, {lost_updates} lost to conflicts",
         report.affected, report.batches, report.retries, report.elapsed
     );
-    let conflicts = report.retries + retries2 + lost_updates;
     assert!(
-        conflicts > 0,
-        "the nodes' writes overlapped but no certification conflict happened: the test did not \
-         test what it is for"
+        report.retries + retries2 > 0,
+        "the nodes' writes overlapped but no batch was retried after a certification conflict \
+         ({lost_updates} plain updates lost to one): the test did not test what it is for"
     );
     // Every row deleted exactly once, by one node or the other, and each node's count is the
     // rows that carry its name.
@@ -223,19 +222,19 @@ async fn overlapping_writes_on_two_nodes_are_retried_and_every_row_is_deleted_on
     );
 }
 
-/// Runs `body` with the cluster's `wsrep_max_ws_rows` at `limit`, and puts it back to 0
-/// (unlimited) afterwards, also when `body` panics.
-async fn with_max_ws_rows<F>(db: &DatabaseConnection, limit: u64, body: F)
+/// Runs `body` with the cluster's global `variable` at `value`, and puts it back to `default`
+/// afterwards, also when `body` panics.
+async fn with_global<F>(db: &DatabaseConnection, variable: &str, value: u64, default: u64, body: F)
 where
     F: std::future::Future<Output = ()> + Send + 'static,
 {
-    db.execute_unprepared(&format!("SET GLOBAL wsrep_max_ws_rows = {limit}"))
+    db.execute_unprepared(&format!("SET GLOBAL {variable} = {value}"))
         .await
-        .expect("set wsrep_max_ws_rows");
+        .unwrap_or_else(|e| panic!("set {variable}: {e}"));
     let result = tokio::spawn(body).await;
-    db.execute_unprepared("SET GLOBAL wsrep_max_ws_rows = 0")
+    db.execute_unprepared(&format!("SET GLOBAL {variable} = {default}"))
         .await
-        .expect("reset wsrep_max_ws_rows");
+        .unwrap_or_else(|e| panic!("reset {variable}: {e}"));
     if let Err(panic) = result {
         std::panic::resume_unwind(panic.into_panic());
     }
@@ -248,7 +247,8 @@ async fn an_atomic_operation_over_the_write_set_limit_is_refused_naming_it_and_c
     seed_users(&cluster.ctx, 3_000).await;
     let node1 = cluster.nodes[0].clone();
     let admin = cluster.nodes[0].clone();
-    with_max_ws_rows(&admin, 1_000, async move {
+    // 0 is unlimited, the default.
+    with_global(&admin, "wsrep_max_ws_rows", 1_000, 0, async move {
         let manager = SoftDeleteManager::new(&node1);
         let error = manager
             .bulk_soft_delete::<user::Entity, _>(1..=3_000_i64)
@@ -285,6 +285,67 @@ async fn an_atomic_operation_over_the_write_set_limit_is_refused_naming_it_and_c
             .await
             .expect("per batch, under the limit");
         assert_eq!((report.affected, report.batches), (3_000, 6));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_write_set_over_its_size_limit_is_refused_naming_it_and_changes_nothing() {
+    let _serial = SERIAL.lock().await;
+    let cluster = Cluster::new(concat!(module_path!(), "_ws_size")).await;
+    seed_users(&cluster.ctx, 3_000).await;
+    let node1 = cluster.nodes[0].clone();
+    let admin = cluster.nodes[0].clone();
+    // 64 KiB: a few hundred updated rows. 2 GiB (2147483647) is the default.
+    with_global(&admin, "wsrep_max_ws_size", 65_536, 2_147_483_647, async move {
+        let manager = SoftDeleteManager::new(&node1);
+        let error = manager
+            .bulk_soft_delete::<user::Entity, _>(1..=3_000_i64)
+            .batch_size(1_000)
+            .atomic()
+            .await
+            .expect_err("3,000 updated rows are over 64 KiB");
+        let message = error.to_string();
+        assert!(
+            matches!(
+                &error,
+                Error::Bulk { partial_count: 0, source, .. }
+                    if matches!(
+                        source.as_ref(),
+                        Error::WriteSetTooLarge { limit: "wsrep_max_ws_size", value: Some(65_536), atomic: true, .. }
+                    )
+            ),
+            "{error:?}"
+        );
+        assert!(message.contains("wsrep_max_ws_size` = 65536"), "{message}");
+        let active = user::Entity::find_active()
+            .count(&node1)
+            .await
+            .expect("count");
+        assert_eq!(active, 3_000, "nothing was changed");
+
+        // Per batch, a batch over the limit is refused with the advice for per-batch mode, and
+        // the batches before it stay.
+        let error = manager
+            .bulk_soft_delete::<user::Entity, _>(1..=3_000_i64)
+            .batch_size(1_000)
+            .await
+            .expect_err("1,000 updated rows are over 64 KiB");
+        assert!(
+            matches!(
+                &error,
+                Error::Bulk { partial_count: 0, failed_batch: 1, source, .. }
+                    if matches!(source.as_ref(), Error::WriteSetTooLarge { atomic: false, .. })
+            ),
+            "{error:?}"
+        );
+        assert!(error.to_string().contains("lower batch_size"), "{error}");
+        let report = manager
+            .bulk_soft_delete::<user::Entity, _>(1..=3_000_i64)
+            .batch_size(50)
+            .await
+            .expect("small batches fit");
+        assert_eq!(report.affected, 3_000);
     })
     .await;
 }

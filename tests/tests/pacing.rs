@@ -170,16 +170,17 @@ async fn an_atomic_operation_asks_its_throttle_once_and_changes_nothing_when_hel
 async fn a_stop_while_held_ends_the_operation_with_a_report() {
     let ctx = test_context!().await;
     seed_users(&ctx, 100).await;
+    // Batch 1 runs; batch 2 is held, and the third hold gives the stop signal.
     let stop = StopSignal::new();
-    let later = stop.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        later.stop();
+    let throttle = Arc::new(StopOnHold {
+        inner: Scripted::new(2, u64::MAX),
+        stop: stop.clone(),
+        after: 3,
     });
     let report = SoftDeleteManager::new(&ctx.db)
         .bulk_soft_delete_where::<user::Entity>(sea_orm::sea_query::Condition::all())
         .batch_size(30)
-        .throttle(Scripted::new(2, u64::MAX))
+        .throttle(throttle.clone())
         .max_throttle_wait(Duration::from_secs(60))
         .stop_on(stop)
         .await
@@ -187,8 +188,55 @@ async fn a_stop_while_held_ends_the_operation_with_a_report() {
     assert!(report.stopped_early);
     assert_eq!((report.affected, report.batches), (30, 1));
     assert_eq!(report.remaining, Some(70));
+    assert_eq!(throttle.inner.held.load(Ordering::SeqCst), 3);
+    // Two waits of 20 ms before the third hold; the stop is seen at once after it.
     assert!(
-        report.throttled >= Duration::from_millis(150) && report.throttled < Duration::from_secs(5)
+        report.throttled >= Duration::from_millis(40) && report.throttled < Duration::from_secs(5),
+        "{:?}",
+        report.throttled
+    );
+    assert_eq!(deleted(&ctx).await, 30);
+}
+
+/// Gives `stop` on the `after`-th hold of `inner`.
+#[derive(Debug)]
+struct StopOnHold {
+    inner: Arc<Scripted>,
+    stop: StopSignal,
+    after: u64,
+}
+
+impl Throttle for StopOnHold {
+    fn check(&self) -> BoxFuture<'_, Result<Check, sea_orm::DbErr>> {
+        Box::pin(async move {
+            let check = self.inner.check().await;
+            if self.inner.held.load(Ordering::SeqCst) >= self.after {
+                self.stop.stop();
+            }
+            check
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_hold_ends_at_the_operations_maximum_duration() {
+    let ctx = test_context!().await;
+    seed_users(&ctx, 100).await;
+    let report = SoftDeleteManager::new(&ctx.db)
+        .bulk_soft_delete::<user::Entity, _>(1..=100_i64)
+        .batch_size(30)
+        .throttle(Scripted::new(2, u64::MAX))
+        .max_throttle_wait(Duration::from_secs(60))
+        .max_duration(Duration::from_millis(300))
+        .await
+        .expect("stopped at the time limit, not failed");
+    assert!(report.stopped_early);
+    assert_eq!((report.affected, report.batches), (30, 1));
+    assert!(
+        report.throttled > Duration::ZERO && report.elapsed < Duration::from_secs(5),
+        "held {:?} of {:?}",
+        report.throttled,
+        report.elapsed
     );
     assert_eq!(deleted(&ctx).await, 30);
 }
@@ -234,6 +282,33 @@ async fn the_batch_size_can_change_while_the_operation_runs() {
         })
     ));
     assert_eq!(deleted(&ctx).await, 200);
+
+    // The same by ids, which are taken from the input as each batch starts.
+    let size = BatchSize::new(10).expect("a valid size");
+    let handle = size.clone();
+    let batches = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&batches);
+    let last = AtomicUsize::new(0);
+    let report = SoftDeleteManager::new(&ctx.db)
+        .bulk_restore::<user::Entity, _>(1..=200_i64)
+        .batch_size_from(size)
+        .on_progress(move |p| {
+            let before = last.swap(p.affected as usize, Ordering::SeqCst);
+            seen.lock()
+                .expect("sizes lock")
+                .push(p.affected as usize - before);
+            if p.batches == 2 {
+                handle.set(60).expect("a valid size");
+            }
+        })
+        .await
+        .expect("restore");
+    assert_eq!(report.affected, 200);
+    assert_eq!(
+        *batches.lock().expect("sizes lock"),
+        vec![10, 10, 60, 60, 60]
+    );
+    assert_eq!(deleted(&ctx).await, 0);
 }
 
 #[tokio::test]

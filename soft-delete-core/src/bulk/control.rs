@@ -14,7 +14,8 @@ use crate::error::{Error, Result};
 ///
 /// An operation given the signal ([`BatchOptions::stop_on`](crate::BatchOptions::stop_on))
 /// checks it before each batch, as it checks its maximum duration, and within 50 ms during its
-/// pause between batches: no batch is cut short, and the report says `stopped_early`, with the
+/// pause between batches and while its [`Throttle`](crate::throttle::Throttle) holds the next
+/// batch: no batch is cut short, and the report says `stopped_early`, with the
 /// rows left where it can count them.
 ///
 /// # Examples
@@ -64,6 +65,9 @@ impl StopSignal {
 }
 
 /// Rows per batch, changeable while an operation runs: the next batch takes the size set last.
+/// (A batch held by a [`Throttle`](crate::throttle::Throttle) has taken its ids or rows
+/// already, so a size set during the hold applies from the batch after it; a walk by condition
+/// sizes each batch as it runs it.)
 /// Clones share one value. Hand it to an operation with
 /// [`BatchOptions::batch_size_from`](crate::BatchOptions::batch_size_from).
 ///

@@ -347,6 +347,9 @@ impl<'a> Engine<'a> {
                 break;
             };
             self.batches += 1;
+            // Held once the batch's input is taken: an operation with nothing (more) to do is
+            // never held. (So a batch size set during the hold applies from the next batch on,
+            // but for the keyset walk, which sizes its batch as it runs it.)
             if self.plan.throttle.is_some() && (!self.plan.atomic || self.batches == 1) {
                 match self.hold_while_throttled().await {
                     Ok(true) => {}
@@ -412,7 +415,8 @@ impl<'a> Engine<'a> {
                     }
                 }
             };
-            // The batch's own time, statements and COMMIT: what the sleep coefficient scales.
+            // The batch's own time (statements and COMMIT, retries included): what the sleep
+            // coefficient scales.
             let took = batch_start.elapsed();
             self.affected += outcome.affected;
             self.archived += outcome.archived;
@@ -789,7 +793,8 @@ impl<'a> Engine<'a> {
         Error::WriteSetTooLarge {
             limit,
             value,
-            atomic: self.plan.atomic,
+            // Inside the caller's transaction every batch is a savepoint of its one write set.
+            atomic: self.plan.atomic || db.control().is_none(),
             source,
         }
     }
@@ -802,7 +807,11 @@ impl<'a> Engine<'a> {
     }
 
     /// Waits while the throttle holds the next batch back, asking again when it says. `true`
-    /// when the batch may run, `false` when the stop signal came meanwhile.
+    /// when the batch may run, `false` when the operation must stop instead: its stop signal
+    /// came, or its `max_duration` ran out, during the hold.
+    ///
+    /// Each check may take at most what is left of `max_throttle_wait` (and [`CHECK_LIMIT`]): a
+    /// replica that does not answer holds the batch like one that is behind.
     ///
     /// # Errors
     ///
@@ -815,12 +824,19 @@ impl<'a> Engine<'a> {
         let started = Instant::now();
         let mut warned = false;
         let result = loop {
-            let (reason, recheck) = match throttle.check().await {
-                Ok(crate::throttle::Check::Go) => break Ok(true),
-                Ok(crate::throttle::Check::Hold { reason, recheck }) => (reason, recheck),
-                Err(error) => (
+            let limit = max
+                .saturating_sub(started.elapsed())
+                .clamp(MIN_NAP, CHECK_LIMIT);
+            let (reason, recheck) = match tokio::time::timeout(limit, throttle.check()).await {
+                Ok(Ok(crate::throttle::Check::Go)) => break Ok(true),
+                Ok(Ok(crate::throttle::Check::Hold { reason, recheck })) => (reason, recheck),
+                Ok(Err(error)) => (
                     format!("the throttle's check failed: {error}"),
                     Duration::from_secs(1),
+                ),
+                Err(_elapsed) => (
+                    format!("the throttle's check did not answer within {limit:?}"),
+                    Duration::ZERO,
                 ),
             };
             let waited = started.elapsed();
@@ -829,9 +845,15 @@ impl<'a> Engine<'a> {
             }
             if !warned {
                 warned = true;
-                tracing::info!(batch = self.batches, %reason, "throttled: holding the next batch");
+                tracing::info!(batch = self.batches, %reason, "throttled: holding the batch");
             }
-            let nap = recheck.max(Duration::from_millis(10)).min(max - waited);
+            let mut nap = recheck.max(MIN_NAP).min(max - waited);
+            if let Some(limit) = self.plan.max_duration {
+                match limit.checked_sub(self.start.elapsed()) {
+                    Some(left) if !left.is_zero() => nap = nap.min(left),
+                    _ => break Ok(false),
+                }
+            }
             match &self.plan.stop {
                 Some(stop) => {
                     stop.sleep(nap).await;
@@ -896,6 +918,12 @@ impl<'a> Engine<'a> {
 /// How much longer than the server's limit the client waits for a batch's statements, and then
 /// for a cancelled statement to end.
 const BACKSTOP_MARGIN: Duration = Duration::from_secs(2);
+
+/// The longest one throttle check may take before it counts as a hold.
+const CHECK_LIMIT: Duration = Duration::from_secs(10);
+
+/// The shortest wait between two throttle checks.
+const MIN_NAP: Duration = Duration::from_millis(10);
 
 /// How long the engine waits for the server to end the session of a lost `COMMIT`.
 const SETTLE_WAIT: Duration = Duration::from_secs(10);

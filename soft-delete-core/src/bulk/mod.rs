@@ -187,7 +187,8 @@ impl<'a> BatchOptions<'a> {
     }
 
     /// Asks `throttle` before every batch whether it may run now, and waits while it says no:
-    /// see [`crate::throttle`] for replica lag and Galera flow control.
+    /// see [`crate::throttle`] for replica lag and Galera flow control. An atomic operation asks
+    /// once, before its first batch.
     pub fn throttle(mut self, throttle: Arc<dyn crate::throttle::Throttle>) -> Self {
         self.throttle = Some(throttle);
         self

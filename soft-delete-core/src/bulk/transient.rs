@@ -142,8 +142,9 @@ fn database_transient(error: &dyn sea_orm::sqlx::error::DatabaseError) -> bool {
 
 /// The Galera write-set limit a MariaDB error reports, if any: `wsrep_max_ws_rows` (error 1180,
 /// "wsrep_max_ws_rows exceeded", raised by the statement that crosses it) or
-/// `wsrep_max_ws_size` ("… exceeded" or "Message too long" at `COMMIT`). Either way the node
-/// rolled the whole transaction back.
+/// `wsrep_max_ws_size` (1105 "Maximum writeset size exceeded" from wsrep-lib, or 1180 with
+/// "Message too long" from older providers). Either way the node rolled the whole transaction
+/// back.
 pub(crate) fn write_set_limit(error: &Error) -> Option<&'static str> {
     let Error::Db(DbErr::Conn(e) | DbErr::Exec(e) | DbErr::Query(e)) = error else {
         return None;
@@ -152,7 +153,7 @@ pub(crate) fn write_set_limit(error: &Error) -> Option<&'static str> {
     if let sea_orm::RuntimeErr::SqlxError(error) = e
         && let sea_orm::sqlx::Error::Database(db) = error.as_ref()
         && let Some(mysql) = db.try_downcast_ref::<sea_orm::sqlx::mysql::MySqlDatabaseError>()
-        && mysql.number() == 1180
+        && matches!(mysql.number(), 1180 | 1105)
     {
         let message = mysql.message();
         if message.contains("wsrep_max_ws_rows") {
