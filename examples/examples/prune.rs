@@ -75,6 +75,11 @@ struct Args {
     #[arg(long, value_name = "TIME", value_parser = parse_duration)]
     pause: Option<Duration>,
 
+    /// After each batch, wait this many times as long as the batch took (0.5, 1, …;
+    /// pt-archiver's --sleep-coef).
+    #[arg(long, value_name = "FACTOR", value_parser = parse_coefficient)]
+    sleep_coef: Option<f64>,
+
     /// Hold each batch while a replica is further behind than this (2s, 500ms, …). On
     /// PostgreSQL the lag is read on the primary's pg_stat_replication, or on each --replica;
     /// on MySQL/MariaDB on each --replica (SHOW REPLICA STATUS), which is then required.
@@ -126,6 +131,14 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
         .checked_mul(seconds)
         .map(Duration::from_secs)
         .ok_or_else(|| format!("`{text}` is too long"))
+}
+
+/// A factor from 0 to 100.
+fn parse_coefficient(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(factor) if (0.0..=100.0).contains(&factor) => Ok(factor),
+        _ => Err(format!("`{text}` is not a number from 0 to 100")),
+    }
 }
 
 #[tokio::main]
@@ -196,6 +209,9 @@ async fn run(args: Args, url: String) -> Result<PruneReport, Box<dyn std::error:
     }
     if let Some(pause) = args.pause {
         pruner = pruner.pause_between_batches(pause);
+    }
+    if let Some(factor) = args.sleep_coef {
+        pruner = pruner.sleep_coefficient(factor);
     }
     if args.dry_run {
         pruner = pruner.dry_run();

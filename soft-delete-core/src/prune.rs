@@ -310,6 +310,7 @@ pub struct Pruner<'c, C> {
     max_duration: Option<Duration>,
     pause: Option<Duration>,
     batch_size: Option<usize>,
+    sleep_coefficient: Option<f64>,
     throttle: Option<Arc<dyn crate::throttle::Throttle>>,
     max_throttle_wait: Option<Duration>,
     progress: Option<Arc<EntityProgress<'c>>>,
@@ -328,6 +329,7 @@ impl<C> fmt::Debug for Pruner<'_, C> {
             .field("max_duration", &self.max_duration)
             .field("pause", &self.pause)
             .field("batch_size", &self.batch_size)
+            .field("sleep_coefficient", &self.sleep_coefficient)
             .field("throttle", &self.throttle)
             .finish_non_exhaustive()
     }
@@ -344,6 +346,7 @@ impl<'c, C: BulkConnection> Pruner<'c, C> {
             max_duration: None,
             pause: None,
             batch_size: None,
+            sleep_coefficient: None,
             throttle: None,
             max_throttle_wait: None,
             progress: None,
@@ -444,6 +447,13 @@ impl<'c, C: BulkConnection> Pruner<'c, C> {
         self
     }
 
+    /// After each batch, pauses `coefficient` times as long as the batch took (see
+    /// [`BatchOptions::sleep_coefficient`]).
+    pub fn sleep_coefficient(mut self, coefficient: f64) -> Self {
+        self.sleep_coefficient = Some(coefficient);
+        self
+    }
+
     /// Asks `throttle` before every batch of every entity (see [`crate::throttle`]).
     pub fn throttle(mut self, throttle: Arc<dyn crate::throttle::Throttle>) -> Self {
         self.throttle = Some(throttle);
@@ -538,6 +548,9 @@ impl<'c, C: BulkConnection> Pruner<'c, C> {
             }
             if let Some(pause) = self.pause {
                 options = options.pause_between_batches(pause);
+            }
+            if let Some(coefficient) = self.sleep_coefficient {
+                options = options.sleep_coefficient(coefficient);
             }
             if let Some(throttle) = &self.throttle {
                 options = options.throttle(Arc::clone(throttle));

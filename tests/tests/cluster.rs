@@ -51,6 +51,25 @@ impl Cluster {
             .map(|url| with_database(url, &ctx.name))
             .collect();
         for url in &urls[1..] {
+            // Node 1 answers the CREATE DATABASE once it applied it; the others apply it in
+            // the same order, a moment later.
+            let deadline = std::time::Instant::now() + Duration::from_secs(30);
+            loop {
+                match sea_orm::Database::connect(url.clone()).await {
+                    Ok(probe) => {
+                        probe.close().await.expect("close the probe connection");
+                        break;
+                    }
+                    Err(error) => {
+                        assert!(
+                            std::time::Instant::now() < deadline,
+                            "{} never appeared on {url}: {error}",
+                            ctx.name
+                        );
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                }
+            }
             nodes.push(connect(url.clone(), 8).await);
         }
         for node in &nodes {

@@ -99,6 +99,9 @@ async fn the_prune_command_reports_what_it_did_and_exits_accordingly() {
     assert!(err.contains("unknown unit `x`"), "{err}");
     let (code, _, err) = prune(&ctx, &["--entity", "nope"]);
     assert_eq!(code, 2, "{err}");
+    let (code, _, err) = prune(&ctx, &["--sleep-coef", "101"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("not a number from 0 to 100"), "{err}");
 
     // A dry run seeds the demo data and counts: 1,500 orders and 200 customers are past the
     // default 30 days, but each table is counted as it stands, and those customers' orders
@@ -190,7 +193,17 @@ async fn the_prune_command_reports_what_it_did_and_exits_accordingly() {
     }
 
     // The real run, with archive, in batches of 400.
-    let (code, out, err) = prune(&ctx, &["--archive", "--batch-size", "400", "--quiet"]);
+    let (code, out, err) = prune(
+        &ctx,
+        &[
+            "--archive",
+            "--batch-size",
+            "400",
+            "--sleep-coef",
+            "0.5",
+            "--quiet",
+        ],
+    );
     assert_eq!(code, 0, "{out}{err}");
     assert!(
         out.contains("orders: 1500 rows removed (1500 archived) in 4 batches"),
