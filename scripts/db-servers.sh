@@ -453,14 +453,17 @@ run_killable() {
   return "$rc"
 }
 
-start_cleanup() {
-  local rc=$?
+# cleanup_failed_start MARKER STOP_FN: the EXIT trap of every start. Unless
+# the start finished, it ends initdb / mariadb-install-db if they still run,
+# then stops with STOP_FN DIR whatever was started in DIR (if DIR was claimed,
+# which MARKER in it says), keeping the logs.
+cleanup_failed_start() {
+  local rc=$? marker=$1 stop_fn=$2
   ((START_OK)) && return 0
-  # Interrupted while initdb / mariadb-install-db run: end those first.
   end_init_pids
-  [[ -n $DIR && -e $DIR/$MARKER ]] || return 0
+  [[ -n $DIR && -e $DIR/$marker ]] || return 0
   log "start failed (exit $rc): stopping whatever was started in $DIR"
-  stop_servers "$DIR" || true
+  "$stop_fn" "$DIR" || true
   log "logs are kept in $DIR (remove it with: $0 stop $DIR)"
 }
 
@@ -737,7 +740,7 @@ write_env() {
 start_cmd() {
   (($# <= 1)) || die "usage: $0 start [DIR]"
   local t0=$SECONDS
-  trap start_cleanup EXIT
+  trap 'cleanup_failed_start "$MARKER" stop_servers' EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
   ensure_binaries
@@ -834,31 +837,53 @@ stop_dir() {
 
 stop_cmd() { stop_dir "$MARKER" stop_servers "$@"; }
 
-status_cmd() {
+# status_dir NOUN PIDS_FN NAME... -- DIR: prints which of DIR's servers run,
+# NAME by NAME; PIDS_FN DIR NAME lists the PIDs recorded for one of them.
+status_dir() {
+  local noun=$1 pids_fn=$2
+  shift 2
+  local -a names=()
+  while (($#)) && [[ $1 != -- ]]; do
+    names+=("$1")
+    shift
+  done
+  (($#)) && shift
   (($# == 1)) || die "usage: $0 status DIR"
   [[ -d $1 ]] || die "$1 does not exist"
   DIR=$(cd -- "$1" && pwd -P)
-  local p up=0
-  for p in $(pg_pids "$DIR"); do
-    is_ours "$p" "$DIR" && { echo "PostgreSQL running, pid $p"; up=1; }
+  local name p up=0
+  for name in "${names[@]}"; do
+    for p in $("$pids_fn" "$DIR" "$name"); do
+      is_ours "$p" "$DIR" && { echo "$name running, pid $p"; up=1; }
+    done
   done
-  for p in $(mysql_pids "$DIR"); do
-    is_ours "$p" "$DIR" && { echo "MariaDB running, pid $p"; up=1; }
-  done
-  ((up)) || echo "no server of $DIR is running"
+  ((up)) || echo "no $noun of $DIR is running"
 }
 
-main() {
+server_pids_by_name() {
+  case $2 in
+    PostgreSQL) pg_pids "$1" ;;
+    MariaDB) mysql_pids "$1" ;;
+  esac
+}
+
+status_cmd() { status_dir server server_pids_by_name PostgreSQL MariaDB -- "$@"; }
+
+# dispatch START_FN STOP_FN STATUS_FN ARG...: the command line every script
+# here takes (start, stop, status, help). Only start's env file path goes to
+# stdout.
+dispatch() {
+  local start_fn=$1 stop_fn=$2 status_fn=$3
+  shift 3
   local cmd=${1:-}
   (($#)) && shift
   case $cmd in
     start)
-      # Everything but the env file's path goes to stderr.
-      start_cmd "$@" >&2
+      "$start_fn" "$@" >&2
       printf '%s\n' "$DIR/env"
       ;;
-    stop) stop_cmd "$@" >&2 ;;
-    status) status_cmd "$@" ;;
+    stop) "$stop_fn" "$@" >&2 ;;
+    status) "$status_fn" "$@" ;;
     -h | --help | help) usage ;;
     *)
       usage
@@ -866,6 +891,8 @@ main() {
       ;;
   esac
 }
+
+main() { dispatch start_cmd stop_cmd status_cmd "$@"; }
 
 # Run only when executed, not when sourced.
 if [[ ${BASH_SOURCE[0]} == "$0" ]]; then

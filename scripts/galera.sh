@@ -339,16 +339,6 @@ stop_cluster() {
 
 # ------------------------------------------------------------------- start --
 
-galera_start_cleanup() {
-  local rc=$?
-  ((START_OK)) && return 0
-  end_init_pids
-  [[ -n $DIR && -e $DIR/$GALERA_MARKER ]] || return 0
-  log "start failed (exit $rc): stopping whatever was started in $DIR"
-  stop_cluster "$DIR" || true
-  log "logs are kept in $DIR (remove it with: $0 stop $DIR)"
-}
-
 setup_galera_dir() {
   claim_dir "${1:-}" "$GALERA_MARKER" /tmp/soft-delete-galera.XXXXXX
   local i
@@ -427,7 +417,7 @@ write_galera_env() {
 galera_start_cmd() {
   (($# <= 1)) || die "usage: $0 start [DIR]"
   T0=$SECONDS
-  trap galera_start_cleanup EXIT
+  trap 'cleanup_failed_start "$GALERA_MARKER" stop_cluster' EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
   ensure_galera_binaries
@@ -460,36 +450,13 @@ galera_start_cmd() {
 
 # -------------------------------------------------------------------- stop --
 
+# node_pids_by_name DIR "node I"
+node_pids_by_name() { node_pids "$1" "${2#node }"; }
+
 galera_status_cmd() {
-  (($# == 1)) || die "usage: $0 status DIR"
-  [[ -d $1 ]] || die "$1 does not exist"
-  DIR=$(cd -- "$1" && pwd -P)
-  local i p up=0
-  for i in "${NODES[@]}"; do
-    for p in $(node_pids "$DIR" "$i"); do
-      is_ours "$p" "$DIR" && { echo "node $i running, pid $p"; up=1; }
-    done
-  done
-  ((up)) || echo "no node of $DIR is running"
+  status_dir node node_pids_by_name "node 1" "node 2" "node 3" -- "$@"
 }
 
-galera_main() {
-  local cmd=${1:-}
-  (($#)) && shift
-  case $cmd in
-    start)
-      # Everything but the env file's path goes to stderr.
-      galera_start_cmd "$@" >&2
-      printf '%s\n' "$DIR/env"
-      ;;
-    stop) stop_dir "$GALERA_MARKER" stop_cluster "$@" >&2 ;;
-    status) galera_status_cmd "$@" ;;
-    -h | --help | help) usage ;;
-    *)
-      usage
-      exit 2
-      ;;
-  esac
-}
+galera_stop_cmd() { stop_dir "$GALERA_MARKER" stop_cluster "$@"; }
 
-galera_main "$@"
+dispatch galera_start_cmd galera_stop_cmd galera_status_cmd "$@"

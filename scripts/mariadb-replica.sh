@@ -344,16 +344,6 @@ stop_pair() {
 
 # ------------------------------------------------------------------- start --
 
-myreplica_start_cleanup() {
-  local rc=$?
-  ((START_OK)) && return 0
-  end_init_pids
-  [[ -n $DIR && -e $DIR/$MYREPLICA_MARKER ]] || return 0
-  log "start failed (exit $rc): stopping whatever was started in $DIR"
-  stop_pair "$DIR" || true
-  log "logs are kept in $DIR (remove it with: $0 stop $DIR)"
-}
-
 setup_myreplica_dir() {
   claim_dir "${1:-}" "$MYREPLICA_MARKER" /tmp/soft-delete-mariadb-replica.XXXXXX
   local name
@@ -412,7 +402,7 @@ write_myreplica_env() {
 myreplica_start_cmd() {
   (($# <= 1)) || die "usage: $0 start [DIR]"
   T0=$SECONDS
-  trap myreplica_start_cleanup EXIT
+  trap 'cleanup_failed_start "$MYREPLICA_MARKER" stop_pair' EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
   ensure_mysql_binaries
@@ -434,36 +424,8 @@ myreplica_start_cmd() {
 
 # ------------------------------------------------------------ stop, status --
 
-myreplica_status_cmd() {
-  (($# == 1)) || die "usage: $0 status DIR"
-  [[ -d $1 ]] || die "$1 does not exist"
-  DIR=$(cd -- "$1" && pwd -P)
-  local name p up=0
-  for name in "${SERVERS[@]}"; do
-    for p in $(server_pids "$DIR" "$name"); do
-      is_ours "$p" "$DIR" && { echo "$name running, pid $p"; up=1; }
-    done
-  done
-  ((up)) || echo "no server of $DIR is running"
-}
+myreplica_status_cmd() { status_dir server server_pids "${SERVERS[@]}" -- "$@"; }
 
-myreplica_main() {
-  local cmd=${1:-}
-  (($#)) && shift
-  case $cmd in
-    start)
-      # Everything but the env file's path goes to stderr.
-      myreplica_start_cmd "$@" >&2
-      printf '%s\n' "$DIR/env"
-      ;;
-    stop) stop_dir "$MYREPLICA_MARKER" stop_pair "$@" >&2 ;;
-    status) myreplica_status_cmd "$@" ;;
-    -h | --help | help) usage ;;
-    *)
-      usage
-      exit 2
-      ;;
-  esac
-}
+myreplica_stop_cmd() { stop_dir "$MYREPLICA_MARKER" stop_pair "$@"; }
 
-myreplica_main "$@"
+dispatch myreplica_start_cmd myreplica_stop_cmd myreplica_status_cmd "$@"

@@ -217,16 +217,6 @@ stop_pair() {
 
 # ------------------------------------------------------------------- start --
 
-replica_start_cleanup() {
-  local rc=$?
-  ((START_OK)) && return 0
-  end_init_pids
-  [[ -n $DIR && -e $DIR/$REPLICA_MARKER ]] || return 0
-  log "start failed (exit $rc): stopping whatever was started in $DIR"
-  stop_pair "$DIR" || true
-  log "logs are kept in $DIR (remove it with: $0 stop $DIR)"
-}
-
 setup_replica_dir() {
   claim_dir "${1:-}" "$REPLICA_MARKER" /tmp/soft-delete-pg-replica.XXXXXX
   local name
@@ -324,7 +314,7 @@ write_replica_env() {
 replica_start_cmd() {
   (($# <= 1)) || die "usage: $0 start [DIR]"
   T0=$SECONDS
-  trap replica_start_cleanup EXIT
+  trap 'cleanup_failed_start "$REPLICA_MARKER" stop_pair' EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
   ensure_pg_binaries
@@ -346,36 +336,8 @@ replica_start_cmd() {
 
 # ------------------------------------------------------------ stop, status --
 
-replica_status_cmd() {
-  (($# == 1)) || die "usage: $0 status DIR"
-  [[ -d $1 ]] || die "$1 does not exist"
-  DIR=$(cd -- "$1" && pwd -P)
-  local name p up=0
-  for name in primary replica; do
-    for p in $(server_pids "$DIR" "$name"); do
-      is_ours "$p" "$DIR" && { echo "$name running, pid $p"; up=1; }
-    done
-  done
-  ((up)) || echo "no server of $DIR is running"
-}
+replica_status_cmd() { status_dir server server_pids primary replica -- "$@"; }
 
-replica_main() {
-  local cmd=${1:-}
-  (($#)) && shift
-  case $cmd in
-    start)
-      # Everything but the env file's path goes to stderr.
-      replica_start_cmd "$@" >&2
-      printf '%s\n' "$DIR/env"
-      ;;
-    stop) stop_dir "$REPLICA_MARKER" stop_pair "$@" >&2 ;;
-    status) replica_status_cmd "$@" ;;
-    -h | --help | help) usage ;;
-    *)
-      usage
-      exit 2
-      ;;
-  esac
-}
+replica_stop_cmd() { stop_dir "$REPLICA_MARKER" stop_pair "$@"; }
 
-replica_main "$@"
+dispatch replica_start_cmd replica_stop_cmd replica_status_cmd "$@"

@@ -308,11 +308,9 @@ pub struct Pruner<'c, C> {
     dry_run: bool,
     older_than: Option<Duration>,
     max_duration: Option<Duration>,
-    pause: Option<Duration>,
-    batch_size: Option<usize>,
-    sleep_coefficient: Option<f64>,
-    throttle: Option<Arc<dyn crate::throttle::Throttle>>,
-    max_throttle_wait: Option<Duration>,
+    /// What every entity's purge starts from: batch size, pacing, throttle. The run adds its
+    /// stop signal, the time left and the progress callback.
+    options: BatchOptions<'c>,
     progress: Option<Arc<EntityProgress<'c>>>,
     stop: StopSignal,
 }
@@ -327,10 +325,7 @@ impl<C> fmt::Debug for Pruner<'_, C> {
             .field("dry_run", &self.dry_run)
             .field("older_than", &self.older_than)
             .field("max_duration", &self.max_duration)
-            .field("pause", &self.pause)
-            .field("batch_size", &self.batch_size)
-            .field("sleep_coefficient", &self.sleep_coefficient)
-            .field("throttle", &self.throttle)
+            .field("options", &self.options)
             .finish_non_exhaustive()
     }
 }
@@ -344,11 +339,7 @@ impl<'c, C: BulkConnection> Pruner<'c, C> {
             dry_run: false,
             older_than: None,
             max_duration: None,
-            pause: None,
-            batch_size: None,
-            sleep_coefficient: None,
-            throttle: None,
-            max_throttle_wait: None,
+            options: BatchOptions::new(),
             progress: None,
             stop: StopSignal::new(),
         }
@@ -437,26 +428,26 @@ impl<'c, C: BulkConnection> Pruner<'c, C> {
     /// Waits this long between batches (the configuration's `pause_between_batches` by
     /// default).
     pub fn pause_between_batches(mut self, pause: Duration) -> Self {
-        self.pause = Some(pause);
+        self.options = self.options.pause_between_batches(pause);
         self
     }
 
     /// Rows per batch (the configuration's batch size by default).
     pub fn batch_size(mut self, rows: usize) -> Self {
-        self.batch_size = Some(rows);
+        self.options = self.options.batch_size(rows);
         self
     }
 
     /// After each batch, pauses `coefficient` times as long as the batch took (see
     /// [`BatchOptions::sleep_coefficient`]).
     pub fn sleep_coefficient(mut self, coefficient: f64) -> Self {
-        self.sleep_coefficient = Some(coefficient);
+        self.options = self.options.sleep_coefficient(coefficient);
         self
     }
 
     /// Asks `throttle` before every batch of every entity (see [`crate::throttle`]).
     pub fn throttle(mut self, throttle: Arc<dyn crate::throttle::Throttle>) -> Self {
-        self.throttle = Some(throttle);
+        self.options = self.options.throttle(throttle);
         self
     }
 
@@ -464,7 +455,7 @@ impl<'c, C: BulkConnection> Pruner<'c, C> {
     /// [`BatchOptions::max_throttle_wait`]); the entity then fails with
     /// [`Error::Throttled`](crate::Error::Throttled) and the run goes on with the next.
     pub fn max_throttle_wait(mut self, limit: Duration) -> Self {
-        self.max_throttle_wait = Some(limit);
+        self.options = self.options.max_throttle_wait(limit);
         self
     }
 
@@ -539,24 +530,9 @@ impl<'c, C: BulkConnection> Pruner<'c, C> {
                 });
                 continue;
             };
-            let mut options = BatchOptions::new().stop_on(self.stop.clone());
+            let mut options = self.options.clone().stop_on(self.stop.clone());
             if left != Duration::MAX {
                 options = options.max_duration(left);
-            }
-            if let Some(rows) = self.batch_size {
-                options = options.batch_size(rows);
-            }
-            if let Some(pause) = self.pause {
-                options = options.pause_between_batches(pause);
-            }
-            if let Some(coefficient) = self.sleep_coefficient {
-                options = options.sleep_coefficient(coefficient);
-            }
-            if let Some(throttle) = &self.throttle {
-                options = options.throttle(Arc::clone(throttle));
-            }
-            if let Some(limit) = self.max_throttle_wait {
-                options = options.max_throttle_wait(limit);
             }
             if let Some(progress) = &self.progress {
                 let progress = Arc::clone(progress);

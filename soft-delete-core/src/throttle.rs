@@ -214,9 +214,7 @@ impl PostgresReplicaLag {
             }
             streaming += 1;
             let lag: f64 = row.try_get_by_index(2)?;
-            if worst.as_ref().is_none_or(|(_, w)| lag > *w) {
-                worst = Some((name, lag));
-            }
+            keep_worst(&mut worst, name, lag);
         }
         if streaming < self.expect {
             return Ok(Check::hold(
@@ -227,7 +225,7 @@ impl PostgresReplicaLag {
                 RECHECK,
             ));
         }
-        Ok(self.verdict(worst))
+        Ok(over_max_lag(worst, self.max_lag))
     }
 
     async fn check_replicas(&self, replicas: &[DatabaseConnection]) -> Result<Check, DbErr> {
@@ -260,15 +258,9 @@ impl PostgresReplicaLag {
                 ));
             }
             let lag: f64 = row.try_get_by_index(2)?;
-            if worst.as_ref().is_none_or(|(_, w)| lag > *w) {
-                worst = Some((name, lag));
-            }
+            keep_worst(&mut worst, name, lag);
         }
-        Ok(self.verdict(worst))
-    }
-
-    fn verdict(&self, worst: Option<(String, f64)>) -> Check {
-        over_max_lag(worst, self.max_lag)
+        Ok(over_max_lag(worst, self.max_lag))
     }
 }
 
@@ -276,6 +268,13 @@ impl PostgresReplicaLag {
 /// everything through.
 fn no_replicas() -> Check {
     Check::hold("no replica to ask: the throttle was given none", RECHECK)
+}
+
+/// Keeps the replica furthest behind: `name` and its `lag` in seconds, if more than `worst`'s.
+fn keep_worst(worst: &mut Option<(String, f64)>, name: String, lag: f64) {
+    if worst.as_ref().is_none_or(|(_, w)| lag > *w) {
+        *worst = Some((name, lag));
+    }
 }
 
 /// [`Check::Hold`] when the worst lag is over `max_lag`.
@@ -350,9 +349,7 @@ impl Throttle for MySqlReplicaLag {
                     match behind {
                         Some(Some(seconds)) => {
                             let lag = seconds as f64;
-                            if worst.as_ref().is_none_or(|(_, w)| lag > *w) {
-                                worst = Some((name.clone(), lag));
-                            }
+                            keep_worst(&mut worst, name.clone(), lag);
                         }
                         _ => {
                             return Ok(Check::hold(

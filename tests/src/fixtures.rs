@@ -162,3 +162,47 @@ impl HeldLock {
         })
     }
 }
+
+/// A throttle that records the reasons `inner` gives for holding.
+#[derive(Debug)]
+pub struct Recording<T> {
+    /// The throttle asked.
+    pub inner: T,
+    /// Every reason it gave for holding, in order.
+    pub reasons: std::sync::Mutex<Vec<String>>,
+}
+
+impl<T> Recording<T> {
+    /// Records `inner`'s holds.
+    pub fn new(inner: T) -> Self {
+        Recording {
+            inner,
+            reasons: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The reasons given so far.
+    pub fn reasons(&self) -> Vec<String> {
+        self.reasons.lock().expect("the reasons' lock").clone()
+    }
+}
+
+impl<T: soft_delete_core::throttle::Throttle> soft_delete_core::throttle::Throttle
+    for Recording<T>
+{
+    fn check(
+        &self,
+    ) -> soft_delete_core::BoxFuture<'_, Result<soft_delete_core::throttle::Check, sea_orm::DbErr>>
+    {
+        Box::pin(async move {
+            let check = self.inner.check().await;
+            let reason = match &check {
+                Ok(soft_delete_core::throttle::Check::Hold { reason, .. }) => reason.clone(),
+                Ok(soft_delete_core::throttle::Check::Go) => return check,
+                Err(error) => format!("error: {error}"),
+            };
+            self.reasons.lock().expect("the reasons' lock").push(reason);
+            check
+        })
+    }
+}

@@ -14,11 +14,11 @@ use std::time::Duration;
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, PaginatorTrait, Statement};
 use soft_delete_core::prelude::*;
-use soft_delete_core::throttle::{Check, GaleraFlowControl, Throttle};
+use soft_delete_core::throttle::GaleraFlowControl;
 use soft_delete_tests::TestContext;
 use soft_delete_tests::context::{connect, with_database};
 use soft_delete_tests::entities::user;
-use soft_delete_tests::fixtures::seed_users;
+use soft_delete_tests::fixtures::{Recording, seed_users};
 
 /// The tests change global settings of the cluster (`wsrep_max_ws_rows`, `wsrep_max_ws_size`)
 /// and load it: one at a time.
@@ -98,28 +98,6 @@ impl Cluster {
         let value = row.try_get_by_index::<i64>(0).expect("an integer");
         db.close().await.expect("close");
         value
-    }
-}
-
-/// A throttle that records the reasons `inner` gives for holding.
-#[derive(Debug)]
-struct Recording<T> {
-    inner: T,
-    reasons: std::sync::Mutex<Vec<String>>,
-}
-
-impl<T: Throttle> Throttle for Recording<T> {
-    fn check(&self) -> soft_delete_core::BoxFuture<'_, Result<Check, sea_orm::DbErr>> {
-        Box::pin(async move {
-            let check = self.inner.check().await;
-            let reason = match &check {
-                Ok(Check::Hold { reason, .. }) => reason.clone(),
-                Ok(Check::Go) => return check,
-                Err(error) => format!("error: {error}"),
-            };
-            self.reasons.lock().expect("reasons").push(reason);
-            check
-        })
     }
 }
 
@@ -259,6 +237,31 @@ where
     }
 }
 
+/// `error` is an atomic operation's refusal for Galera's `limit`, at `value`, with nothing kept.
+fn assert_refused(error: &Error, limit: &str, value: u64) {
+    assert!(
+        matches!(
+            error,
+            Error::Bulk { partial_count: 0, source, .. }
+                if matches!(
+                    source.as_ref(),
+                    Error::WriteSetTooLarge { limit: l, value: Some(v), atomic: true, .. }
+                        if *l == limit && *v == value
+                )
+        ),
+        "{error:?}"
+    );
+}
+
+/// All `rows` users on `node` are still active.
+async fn assert_unchanged(node: &DatabaseConnection, rows: u64) {
+    let active = user::Entity::find_active()
+        .count(node)
+        .await
+        .expect("count");
+    assert_eq!(active, rows, "nothing was changed");
+}
+
 #[tokio::test]
 async fn an_atomic_operation_over_the_write_set_limit_is_refused_naming_it_and_changes_nothing() {
     let _serial = SERIAL.lock().await;
@@ -276,26 +279,12 @@ async fn an_atomic_operation_over_the_write_set_limit_is_refused_naming_it_and_c
             .await
             .expect_err("3,000 rows in one transaction are over wsrep_max_ws_rows = 1000");
         let message = error.to_string();
-        assert!(
-            matches!(
-                &error,
-                Error::Bulk { partial_count: 0, source, .. }
-                    if matches!(
-                        source.as_ref(),
-                        Error::WriteSetTooLarge { limit: "wsrep_max_ws_rows", value: Some(1000), atomic: true, .. }
-                    )
-            ),
-            "{error:?}"
-        );
+        assert_refused(&error, "wsrep_max_ws_rows", 1_000);
         assert!(
             message.contains("wsrep_max_ws_rows` = 1000") && message.contains("without `atomic`"),
             "{message}"
         );
-        let active = user::Entity::find_active()
-            .count(&node1)
-            .await
-            .expect("count");
-        assert_eq!(active, 3_000, "nothing was changed");
+        assert_unchanged(&node1, 3_000).await;
 
         // What the error suggests works: per batch, each transaction under the limit.
         let report = manager
@@ -316,56 +305,48 @@ async fn a_write_set_over_its_size_limit_is_refused_naming_it_and_changes_nothin
     let node1 = cluster.nodes[0].clone();
     let admin = cluster.nodes[0].clone();
     // 64 KiB: a few hundred updated rows. 2 GiB (2147483647) is the default.
-    with_global(&admin, "wsrep_max_ws_size", 65_536, 2_147_483_647, async move {
-        let manager = SoftDeleteManager::new(&node1);
-        let error = manager
-            .bulk_soft_delete::<user::Entity, _>(1..=3_000_i64)
-            .batch_size(1_000)
-            .atomic()
-            .await
-            .expect_err("3,000 updated rows are over 64 KiB");
-        let message = error.to_string();
-        assert!(
-            matches!(
-                &error,
-                Error::Bulk { partial_count: 0, source, .. }
-                    if matches!(
-                        source.as_ref(),
-                        Error::WriteSetTooLarge { limit: "wsrep_max_ws_size", value: Some(65_536), atomic: true, .. }
-                    )
-            ),
-            "{error:?}"
-        );
-        assert!(message.contains("wsrep_max_ws_size` = 65536"), "{message}");
-        let active = user::Entity::find_active()
-            .count(&node1)
-            .await
-            .expect("count");
-        assert_eq!(active, 3_000, "nothing was changed");
+    with_global(
+        &admin,
+        "wsrep_max_ws_size",
+        65_536,
+        2_147_483_647,
+        async move {
+            let manager = SoftDeleteManager::new(&node1);
+            let error = manager
+                .bulk_soft_delete::<user::Entity, _>(1..=3_000_i64)
+                .batch_size(1_000)
+                .atomic()
+                .await
+                .expect_err("3,000 updated rows are over 64 KiB");
+            let message = error.to_string();
+            assert_refused(&error, "wsrep_max_ws_size", 65_536);
+            assert!(message.contains("wsrep_max_ws_size` = 65536"), "{message}");
+            assert_unchanged(&node1, 3_000).await;
 
-        // Per batch, a batch over the limit is refused with the advice for per-batch mode, and
-        // the batches before it stay.
-        let error = manager
-            .bulk_soft_delete::<user::Entity, _>(1..=3_000_i64)
-            .batch_size(1_000)
-            .await
-            .expect_err("1,000 updated rows are over 64 KiB");
-        assert!(
-            matches!(
-                &error,
-                Error::Bulk { partial_count: 0, failed_batch: 1, source, .. }
-                    if matches!(source.as_ref(), Error::WriteSetTooLarge { atomic: false, .. })
-            ),
-            "{error:?}"
-        );
-        assert!(error.to_string().contains("lower batch_size"), "{error}");
-        let report = manager
-            .bulk_soft_delete::<user::Entity, _>(1..=3_000_i64)
-            .batch_size(50)
-            .await
-            .expect("small batches fit");
-        assert_eq!(report.affected, 3_000);
-    })
+            // Per batch, a batch over the limit is refused with the advice for per-batch mode, and
+            // the batches before it stay.
+            let error = manager
+                .bulk_soft_delete::<user::Entity, _>(1..=3_000_i64)
+                .batch_size(1_000)
+                .await
+                .expect_err("1,000 updated rows are over 64 KiB");
+            assert!(
+                matches!(
+                    &error,
+                    Error::Bulk { partial_count: 0, failed_batch: 1, source, .. }
+                        if matches!(source.as_ref(), Error::WriteSetTooLarge { atomic: false, .. })
+                ),
+                "{error:?}"
+            );
+            assert!(error.to_string().contains("lower batch_size"), "{error}");
+            let report = manager
+                .bulk_soft_delete::<user::Entity, _>(1..=3_000_i64)
+                .batch_size(50)
+                .await
+                .expect("small batches fit");
+            assert_eq!(report.affected, 3_000);
+        },
+    )
     .await;
 }
 
@@ -385,10 +366,9 @@ async fn the_flow_control_throttle_holds_batches_while_a_node_falls_behind() {
         .execute_unprepared("FLUSH TABLES WITH READ LOCK")
         .await
         .expect("lock node 2");
-    let throttle = Arc::new(Recording {
-        inner: GaleraFlowControl::new(cluster.nodes.clone()).max_recv_queue(2),
-        reasons: std::sync::Mutex::new(Vec::new()),
-    });
+    let throttle = Arc::new(Recording::new(
+        GaleraFlowControl::new(cluster.nodes.clone()).max_recv_queue(2),
+    ));
     let release = async {
         tokio::time::sleep(Duration::from_secs(2)).await;
         node2
@@ -408,7 +388,7 @@ async fn the_flow_control_throttle_holds_batches_while_a_node_falls_behind() {
         report.affected, report.batches, report.throttled, report.elapsed
     );
     assert_eq!(report.affected, 2_000);
-    let reasons = throttle.reasons.lock().expect("reasons").clone();
+    let reasons = throttle.reasons();
     eprintln!(
         "first reason: {:?}; {} holds",
         reasons.first(),

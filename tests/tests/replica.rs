@@ -19,11 +19,11 @@ use std::time::{Duration, Instant};
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use soft_delete_core::prelude::*;
-use soft_delete_core::throttle::{Check, MySqlReplicaLag, PostgresReplicaLag, Throttle};
+use soft_delete_core::throttle::{MySqlReplicaLag, PostgresReplicaLag, Throttle};
 use soft_delete_tests::TestContext;
 use soft_delete_tests::context::{connect, with_database};
 use soft_delete_tests::entities::user;
-use soft_delete_tests::fixtures::seed_users;
+use soft_delete_tests::fixtures::{Recording, seed_users};
 
 /// Pausing replay (or applying) pauses it for every test: one at a time.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -51,12 +51,15 @@ async fn scalar(db: &DatabaseConnection, sql: &str) -> i64 {
     row.try_get_by_index::<i64>(0).expect("an integer")
 }
 
-/// Waits (up to 30 s) until `check` holds on the replica.
+/// Waits (up to 30 s) until `sql` answers `expected` on the replica.
 async fn eventually(replica: &DatabaseConnection, sql: &str, expected: i64) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let value = match replica
-            .query_one_raw(Statement::from_string(DbBackend::Postgres, sql.to_owned()))
+            .query_one_raw(Statement::from_string(
+                replica.get_database_backend(),
+                sql.to_owned(),
+            ))
             .await
         {
             Ok(Some(row)) => row.try_get_by_index::<i64>(0).ok(),
@@ -232,49 +235,8 @@ async fn seeded_mysql(test: &str) -> (TestContext, DatabaseConnection) {
     let ctx = TestContext::on_mysql(&source, test).await;
     seed_users(&ctx, ROWS).await;
     let counted = format!("SELECT COUNT(*) FROM `{}`.users", ctx.name);
-    eventually_mysql(&admin, &counted, ROWS).await;
+    eventually(&admin, &counted, ROWS).await;
     (ctx, admin)
-}
-
-/// Waits (up to 30 s) until `sql` answers `expected` on the replica.
-async fn eventually_mysql(replica: &DatabaseConnection, sql: &str, expected: i64) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let value = match replica
-            .query_one_raw(Statement::from_string(DbBackend::MySql, sql.to_owned()))
-            .await
-        {
-            Ok(Some(row)) => row.try_get_by_index::<i64>(0).ok(),
-            _ => None,
-        };
-        if value == Some(expected) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the replica still answers {value:?} to `{sql}`, expected {expected}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// A throttle that records the reasons `inner` gives for holding.
-#[derive(Debug)]
-struct Recording<T> {
-    inner: T,
-    reasons: std::sync::Mutex<Vec<String>>,
-}
-
-impl<T: Throttle> Throttle for Recording<T> {
-    fn check(&self) -> soft_delete_core::BoxFuture<'_, Result<Check, sea_orm::DbErr>> {
-        Box::pin(async move {
-            let check = self.inner.check().await;
-            if let Ok(Check::Hold { reason, .. }) = &check {
-                self.reasons.lock().expect("reasons").push(reason.clone());
-            }
-            check
-        })
-    }
 }
 
 #[tokio::test]
@@ -285,10 +247,10 @@ async fn a_stopped_mariadb_replica_holds_the_operation_until_it_applies_again() 
         .execute_unprepared("STOP SLAVE SQL_THREAD")
         .await
         .expect("stop applying");
-    let throttle = Arc::new(Recording {
-        inner: MySqlReplicaLag::new(vec![admin.clone()], Duration::from_secs(1)),
-        reasons: std::sync::Mutex::new(Vec::new()),
-    });
+    let throttle = Arc::new(Recording::new(MySqlReplicaLag::new(
+        vec![admin.clone()],
+        Duration::from_secs(1),
+    )));
     let run = SoftDeleteManager::new(&ctx.db)
         .bulk_soft_delete::<user::Entity, _>(1..=ROWS)
         .batch_size(1_000)
@@ -313,7 +275,7 @@ async fn a_stopped_mariadb_replica_holds_the_operation_until_it_applies_again() 
         "{:?}",
         report.throttled
     );
-    let reasons = throttle.reasons.lock().expect("reasons").clone();
+    let reasons = throttle.reasons();
     // Held for the stopped thread, then (while the replica catches up) perhaps for its lag.
     assert!(
         reasons
@@ -328,7 +290,7 @@ async fn a_stopped_mariadb_replica_holds_the_operation_until_it_applies_again() 
         "SELECT COUNT(*) FROM `{}`.users WHERE deleted_at IS NOT NULL",
         ctx.name
     );
-    eventually_mysql(&admin, &deleted, ROWS).await;
+    eventually(&admin, &deleted, ROWS).await;
 }
 
 #[tokio::test]
@@ -348,10 +310,10 @@ async fn a_delayed_mariadb_replica_holds_each_batch_while_it_is_behind() {
             .await
             .unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
-    let throttle = Arc::new(Recording {
-        inner: MySqlReplicaLag::new(vec![admin.clone()], Duration::from_millis(500)),
-        reasons: std::sync::Mutex::new(Vec::new()),
-    });
+    let throttle = Arc::new(Recording::new(MySqlReplicaLag::new(
+        vec![admin.clone()],
+        Duration::from_millis(500),
+    )));
     let report = SoftDeleteManager::new(&ctx.db)
         .bulk_soft_delete::<user::Entity, _>(1..=ROWS)
         .batch_size(2_000)
@@ -375,7 +337,7 @@ async fn a_delayed_mariadb_replica_holds_each_batch_while_it_is_behind() {
         report.affected, report.batches, report.throttled, report.elapsed
     );
     assert_eq!((report.affected, report.batches), (ROWS as u64, 3));
-    let reasons = throttle.reasons.lock().expect("reasons").clone();
+    let reasons = throttle.reasons();
     assert!(
         reasons
             .iter()
@@ -392,5 +354,5 @@ async fn a_delayed_mariadb_replica_holds_each_batch_while_it_is_behind() {
         "SELECT COUNT(*) FROM `{}`.users WHERE deleted_at IS NOT NULL",
         ctx.name
     );
-    eventually_mysql(&admin, &deleted, ROWS).await;
+    eventually(&admin, &deleted, ROWS).await;
 }

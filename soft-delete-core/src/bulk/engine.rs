@@ -334,12 +334,7 @@ impl<'a> Engine<'a> {
                 stopped_early = true;
                 break;
             }
-            if self
-                .plan
-                .stop
-                .as_ref()
-                .is_some_and(|stop| stop.is_stopped())
-            {
+            if self.stopped() {
                 stopped_early = true;
                 break;
             }
@@ -470,13 +465,7 @@ impl<'a> Engine<'a> {
             let pause = self.pause_after(took);
             if !pause.is_zero() {
                 // A stop signal ends the pause early; the loop then stops before the next batch.
-                let paused = match &self.plan.stop {
-                    Some(stop) => stop.sleep(pause).await,
-                    None => {
-                        tokio::time::sleep(pause).await;
-                        pause
-                    }
-                };
+                let paused = self.sleep(pause).await;
                 self.paused += paused;
                 crate::events::paused(self.plan.kind, &self.plan.table, paused);
             }
@@ -799,6 +788,25 @@ impl<'a> Engine<'a> {
         }
     }
 
+    /// Sleeps `duration`, or less when the stop signal comes meanwhile; returns how long.
+    async fn sleep(&self, duration: Duration) -> Duration {
+        match &self.plan.stop {
+            Some(stop) => stop.sleep(duration).await,
+            None => {
+                tokio::time::sleep(duration).await;
+                duration
+            }
+        }
+    }
+
+    /// True once the operation's stop signal was given.
+    fn stopped(&self) -> bool {
+        self.plan
+            .stop
+            .as_ref()
+            .is_some_and(|stop| stop.is_stopped())
+    }
+
     /// The pause after a batch that took `batch`: the fixed pause, plus the batch's time times
     /// the sleep coefficient; at most `MAX_PAUSE`.
     fn pause_after(&self, batch: Duration) -> Duration {
@@ -854,14 +862,9 @@ impl<'a> Engine<'a> {
                     _ => break Ok(false),
                 }
             }
-            match &self.plan.stop {
-                Some(stop) => {
-                    stop.sleep(nap).await;
-                    if stop.is_stopped() {
-                        break Ok(false);
-                    }
-                }
-                None => tokio::time::sleep(nap).await,
+            self.sleep(nap).await;
+            if self.stopped() {
+                break Ok(false);
             }
         };
         let held = started.elapsed();
