@@ -18,7 +18,8 @@
 //! | `retention` | `SOFT_DELETE_RETENTION_DAYS` | 30 days | up to 36,500 days |
 //! | `retention_by_table` | `SOFT_DELETE_RETENTION_DAYS_<TABLE>` | none | up to 36,500 days each |
 //! | `pause_between_batches` | `SOFT_DELETE_PAUSE_BETWEEN_BATCHES_MS` | 0 | up to 1 h |
-//! | `operation_log` | `SOFT_DELETE_OPERATION_LOG` | none | a table name; `true` for `soft_delete_operations`, `false` for none |
+//! | `operation_log` | `SOFT_DELETE_OPERATION_LOG` | none | a table name (`schema.table` for another schema); `true` for `soft_delete_operations`, `false` for none |
+//! | `log_condition_values` | `SOFT_DELETE_LOG_CONDITION_VALUES` | false | |
 //!
 //! Booleans accept `true`/`false`, `1`/`0`, `yes`/`no` and `on`/`off`, in any case. A value
 //! outside its range is refused with [`Error::Config`] naming the variable (from the environment)
@@ -88,8 +89,14 @@ pub struct SoftDeleteConfig {
     pub pause_between_batches: Duration,
     /// The table of the [operation log](crate::operation_log), where every bulk operation
     /// records itself in the same transactions as its rows; `None` (the default) keeps no log.
-    /// A name of letters, digits and `_`, not starting with a digit.
+    /// A name of letters, digits and `_`, not starting with a digit, optionally after a schema
+    /// written the same way (`audit.soft_delete_operations`).
     pub operation_log: Option<String>,
+    /// Whether the operation log records the values of a condition that chose an operation's
+    /// rows (`condition: "users"."email" = 'ada@example.com'`) or only its shape
+    /// (`condition: "users"."email" = $1`, the default): the log outlives the rows, and a
+    /// condition's values are often what a purge was meant to erase.
+    pub log_condition_values: bool,
     /// Where committed changes are announced: see [`crate::events`]. `None` (the default)
     /// announces nothing (metrics are recorded either way). Not read from the environment.
     pub events: Option<crate::events::Events>,
@@ -120,6 +127,7 @@ impl SoftDeleteConfig {
         retention_by_table: BTreeMap::new(),
         pause_between_batches: Duration::ZERO,
         operation_log: None,
+        log_condition_values: false,
         events: None,
     };
 
@@ -290,6 +298,8 @@ impl SoftDeleteConfig {
                 Self::MAX_PAUSE.as_millis() as u64,
             )?),
             operation_log: env.table_name("SOFT_DELETE_OPERATION_LOG")?,
+            log_condition_values: env
+                .boolean("SOFT_DELETE_LOG_CONDITION_VALUES", d.log_condition_values)?,
             events: None,
         };
         Ok(config)
@@ -429,17 +439,27 @@ pub(crate) fn check_required(
     Ok(())
 }
 
-const TABLE_NAME: &str =
-    "a table name of letters, digits and `_`, not starting with a digit, or true or false";
+const TABLE_NAME: &str = "a table name of letters, digits and `_`, not starting with a digit \
+     (optionally `schema.table`), or true or false";
 
-/// A name that needs no quoting on any backend, so that no configuration can smuggle SQL.
+/// The operation log's table when the configuration names none of its own.
+pub(crate) const DEFAULT_OPERATION_LOG: &str = "soft_delete_operations";
+
+/// A name that needs no quoting on any backend, so that no configuration can smuggle SQL:
+/// `table` or `schema.table`.
 fn is_table_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && name.len() <= 64
+    let identifier = |part: &str| {
+        let mut chars = part.chars();
+        chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && part.len() <= 64
+    };
+    match name.split_once('.') {
+        Some((schema, table)) => identifier(schema) && identifier(table),
+        None => identifier(name),
+    }
 }
 
 fn config_error(setting: &str, value: impl std::fmt::Display, expected: String) -> Error {
@@ -485,7 +505,7 @@ impl<F: Fn(&str) -> Option<String>> Lookup<F> {
         let value = raw.trim();
         match value.to_ascii_lowercase().as_str() {
             "true" | "1" | "yes" | "on" => {
-                return Ok(Some(crate::operation_log::DEFAULT_TABLE.to_owned()));
+                return Ok(Some(DEFAULT_OPERATION_LOG.to_owned()));
             }
             "false" | "0" | "no" | "off" | "" => return Ok(None),
             _ => {}
@@ -543,7 +563,8 @@ mod tests {
             ("SOFT_DELETE_RETRY_DELAY_MS", "5"),
             ("SOFT_DELETE_RETENTION_DAYS", "90"),
             ("SOFT_DELETE_PAUSE_BETWEEN_BATCHES_MS", " 20 "),
-            ("SOFT_DELETE_OPERATION_LOG", "ops_log"),
+            ("SOFT_DELETE_OPERATION_LOG", "audit.ops_log"),
+            ("SOFT_DELETE_LOG_CONDITION_VALUES", "on"),
         ])
         .expect("valid values");
         assert_eq!(
@@ -561,7 +582,8 @@ mod tests {
                 retention: DAY * 90,
                 retention_by_table: BTreeMap::new(),
                 pause_between_batches: Duration::from_millis(20),
-                operation_log: Some("ops_log".to_owned()),
+                operation_log: Some("audit.ops_log".to_owned()),
+                log_condition_values: true,
                 events: None,
             }
         );
@@ -577,11 +599,13 @@ mod tests {
             .expect_err("not a name")
             .to_string();
         assert!(error.contains("SOFT_DELETE_OPERATION_LOG"), "{error}");
-        let in_code = SoftDeleteConfig {
-            operation_log: Some("1ops".to_owned()),
-            ..SoftDeleteConfig::default()
-        };
-        assert!(in_code.validate().is_err());
+        for bad in ["1ops", "a.b.c", ".ops", "ops.", "a b"] {
+            let in_code = SoftDeleteConfig {
+                operation_log: Some(bad.to_owned()),
+                ..SoftDeleteConfig::default()
+            };
+            assert!(in_code.validate().is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -6,6 +6,9 @@ use sea_orm::DbErr;
 
 use crate::operation::OperationKind;
 
+/// A hook's error: any error type, or a message (`Err("why".into())`).
+pub type HookError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// A `Result` whose error is this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -145,7 +148,7 @@ pub enum Error {
         table: String,
         /// The hook's error.
         #[source]
-        source: crate::hooks::HookError,
+        source: HookError,
     },
 
     /// An `after_*` or `after_batch` hook failed (see [`crate::hooks`]); the change it followed
@@ -158,7 +161,54 @@ pub enum Error {
         table: String,
         /// The hook's error.
         #[source]
-        source: crate::hooks::HookError,
+        source: HookError,
+    },
+
+    /// A hook ended the transaction its batch ran in: it sent `COMMIT` or `ROLLBACK`, or on
+    /// MySQL/MariaDB a statement that commits implicitly (DDL such as `CREATE TABLE`). The
+    /// operation stops at once, before it sends anything more, and the batch's rows are checked
+    /// from another connection as after a lost `COMMIT`: `committed` says what became of them.
+    /// Rows found committed are counted in the enclosing [`Error::Bulk`]'s `partial_count`; rows
+    /// whose fate could not be told are its [`uncertain_count`](Error::uncertain_count).
+    #[error(
+        "`{hook}` on `{table}` ended the transaction of its batch ({}); the operation stopped. \
+         A hook's statements run inside the operation's transaction: write, never commit or roll \
+         back there, and run DDL elsewhere",
+        match committed {
+            Some(true) => format!("its {rows} rows were committed"),
+            Some(false) => format!("its {rows} rows were rolled back"),
+            None => format!("whether its {rows} rows were committed is unknown"),
+        }
+    )]
+    TransactionEnded {
+        /// The hook, e.g. `after_batch`.
+        hook: &'static str,
+        /// The entity's table.
+        table: String,
+        /// Rows the batch changed before the hook ended its transaction.
+        rows: u64,
+        /// `Some(true)` when those rows were found committed, `Some(false)` when they were
+        /// found rolled back, `None` when it could not be told.
+        committed: Option<bool>,
+        /// The hook's own error, when it returned one after ending the transaction.
+        #[source]
+        source: Option<HookError>,
+    },
+
+    /// A force delete of a row was refused: rows of a table that cascades from it are still kept
+    /// (active, or with active rows under them), and a purge never takes a parent from under a
+    /// kept row. Nothing was deleted. Soft-delete (or purge) those rows first.
+    #[error(
+        "`{table}` row {key} was not deleted: rows of `{kept_in}` under it are still kept \
+         (active, or with active rows under them); soft-delete or purge them first"
+    )]
+    Kept {
+        /// The table of the row.
+        table: String,
+        /// Its primary key, formatted for humans.
+        key: String,
+        /// The table of a cascade whose rows keep it.
+        kept_in: String,
     },
 
     /// A bulk operation failed part-way. Batches before `failed_batch` stay committed (unless the
@@ -183,6 +233,15 @@ pub enum Error {
         #[source]
         source: Box<Error>,
     },
+}
+
+impl From<crate::operation::ParseError> for Error {
+    fn from(error: crate::operation::ParseError) -> Self {
+        Error::InvalidArgument {
+            name: error.what,
+            reason: error.to_string(),
+        }
+    }
 }
 
 impl Error {
@@ -221,11 +280,17 @@ impl Error {
         }
     }
 
-    /// Rows whose fate is unknown because a `COMMIT` was lost ([`Error::CommitUnknown`], also
-    /// inside [`Error::Bulk`]); 0 for every other error.
+    /// Rows whose fate is unknown because a `COMMIT` was lost ([`Error::CommitUnknown`]) or a
+    /// hook ended the transaction and the rows could not be checked
+    /// ([`Error::TransactionEnded`]), also inside [`Error::Bulk`]; 0 for every other error.
     pub fn uncertain_count(&self) -> u64 {
         match self {
             Error::CommitUnknown { rows, .. } => *rows,
+            Error::TransactionEnded {
+                rows,
+                committed: None,
+                ..
+            } => *rows,
             Error::Bulk { source, .. } => source.uncertain_count(),
             _ => 0,
         }

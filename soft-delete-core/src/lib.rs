@@ -55,7 +55,7 @@
 //!   (`audit = "created"` only the first two) and implements [`Audit`].
 //! * `#[soft_delete(operation_id)]` adds `deletion_op`, where every soft delete and restore
 //!   writes the [`OperationId`] of its operation (a bulk operation's [`BulkReport::id`], a
-//!   one-record one's [`SoftDeleteOne::operation_id`]); [`SoftDeleteManager::restore_operation`]
+//!   one-record one's [`One::operation_id`](bulk::One::operation_id)); [`SoftDeleteManager::restore_operation`]
 //!   restores exactly the rows one operation deleted, and a batch whose `COMMIT` was lost is
 //!   checked by it.
 //! * `#[soft_delete(operation_id, cascade(super::post::Entity))]` makes the related entities'
@@ -160,7 +160,27 @@
 //! SQLite, PostgreSQL and MySQL/MariaDB, through SeaORM's sqlx drivers. Enable the same features
 //! as on `sea-orm`: `sqlx-sqlite`, `sqlx-postgres`, `sqlx-mysql` and a runtime such as
 //! `runtime-tokio-rustls`. Your crate must depend on `sea-orm` under the name `sea_orm`, as
-//! SeaORM's own derives require.
+//! SeaORM's own derives require. Entities in a schema (`#[sea_orm(schema_name = "tenant")]`: a
+//! PostgreSQL schema, a MySQL/MariaDB database, an attached SQLite database) are named with it
+//! in every statement the crate sends.
+//!
+//! # Architecture
+//!
+//! The crate is built in floors; every module imports only from the floors below its own, so
+//! there is no import circle, and a change has one road whatever calls it:
+//!
+//! | floor | modules | what lives there |
+//! |---|---|---|
+//! | face | [`manager`], [`service`], [`ext`], [`scope`], [`prune`], [`migration`], [`archive`], [`operation_log`] | what users call; thin, no SQL of their own beyond reading |
+//! | drivers | [`bulk`] (engine, ids, keyset walk, one record, inserts, sessions), [`throttle`] | the sources that feed the step, and the engine that runs batches: transactions, retries, timeouts, lost `COMMIT`s, pacing |
+//! | step | `step` (own statements, [`cascade`] statements, [`hooks`] calls, the log row, [`events`] announced) | one batch of one operation, in one transaction |
+//! | model | [`entity`], [`marker`], [`operation`], [`config`], [`hooks`] and [`events`] types, `change`, `columns` | what an entity, an operation and a change are |
+//! | ground | `sql` (the one table reference with its schema, quoting, keys, placeholders), `time`, [`error`] | SQL text and time, knowing nothing of soft delete |
+//!
+//! A one-record operation (`soft_delete_by_id`, an active model's `soft_delete`, the manager's
+//! and the service's) is a batch of one key through the same engine and step as a bulk
+//! operation: the same cascade, hooks, log, events and configuration. The derive crate stands
+//! apart: it generates code and knows no database.
 
 #![warn(
     missing_docs,
@@ -178,10 +198,13 @@ mod test_entities;
 pub mod archive;
 pub mod bulk;
 pub mod cascade;
+mod change;
+mod columns;
 pub mod config;
 pub mod entity;
 pub mod error;
 pub mod events;
+pub mod ext;
 pub mod hooks;
 pub mod manager;
 pub mod marker;
@@ -192,31 +215,25 @@ pub mod prune;
 pub mod report;
 pub mod scope;
 pub mod service;
+mod sql;
+mod step;
 pub mod throttle;
+mod time;
 
-pub use bulk::{
-    BatchOptions, BatchSize, Bulk, BulkConnection, BulkCreate, BulkInsert, BulkRestore,
-    BulkSoftDelete, Explain, ExplainedStatement, PrimaryKeyValue, Purge, StopSignal, explain,
-};
-pub use cascade::CascadeChild;
+pub use bulk::{BatchOptions, BatchSize, BulkConnection, PrimaryKeyValue, StopSignal};
 pub use config::SoftDeleteConfig;
-pub use entity::{
-    Audit, AuditColumns, BoxFuture, ForceDeleteOne, RestoreOne, SoftDelete,
-    SoftDeleteActiveModelExt, SoftDeleteModelExt, SoftDeleteOne, Timestamp,
-};
+pub use entity::{Audit, DefaultScope, SoftDelete, SoftDeleteModelExt};
 pub use error::{Error, Result, RowState};
-pub use hooks::{Batch, BulkHooks, HookContext, HookError, HookResult, SoftDeleteHooks};
-pub use manager::{DeletionStats, SoftDeleteManager, Undo};
+pub use ext::{SoftDeleteActiveModelExt, SoftDeleteEntityExt};
+pub use hooks::{Batch, BulkHooks, HookContext, HookResult, SoftDeleteHooks};
+pub use manager::{DeletionStats, SoftDeleteManager};
 pub use marker::{EpochUnit, Marker, TimedMarker};
-pub use operation::{OperationId, OperationKind, Selection};
-pub use operation_log::{OperationRecord, OperationStatus, Operations};
+pub use operation::{OperationId, OperationKind, OperationStatus};
+pub use operation_log::OperationRecord;
 pub use report::{AlertSink, BulkAlert, BulkReport, Progress, TracingAlertSink};
-pub use scope::{
-    ActiveRelatedExt, DefaultScope, Scope, Scoped, SoftDeleteQueryExt, Unscoped, only_active,
-};
-pub use service::{
-    BaseService, Create, ServiceSoftDelete, ServiceStatistics, SoftDeleteService, Update,
-};
+pub use scope::{ActiveRelatedExt, Scope, Scoped, SoftDeleteQueryExt, only_active};
+pub use service::{BaseService, ServiceStatistics, SoftDeleteService};
+pub use time::Timestamp;
 
 /// The entity attribute: injects the soft-delete columns and implements [`SoftDelete`].
 ///
@@ -259,26 +276,27 @@ pub use soft_delete_derive::SoftDelete;
 pub mod prelude {
     pub use crate::bulk::BatchOptions;
     pub use crate::config::SoftDeleteConfig;
-    pub use crate::entity::{
-        Audit, SoftDelete, SoftDeleteActiveModelExt, SoftDeleteModelExt, Timestamp,
-    };
+    pub use crate::entity::{Audit, SoftDelete, SoftDeleteModelExt};
     pub use crate::error::{Error, Result};
+    pub use crate::ext::{SoftDeleteActiveModelExt, SoftDeleteEntityExt};
     pub use crate::hooks::{Batch, BulkHooks, HookContext, HookResult, SoftDeleteHooks};
     pub use crate::manager::{DeletionStats, SoftDeleteManager};
     pub use crate::operation::{OperationId, OperationKind};
     pub use crate::report::BulkReport;
     pub use crate::scope::{ActiveRelatedExt, Scope, Scoped, SoftDeleteQueryExt};
     pub use crate::service::{BaseService, SoftDeleteService};
+    pub use crate::time::Timestamp;
 }
 
 /// Items the macros' generated code refers to. Not part of the public API.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::cascade::CascadeChild;
-    pub use crate::entity::{Audit, AuditColumns, SoftDelete};
+    pub use crate::columns::AuditColumns;
+    pub use crate::entity::{Audit, DefaultScope, SoftDelete};
     pub use crate::hooks::{BulkHooks, SoftDeleteHooks};
     pub use crate::marker::{EpochUnit, Marker, TimedMarker};
-    pub use crate::scope::{DefaultScope, Scope, Scoped, Unscoped};
+    pub use crate::scope::{Scope, Scoped, Unscoped};
     pub use sea_orm::prelude::DateTimeUtc;
     pub use sea_orm::{EntityTrait, PrimaryKeyTrait, Select};
 }

@@ -97,19 +97,24 @@ use std::sync::Arc;
 use futures::Stream;
 use sea_orm::sea_query::{Condition, IntoCondition};
 
+use futures::future::BoxFuture;
+
 use crate::bulk::BatchOptions;
 use crate::bulk::{
-    self, Bulk, BulkConnection, BulkCreate, BulkInsert, BulkRestore, BulkSoftDelete, CreateAction,
-    Filter, FromIter, Ids, PrimaryKeyValue, Purge, PurgeAction, RestoreAction, Rows,
-    SoftDeleteAction,
+    Bulk, BulkConnection, BulkCreate, BulkInsert, BulkRestore, BulkSoftDelete, CreateAction,
+    Filter, ForceDeleteOne, FromIter, Ids, PrimaryKeyValue, Purge, PurgeAction, RestoreAction,
+    RestoreOne, Rows, SoftDeleteAction, SoftDeleteOne,
 };
 use crate::config::SoftDeleteConfig;
-use crate::entity::{BoxFuture, RestoreOne, SoftDelete, SoftDeleteOne, Timestamp};
+use crate::entity::SoftDelete;
 use crate::error::{Error, Result};
+use crate::ext::SoftDeleteEntityExt;
 use crate::marker::TimedMarker;
-use crate::operation::{OperationId, OperationKind};
-use crate::operation_log::{self, OperationRecord, OperationStatus, Operations};
+use crate::operation::{OperationId, OperationKind, OperationStatus};
+use crate::operation_log::{self, OperationRecord, Operations};
 use crate::report::{AlertSink, BulkReport, TracingAlertSink};
+use crate::sql::Table;
+use crate::time::Timestamp;
 
 /// Runs batched bulk operations on soft-delete entities; see the [module documentation](self).
 ///
@@ -304,7 +309,7 @@ where
     /// [`bulk_restore_where`](Self::bulk_restore_where) does, with the same options.
     ///
     /// `op` is the [`BulkReport::id`](crate::BulkReport::id) of a bulk soft delete, or the
-    /// [`operation_id`](crate::SoftDeleteOne::operation_id) of a one-record one.
+    /// [`operation_id`](crate::bulk::One::operation_id) of a one-record one.
     ///
     /// # Errors
     ///
@@ -348,42 +353,42 @@ where
                 "`{}` has no operation column, so the rows an operation deleted cannot be told \
                  apart: declare the entity with `#[soft_delete(operation_id)]` and add the \
                  column (`AddSoftDeleteColumns` does)",
-                E::default().table_name()
+                Table::of::<E>()
             ),
         })?;
-        Ok(self
-            .bulk_restore_where::<E>(column.eq(op.to_string()))
-            .reversing(op))
+        Ok(self.bulk_restore_where::<E>(column.eq(op)).reversing(op))
     }
 
     /// Soft-deletes the row of `E` with this key, as
-    /// [`SoftDelete::soft_delete_by_id`](crate::SoftDelete::soft_delete_by_id) does, and records
-    /// it in the operation log when the configuration keeps one (in the same transaction).
+    /// [`SoftDeleteEntityExt::soft_delete_by_id`] does, with the manager's configuration: its
+    /// operation log (in the same transaction), events, required fields, retries and limits.
+    /// Inside a transaction of yours it sends no event (see [`crate::events`]).
     pub fn soft_delete_by_id<E, I>(&self, id: I) -> SoftDeleteOne<'c, E, C>
     where
         E: SoftDelete,
         I: Into<PrimaryKeyValue<E>>,
     {
-        let one = E::soft_delete_by_id(self.db, id).with_config(&self.config);
-        match self.db.control() {
-            Some(_) => one,
-            None => one.without_events(),
-        }
+        E::soft_delete_by_id(self.db, id).with_config(&self.config)
     }
 
-    /// Restores the row of `E` with this key, as
-    /// [`SoftDelete::restore_by_id`](crate::SoftDelete::restore_by_id) does, and records it in
-    /// the operation log when the configuration keeps one (in the same transaction).
+    /// Restores the row of `E` with this key, as [`SoftDeleteEntityExt::restore_by_id`] does,
+    /// with the manager's configuration.
     pub fn restore_by_id<E, I>(&self, id: I) -> RestoreOne<'c, E, C>
     where
         E: SoftDelete,
         I: Into<PrimaryKeyValue<E>>,
     {
-        let one = E::restore_by_id(self.db, id).with_config(&self.config);
-        match self.db.control() {
-            Some(_) => one,
-            None => one.without_events(),
-        }
+        E::restore_by_id(self.db, id).with_config(&self.config)
+    }
+
+    /// Deletes the row of `E` with this key for good, after the rows under it in its cascade,
+    /// as [`SoftDeleteEntityExt::force_delete_by_id`] does, with the manager's configuration.
+    pub fn force_delete_by_id<E, I>(&self, id: I) -> ForceDeleteOne<'c, E, C>
+    where
+        E: SoftDelete,
+        I: Into<PrimaryKeyValue<E>>,
+    {
+        E::force_delete_by_id(self.db, id).with_config(&self.config)
     }
 
     /// The [operation log](crate::operation_log), newest first: set filters and a limit on the
@@ -497,12 +502,28 @@ where
     }
 
     /// [`hard_delete_before`](Self::hard_delete_before) with the cutoff the configuration's
-    /// `retention` before the operation starts.
+    /// retention for `E`'s table ([`SoftDeleteConfig::retention_for`]) before the operation
+    /// starts.
     pub fn purge_expired<E>(&self) -> Purge<'c, E, C>
     where
         E: SoftDelete + TimedMarker,
     {
-        self.bulk(Filter(Condition::all()), PurgeAction::expired())
+        self.bulk(Filter(Condition::all()), PurgeAction::expired(None, None))
+    }
+
+    /// A purge of the rows matching `filter` deleted more than `older_than` (the
+    /// configuration's retention for the table, when `None`) before `now`: what a prune policy
+    /// by age runs.
+    pub(crate) fn purge_older_than<E>(
+        &self,
+        filter: Condition,
+        older_than: Option<std::time::Duration>,
+        now: Timestamp,
+    ) -> Purge<'c, E, C>
+    where
+        E: SoftDelete,
+    {
+        self.bulk(Filter(filter), PurgeAction::expired(older_than, Some(now)))
     }
 
     /// Deletes for good the soft-deleted rows that match `condition`, whenever they were
@@ -552,12 +573,8 @@ where
     }
 
     /// A purge of the soft-deleted rows matching `filter` and, with a cutoff, deleted before
-    /// it; for policies that checked the marker keeps the time when they give a cutoff.
-    pub(crate) fn purge_with<E>(
-        &self,
-        filter: Condition,
-        cutoff: Option<Timestamp>,
-    ) -> Purge<'c, E, C>
+    /// it.
+    fn purge_with<E>(&self, filter: Condition, cutoff: Option<Timestamp>) -> Purge<'c, E, C>
     where
         E: SoftDelete,
     {
@@ -609,13 +626,13 @@ where
     {
         let row = self
             .db
-            .query_one(&bulk::sql::deletion_counts::<E>())
+            .query_one(&crate::step::statements::deletion_counts::<E>())
             .await?
             .ok_or_else(|| sea_orm::DbErr::Custom("COUNT(*) returned no row".to_owned()))?;
         let total: i64 = row.try_get_by_index(0)?;
         let deleted: i64 = row.try_get_by_index(1)?;
         Ok(DeletionStats::new(
-            E::default().table_name().to_owned(),
+            Table::of::<E>().to_string(),
             total.max(0) as u64,
             deleted.max(0) as u64,
         ))
@@ -675,7 +692,7 @@ where
                 options,
                 ..
             } = self;
-            let table = E::default().table_name().to_owned();
+            let table = Table::of::<E>().to_string();
             let refuse = |reason: String| Error::InvalidArgument {
                 name: "operation",
                 reason,
@@ -704,7 +721,7 @@ where
                      with restore_operation meanwhile"
                 )));
             }
-            let selected = column.eq(op.to_string());
+            let selected = column.eq(op);
             match record.kind {
                 OperationKind::SoftDelete => {
                     let mut restore = manager

@@ -82,8 +82,7 @@
 use sea_orm::sea_query::{Condition, Expr, ExprTrait};
 use sea_orm::{ColumnTrait, DbBackend, Value};
 
-use crate::entity::{SoftDelete, Timestamp, ceil_micros, timestamp_value};
-use crate::error::{Error, Result};
+use crate::time::{Timestamp, ceil_micros, timestamp_value};
 
 /// The unit of an epoch marker.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -162,7 +161,7 @@ pub enum Marker<C> {
     },
 }
 
-/// A [`SoftDelete`] entity whose marker records when a row was deleted: every marker but a
+/// A [`SoftDelete`](crate::SoftDelete) entity whose marker records when a row was deleted: every marker but a
 /// flag alone. Implemented by the macros; needed by everything that compares deletion times
 /// (purge by cutoff, `deleted_before` / `deleted_after`), beside the `SoftDelete` bound.
 #[diagnostic::on_unimplemented(
@@ -423,7 +422,7 @@ impl<C: sea_orm::IdenStatic> Marker<C> {
     /// the column, the others `(…) IS TRUE`.
     pub(crate) fn guard_sql(&self, backend: DbBackend, deleted: bool) -> String {
         let quoted = |column: &C| {
-            let name = crate::bulk::sql::quote(backend, column.as_str());
+            let name = crate::sql::quote(backend, column.as_str());
             match backend {
                 DbBackend::Sqlite => format!("+{name}"),
                 _ => name,
@@ -452,38 +451,6 @@ impl<C: sea_orm::IdenStatic> Marker<C> {
     }
 }
 
-/// Refuses a soft-delete time that `E`'s marker, or the marker of an entity its cascade
-/// reaches, cannot hold: an epoch holds times after 1970-01-01 00:00:00 UTC (0 means live).
-/// Other markers take any time the backend does.
-pub(crate) fn check_stamp<E: SoftDelete>(at: Timestamp) -> Result<()> {
-    let refuse = |table: &str| Error::InvalidArgument {
-        name: "at",
-        reason: format!(
-            "{at} is not after 1970-01-01 00:00:00 UTC: `{table}` marks deletions with an epoch, \
-             which holds 0 for live rows and the time since 1970 for deleted ones"
-        ),
-    };
-    if E::marker().refuses_stamp(at) {
-        return Err(refuse(E::default().table_name()));
-    }
-    // The cascade's depth is bounded by `cascade::check`; this walk stops at the same depth.
-    let mut level = E::cascade();
-    for _ in 0..crate::cascade::MAX_DEPTH {
-        if level.is_empty() {
-            break;
-        }
-        let mut next = Vec::new();
-        for child in level {
-            if child.refuses_stamp(at) {
-                return Err(refuse(child.table_name()));
-            }
-            next.extend(child.children());
-        }
-        level = next;
-    }
-    Ok(())
-}
-
 impl<C> Marker<C> {
     /// True for an epoch that would hold `at` as 0 or less: a time it cannot tell from a live
     /// row.
@@ -492,13 +459,23 @@ impl<C> Marker<C> {
     }
 }
 
+/// `value` as a `T`, or `None` when it is NULL or of another type.
+pub(crate) fn value_to<T>(value: Value) -> Option<T>
+where
+    T: sea_orm::sea_query::ValueType + sea_orm::sea_query::Nullable,
+{
+    <Option<T> as sea_orm::sea_query::ValueType>::try_from(value)
+        .ok()
+        .flatten()
+}
+
 /// The deletion state of a loaded row, from the values `get` reads for the marker's columns:
 /// whether it is deleted, and when, where the marker says.
 pub(crate) fn read_state<C: Clone>(
     marker: &Marker<C>,
     get: impl Fn(C) -> Value,
 ) -> (bool, Option<Timestamp>) {
-    let time = |column: Option<C>| crate::entity::value_to::<Timestamp>(get(column?));
+    let time = |column: Option<C>| value_to::<Timestamp>(get(column?));
     let flag = |column: C| matches!(get(column), Value::Bool(Some(true)));
     match marker.clone() {
         Marker::Timestamp(at) => {

@@ -19,23 +19,14 @@
 
 use sea_orm::sea_query::ConditionalStatement;
 use sea_orm::sea_query::{
-    Alias, ColumnDef, ColumnType, Index, IndexCreateStatement, Table, TableCreateStatement,
+    Alias, ColumnDef, Index, IndexCreateStatement, Table, TableCreateStatement,
 };
 use sea_orm::{DbBackend, IdenStatic, Schema, Value};
 
 use crate::entity::SoftDelete;
 use crate::marker::Marker;
 
-/// The column type this crate gives soft-delete and audit timestamps on `backend`.
-///
-/// `timestamptz` on PostgreSQL, `DATETIME(6)` on MySQL/MariaDB (microseconds, no 2038 limit),
-/// and SeaORM's text timestamp on SQLite.
-pub fn timestamp_type(backend: DbBackend) -> ColumnType {
-    match backend {
-        DbBackend::MySql => ColumnType::custom("DATETIME(6)"),
-        _ => ColumnType::TimestampWithTimeZone,
-    }
-}
+pub use crate::time::timestamp_type;
 
 /// The names of the timestamp columns this crate writes for `E`: `deleted_at` and, for audited
 /// entities, `created_at` and `updated_at`.
@@ -391,19 +382,95 @@ pub fn unique_among_active_name<E: SoftDelete>(columns: &[E::Column]) -> String 
         name.push('_');
         name.push_str(column.as_str());
     }
-    if name.len() > 56 {
-        let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        });
-        name.truncate(46);
-        name.push_str(&format!("_{:08x}", hash as u32));
-    }
+    let mut name = shortened(name);
     name.push_str("_active");
     name
 }
 
+/// `name` as it is when it has at most 56 bytes; otherwise its first 46 bytes (cut at a
+/// character boundary: a table may be named in any script) and a hash of the whole.
+fn shortened(mut name: String) -> String {
+    if name.len() > 56 {
+        let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        let mut end = 46;
+        while !name.is_char_boundary(end) {
+            end -= 1;
+        }
+        name.truncate(end);
+        name.push_str(&format!("_{:08x}", hash as u32));
+    }
+    name
+}
+
+#[cfg(test)]
+mod naming_tests {
+    #[test]
+    fn long_names_of_any_script_are_shortened_without_a_panic() {
+        let short = super::shortened("ux_users_email".to_owned());
+        assert_eq!(short, "ux_users_email");
+        // 3-byte characters: byte 46 falls inside one.
+        let long = format!("ux_{}", "表".repeat(30));
+        let shortened = super::shortened(long.clone());
+        assert!(shortened.len() <= 56, "{shortened}");
+        assert!(shortened.starts_with("ux_表"), "{shortened}");
+        assert_ne!(shortened, super::shortened(format!("{long}x")));
+    }
+}
+
 /// The generated column that MySQL/MariaDB uniqueness among active rows is built on.
 pub const ACTIVE_FLAG_COLUMN: &str = "soft_delete_active";
+
+/// The default archive of `E`: `<table>_archive`, in `E`'s schema when it has one.
+pub fn archive_table_name<E: sea_orm::EntityTrait>() -> String {
+    format!("{}_archive", crate::sql::Table::of::<E>().name())
+}
+
+/// `CREATE TABLE IF NOT EXISTS <name>` for `E`'s archive on `backend` (see [`crate::archive`]). A bare `name` is a table in `E`'s schema; `schema.table` names
+/// another.
+pub fn create_archive_table<E: SoftDelete>(backend: DbBackend, name: &str) -> TableCreateStatement {
+    let source = crate::migration::create_table_from_entity::<E>(backend);
+    let mut table = Table::create();
+    table
+        .table(crate::sql::Table::of::<E>().sibling(name).table_name())
+        .if_not_exists();
+    for column in source.get_columns() {
+        let name = column.get_column_name();
+        let mut copy = match column.get_column_type() {
+            Some(ty) => ColumnDef::new_with_type(Alias::new(&name), ty.clone()),
+            None => ColumnDef::new(Alias::new(&name)),
+        };
+        copy.null();
+        table.col(copy);
+    }
+    table.col(
+        ColumnDef::new_with_type(
+            Alias::new(crate::step::archive::ARCHIVED_AT),
+            crate::time::timestamp_type(backend),
+        )
+        .not_null(),
+    );
+    table.to_owned()
+}
+
+/// `CREATE INDEX idx_<name>_key ON <name> (<E's key columns>)`: finds a key's archived copies.
+pub fn archive_key_index<E: SoftDelete>(name: &str) -> IndexCreateStatement {
+    let table = crate::sql::Table::of::<E>().sibling(name);
+    let mut index = Index::create();
+    index
+        .name(archive_key_index_name(table.name()))
+        .table(table.table_name());
+    for column in crate::sql::key_columns::<E>() {
+        index.col(Alias::new(column.as_str()));
+    }
+    index.to_owned()
+}
+
+/// The name of [`archive_key_index`]: `idx_<name>_key`.
+pub fn archive_key_index_name(name: &str) -> String {
+    format!("idx_{name}_key")
+}
 
 #[cfg(feature = "migration")]
 pub use with_migration::*;
@@ -591,7 +658,7 @@ mod with_migration {
     impl CreateOperationLog {
         /// The log with the default name, [`DEFAULT_TABLE`](crate::operation_log::DEFAULT_TABLE).
         pub fn new() -> Self {
-            Self::named(crate::operation_log::DEFAULT_TABLE)
+            Self::named(crate::config::DEFAULT_OPERATION_LOG)
         }
 
         /// The log named `table` (as in [`SoftDeleteConfig::operation_log`](crate::SoftDeleteConfig::operation_log)).
@@ -684,7 +751,7 @@ mod with_migration {
     impl<E: SoftDelete> CreateArchiveTable<E> {
         /// The entity's default archive, `<table>_archive`.
         pub fn new() -> Self {
-            Self::named(crate::archive::archive_table_name::<E>())
+            Self::named(crate::migration::archive_table_name::<E>())
         }
 
         /// An archive named `table`.
@@ -719,7 +786,9 @@ mod with_migration {
     #[async_trait::async_trait]
     impl<E: SoftDelete> MigrationTrait for CreateArchiveTable<E> {
         async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-            use crate::archive::{archive_key_index, archive_key_index_name, create_archive_table};
+            use crate::migration::{
+                archive_key_index, archive_key_index_name, create_archive_table,
+            };
             create_table_with_index(
                 manager,
                 create_archive_table::<E>(manager.get_database_backend(), &self.table),

@@ -35,83 +35,23 @@
 //! newest first; [`SoftDeleteManager::undo`](crate::SoftDeleteManager::undo) reverses a soft
 //! delete or a restore, as a new logged operation.
 
-use std::fmt;
 use std::future::IntoFuture;
-use std::str::FromStr;
 
+use futures::future::BoxFuture;
 use sea_orm::sea_query::{
-    Alias, ColumnDef, Expr, ExprTrait, Index, IndexCreateStatement, Order, Query, Table,
+    Alias, ColumnDef, Expr, ExprTrait, Index, IndexCreateStatement, Order, Query, Table as Create,
     TableCreateStatement,
 };
-use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Statement};
+use sea_orm::{ConnectionTrait, DbBackend, QueryResult};
 
-use crate::cascade::Tally;
-use crate::entity::{BoxFuture, Timestamp, bind_timestamps, now, timestamp_value};
 use crate::error::{Error, Result};
+pub use crate::operation::OperationStatus;
 use crate::operation::{OperationId, OperationKind};
+use crate::sql::Table;
+use crate::time::Timestamp;
 
 /// The log's table name when none is given.
-pub const DEFAULT_TABLE: &str = "soft_delete_operations";
-
-/// Where an operation stands, as the log records it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum OperationStatus {
-    /// Started and not finished: still running, or its process stopped before it could say.
-    Running,
-    /// Finished: every row it selected was done.
-    Completed,
-    /// Stopped at its maximum duration; the rows done so far stay done.
-    Stopped,
-    /// Failed; the rows of the batches that committed before stay done, and are counted.
-    Failed,
-}
-
-impl OperationStatus {
-    /// The name stored in the log: `running`, `completed`, `stopped`, `failed`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OperationStatus::Running => "running",
-            OperationStatus::Completed => "completed",
-            OperationStatus::Stopped => "stopped",
-            OperationStatus::Failed => "failed",
-        }
-    }
-}
-
-impl fmt::Display for OperationStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for OperationStatus {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        [
-            OperationStatus::Running,
-            OperationStatus::Completed,
-            OperationStatus::Stopped,
-            OperationStatus::Failed,
-        ]
-        .into_iter()
-        .find(|status| status.as_str() == s)
-        .ok_or_else(|| invalid_log(format!("unknown status `{s}`")))
-    }
-}
-
-fn kind_from_str(s: &str) -> Result<OperationKind> {
-    [
-        OperationKind::SoftDelete,
-        OperationKind::Restore,
-        OperationKind::Purge,
-        OperationKind::Create,
-    ]
-    .into_iter()
-    .find(|kind| kind.as_str() == s)
-    .ok_or_else(|| invalid_log(format!("unknown operation kind `{s}`")))
-}
+pub const DEFAULT_TABLE: &str = crate::config::DEFAULT_OPERATION_LOG;
 
 fn invalid_log(reason: String) -> Error {
     Error::InvalidArgument {
@@ -182,7 +122,7 @@ impl OperationRecord {
         rows_by_table.sort_by_key(|(name, _)| *name != table);
         Ok(OperationRecord {
             id: text("id")?.parse()?,
-            kind: kind_from_str(&text("kind")?)?,
+            kind: text("kind")?.parse()?,
             table,
             rows_by_table,
             requested: count("requested")?,
@@ -197,15 +137,6 @@ impl OperationRecord {
             reverses: optional("reverses")?.map(|id| id.parse()).transpose()?,
         })
     }
-}
-
-fn rows_json(tally: &Tally) -> String {
-    let map: serde_json::Map<String, serde_json::Value> = tally
-        .0
-        .iter()
-        .map(|(table, rows)| (table.clone(), serde_json::Value::from(*rows)))
-        .collect();
-    serde_json::Value::Object(map).to_string()
 }
 
 fn parse_rows(text: &str) -> Result<Vec<(String, u64)>> {
@@ -240,14 +171,14 @@ fn parse_rows(text: &str) -> Result<Vec<(String, u64)>> {
 /// assert!(sql.contains(r#""rows_by_table" text NOT NULL"#), "{sql}");
 /// ```
 pub fn create_table(backend: DbBackend, table: &str) -> TableCreateStatement {
-    let timestamp = crate::migration::timestamp_type(backend);
+    let timestamp = crate::time::timestamp_type(backend);
     let id = |name: &str| {
         let mut def = ColumnDef::new(Alias::new(name));
         def.string_len(36);
         def
     };
-    Table::create()
-        .table(Alias::new(table))
+    Create::create()
+        .table(Table::parse(table).table_name())
         .if_not_exists()
         .col(id("id").not_null().primary_key())
         .col(ColumnDef::new(Alias::new("kind")).string_len(16).not_null())
@@ -291,115 +222,18 @@ pub fn create_table(backend: DbBackend, table: &str) -> TableCreateStatement {
         .to_owned()
 }
 
-/// The name of the index [`index`] creates.
+/// The name of the index [`index`] creates (without the log's schema, if it has one).
 pub fn index_name(table: &str) -> String {
-    format!("idx_{table}_table_name")
+    format!("idx_{}_table_name", Table::parse(table).name())
 }
 
 /// The index on the log's `table_name`, for listing one table's operations.
 pub fn index(table: &str) -> IndexCreateStatement {
     Index::create()
         .name(index_name(table))
-        .table(Alias::new(table))
+        .table(Table::parse(table).table_name())
         .col(Alias::new("table_name"))
         .to_owned()
-}
-
-/// What the engine records about an operation it runs, when the log is on.
-#[derive(Clone, Debug)]
-pub(crate) struct Entry {
-    pub(crate) log: String,
-    pub(crate) id: OperationId,
-    pub(crate) kind: OperationKind,
-    pub(crate) table: String,
-    pub(crate) actor: Option<String>,
-    pub(crate) reason: Option<String>,
-    pub(crate) selection: String,
-    pub(crate) reverses: Option<OperationId>,
-}
-
-/// What the log holds of an operation so far.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Totals {
-    pub(crate) rows: Tally,
-    pub(crate) requested: u64,
-    pub(crate) batches: u64,
-}
-
-impl Entry {
-    /// The row, inserted when the operation starts.
-    pub(crate) fn start(&self, backend: DbBackend) -> Statement {
-        let mut rows = Tally::default();
-        rows.add(&self.table, 0);
-        let insert = Query::insert()
-            .into_table(Alias::new(&self.log))
-            .columns(
-                [
-                    "id",
-                    "kind",
-                    "table_name",
-                    "rows_changed",
-                    "rows_by_table",
-                    "requested",
-                    "batches",
-                    "actor",
-                    "reason",
-                    "selection",
-                    "status",
-                    "started_at",
-                    "reverses",
-                ]
-                .map(Alias::new),
-            )
-            .values_panic([
-                Expr::val(self.id.to_string()),
-                Expr::val(self.kind.as_str()),
-                Expr::val(self.table.clone()),
-                Expr::val(0i64),
-                Expr::val(rows_json(&rows)),
-                Expr::val(0i64),
-                Expr::val(0i64),
-                Expr::val(self.actor.clone()),
-                Expr::val(self.reason.clone()),
-                Expr::val(self.selection.clone()),
-                Expr::val(OperationStatus::Running.as_str()),
-                Expr::val(timestamp_value(now())),
-                Expr::val(self.reverses.map(|op| op.to_string())),
-            ])
-            .to_owned();
-        bind_timestamps(backend.build(&insert))
-    }
-
-    /// The counts after a batch, written in the batch's transaction: absolute values, so that a
-    /// retried batch writes the same.
-    pub(crate) fn progress(&self, backend: DbBackend, totals: &Totals) -> Statement {
-        let update = Query::update()
-            .table(Alias::new(&self.log))
-            .value(Alias::new("rows_changed"), totals.rows.total() as i64)
-            .value(Alias::new("rows_by_table"), rows_json(&totals.rows))
-            .value(Alias::new("requested"), totals.requested as i64)
-            .value(Alias::new("batches"), totals.batches as i64)
-            .and_where(Expr::col(Alias::new("id")).eq(self.id.to_string()))
-            .to_owned();
-        backend.build(&update)
-    }
-
-    /// The final status.
-    pub(crate) fn finish(
-        &self,
-        backend: DbBackend,
-        status: OperationStatus,
-        error: Option<String>,
-    ) -> Statement {
-        let update = Query::update()
-            .table(Alias::new(&self.log))
-            .value(Alias::new("status"), status.as_str())
-            .value(Alias::new("error"), error)
-            .value(Alias::new("finished_at"), timestamp_value(now()))
-            .and_where(Expr::col(Alias::new("id")).eq(self.id.to_string()))
-            .to_owned();
-        bind_timestamps(backend.build(&update))
-    }
 }
 
 /// Reads one operation from the log `table`.
@@ -410,8 +244,8 @@ pub(crate) async fn find<C: ConnectionTrait>(
 ) -> Result<Option<OperationRecord>> {
     let select = Query::select()
         .expr(Expr::cust("*"))
-        .from(Alias::new(table))
-        .and_where(Expr::col(Alias::new("id")).eq(id.to_string()))
+        .from(Table::parse(table).table_ref())
+        .and_where(Expr::col(Alias::new("id")).eq(id))
         .to_owned();
     let statement = conn.get_database_backend().build(&select);
     match conn.query_one_raw(statement).await? {
@@ -433,6 +267,9 @@ pub struct Operations<'a, C> {
 }
 
 impl<'a, C> Operations<'a, C> {
+    /// The most operations one listing returns: every backend binds a limit up to this.
+    pub const MAX_LIMIT: u64 = i64::MAX as u64;
+
     pub(crate) fn new(db: &'a C, log: Option<String>) -> Self {
         Operations {
             db,
@@ -449,10 +286,9 @@ impl<'a, C> Operations<'a, C> {
         self
     }
 
-    /// Only operations on `E`'s table.
+    /// Only operations on `E`'s table (in `E`'s schema, as the log names it: `tenant.orders`).
     pub fn entity<E: sea_orm::EntityTrait>(self) -> Self {
-        let table = sea_orm::EntityName::table_name(&E::default()).to_owned();
-        self.table(table)
+        self.table(Table::of::<E>().to_string())
     }
 
     /// Only operations of this kind.
@@ -461,9 +297,10 @@ impl<'a, C> Operations<'a, C> {
         self
     }
 
-    /// At most `n` operations (100 by default).
+    /// At most `n` operations (100 by default; any `n` above [`Operations::MAX_LIMIT`] lists
+    /// that many).
     pub fn limit(mut self, n: u64) -> Self {
-        self.limit = n;
+        self.limit = Ord::min(n, Self::MAX_LIMIT);
         self
     }
 }
@@ -478,14 +315,14 @@ impl<'a, C: ConnectionTrait + Sync> IntoFuture for Operations<'a, C> {
             let mut select = Query::select();
             select
                 .expr(Expr::cust("*"))
-                .from(Alias::new(&log))
+                .from(Table::parse(&log).table_ref())
                 .order_by(Alias::new("id"), Order::Desc)
                 .limit(self.limit);
             if let Some(table) = self.table {
                 select.and_where(Expr::col(Alias::new("table_name")).eq(table));
             }
             if let Some(kind) = self.kind {
-                select.and_where(Expr::col(Alias::new("kind")).eq(kind.as_str()));
+                select.and_where(Expr::col(Alias::new("kind")).eq(kind));
             }
             let statement = self.db.get_database_backend().build(&select);
             let rows = self.db.query_all_raw(statement).await?;
@@ -508,14 +345,16 @@ pub(crate) fn log_disabled() -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::step::Tally;
+    use crate::step::log::rows_json;
 
     #[test]
     fn rows_by_table_round_trips_as_a_json_object() {
         let mut tally = Tally::default();
         tally.add("accounts", 2);
-        tally.add("projects", 5);
+        tally.add("tenant.projects", 5);
         let text = rows_json(&tally);
-        assert_eq!(text, r#"{"accounts":2,"projects":5}"#);
+        assert_eq!(text, r#"{"accounts":2,"tenant.projects":5}"#);
         assert_eq!(parse_rows(&text).expect("parses"), tally.0);
         assert!(parse_rows("[1]").is_err());
         assert!(parse_rows(r#"{"a":-1}"#).is_err());
@@ -535,10 +374,21 @@ mod tests {
             );
         }
         assert_eq!(
-            kind_from_str("soft delete").ok(),
+            "soft delete".parse::<OperationKind>().ok(),
             Some(OperationKind::SoftDelete)
         );
-        assert!(kind_from_str("delete").is_err());
+        assert!("delete".parse::<OperationKind>().is_err());
         assert!("done".parse::<OperationStatus>().is_err());
+    }
+
+    #[test]
+    fn a_log_in_another_schema_is_named_with_it() {
+        use sea_orm::sea_query::PostgresQueryBuilder;
+        let sql = create_table(DbBackend::Postgres, "audit.ops").to_string(PostgresQueryBuilder);
+        assert!(
+            sql.starts_with(r#"CREATE TABLE IF NOT EXISTS "audit"."ops""#),
+            "{sql}"
+        );
+        assert_eq!(index_name("audit.ops"), "idx_ops_table_name");
     }
 }

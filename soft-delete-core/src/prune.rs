@@ -59,13 +59,27 @@ use std::time::{Duration, Instant};
 use sea_orm::sea_query::{Condition, IntoCondition};
 use sea_orm::{Iterable, RelationTrait};
 
+use futures::future::BoxFuture;
+
 use crate::bulk::{BatchOptions, BulkConnection, StopSignal};
-use crate::cascade::table_name;
-use crate::entity::{BoxFuture, SoftDelete, Timestamp};
+use crate::entity::SoftDelete;
 use crate::error::{Error, Result};
 use crate::manager::SoftDeleteManager;
 use crate::marker::TimedMarker;
 use crate::report::{BulkReport, Progress};
+use crate::sql::{Table, table_exists};
+use crate::time::Timestamp;
+
+/// The table a relation names (with its schema), if it names one.
+fn relation_table(table: &sea_orm::sea_query::TableRef) -> Option<Table> {
+    match table {
+        sea_orm::sea_query::TableRef::Table(name, _) => Some(Table::parse(&match &name.0 {
+            Some(schema) => format!("{}.{}", schema.1, name.1),
+            None => name.1.to_string(),
+        })),
+        _ => None,
+    }
+}
 
 /// An entity whose soft-deleted rows a prune removes by its own condition (Laravel's
 /// `Prunable::prunable()`), used by [`Policy::prunable`].
@@ -180,10 +194,10 @@ impl<E: SoftDelete> Policy<E> {
         }
     }
 
-    /// Copies the rows into the entity's archive table, `<table>_archive`, before deleting them
-    /// (see [`crate::archive`]).
+    /// Copies the rows into the entity's archive table, `<table>_archive` in the entity's
+    /// schema, before deleting them (see [`crate::archive`]).
     pub fn archive(self) -> Self {
-        let table = crate::archive::archive_table_name::<E>();
+        let table = format!("{}_archive", Table::of::<E>().name());
         self.archive_into(table)
     }
 
@@ -196,22 +210,23 @@ impl<E: SoftDelete> Policy<E> {
     /// The tables `E` holds a foreign key to (its `belongs_to` relations): a prune removes
     /// `E`'s rows before theirs.
     fn parents() -> Vec<String> {
-        let own = E::default().table_name();
+        let own = Table::of::<E>();
         // SeaORM builds `belongs_to` with `is_owner: false`; `has_many`/`has_one` are those
         // reversed.
         Self::own_relations()
             .filter(|def| !def.is_owner)
-            .filter_map(|def| table_name(&def.to_tbl))
-            .filter(|parent| parent != own)
+            .filter_map(|def| relation_table(&def.to_tbl))
+            .filter(|parent| *parent != own)
+            .map(|parent| parent.to_string())
             .collect()
     }
 
     /// The relations declared on `E` whose `from` side is `E`'s own table.
     fn own_relations() -> impl Iterator<Item = sea_orm::RelationDef> {
-        let own = E::default().table_name().to_owned();
+        let own = Table::of::<E>();
         <E::Relation as Iterable>::iter()
             .map(|relation| relation.def())
-            .filter(move |def| table_name(&def.from_tbl).is_some_and(|from| from == own))
+            .filter(move |def| relation_table(&def.from_tbl).is_some_and(|from| from == own))
     }
 }
 
@@ -221,55 +236,26 @@ impl<E: SoftDelete> Policy<E> {
     /// kept while any row, deleted or not, still points to it. Without it one such row would
     /// fail its whole batch with the foreign key's error on every run, and the rows after it
     /// would never go.
-    fn unreferenced() -> Vec<(String, Condition)> {
-        use sea_orm::sea_query::{Expr, ExprTrait, Query, TableRef};
-        let parent = sea_orm::sea_query::IntoIden::into_iden(E::default());
+    fn unreferenced() -> Vec<(Table, Condition)> {
+        use sea_orm::sea_query::{Expr, ExprTrait, Query};
+        let parent = Table::of::<E>();
         Self::own_relations()
             .filter(|def| def.is_owner)
             .filter_map(|def| {
-                let TableRef::Table(child, _) = &def.to_tbl else {
-                    return None;
-                };
-                let name = child.1.to_string();
-                let child = child.1.clone();
+                let child = relation_table(&def.to_tbl)?;
                 let mut referencing = Query::select();
-                referencing.expr(Expr::val(1)).from(def.to_tbl.clone());
+                referencing.expr(Expr::val(1)).from(child.table_ref());
                 for (key, foreign) in def.from_col.iter().zip(def.to_col.iter()) {
                     referencing.and_where(
-                        Expr::col((child.clone(), foreign.clone()))
-                            .equals((parent.clone(), key.clone())),
+                        child
+                            .col(foreign.clone())
+                            .equals(parent.column(key.clone())),
                     );
                 }
-                Some((name, Condition::all().add(Expr::exists(referencing).not())))
+                Some((child, Condition::all().add(Expr::exists(referencing).not())))
             })
             .collect()
     }
-}
-
-/// True when the current database (schema, on PostgreSQL) has a table named `table`. Asked of
-/// the catalog, so that no failing statement aborts a caller's PostgreSQL transaction.
-pub(crate) async fn table_exists<C: sea_orm::ConnectionTrait>(db: &C, table: &str) -> Result<bool> {
-    use sea_orm::{DbBackend, Statement};
-    let backend = db.get_database_backend();
-    let sql = match backend {
-        DbBackend::Sqlite => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?",
-        DbBackend::Postgres => {
-            "SELECT COUNT(*) FROM information_schema.tables \
-             WHERE table_schema = current_schema() AND table_name = $1"
-        }
-        _ => {
-            "SELECT COUNT(*) FROM information_schema.tables \
-             WHERE table_schema = DATABASE() AND table_name = ?"
-        }
-    };
-    let row = db
-        .query_one_raw(Statement::from_sql_and_values(backend, sql, [table.into()]))
-        .await?;
-    let count: i64 = match row {
-        Some(row) => row.try_get_by_index(0)?,
-        None => 0,
-    };
-    Ok(count > 0)
 }
 
 /// What one run asks of a policy.
@@ -294,7 +280,7 @@ type Runner<'c, C> = Box<
 >;
 
 /// One entity's policy, ready to run.
-struct Entry<'c, C> {
+struct Registered<'c, C> {
     table: String,
     parents: Vec<String>,
     archive: bool,
@@ -304,7 +290,7 @@ struct Entry<'c, C> {
 /// Runs a set of [`Policy`]s across entities; see the [module documentation](self).
 pub struct Pruner<'c, C> {
     manager: SoftDeleteManager<'c, C>,
-    entries: Vec<Entry<'c, C>>,
+    entries: Vec<Registered<'c, C>>,
     dry_run: bool,
     older_than: Option<Duration>,
     max_duration: Option<Duration>,
@@ -350,40 +336,31 @@ impl<'c, C: BulkConnection> Pruner<'c, C> {
     where
         E: SoftDelete,
     {
-        let table = E::default().table_name().to_owned();
+        let table = Table::of::<E>().to_string();
         let parents = Policy::<E>::parents();
         let archive = policy.archive.is_some();
         let run: Runner<'c, C> = Box::new(move |manager, args| {
             let policy = policy.clone();
             Box::pin(async move {
-                let (filter, cutoff) = match policy.rule {
-                    Rule::Retention => {
-                        let table = E::default().table_name().to_owned();
-                        let retention = args
-                            .older_than
-                            .or(policy.older_than)
-                            .unwrap_or_else(|| manager.config().retention_for(&table));
-                        let cutoff = chrono::Duration::from_std(retention)
-                            .ok()
-                            .and_then(|retention| args.now.checked_sub_signed(retention))
-                            .ok_or_else(|| Error::InvalidArgument {
-                                name: "older_than",
-                                reason: format!("{retention:?} reaches before the first date"),
-                            })?;
-                        (Condition::all(), Some(cutoff))
-                    }
-                    Rule::Matching(condition) => (condition, None),
+                let mut filter = match &policy.rule {
+                    Rule::Retention => Condition::all(),
+                    Rule::Matching(condition) => condition.clone(),
                 };
-                let mut filter = filter;
                 for (child, unreferenced) in Policy::<E>::unreferenced() {
                     // A declared relation to a table that does not exist references nothing.
                     if table_exists(manager.connection(), &child).await? {
                         filter = filter.add(unreferenced);
                     }
                 }
-                let mut purge = manager
-                    .purge_with::<E>(filter, cutoff)
-                    .with_options(args.options);
+                let purge = match policy.rule {
+                    Rule::Retention => manager.purge_older_than::<E>(
+                        filter,
+                        args.older_than.or(policy.older_than),
+                        args.now,
+                    ),
+                    Rule::Matching(_) => manager.purge_where::<E>(filter),
+                };
+                let mut purge = purge.with_options(args.options);
                 if let Some(table) = policy.archive {
                     purge = purge.archive_into(table);
                 }
@@ -394,7 +371,7 @@ impl<'c, C: BulkConnection> Pruner<'c, C> {
             })
         });
         self.entries.retain(|entry| entry.table != table);
-        self.entries.push(Entry {
+        self.entries.push(Registered {
             table,
             parents,
             archive,
@@ -453,7 +430,7 @@ impl<'c, C: BulkConnection> Pruner<'c, C> {
 
     /// The longest the throttle may hold one batch back (see
     /// [`BatchOptions::max_throttle_wait`]); the entity then fails with
-    /// [`Error::Throttled`](crate::Error::Throttled) and the run goes on with the next.
+    /// [`Error::Throttled`] and the run goes on with the next.
     pub fn max_throttle_wait(mut self, limit: Duration) -> Self {
         self.options = self.options.max_throttle_wait(limit);
         self
@@ -485,8 +462,8 @@ impl<'c, C: BulkConnection> Pruner<'c, C> {
             .collect()
     }
 
-    fn ordered(&self) -> Vec<&Entry<'c, C>> {
-        let mut left: Vec<&Entry<'c, C>> = self.entries.iter().collect();
+    fn ordered(&self) -> Vec<&Registered<'c, C>> {
+        let mut left: Vec<&Registered<'c, C>> = self.entries.iter().collect();
         let mut ordered = Vec::with_capacity(left.len());
         while !left.is_empty() {
             // The first entity no remaining entity points to; on a cycle, the first left.
@@ -512,7 +489,7 @@ impl<'c, C: BulkConnection> Pruner<'c, C> {
     /// None of its own: each entity's error is in its [`EntityReport`].
     pub async fn run(&self) -> Result<PruneReport> {
         let started = Instant::now();
-        let now = crate::entity::now();
+        let now = crate::time::now();
         let mut entities = Vec::new();
         for entry in self.ordered() {
             let left = match self.max_duration {

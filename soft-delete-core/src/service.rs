@@ -117,21 +117,25 @@ use std::fmt;
 use std::future::IntoFuture;
 
 use futures::Stream;
+use futures::future::BoxFuture;
 use sea_orm::sea_query::{Condition, IntoValueTuple, Value, ValueTuple};
 use sea_orm::{
-    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelBehavior, ActiveModelTrait, ActiveValue, ColumnTrait, ConnectionTrait, DbErr,
+    EntityTrait, IdenStatic, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
 };
 
-use crate::bulk::sql::{count_where, key_columns};
-use crate::bulk::{BulkConnection, BulkCreate, BulkInsert, FromIter, PrimaryKeyValue, count};
-use crate::config::{SoftDeleteConfig, check_required};
-use crate::entity::{
-    BoxFuture, ForceDeleteOne, RestoreOne, SoftDelete, SoftDeleteOne, format_key, insert_defaults,
-    key_condition, missing_key, now, stamp_insert,
+use crate::bulk::{
+    BulkConnection, BulkCreate, BulkInsert, ForceDeleteAction, FromIter, One, OneAction,
+    PrimaryKeyValue, RestoreAction, SoftDeleteAction,
 };
+use crate::change::{insert_defaults, stamp_insert};
+use crate::config::SoftDeleteConfig;
+use crate::entity::{SoftDelete, columns, missing_key};
 use crate::error::{Error, Result, RowState};
+use crate::ext::SoftDeleteEntityExt;
 use crate::manager::SoftDeleteManager;
+use crate::sql::{Table, count, count_where, format_key, key_columns, key_condition};
+use crate::time::{Timestamp, now};
 
 /// The model type of an entity.
 pub type ModelOf<E> = <E as EntityTrait>::Model;
@@ -292,62 +296,61 @@ pub trait SoftDeleteService: Sync {
         }
     }
 
-    /// Soft-deletes one row. Resolves to `true` when it was deleted now, `false` when it was
-    /// already deleted. Honors `require_deleted_by` and `require_deletion_reason`.
+    /// Soft-deletes one row, with its cascade, through the same step as every operation and
+    /// with the service's configuration (operation log, events, required `deleted_by` and
+    /// reason). Resolves to `true` when it was deleted now, `false` when it was already
+    /// deleted.
     ///
     /// # Errors
     ///
-    /// [`Error::MissingRequired`], [`Error::NotFound`] when no row has the key, [`Error::Db`].
+    /// [`Error::MissingRequired`], [`Error::NotFound`] when no row has the key, and the errors of
+    /// [`SoftDeleteEntityExt::soft_delete_by_id`].
     fn soft_delete(
         &self,
         id: impl Into<PrimaryKeyValue<Self::Entity>>,
-    ) -> ServiceSoftDelete<'_, Self::Entity, Self::Connection> {
-        ServiceSoftDelete {
-            db: self.connection(),
-            config: self.config(),
-            key: id.into().into_value_tuple(),
-            by: None,
-            reason: None,
-            _entity: std::marker::PhantomData,
-        }
+    ) -> ServiceOne<'_, Self::Entity, Self::Connection, SoftDeleteAction> {
+        ServiceOne::new(
+            self.connection(),
+            self.config(),
+            id.into().into_value_tuple(),
+        )
     }
 
-    /// Restores one row. Resolves to `true` when it was restored now, `false` when it was
-    /// already active.
+    /// Restores one row, with what its soft delete cascaded to, with the service's
+    /// configuration. Resolves to `true` when it was restored now, `false` when it was already
+    /// active.
     ///
     /// # Errors
     ///
-    /// [`Error::NotFound`] when no row has the key; [`Error::Db`] when the update fails.
-    fn restore<'a>(
-        &'a self,
+    /// [`Error::NotFound`] when no row has the key, and the errors of
+    /// [`SoftDeleteEntityExt::restore_by_id`].
+    fn restore(
+        &self,
         id: impl Into<PrimaryKeyValue<Self::Entity>>,
-    ) -> BoxFuture<'a, Result<bool>> {
-        let key = id.into().into_value_tuple();
-        Box::pin(async move {
-            let db = self.connection();
-            let changed = RestoreOne::<Self::Entity, _>::new(db, Some(key.clone())).await?;
-            changed_or_missing::<Self::Entity, _>(db, changed, key).await
-        })
+    ) -> ServiceOne<'_, Self::Entity, Self::Connection, RestoreAction> {
+        ServiceOne::new(
+            self.connection(),
+            self.config(),
+            id.into().into_value_tuple(),
+        )
     }
 
-    /// Deletes one row for good, whatever its state.
+    /// Deletes one row for good, whatever its state, after the rows under it in its cascade,
+    /// with the service's configuration. Resolves to `true`.
     ///
     /// # Errors
     ///
-    /// [`Error::NotFound`] when no row has the key; [`Error::Db`] when the delete fails.
-    fn hard_delete<'a>(
-        &'a self,
+    /// [`Error::NotFound`] when no row has the key, [`Error::Kept`] when rows under it are
+    /// still kept, and the errors of [`SoftDeleteEntityExt::force_delete_by_id`].
+    fn hard_delete(
+        &self,
         id: impl Into<PrimaryKeyValue<Self::Entity>>,
-    ) -> BoxFuture<'a, Result<()>> {
-        let key = id.into().into_value_tuple();
-        Box::pin(async move {
-            let db = self.connection();
-            let removed = ForceDeleteOne::<Self::Entity, _>::new(db, Some(key.clone())).await?;
-            if removed == 0 {
-                return Err(not_found::<Self::Entity>(&key, RowState::Any));
-            }
-            Ok(())
-        })
+    ) -> ServiceOne<'_, Self::Entity, Self::Connection, ForceDeleteAction> {
+        ServiceOne::new(
+            self.connection(),
+            self.config(),
+            id.into().into_value_tuple(),
+        )
     }
 
     /// Inserts many rows in batches and returns the created models in input order; see the
@@ -443,7 +446,7 @@ where
     }
 
     /// Sends the alerts of bulk operations to `sink` instead of logging them.
-    pub fn with_alert_sink(mut self, sink: std::sync::Arc<dyn crate::AlertSink>) -> Self {
+    pub fn with_alert_sink(mut self, sink: std::sync::Arc<dyn crate::report::AlertSink>) -> Self {
         self.manager = self.manager.with_alert_sink(sink);
         self
     }
@@ -472,10 +475,46 @@ where
 
 fn not_found<E: EntityTrait>(key: &ValueTuple, state: RowState) -> Error {
     Error::NotFound {
-        table: E::default().table_name().to_owned(),
+        table: Table::of::<E>().to_string(),
         key: format_key(key),
         state,
     }
+}
+
+/// Refuses an update that sets a column only the crate's operations write: the marker,
+/// `deleted_by`, `deletion_reason`, `deletion_op`, `created_at` and `created_by`. Written by an
+/// update, they would bypass what a soft delete or restore does (its hooks, a `before_*` veto,
+/// its cascade and log).
+fn refuse_managed<E: SoftDelete>(row: &E::ActiveModel) -> Result<()> {
+    let columns = columns::<E>();
+    let mut managed: Vec<E::Column> = columns.marker.columns().into_iter().copied().collect();
+    managed.push(columns.deleted_by);
+    managed.push(columns.deletion_reason);
+    managed.extend(columns.deletion_op);
+    if let Some(audit) = columns.audit {
+        managed.push(audit.created_at);
+        managed.push(audit.created_by);
+    }
+    let set: Vec<&str> = managed
+        .iter()
+        .filter(|column| matches!(row.get(**column), ActiveValue::Set(_)))
+        .map(|column| column.as_str())
+        .collect();
+    if set.is_empty() {
+        return Ok(());
+    }
+    Err(Error::InvalidArgument {
+        name: "active model",
+        reason: format!(
+            "the update of `{}` sets {}, which only soft delete, restore and insert write; \
+             nothing was written. Use `soft_delete` or `restore` to change a row's state",
+            Table::of::<E>(),
+            set.iter()
+                .map(|name| format!("`{name}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    })
 }
 
 /// `Ok(true)` when a row changed; otherwise `Ok(false)` if the row exists, `NotFound` if not.
@@ -534,9 +573,9 @@ where
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
             let mut row = self.row;
-            stamp_insert::<E>(
+            stamp_insert(
                 &mut row,
-                &insert_defaults::<E>(now(), self.creator.as_deref()),
+                &insert_defaults(&columns::<E>(), now(), self.creator.as_deref()),
             )?;
             Ok(row.insert(self.db).await?)
         })
@@ -592,6 +631,7 @@ where
         Box::pin(async move {
             let mut row = self.row;
             let key = row.get_primary_key_value().ok_or_else(missing_key::<E>)?;
+            refuse_managed::<E>(&row)?;
             if let Some(audit) = E::audit_columns() {
                 if let Some(updated_at) = audit.updated_at {
                     row.try_set(updated_at, Value::from(now()))?;
@@ -620,51 +660,104 @@ where
     }
 }
 
-/// Soft-deletes one row; created by [`SoftDeleteService::soft_delete`]. Await it to run it.
-#[must_use = "a soft delete does nothing until it is awaited"]
-#[derive(Debug)]
-pub struct ServiceSoftDelete<'a, E, C> {
+/// A one-record operation of a service: the entity's [`One`] with the service's configuration,
+/// resolved to whether the row changed and refusing a key that names no row; made by
+/// [`SoftDeleteService::soft_delete`], [`restore`](SoftDeleteService::restore) and
+/// [`hard_delete`](SoftDeleteService::hard_delete). It takes the same options as the [`One`]
+/// it wraps. Await it to run it.
+#[must_use = "a one-record operation does nothing until it is awaited"]
+pub struct ServiceOne<'a, E: EntityTrait, C, A> {
     db: &'a C,
-    config: &'a SoftDeleteConfig,
     key: ValueTuple,
-    by: Option<String>,
-    reason: Option<String>,
-    _entity: std::marker::PhantomData<fn() -> E>,
+    one: One<'a, E, C, A>,
 }
 
-impl<E, C> ServiceSoftDelete<'_, E, C> {
+impl<E: EntityTrait, C, A: fmt::Debug> fmt::Debug for ServiceOne<'_, E, C, A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServiceOne")
+            .field("one", &self.one)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a, E: EntityTrait, C, A: Default> ServiceOne<'a, E, C, A> {
+    /// The operation on the row `key`, with `config`.
+    fn new(db: &'a C, config: &SoftDeleteConfig, key: ValueTuple) -> Self {
+        ServiceOne {
+            db,
+            one: One::new(db, Some(key.clone())).with_config(config),
+            key,
+        }
+    }
+}
+
+impl<E: EntityTrait, C, A> ServiceOne<'_, E, C, A> {
+    /// The operation's id (see [`One::operation_id`]).
+    pub fn operation_id(&self) -> crate::operation::OperationId {
+        self.one.operation_id()
+    }
+}
+
+impl<E: EntityTrait, C> ServiceOne<'_, E, C, SoftDeleteAction> {
     /// Records who deleted the row.
     pub fn deleted_by(mut self, who: impl Into<String>) -> Self {
-        self.by = Some(who.into());
+        self.one = self.one.deleted_by(who);
         self
     }
 
     /// Records why the row was deleted.
     pub fn reason(mut self, why: impl Into<String>) -> Self {
-        self.reason = Some(why.into());
+        self.one = self.one.reason(why);
+        self
+    }
+
+    /// Uses this time as `deleted_at` (see [`One::at`]).
+    pub fn at(mut self, when: Timestamp) -> Self {
+        self.one = self.one.at(when);
         self
     }
 }
 
-impl<'a, E, C> IntoFuture for ServiceSoftDelete<'a, E, C>
+impl<E: EntityTrait, C> ServiceOne<'_, E, C, RestoreAction> {
+    /// Records who restored the row (see [`One::restored_by`]).
+    pub fn restored_by(mut self, who: impl Into<String>) -> Self {
+        self.one = self.one.restored_by(who);
+        self
+    }
+
+    /// Records why the row was restored, in the log and the event.
+    pub fn reason(mut self, why: impl Into<String>) -> Self {
+        self.one = self.one.reason(why);
+        self
+    }
+}
+
+impl<E: EntityTrait, C> ServiceOne<'_, E, C, ForceDeleteAction> {
+    /// Records who deleted the row, in the log and the event.
+    pub fn deleted_by(mut self, who: impl Into<String>) -> Self {
+        self.one = self.one.deleted_by(who);
+        self
+    }
+
+    /// Records why the row was deleted, in the log and the event.
+    pub fn reason(mut self, why: impl Into<String>) -> Self {
+        self.one = self.one.reason(why);
+        self
+    }
+}
+
+impl<'a, E, C, A> IntoFuture for ServiceOne<'a, E, C, A>
 where
     E: SoftDelete,
-    C: ConnectionTrait + sea_orm::TransactionTrait,
+    C: BulkConnection,
+    A: OneAction + 'a,
 {
     type Output = Result<bool>;
     type IntoFuture = BoxFuture<'a, Result<bool>>;
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
-            check_required(self.config, self.by.as_deref(), self.reason.as_deref())?;
-            let mut delete = SoftDeleteOne::<E, C>::new(self.db, Some(self.key.clone()));
-            if let Some(by) = self.by {
-                delete = delete.deleted_by(by);
-            }
-            if let Some(reason) = self.reason {
-                delete = delete.reason(reason);
-            }
-            let changed = delete.await?;
+            let changed = self.one.await?;
             changed_or_missing::<E, _>(self.db, changed, self.key).await
         })
     }

@@ -59,7 +59,7 @@ use std::time::{Duration, Instant};
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, QueryResult, Statement};
 
-use crate::entity::BoxFuture;
+use futures::future::BoxFuture;
 
 /// Decides whether the next batch of a bulk operation may run now.
 ///
@@ -72,7 +72,7 @@ use crate::entity::BoxFuture;
 /// use std::sync::atomic::{AtomicBool, Ordering};
 /// use std::time::Duration;
 /// use soft_delete_core::throttle::{Check, Throttle};
-/// use soft_delete_core::BoxFuture;
+/// use futures::future::BoxFuture;
 ///
 /// /// Holds every batch while a maintenance flag is up.
 /// #[derive(Debug, Default)]

@@ -192,7 +192,7 @@ impl<T: soft_delete_core::throttle::Throttle> soft_delete_core::throttle::Thrott
 {
     fn check(
         &self,
-    ) -> soft_delete_core::BoxFuture<'_, Result<soft_delete_core::throttle::Check, sea_orm::DbErr>>
+    ) -> futures::future::BoxFuture<'_, Result<soft_delete_core::throttle::Check, sea_orm::DbErr>>
     {
         Box::pin(async move {
             let check = self.inner.check().await;

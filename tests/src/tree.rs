@@ -2,7 +2,7 @@
 //! tasks, and what is deleted in each table.
 
 use sea_orm::{ActiveModelTrait, QueryOrder, Set};
-use soft_delete_core::SoftDelete;
+use soft_delete_core::SoftDeleteEntityExt;
 
 use crate::context::TestContext;
 use crate::entities::{account, project, task};

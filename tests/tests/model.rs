@@ -65,11 +65,11 @@ impl fmt::Debug for T {
 
 /// `builder` with the who, why and when an operation of the model asks for.
 fn with_stamp<'a, E, C, Src>(
-    mut builder: soft_delete_core::BulkSoftDelete<'a, E, C, Src>,
+    mut builder: soft_delete_core::bulk::BulkSoftDelete<'a, E, C, Src>,
     by: Option<&str>,
     reason: Option<&str>,
     at: Stamp,
-) -> soft_delete_core::BulkSoftDelete<'a, E, C, Src> {
+) -> soft_delete_core::bulk::BulkSoftDelete<'a, E, C, Src> {
     if let Some(by) = by {
         builder = builder.deleted_by(by);
     }

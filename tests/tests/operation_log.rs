@@ -87,9 +87,11 @@ async fn the_log_records_each_operation_with_its_rows_per_table() {
     let logged_restore = record(&manager, restored.id).await;
     assert_eq!(logged_restore.kind, OperationKind::Restore);
     assert_eq!(logged_restore.reverses, Some(report.id));
+    // The condition's shape, without its values: the log outlives the rows.
     assert!(
         logged_restore.selection.starts_with("condition: ")
-            && logged_restore.selection.contains(&report.id.to_string()),
+            && logged_restore.selection.contains("deletion_op")
+            && !logged_restore.selection.contains(&report.id.to_string()),
         "{}",
         logged_restore.selection
     );
@@ -119,6 +121,70 @@ async fn the_log_records_each_operation_with_its_rows_per_table() {
             .unwrap()
             .is_empty()
     );
+}
+
+#[tokio::test]
+async fn a_logged_condition_keeps_its_values_only_when_the_configuration_asks() {
+    use sea_orm::ColumnTrait;
+    let ctx = test_context!().await;
+    ctx.create_table::<user::Entity>().await;
+    create_log(&ctx).await;
+    for values in [false, true] {
+        let config = SoftDeleteConfig {
+            log_condition_values: values,
+            ..logged()
+        };
+        let manager = SoftDeleteManager::with_config(&ctx.db, config);
+        let report = manager
+            .bulk_soft_delete_where::<user::Entity>(user::Column::Email.eq("ada@example.com"))
+            .await
+            .unwrap();
+        let selection = record(&manager, report.id).await.selection;
+        assert!(selection.contains("email"), "{selection}");
+        assert_eq!(
+            selection.contains("ada@example.com"),
+            values,
+            "log_condition_values = {values}: {selection}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_actor_longer_than_the_log_keeps_is_refused_before_anything_is_written() {
+    let ctx = test_context!().await;
+    seed(&ctx).await;
+    create_log(&ctx).await;
+    let manager = SoftDeleteManager::with_config(&ctx.db, logged());
+    let long = "a".repeat(256);
+    let error = manager
+        .bulk_soft_delete::<account::Entity, _>([1i64])
+        .deleted_by(long.clone())
+        .await
+        .expect_err("too long for the log");
+    assert!(
+        matches!(error, Error::InvalidArgument { name: "actor", .. }),
+        "{error}"
+    );
+    let error = manager
+        .soft_delete_by_id::<account::Entity, _>(1i64)
+        .deleted_by(long)
+        .await
+        .expect_err("the one-record path refuses it too");
+    assert!(
+        matches!(error, Error::InvalidArgument { name: "actor", .. }),
+        "{error}"
+    );
+    assert_eq!(deleted(&ctx).await, expect(&[], &[], &[]));
+    assert!(
+        manager.operations().await.unwrap().is_empty(),
+        "nothing logged"
+    );
+    // 255 characters, multi-byte ones too, fit.
+    manager
+        .bulk_soft_delete::<account::Entity, _>([1i64])
+        .deleted_by("é".repeat(255))
+        .await
+        .expect("255 characters fit");
 }
 
 #[tokio::test]

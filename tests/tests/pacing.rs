@@ -8,12 +8,13 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use sea_orm::{DbBackend, PaginatorTrait};
 use soft_delete_core::prelude::*;
 use soft_delete_core::throttle::{
     Check, GaleraFlowControl, MySqlReplicaLag, PostgresReplicaLag, Throttle,
 };
-use soft_delete_core::{BatchSize, BoxFuture, StopSignal};
+use soft_delete_core::{BatchSize, StopSignal};
 use soft_delete_tests::context::is_galera;
 use soft_delete_tests::entities::user;
 use soft_delete_tests::fixtures::{deleted_user_ids, seed_users};

@@ -8,9 +8,9 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     QueryTrait,
 };
+use soft_delete_core::bulk::{Explain, explain};
 use soft_delete_core::migration::DeletedAtIndex;
 use soft_delete_core::prelude::*;
-use soft_delete_core::{Explain, explain};
 use soft_delete_tests::entities::user;
 use soft_delete_tests::fixtures::insert_users;
 use soft_delete_tests::{TestContext, test_context};

@@ -33,55 +33,27 @@ use sea_orm::{ConnectionTrait, DbErr, Statement, TransactionSession};
 use tracing::Instrument;
 
 use super::BulkConnection;
-use super::session::{Flavor, Scoped, Session};
+use super::session::{Flavor, Limited, Session};
 use super::transient::{is_transient, outcome_unknown, server_timeout};
-use crate::cascade::Tally;
+use crate::change::Verdict;
 use crate::config::SoftDeleteConfig;
-use crate::entity::bind_timestamps;
 use crate::error::{Error, Result};
-use crate::operation::OperationKind;
-use crate::operation_log::{Entry, OperationStatus, Totals};
+use crate::operation::{OperationKind, OperationStatus};
 use crate::report::{AlertSink, BulkAlert, BulkReport, Progress};
+use crate::step::log::{LogRow, Totals};
+use crate::step::{Interrupt, Ran, Tally, announce};
 
 /// A progress callback, called after every batch.
 pub(crate) type ProgressFn<'a> = dyn Fn(&Progress) + Send + Sync + 'a;
 
-/// What one batch did.
-pub(crate) struct Outcome<N> {
-    /// Rows changed.
-    pub(crate) affected: u64,
-    /// Rows of related tables changed with them by a cascade, per table.
-    pub(crate) cascaded: crate::cascade::Tally,
-    /// Rows a purge with an archive copied into it.
-    pub(crate) archived: u64,
+/// What one batch did: what the step did to the rows, and what the source consumed.
+pub(crate) struct Done<N> {
+    /// The step's account of the batch.
+    pub(crate) ran: Ran,
     /// Ids (or rows) consumed.
     pub(crate) processed: u64,
     /// What the source needs to move on.
     pub(crate) next: N,
-}
-
-/// What the check of a batch whose `COMMIT` was lost found.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Verified {
-    /// Every change of the batch is in the database.
-    Committed,
-    /// None is.
-    RolledBack,
-    /// The source cannot tell, or found some but not all.
-    Unknown,
-}
-
-impl Verified {
-    /// The verdict from the rows that carry the batch's mark, against the rows it changed.
-    pub(crate) fn from_counts(found: u64, changed: u64) -> Verified {
-        if found == changed {
-            Verified::Committed
-        } else if found == 0 {
-            Verified::RolledBack
-        } else {
-            Verified::Unknown
-        }
-    }
 }
 
 /// Where batches come from and what each one does.
@@ -103,7 +75,7 @@ pub(crate) trait BatchSource: Send {
         &'a mut self,
         conn: &'a T,
         unit: &'a Self::Unit,
-    ) -> impl Future<Output = Result<Outcome<Self::Next>>> + Send + 'a;
+    ) -> impl Future<Output = Result<Done<Self::Next>, Interrupt>> + Send + 'a;
 
     /// The statements the next batch would send, for `EXPLAIN`: changes nothing, but may run
     /// the read-only queries those statements depend on. Consumes the next batch's input.
@@ -112,15 +84,16 @@ pub(crate) trait BatchSource: Send {
         conn: &'a T,
     ) -> impl Future<Output = Result<Vec<Statement>, DbErr>> + Send + 'a;
 
-    /// After the `COMMIT` of a batch that ran `unit` and did `outcome` was lost, and its session
-    /// has ended: whether the batch's changes are in the database, checked on `conn`, another
-    /// session. [`Verified::Unknown`] when the source cannot tell.
+    /// After the `COMMIT` of a batch that ran `unit` and did `ran` was lost (or a hook ended its
+    /// transaction), and its session has ended: whether the batch's changes are in the
+    /// database, checked on `conn`, another session. [`Verdict::Unknown`] when the source cannot
+    /// tell.
     fn verify<'a, T: ConnectionTrait>(
         &'a mut self,
         conn: &'a T,
         unit: &'a Self::Unit,
-        outcome: &'a Outcome<Self::Next>,
-    ) -> impl Future<Output = Result<Verified, DbErr>> + Send + 'a;
+        ran: &'a Ran,
+    ) -> impl Future<Output = Result<Verdict, DbErr>> + Send + 'a;
 
     /// Moves past a committed batch.
     fn advance(&mut self, next: Self::Next);
@@ -160,27 +133,47 @@ pub(crate) struct Plan<'a> {
     pub(crate) stop: Option<super::StopSignal>,
     pub(crate) progress: Option<Arc<ProgressFn<'a>>>,
     /// The operation's row in the operation log, when the configuration keeps one.
-    pub(crate) log: Option<Entry>,
+    pub(crate) log: Option<LogRow>,
     /// Who runs the operation and why, for events.
     pub(crate) actor: Option<String>,
     pub(crate) reason: Option<String>,
 }
 
 impl Plan<'_> {
-    /// Says who runs the operation, why, and what chose its rows, for the log.
+    /// Says who runs the operation, why, and what chose its rows, for the log and events.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] naming the actor when the log keeps one and it is longer than
+    /// the log's `actor` column holds: refused before the first batch, not by the database in
+    /// the middle of the operation.
     pub(crate) fn describe(
         &mut self,
         actor: Option<&str>,
         reason: Option<&str>,
         selection: impl FnOnce() -> String,
-    ) {
+    ) -> Result<()> {
         self.actor = actor.map(str::to_owned);
         self.reason = reason.map(str::to_owned);
-        if let Some(entry) = &mut self.log {
-            entry.actor = self.actor.clone();
-            entry.reason = self.reason.clone();
-            entry.selection = selection();
+        if let Some(row) = &mut self.log {
+            if let Some(actor) = actor
+                && actor.chars().count() > crate::step::log::MAX_ACTOR
+            {
+                return Err(Error::InvalidArgument {
+                    name: "actor",
+                    reason: format!(
+                        "`{}…` has {} characters; the operation log keeps at most {}",
+                        actor.chars().take(20).collect::<String>(),
+                        actor.chars().count(),
+                        crate::step::log::MAX_ACTOR
+                    ),
+                });
+            }
+            row.actor = self.actor.clone();
+            row.reason = self.reason.clone();
+            row.selection = selection();
         }
+        Ok(())
     }
 }
 
@@ -203,8 +196,8 @@ where
     );
     let mut engine = Engine::new(plan, source.total());
     async move {
-        if let Some(entry) = &engine.plan.log {
-            let start = entry.start(db.get_database_backend());
+        if let Some(row) = &engine.plan.log {
+            let start = row.start(db.get_database_backend());
             if let Err(error) = db.execute_raw(start).await {
                 return Err(engine.fail(error.into(), 1));
             }
@@ -215,10 +208,10 @@ where
             Ok(_) => "completed",
             Err(_) => "failed",
         };
-        crate::events::ended(engine.plan.kind, &engine.plan.table, status);
-        if let (Err(error), Some(entry)) = (&result, &engine.plan.log) {
+        announce::ended(engine.plan.kind, &engine.plan.table, status);
+        if let (Err(error), Some(row)) = (&result, &engine.plan.log) {
             // Best effort: the counts are already exact; only the status would be stale.
-            let failed = entry.finish(
+            let failed = row.finish(
                 db.get_database_backend(),
                 OperationStatus::Failed,
                 Some(error.to_string()),
@@ -231,6 +224,40 @@ where
     }
     .instrument(span)
     .await
+}
+
+/// Why a batch did not commit, as one attempt at it ends.
+enum Stop {
+    /// Rolled back: retried when transient, reported otherwise.
+    Failed(Error),
+    /// Rolled back, to run again at once reading its rows first.
+    Again,
+    /// A hook ended the batch's transaction: never retried. `committed` is what the check
+    /// found committed anyway, to count.
+    Ended {
+        error: Error,
+        committed: Option<Ran>,
+    },
+}
+
+impl From<Error> for Stop {
+    fn from(error: Error) -> Self {
+        Stop::Failed(error)
+    }
+}
+
+impl From<DbErr> for Stop {
+    fn from(error: DbErr) -> Self {
+        Stop::Failed(error.into())
+    }
+}
+
+/// A batch that failed for good: the error, the attempts made, and the rows it committed all
+/// the same (a hook's `COMMIT`).
+struct Failure {
+    error: Error,
+    attempts: u32,
+    committed: Option<Ran>,
 }
 
 struct Engine<'a> {
@@ -273,37 +300,73 @@ impl<'a> Engine<'a> {
         }
     }
 
-    /// The log's totals after a batch that did `outcome`, on top of those committed before.
-    fn totals_with<N>(&self, outcome: &Outcome<N>) -> Totals {
+    /// The log's totals after a batch that did `ran` and consumed `processed`, on top of those
+    /// committed before.
+    fn totals_with(&self, ran: &Ran, processed: u64) -> Totals {
         let mut rows = self.tally.clone();
-        rows.add(&self.plan.table, outcome.affected);
-        rows.merge(&outcome.cascaded);
+        rows.add(&self.plan.table, ran.affected);
+        rows.merge(&ran.cascaded);
         Totals {
             rows,
-            requested: self.processed + outcome.processed,
+            requested: self.processed + processed,
             batches: self.batches,
         }
     }
 
-    /// A batch's statements, then (with the log on) its counts in the log, on `conn`: the
-    /// batch's transaction.
+    /// A batch's step, then (with the log on) its counts in the log, on `conn`: the batch's
+    /// transaction.
     async fn execute_batch<T, S>(
         &self,
         conn: &T,
         source: &mut S,
         unit: &S::Unit,
-    ) -> Result<Outcome<S::Next>>
+    ) -> Result<Done<S::Next>, Interrupt>
     where
         T: ConnectionTrait,
         S: BatchSource,
     {
-        let outcome = source.execute(conn, unit).await?;
-        if let Some(entry) = &self.plan.log {
-            let totals = self.totals_with(&outcome);
-            conn.execute_raw(entry.progress(conn.get_database_backend(), &totals))
+        let done = source.execute(conn, unit).await?;
+        if let Some(row) = &self.plan.log {
+            let totals = self.totals_with(&done.ran, done.processed);
+            conn.execute_raw(row.progress(conn.get_database_backend(), &totals))
                 .await?;
         }
-        Ok(outcome)
+        Ok(done)
+    }
+
+    /// Counts a committed batch, and announces it now or (`pending`, atomic) after the
+    /// operation's `COMMIT`.
+    fn count(
+        &mut self,
+        ran: &Ran,
+        attempts: u32,
+        elapsed: Duration,
+        events: Option<&crate::events::Events>,
+        pending: Option<&mut Vec<announce::Pending>>,
+    ) {
+        self.affected += ran.affected;
+        self.archived += ran.archived;
+        self.tally.add(&self.plan.table, ran.affected);
+        self.tally.merge(&ran.cascaded);
+        self.retries += u64::from(attempts.saturating_sub(1));
+        let committed = announce::Committed {
+            operation: self.plan.id,
+            kind: self.plan.kind,
+            table: &self.plan.table,
+            batch: self.batches,
+            rows: ran.affected,
+            cascaded: ran.cascaded.clone(),
+            keys: ran.keys.clone(),
+            actor: self.plan.actor.as_deref(),
+            reason: self.plan.reason.as_deref(),
+            retries: attempts.saturating_sub(1),
+            elapsed,
+        }
+        .pending();
+        match pending {
+            Some(pending) => pending.push(committed),
+            None => announce::announce(committed, events),
+        }
     }
 
     async fn drive<C, S>(&mut self, db: &C, source: &mut S) -> Result<BulkReport>
@@ -314,12 +377,12 @@ impl<'a> Engine<'a> {
         if let Some(total) = self.total {
             self.maybe_alert(total, true);
         }
-        // Asked of the server before the first batch, not before: an operation with nothing to
-        // do sends nothing at all.
+        // Asked of the server with the first batch's session, not before: an operation with
+        // nothing to do sends nothing at all.
         let mut flavor: Option<Flavor> = None;
         let mut atomic: Option<(C::Transaction, Session)> = None;
         // An atomic operation's batches, announced after its one COMMIT.
-        let mut pending: Vec<crate::events::Pending> = Vec::new();
+        let mut pending: Vec<announce::Pending> = Vec::new();
         // Inside the caller's transaction a batch's COMMIT only releases a savepoint: whether
         // its rows are kept is the caller's to decide, so no event is sent (metrics are kept).
         let events = match db.control() {
@@ -357,15 +420,6 @@ impl<'a> Engine<'a> {
                     Err(error) => return Err(self.fail(error, 0)),
                 }
             }
-            let flavor = match flavor {
-                Some(flavor) => flavor,
-                None => {
-                    let detected = Flavor::detect(db)
-                        .await
-                        .map_err(|e| self.fail(e.into(), 1))?;
-                    *flavor.insert(detected)
-                }
-            };
             let batch_start = Instant::now();
             let batch_span = tracing::info_span!(
                 "soft_delete.batch",
@@ -373,38 +427,71 @@ impl<'a> Engine<'a> {
                 operation_id = %self.plan.id,
                 table = %self.plan.table,
             );
-            let (outcome, attempts) = if self.plan.atomic {
+            let (done, attempts) = if self.plan.atomic {
                 let (txn, session) = match atomic.take() {
                     Some(open) => open,
-                    None => self.open(db, flavor).await.map_err(|e| self.fail(e, 1))?,
+                    None => self
+                        .open(db, &mut flavor)
+                        .await
+                        .map_err(|e| self.fail(e, 1))?,
                 };
                 let result = self
                     .guarded(
                         db,
                         &session,
-                        self.execute_batch(&Scoped::new(&txn, &session), source, &unit),
+                        self.execute_batch(&Limited::new(&txn, &session), source, &unit),
                     )
                     .instrument(batch_span)
                     .await;
                 match result {
-                    Ok(outcome) => {
+                    Ok(done) => {
                         atomic = Some((txn, session));
-                        (outcome, 1)
+                        (done, 1)
                     }
-                    Err(error) => {
+                    Err(interrupt) => {
                         close_and_roll_back(txn, &session).await;
-                        let error = self.name_limit(db, error).await;
+                        let error = match interrupt {
+                            // Every batch of the operation rode on the transaction the hook
+                            // ended: none of them can be checked one by one.
+                            Interrupt::Ended {
+                                hook, rows, cause, ..
+                            } => Error::TransactionEnded {
+                                hook,
+                                table: self.plan.table.clone(),
+                                rows: self.affected + rows,
+                                committed: None,
+                                source: cause,
+                            },
+                            Interrupt::Failed(error) => self.name_limit(db, error).await,
+                            Interrupt::Again => Error::Db(DbErr::Custom(
+                                "an atomic batch asked to run again".to_owned(),
+                            )),
+                        };
                         return Err(self.fail(error, 1));
                     }
                 }
             } else {
                 match self
-                    .batch_with_retries(db, flavor, source, &unit)
+                    .batch_with_retries(db, &mut flavor, source, &unit)
                     .instrument(batch_span)
                     .await
                 {
                     Ok(done) => done,
-                    Err((error, attempts)) => {
+                    Err(Failure {
+                        error,
+                        attempts,
+                        committed,
+                    }) => {
+                        if let Some(ran) = committed {
+                            self.count_committed_failure(
+                                db,
+                                &ran,
+                                attempts,
+                                batch_start,
+                                events.as_ref(),
+                            )
+                            .await;
+                        }
                         let error = self.name_limit(db, error).await;
                         return Err(self.fail(error, attempts));
                     }
@@ -413,37 +500,21 @@ impl<'a> Engine<'a> {
             // The batch's own time (statements and COMMIT, retries included): what the sleep
             // coefficient scales.
             let took = batch_start.elapsed();
-            self.affected += outcome.affected;
-            self.archived += outcome.archived;
-            self.tally.add(&self.plan.table, outcome.affected);
-            self.tally.merge(&outcome.cascaded);
-            let committed = crate::events::Committed {
-                operation: self.plan.id,
-                kind: self.plan.kind,
-                table: &self.plan.table,
-                batch: self.batches,
-                rows: outcome.affected,
-                cascaded: outcome.cascaded.clone(),
-                keys: Vec::new(),
-                actor: self.plan.actor.as_deref(),
-                reason: self.plan.reason.as_deref(),
-                retries: attempts - 1,
-                elapsed: batch_start.elapsed(),
-            }
-            .pending();
-            match self.plan.atomic {
-                true => pending.push(committed),
-                false => crate::events::announce(committed, events.as_ref()),
-            }
-            self.processed += outcome.processed;
-            self.retries += u64::from(attempts - 1);
-            source.advance(outcome.next);
+            let Done {
+                ran,
+                processed,
+                next,
+            } = done;
+            let pending_batches = self.plan.atomic.then_some(&mut pending);
+            self.count(&ran, attempts, took, events.as_ref(), pending_batches);
+            self.processed += processed;
+            source.advance(next);
             tracing::debug!(
                 batch = self.batches,
-                affected = outcome.affected,
-                processed = outcome.processed,
+                affected = ran.affected,
+                processed,
                 attempts,
-                elapsed_ms = batch_start.elapsed().as_millis() as u64,
+                elapsed_ms = took.as_millis() as u64,
                 "batch done"
             );
             if let Some(progress) = &self.plan.progress {
@@ -467,7 +538,7 @@ impl<'a> Engine<'a> {
                 // A stop signal ends the pause early; the loop then stops before the next batch.
                 let paused = self.sleep(pause).await;
                 self.paused += paused;
-                crate::events::paused(self.plan.kind, &self.plan.table, paused);
+                announce::paused(self.plan.kind, &self.plan.table, paused);
             }
         }
         let status = match stopped_early {
@@ -475,8 +546,8 @@ impl<'a> Engine<'a> {
             false => OperationStatus::Completed,
         };
         if let Some((txn, session)) = atomic {
-            if let Some(entry) = &self.plan.log {
-                let finish = entry.finish(txn.get_database_backend(), status, None);
+            if let Some(row) = &self.plan.log {
+                let finish = row.finish(txn.get_database_backend(), status, None);
                 if let Err(error) = txn.execute_raw(finish).await {
                     close_and_roll_back(txn, &session).await;
                     return Err(self.fail(error.into(), 1));
@@ -500,10 +571,10 @@ impl<'a> Engine<'a> {
                 return Err(self.fail(error, 1));
             }
             for committed in pending {
-                crate::events::announce(committed, events.as_ref());
+                announce::announce(committed, events.as_ref());
             }
-        } else if let Some(entry) = &self.plan.log {
-            let finish = entry.finish(db.get_database_backend(), status, None);
+        } else if let Some(row) = &self.plan.log {
+            let finish = row.finish(db.get_database_backend(), status, None);
             if let Err(error) = db.execute_raw(finish).await {
                 // The batches and their counts are committed; only the status is stale.
                 tracing::warn!(%error, "recording the end in the operation log failed");
@@ -514,7 +585,6 @@ impl<'a> Engine<'a> {
         } else {
             None
         };
-        let archived = self.archived;
         let report = BulkReport {
             id: self.plan.id,
             operation: self.plan.kind,
@@ -522,7 +592,7 @@ impl<'a> Engine<'a> {
             requested: self.processed,
             affected: self.affected,
             cascaded: self.tally.total() - self.affected,
-            archived,
+            archived: self.archived,
             batches: self.batches,
             retries: self.retries,
             elapsed: self.start.elapsed(),
@@ -545,35 +615,73 @@ impl<'a> Engine<'a> {
         Ok(report)
     }
 
+    /// Counts the rows of a batch that failed but was found committed (a hook's `COMMIT`), and
+    /// brings the log's counts up to them (best effort: the batch's own write of them was in
+    /// the transaction the hook ended).
+    async fn count_committed_failure<C: BulkConnection>(
+        &mut self,
+        db: &C,
+        ran: &Ran,
+        attempts: u32,
+        batch_start: Instant,
+        events: Option<&crate::events::Events>,
+    ) {
+        self.count(ran, attempts, batch_start.elapsed(), events, None);
+        if let Some(row) = &self.plan.log {
+            let totals = Totals {
+                rows: self.tally.clone(),
+                requested: self.processed + ran.affected,
+                batches: self.batches,
+            };
+            if let Err(error) = db
+                .execute_raw(row.progress(db.get_database_backend(), &totals))
+                .await
+            {
+                tracing::warn!(%error, "recording a committed batch in the operation log failed");
+            }
+        }
+    }
+
     /// One batch in its own transaction, retried after transient errors.
     async fn batch_with_retries<C, S>(
         &self,
         db: &C,
-        flavor: Flavor,
+        flavor: &mut Option<Flavor>,
         source: &mut S,
         unit: &S::Unit,
-    ) -> Result<(Outcome<S::Next>, u32), (Error, u32)>
+    ) -> Result<(Done<S::Next>, u32), Failure>
     where
         C: BulkConnection,
         S: BatchSource,
     {
         let config = &self.plan.config;
         let mut attempt: u32 = 0;
-        let mut rerun = false;
+        let mut again = false;
         loop {
             attempt += 1;
             match self.attempt(db, flavor, source, unit).await {
-                Ok(outcome) => return Ok((outcome, attempt)),
-                Err(error) if crate::hooks::is_rerun(&error) && !rerun => {
-                    // Not a failure: the source asked to run the batch again another way.
-                    rerun = true;
+                Ok(done) => return Ok((done, attempt)),
+                Err(Stop::Again) if !again => {
+                    // Not a failure: the step asked to run the batch again another way.
+                    again = true;
                     attempt -= 1;
                     tracing::debug!(
                         batch = self.batches,
                         "running the batch again for its hooks"
                     );
                 }
-                Err(error) if attempt <= config.retry_attempts && is_transient(&error) => {
+                Err(Stop::Again) => {
+                    return Err(Failure {
+                        error: Error::Db(DbErr::Custom(
+                            "a batch asked twice to run again reading its rows first".to_owned(),
+                        )),
+                        attempts: attempt,
+                        committed: None,
+                    });
+                }
+                Err(Stop::Failed(error))
+                    if attempt <= config.retry_attempts && is_transient(&error) =>
+                {
                     let delay = config.retry_delay(attempt);
                     tracing::warn!(
                         batch = self.batches,
@@ -584,17 +692,30 @@ impl<'a> Engine<'a> {
                     );
                     tokio::time::sleep(delay).await;
                 }
-                Err(error) => return Err((error, attempt)),
+                Err(Stop::Failed(error)) => {
+                    return Err(Failure {
+                        error,
+                        attempts: attempt,
+                        committed: None,
+                    });
+                }
+                Err(Stop::Ended { error, committed }) => {
+                    return Err(Failure {
+                        error,
+                        attempts: attempt,
+                        committed,
+                    });
+                }
             }
         }
     }
 
-    /// Opens a batch's transaction and session. The pool's wait for a connection counts
-    /// against the batch's time limit.
+    /// Opens a batch's transaction and session, learning the server's flavor with the first.
+    /// The pool's wait for a connection counts against the batch's time limit.
     async fn open<C: BulkConnection>(
         &self,
         db: &C,
-        flavor: Flavor,
+        flavor: &mut Option<Flavor>,
     ) -> Result<(C::Transaction, Session)> {
         let limit = self.plan.config.query_timeout;
         let txn = match limit {
@@ -604,8 +725,11 @@ impl<'a> Engine<'a> {
                 Err(_elapsed) => return Err(Error::Timeout(limit)),
             },
         };
-        match Session::open(&txn, flavor, limit).await {
-            Ok(session) => Ok((txn, session)),
+        match Session::open(&txn, *flavor, limit).await {
+            Ok(session) => {
+                *flavor = Some(session.flavor());
+                Ok((txn, session))
+            }
             Err(error) => {
                 rollback(txn).await;
                 Err(error.into())
@@ -614,14 +738,15 @@ impl<'a> Engine<'a> {
     }
 
     /// One attempt at one batch: its statements under the session's limit, then `COMMIT`,
-    /// and the check of a `COMMIT` whose outcome was lost.
+    /// and the check of a `COMMIT` whose outcome was lost (or of a batch whose transaction a
+    /// hook ended).
     async fn attempt<C, S>(
         &self,
         db: &C,
-        flavor: Flavor,
+        flavor: &mut Option<Flavor>,
         source: &mut S,
         unit: &S::Unit,
-    ) -> Result<Outcome<S::Next>>
+    ) -> Result<Done<S::Next>, Stop>
     where
         C: BulkConnection,
         S: BatchSource,
@@ -631,30 +756,110 @@ impl<'a> Engine<'a> {
             .guarded(
                 db,
                 &session,
-                self.execute_batch(&Scoped::new(&txn, &session), source, unit),
+                self.execute_batch(&Limited::new(&txn, &session), source, unit),
             )
             .await;
-        let outcome = match executed {
-            Ok(outcome) => outcome,
-            Err(error) => {
+        let done = match executed {
+            Ok(done) => done,
+            Err(interrupt) => {
                 // Never commit after an error: PostgreSQL and MariaDB may report a later
                 // commit as successful while the work was rolled back, or commit the rest of
                 // the batch.
                 close_and_roll_back(txn, &session).await;
-                return Err(error);
+                return Err(match interrupt {
+                    Interrupt::Failed(error) => Stop::Failed(error),
+                    Interrupt::Again => Stop::Again,
+                    Interrupt::Ended {
+                        hook,
+                        rows,
+                        cascaded,
+                        cause,
+                    } => {
+                        self.ended(db, source, unit, hook, rows, cascaded, cause)
+                            .await
+                    }
+                });
             }
         };
         if let Err(error) = session.close(&txn).await {
             rollback(txn).await;
-            return Err(error.into());
+            return Err(Stop::Failed(error.into()));
         }
         match txn.commit().await {
-            Ok(()) => Ok(outcome),
-            Err(error) if outcome_unknown(&error) => {
-                self.settle(db, &session, source, unit, outcome, error)
-                    .await
+            Ok(()) => Ok(done),
+            Err(error) if outcome_unknown(&error) => self
+                .settle(db, &session, source, unit, done, error)
+                .await
+                .map_err(Stop::Failed),
+            Err(error) => Err(Stop::Failed(error.into())),
+        }
+    }
+
+    /// A batch whose transaction a hook ended: what became of its rows, checked from another
+    /// connection as after a lost `COMMIT`, and the error that stops the operation.
+    #[allow(clippy::too_many_arguments)]
+    async fn ended<C, S>(
+        &self,
+        db: &C,
+        source: &mut S,
+        unit: &S::Unit,
+        hook: &'static str,
+        rows: u64,
+        cascaded: Tally,
+        cause: Option<crate::error::HookError>,
+    ) -> Stop
+    where
+        C: BulkConnection,
+        S: BatchSource,
+    {
+        let ran = Ran {
+            affected: rows,
+            cascaded,
+            ..Ran::default()
+        };
+        let verdict = match (rows, db.control()) {
+            (0, _) => Verdict::RolledBack,
+            (_, None) => Verdict::Unknown,
+            (_, Some(control)) => match source.verify(control, unit, &ran).await {
+                Ok(verdict) => verdict,
+                Err(error) => {
+                    tracing::warn!(%error, "checking a batch whose transaction a hook ended failed");
+                    Verdict::Unknown
+                }
+            },
+        };
+        tracing::error!(
+            batch = self.batches,
+            hook,
+            ?verdict,
+            "a hook ended the batch's transaction; the operation stops"
+        );
+        let committed = match verdict {
+            Verdict::Committed => Some(true),
+            Verdict::RolledBack => Some(false),
+            Verdict::Unknown => None,
+        };
+        let cause = match (verdict, cause) {
+            // The database ended the transaction under the hook (MySQL/MariaDB roll back a
+            // deadlocked one): the hook's failure is the story, and nothing was kept.
+            (Verdict::RolledBack, Some(source)) => {
+                return Stop::Failed(Error::Hook {
+                    hook,
+                    table: self.plan.table.clone(),
+                    source,
+                });
             }
-            Err(error) => Err(error.into()),
+            (_, cause) => cause,
+        };
+        Stop::Ended {
+            error: Error::TransactionEnded {
+                hook,
+                table: self.plan.table.clone(),
+                rows,
+                committed,
+                source: cause,
+            },
+            committed: (verdict == Verdict::Committed).then_some(ran),
         }
     }
 
@@ -666,8 +871,8 @@ impl<'a> Engine<'a> {
         &self,
         db: &C,
         session: &Session,
-        work: impl Future<Output = Result<T>>,
-    ) -> Result<T>
+        work: impl Future<Output = Result<T, Interrupt>>,
+    ) -> Result<T, Interrupt>
     where
         C: BulkConnection,
     {
@@ -680,7 +885,7 @@ impl<'a> Engine<'a> {
             Ok(result) => result,
             Err(_elapsed) => {
                 let Some(control) = db.control() else {
-                    return Err(Error::Timeout(limit));
+                    return Err(Error::Timeout(limit).into());
                 };
                 session.cancel(control).await;
                 match tokio::time::timeout(BACKSTOP_MARGIN, work.as_mut()).await {
@@ -691,14 +896,16 @@ impl<'a> Engine<'a> {
                         if let Err(error) = session.end(control, BACKSTOP_MARGIN).await {
                             tracing::warn!(%error, "ending a batch's session failed");
                         }
-                        return Err(Error::Timeout(limit));
+                        return Err(Error::Timeout(limit).into());
                     }
                 }
             }
         };
-        result.map_err(|error| match &error {
-            Error::Db(db) if server_timeout(db) => Error::Timeout(limit),
-            _ => error,
+        result.map_err(|interrupt| match interrupt {
+            Interrupt::Failed(Error::Db(db)) if server_timeout(&db) => {
+                Interrupt::Failed(Error::Timeout(limit))
+            }
+            other => other,
         })
     }
 
@@ -709,19 +916,19 @@ impl<'a> Engine<'a> {
         session: &Session,
         source: &mut S,
         unit: &S::Unit,
-        outcome: Outcome<S::Next>,
+        done: Done<S::Next>,
         lost: DbErr,
-    ) -> Result<Outcome<S::Next>>
+    ) -> Result<Done<S::Next>>
     where
         C: BulkConnection,
         S: BatchSource,
     {
-        if outcome.affected == 0 {
+        if done.ran.affected == 0 {
             // Nothing rode on this COMMIT: whichever way it went, nothing is lost or doubled.
-            return Ok(outcome);
+            return Ok(done);
         }
         let unknown = |source| Error::CommitUnknown {
-            rows: outcome.affected,
+            rows: done.ran.affected,
             source,
         };
         let Some(control) = db.control() else {
@@ -735,24 +942,24 @@ impl<'a> Engine<'a> {
                 return Err(unknown(lost));
             }
         }
-        let verified = match source.verify(control, unit, &outcome).await {
-            Ok(verified) => verified,
+        let verdict = match source.verify(control, unit, &done.ran).await {
+            Ok(verdict) => verdict,
             Err(error) => {
                 tracing::warn!(%error, "checking a lost COMMIT failed");
-                Verified::Unknown
+                Verdict::Unknown
             }
         };
         tracing::warn!(
             batch = self.batches,
-            ?verified,
+            ?verdict,
             error = %lost,
             "the connection failed during COMMIT; checked the batch"
         );
-        match verified {
-            Verified::Committed => Ok(outcome),
+        match verdict {
+            Verdict::Committed => Ok(done),
             // A lost connection: retried like any batch that never reached its COMMIT.
-            Verified::RolledBack => Err(lost.into()),
-            Verified::Unknown => Err(unknown(lost)),
+            Verdict::RolledBack => Err(lost.into()),
+            Verdict::Unknown => Err(unknown(lost)),
         }
     }
 
@@ -811,7 +1018,7 @@ impl<'a> Engine<'a> {
     /// the sleep coefficient; at most `MAX_PAUSE`.
     fn pause_after(&self, batch: Duration) -> Duration {
         let proportional = batch.mul_f64(self.plan.sleep_coefficient);
-        (self.plan.pause + proportional).min(crate::SoftDeleteConfig::MAX_PAUSE)
+        (self.plan.pause + proportional).min(crate::config::SoftDeleteConfig::MAX_PAUSE)
     }
 
     /// Waits while the throttle holds the next batch back, asking again when it says. `true`
@@ -870,7 +1077,7 @@ impl<'a> Engine<'a> {
         let held = started.elapsed();
         if warned {
             self.throttled += held;
-            crate::events::throttled(self.plan.kind, &self.plan.table, held);
+            announce::throttled(self.plan.kind, &self.plan.table, held);
             tracing::info!(
                 batch = self.batches,
                 held_ms = held.as_millis() as u64,
@@ -945,18 +1152,4 @@ async fn close_and_roll_back<T: TransactionSession + ConnectionTrait>(txn: T, se
         tracing::debug!(%error, "restoring the connection's settings after a failed batch");
     }
     rollback(txn).await;
-}
-
-/// Runs a `SELECT COUNT(*) …` and reads the count.
-pub(crate) async fn count<C: ConnectionTrait>(
-    conn: &C,
-    query: &sea_orm::sea_query::SelectStatement,
-) -> Result<u64, DbErr> {
-    let statement = bind_timestamps(conn.get_database_backend().build(query));
-    let row = conn
-        .query_one_raw(statement)
-        .await?
-        .ok_or_else(|| DbErr::Custom("COUNT(*) returned no row".to_owned()))?;
-    let count: i64 = row.try_get_by_index(0)?;
-    Ok(count.max(0) as u64)
 }

@@ -81,7 +81,7 @@ impl fmt::Display for Explain {
 ///     .order_by_desc(user::Column::DeletedAt)
 ///     .limit(50)
 ///     .build(db.get_database_backend());
-/// println!("{}", soft_delete_core::explain(db, [trash]).await?);
+/// println!("{}", soft_delete_core::bulk::explain(db, [trash]).await?);
 /// # Ok(()) }
 /// ```
 pub async fn explain<C: ConnectionTrait>(
@@ -90,7 +90,7 @@ pub async fn explain<C: ConnectionTrait>(
 ) -> Result<Explain, DbErr> {
     let mut explained = Vec::new();
     for statement in statements {
-        let statement = crate::entity::bind_timestamps(statement);
+        let statement = crate::time::bind_timestamps(statement);
         let prefix = match statement.db_backend {
             DbBackend::Sqlite => "EXPLAIN QUERY PLAN ",
             _ => "EXPLAIN ",

@@ -21,9 +21,13 @@ use sea_orm::{
     IntoActiveModel, Iterable, ModelTrait, PrimaryKeyTrait, QueryFilter, QueryTrait,
 };
 
-use super::engine::{BatchSource, Outcome, Plan, Verified, count};
-use super::sql::{self, RowInsert, key_columns, rows_per_statement};
-use crate::entity::{SoftDelete, insert_defaults, key_condition, now, stamp_insert};
+use super::engine::{BatchSource, Done, Plan};
+use crate::change::{Verdict, insert_defaults, stamp_insert};
+use crate::entity::{self, SoftDelete};
+use crate::sql::insert::RowInsert;
+use crate::sql::{Table, count, count_keys, key_columns, key_condition, rows_per_statement};
+use crate::step::{Interrupt, Ran};
+use crate::time::now;
 
 type ModelOf<E> = <E as EntityTrait>::Model;
 type ActiveModelOf<E> = <E as EntityTrait>::ActiveModel;
@@ -42,6 +46,9 @@ pub(crate) struct InsertSource<E: EntityTrait, S> {
     pub(crate) collected: Vec<ModelOf<E>>,
     /// `@@auto_increment_increment`, read once, on MySQL/MariaDB.
     increment: Option<i128>,
+    /// The keys of the rows the last batch inserted, when it read them back: what a check of a
+    /// lost `COMMIT` looks for.
+    last_keys: Option<Vec<ValueTuple>>,
 }
 
 impl<E: SoftDelete, S> InsertSource<E, S> {
@@ -58,11 +65,12 @@ impl<E: SoftDelete, S> InsertSource<E, S> {
             batch_size: plan.batch_size.clone(),
             rows_per_statement: rows_per_statement(backend, 0, columns, usize::MAX),
             backend,
-            defaults: insert_defaults::<E>(now(), by.as_deref()),
+            defaults: insert_defaults(&entity::columns::<E>(), now(), by.as_deref()),
             returning,
             insert: RowInsert::new::<E>(backend, returning),
             collected: Vec::new(),
             increment: None,
+            last_keys: None,
         }
     }
 
@@ -77,7 +85,7 @@ impl<E: SoftDelete, S> InsertSource<E, S> {
         }
         let mut rows = chunk.to_vec();
         for row in &mut rows {
-            stamp_insert::<E>(row, &self.defaults)?;
+            stamp_insert(row, &self.defaults)?;
         }
         let mut query = E::insert_many(rows).into_query();
         let returns = self.returning && self.backend != DbBackend::MySql;
@@ -126,7 +134,7 @@ where
         &mut self,
         conn: &T,
         unit: &Vec<ActiveModelOf<E>>,
-    ) -> crate::error::Result<Outcome<Self::Next>> {
+    ) -> Result<Done<Self::Next>, Interrupt> {
         let mut models = Vec::new();
         let mut increment = self.increment;
         for chunk in unit.chunks(self.rows_per_statement) {
@@ -143,7 +151,7 @@ where
                 // No single multi-row INSERT can be read back: one at a time.
                 for row in chunk {
                     let mut row = row.clone();
-                    stamp_insert::<E>(&mut row, &self.defaults)?;
+                    stamp_insert(&mut row, &self.defaults)?;
                     models.push(E::insert(row).exec_with_returning(conn).await?);
                 }
                 continue;
@@ -166,10 +174,17 @@ where
                 );
             }
         }
-        Ok(Outcome {
-            archived: 0,
-            affected: unit.len() as u64,
-            cascaded: Default::default(),
+        self.last_keys = self.returning.then(|| {
+            models
+                .iter()
+                .map(|model: &ModelOf<E>| model.get_primary_key_value())
+                .collect()
+        });
+        Ok(Done {
+            ran: Ran {
+                affected: unit.len() as u64,
+                ..Ran::default()
+            },
             processed: unit.len() as u64,
             next: (models, increment),
         })
@@ -190,23 +205,23 @@ where
         &mut self,
         conn: &T,
         _unit: &Vec<ActiveModelOf<E>>,
-        outcome: &Outcome<Self::Next>,
-    ) -> std::result::Result<Verified, DbErr> {
+        ran: &Ran,
+    ) -> std::result::Result<Verdict, DbErr> {
         // Only inserts that read their rows back know their keys.
-        if !self.returning {
-            return Ok(Verified::Unknown);
-        }
-        let keys: Vec<ValueTuple> = outcome
-            .next
-            .0
-            .iter()
-            .map(|model| model.get_primary_key_value())
-            .collect();
+        let Some(keys) = &self.last_keys else {
+            return Ok(Verdict::Unknown);
+        };
         let mut found = 0;
-        for query in sql::count_keys::<E>(conn.get_database_backend(), &keys, &Condition::all()) {
+        for query in count_keys::<E>(conn.get_database_backend(), keys, &Condition::all()) {
             found += count(conn, &query).await?;
         }
-        Ok(Verified::from_counts(found, outcome.affected))
+        Ok(if found == ran.affected {
+            Verdict::Committed
+        } else if found == 0 {
+            Verdict::RolledBack
+        } else {
+            Verdict::Unknown
+        })
     }
 
     fn advance(&mut self, (models, increment): Self::Next) {
@@ -320,7 +335,7 @@ where
         return Err(DbErr::Custom(format!(
             "cannot read back rows inserted into `{}` without their keys: the key is not a \
              single auto-increment column",
-            E::default().table_name()
+            Table::of::<E>()
         )));
     }
     let step = match *increment {

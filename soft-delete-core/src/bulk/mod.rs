@@ -19,10 +19,14 @@
 //! [`PurgeAction`], [`CreateAction`]), which carries the operation's own options such as
 //! `deleted_by` or `dry_run`.
 //!
+//! One-record operations are a batch of one key through the same engine ([`One`], module
+//! [`one`]).
+//!
 //! Inside, the module keeps each concept in a file of its own: `engine` (the loop: transactions,
 //! retries, timeouts, pacing, progress, alerts, the report), `ids` and `keyset` (the two ways of
-//! selecting existing rows), `insert` (new rows), `sql` (every statement, per backend) and
-//! `transient` (which errors are retried).
+//! selecting existing rows, each batch run by the step, `crate::step`), `one` (a batch of one
+//! key), `insert` (new rows), `session` (the batch's session and its limits) and `transient`
+//! (which errors are retried).
 
 mod control;
 mod engine;
@@ -30,11 +34,12 @@ mod explain;
 mod ids;
 mod insert;
 mod keyset;
+pub mod one;
 mod session;
-pub(crate) mod sql;
 mod transient;
 
 pub use control::{BatchSize, StopSignal};
+pub use one::{ForceDeleteAction, ForceDeleteOne, One, OneAction, RestoreOne, SoftDeleteOne};
 
 use std::fmt;
 use std::future::IntoFuture;
@@ -45,27 +50,34 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use futures::Stream;
+use futures::future::BoxFuture;
 use sea_orm::sea_query::{Condition, IntoCondition};
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseExecutor, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, PrimaryKeyTrait, TransactionTrait,
+    IntoActiveModel, TransactionTrait,
 };
 
 use engine::{BatchSource, Plan, ProgressFn};
-pub(crate) use engine::{Verified as Verdict, count};
 pub use explain::{Explain, ExplainedStatement, explain};
 use ids::IdSource;
 use insert::InsertSource;
-use keyset::{KeysetAction, KeysetSource};
+use keyset::KeysetSource;
 
+use crate::change::Change;
 use crate::config::{SoftDeleteConfig, check_batch_size, check_duration, check_required};
-use crate::entity::{
-    Audit, BoxFuture, Change, SoftDelete, Timestamp, ceil_micros, check_timestamp, now,
-    operation_stamp, to_micros,
-};
+use crate::entity::{Audit, SoftDelete, check_cascade, check_change};
 use crate::error::{Error, Result};
 use crate::operation::{OperationId, OperationKind, Selection};
 use crate::report::{AlertSink, BulkReport, Progress};
+pub use crate::sql::PrimaryKeyValue;
+use crate::sql::{Table, count, count_where, describe_condition};
+use crate::step::archive::ArchiveTo;
+use crate::step::log::LogRow;
+use crate::step::statements::{deleted_before, deleted_before_for_keyset};
+use crate::step::{Action, Step, StepOptions};
+use crate::time::{
+    Timestamp, ceil_micros, check_timestamp, now, operation_stamp, retention_cutoff, to_micros,
+};
 
 /// A connection bulk operations run on: a `DatabaseConnection` (each batch its own transaction),
 /// a `DatabaseTransaction` (each batch a savepoint of the caller's transaction), or a
@@ -100,9 +112,6 @@ impl BulkConnection for DatabaseExecutor<'_> {
         }
     }
 }
-
-/// The primary-key value type of an entity: `i64`, `Uuid`, `(i32, i64)`, …
-pub type PrimaryKeyValue<E> = <<E as EntityTrait>::PrimaryKey as PrimaryKeyTrait>::ValueType;
 
 /// The options every bulk operation takes.
 ///
@@ -250,6 +259,7 @@ impl<'a> BatchOptions<'a> {
     fn into_plan(
         self,
         kind: OperationKind,
+        id: OperationId,
         table: String,
         config: SoftDeleteConfig,
         alerts: Arc<dyn AlertSink>,
@@ -290,20 +300,16 @@ impl<'a> BatchOptions<'a> {
                 reason: format!("expected {expected}, got {pause:?}"),
             }
         })?;
-        let id = OperationId::new();
-        let log = config
-            .operation_log
-            .clone()
-            .map(|log| crate::operation_log::Entry {
-                log,
-                id,
-                kind,
-                table: table.clone(),
-                actor: None,
-                reason: None,
-                selection: String::new(),
-                reverses: None,
-            });
+        let log = config.operation_log.as_deref().map(|log| LogRow {
+            log: Table::parse(log),
+            id,
+            kind,
+            table: table.clone(),
+            actor: None,
+            reason: None,
+            selection: String::new(),
+            reverses: None,
+        });
         Ok(Plan {
             id,
             kind,
@@ -382,6 +388,7 @@ pub struct SoftDeleteAction {
 #[derive(Clone, Debug, Default)]
 pub struct RestoreAction {
     by: Option<String>,
+    reason: Option<String>,
 }
 
 /// Which rows a purge removes. Part of builder types.
@@ -398,8 +405,13 @@ pub struct PurgeAction {
 enum Cutoff {
     /// Deleted strictly before this time.
     At(Timestamp),
-    /// Deleted more than the configuration's `retention` before the operation starts.
-    Retention,
+    /// Deleted more than a retention before `now` (the operation's start unless given): the
+    /// one given, else the configuration's for the entity's table
+    /// ([`SoftDeleteConfig::retention_for`]).
+    Retention {
+        older_than: Option<Duration>,
+        now: Option<Timestamp>,
+    },
     /// Every soft-deleted row (that the purge's condition selects).
     Any,
 }
@@ -413,9 +425,11 @@ impl PurgeAction {
         }
     }
 
-    pub(crate) fn expired() -> Self {
+    /// The rows deleted more than `older_than` (the configuration's retention for the table,
+    /// when `None`) before `now` (the operation's start, when `None`).
+    pub(crate) fn expired(older_than: Option<Duration>, now: Option<Timestamp>) -> Self {
         PurgeAction {
-            cutoff: Cutoff::Retention,
+            cutoff: Cutoff::Retention { older_than, now },
             dry_run: false,
             archive: None,
         }
@@ -429,26 +443,23 @@ impl PurgeAction {
         }
     }
 
-    /// The cutoff: the one given, `retention` ago (the configuration is already checked, so
-    /// the subtraction is in range), or none.
-    fn cutoff(&self, config: &SoftDeleteConfig) -> Result<Option<Timestamp>> {
-        let retention = match self.cutoff {
-            Cutoff::At(cutoff) => return Ok(Some(ceil_micros(cutoff))),
-            Cutoff::Any => return Ok(None),
-            Cutoff::Retention => chrono::Duration::from_std(config.retention).ok(),
-        };
-        retention
-            .and_then(|retention| now().checked_sub_signed(retention))
-            .map(Some)
-            .ok_or_else(|| Error::Config {
-                setting: "retention".to_owned(),
-                value: format!("{:?}", config.retention),
-                expected: format!("a duration up to {:?}", SoftDeleteConfig::MAX_RETENTION),
-            })
+    /// The cutoff of `table`'s purge: the one given, a retention ago, or none.
+    fn cutoff(&self, config: &SoftDeleteConfig, table: &Table) -> Result<Option<Timestamp>> {
+        match self.cutoff {
+            Cutoff::At(cutoff) => Ok(Some(ceil_micros(cutoff))),
+            Cutoff::Any => Ok(None),
+            Cutoff::Retention {
+                older_than,
+                now: at,
+            } => {
+                let retention = older_than.unwrap_or_else(|| config.retention_for(table.name()));
+                retention_cutoff(at.unwrap_or_else(now), retention).map(Some)
+            }
+        }
     }
 }
 
-/// What a bulk insert stamps, and whether it returns the models (`M` is [`Returning`] or
+/// What a bulk insert stamps, and whether it returns the models (`M` is [`Models`] or
 /// [`CountOnly`]). Part of builder types.
 #[derive(Clone, Debug, Default)]
 pub struct CreateAction<M> {
@@ -458,7 +469,7 @@ pub struct CreateAction<M> {
 
 /// Marks a [`BulkCreate`] that returns the created models.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Returning;
+pub struct Models;
 
 /// Marks a [`BulkInsert`] that returns only a report.
 #[derive(Clone, Copy, Debug, Default)]
@@ -491,7 +502,7 @@ pub type BulkRestore<'a, E, C, Src> = Bulk<'a, E, C, Src, RestoreAction>;
 pub type Purge<'a, E, C> = Bulk<'a, E, C, Filter, PurgeAction>;
 /// A bulk insert that returns the created models; see
 /// [`SoftDeleteManager::bulk_create`](crate::SoftDeleteManager::bulk_create).
-pub type BulkCreate<'a, E, C, S> = Bulk<'a, E, C, Rows<S>, CreateAction<Returning>>;
+pub type BulkCreate<'a, E, C, S> = Bulk<'a, E, C, Rows<S>, CreateAction<Models>>;
 /// A bulk insert that returns a report; see
 /// [`SoftDeleteManager::bulk_insert_stream`](crate::SoftDeleteManager::bulk_insert_stream).
 pub type BulkInsert<'a, E, C, S> = Bulk<'a, E, C, Rows<S>, CreateAction<CountOnly>>;
@@ -632,9 +643,16 @@ impl<E, C, Src> Bulk<'_, E, C, Src, SoftDeleteAction> {
 }
 
 impl<E, C, Src> Bulk<'_, E, C, Src, RestoreAction> {
-    /// Records who restored the rows in `updated_by`, for entities with audit columns.
+    /// Records who restored the rows in `updated_by`, for entities with audit columns, and in
+    /// the log and events.
     pub fn restored_by(mut self, who: impl Into<String>) -> Self {
         self.action.by = Some(who.into());
+        self
+    }
+
+    /// Records why the rows were restored, in the log and events.
+    pub fn reason(mut self, why: impl Into<String>) -> Self {
+        self.action.reason = Some(why.into());
         self
     }
 }
@@ -656,7 +674,8 @@ impl<E, C> Bulk<'_, E, C, Filter, PurgeAction> {
 
     /// Copies each batch's rows into the archive table `table` before deleting them, in the
     /// batch's transaction: every row ends in exactly one of the two tables (see
-    /// [`crate::archive`]). The report's `archived` counts them.
+    /// [`crate::archive`]). A bare name is a table in the entity's schema; `schema.table` names
+    /// another. The report's `archived` counts them.
     pub fn archive_into(mut self, table: impl Into<String>) -> Self {
         self.action.archive = Some(table.into());
         self
@@ -664,11 +683,11 @@ impl<E, C> Bulk<'_, E, C, Filter, PurgeAction> {
 }
 
 impl<E: EntityTrait, C> Bulk<'_, E, C, Filter, PurgeAction> {
-    /// [`archive_into`](Self::archive_into) the entity's default archive, `<table>_archive`
-    /// (made by [`create_archive_table`](crate::archive::create_archive_table) or the
-    /// `CreateArchiveTable` migration).
+    /// [`archive_into`](Self::archive_into) the entity's default archive, `<table>_archive` in
+    /// the entity's schema (made by [`create_archive_table`](crate::archive::create_archive_table)
+    /// or the `CreateArchiveTable` migration).
     pub fn archive(self) -> Self {
-        let table = crate::archive::archive_table_name::<E>();
+        let table = format!("{}_archive", Table::of::<E>().name());
         self.archive_into(table)
     }
 }
@@ -698,10 +717,10 @@ where
         self,
         kind: OperationKind,
     ) -> Result<(&'a C, Plan<'a>, Src, Act, Option<OperationId>)> {
-        let table = E::default().table_name().to_owned();
-        let mut plan = self
-            .options
-            .into_plan(kind, table, self.config, self.alerts)?;
+        let table = Table::of::<E>().to_string();
+        let mut plan =
+            self.options
+                .into_plan(kind, OperationId::new(), table, self.config, self.alerts)?;
         if let Some(entry) = &mut plan.log {
             entry.reverses = self.reverses;
         }
@@ -709,7 +728,7 @@ where
     }
 }
 
-mod sealed {
+pub(crate) mod sealed {
     use super::*;
 
     /// What a [`ChangeAction`](super::ChangeAction) writes; opaque outside this crate.
@@ -765,6 +784,7 @@ mod sealed {
                 op,
                 at: operation_stamp(),
                 by: self.by,
+                reason: self.reason,
             }))
         }
     }
@@ -810,13 +830,14 @@ where
     fn start(self) -> Result<Started<'a, C, IdSource<E, S>>> {
         let (db, mut plan, Ids(ids), action, reverses) = self.prepare_reversing(A::KIND)?;
         let backend = db.get_database_backend();
-        crate::cascade::check::<E>()?;
+        check_cascade::<E>()?;
         let change = action.into_change(&plan.config, plan.id, reverses)?.0;
-        change.check::<E>(backend)?;
+        check_change::<E>(&change, backend)?;
         plan.describe(change.actor(), change.reason(), || {
             Selection::Keys.to_string()
-        });
-        let source = IdSource::new(ids, &plan, backend, &change);
+        })?;
+        let step = change_step::<E>(&plan, backend, change);
+        let source = IdSource::new(ids, plan.batch_size.clone(), step);
         Ok(Started { db, plan, source })
     }
 
@@ -857,15 +878,20 @@ where
         let (db, mut plan, Filter(condition), action, reverses) =
             self.prepare_reversing(A::KIND)?;
         let backend = db.get_database_backend();
-        crate::cascade::check::<E>()?;
+        check_cascade::<E>()?;
         let change = action.into_change(&plan.config, plan.id, reverses)?.0;
-        change.check::<E>(backend)?;
+        check_change::<E>(&change, backend)?;
+        let values = plan.config.log_condition_values;
         plan.describe(change.actor(), change.reason(), || {
-            sql::describe_condition::<E>(backend, &condition)
-        });
-        let action = KeysetAction::Update(change);
-        let source =
-            KeysetSource::new(condition, action, plan.batch_size.clone(), backend, plan.id);
+            describe_condition::<E>(backend, &condition, values)
+        })?;
+        let step = Step::new(
+            Action::Change(change),
+            condition,
+            Vec::new(),
+            step_options(&plan, backend),
+        );
+        let source = KeysetSource::new(step, plan.batch_size.clone(), backend);
         Ok(Started { db, plan, source })
     }
 
@@ -894,6 +920,33 @@ where
     }
 }
 
+/// How the step of a bulk operation planned as `plan` is set up.
+fn step_options(plan: &Plan<'_>, backend: sea_orm::DbBackend) -> StepOptions {
+    StepOptions {
+        backend,
+        operation: plan.id,
+        actor: plan.actor.clone(),
+        reason: plan.reason.clone(),
+        atomic: plan.atomic,
+        optimize: plan.config.enable_query_optimization,
+        one_record: false,
+    }
+}
+
+/// The step of a bulk soft delete or restore of rows named by key.
+fn change_step<E: SoftDelete>(
+    plan: &Plan<'_>,
+    backend: sea_orm::DbBackend,
+    change: Change,
+) -> Step<E> {
+    Step::new(
+        Action::Change(change),
+        Condition::all(),
+        Vec::new(),
+        step_options(plan, backend),
+    )
+}
+
 /// A purge, ready: a walk, or for a dry run the count to take.
 // Built once per call and matched at once: the size difference costs nothing.
 #[allow(clippy::large_enum_variant)]
@@ -914,17 +967,18 @@ where
     fn start(self) -> Result<PurgeStart<'a, C, E>> {
         let dry_run = self.action.dry_run;
         let (db, mut plan, Filter(filter), action) = self.prepare(OperationKind::Purge)?;
+        let table = Table::of::<E>();
         // An epoch's unit around the cutoff may hold rows deleted after it: never take them.
         let cutoff = action
-            .cutoff(&plan.config)?
+            .cutoff(&plan.config, &table)?
             .map(|cutoff| E::marker().purge_cutoff(cutoff));
         let backend = db.get_database_backend();
         if let Some(cutoff) = cutoff {
             check_timestamp(backend, "cutoff", cutoff)?;
         }
-        crate::cascade::check::<E>()?;
+        check_cascade::<E>()?;
         let archive = match action.archive {
-            Some(table) if table.trim().is_empty() => {
+            Some(name) if name.trim().is_empty() => {
                 return Err(Error::InvalidArgument {
                     name: "archive",
                     reason: "the archive table's name is empty".to_owned(),
@@ -934,44 +988,49 @@ where
                 return Err(Error::InvalidArgument {
                     name: "archive",
                     reason: format!(
-                        "`{}` cascades to other tables, whose rows a purge deletes with it; \
+                        "`{table}` cascades to other tables, whose rows a purge deletes with it; \
                          archiving only the parents would lose the children. Purge (and \
                          archive) the children first by their own policies, or purge without \
-                         an archive",
-                        E::default().table_name()
+                         an archive"
                     ),
                 });
             }
-            Some(table) => Some(crate::archive::ArchiveTo {
-                table,
-                at: crate::entity::operation_stamp(),
+            // In the entity's schema unless the name says another.
+            Some(name) => Some(ArchiveTo {
+                table: table.sibling(&name),
+                at: operation_stamp(),
             }),
             None => None,
         };
         // A parent under which a row is kept stays; see `cascade`.
-        let filter = match crate::cascade::purgeable::<E>() {
+        let filter = match crate::step::cascade::purgeable::<E>() {
             Some(purgeable) => filter.add(purgeable),
             None => filter,
         };
+        let values = plan.config.log_condition_values;
         plan.describe(None, None, || {
-            sql::describe_condition::<E>(
+            describe_condition::<E>(
                 backend,
-                &filter.clone().add(sql::deleted_before::<E>(cutoff)),
+                &filter.clone().add(deleted_before::<E>(cutoff)),
+                values,
             )
-        });
+        })?;
         if dry_run {
             // The count can use an index on `deleted_at`, unlike the walk's form.
-            let count = sql::count_where::<E>(&filter.add(sql::deleted_before::<E>(cutoff)));
+            let count = count_where::<E>(&filter.add(deleted_before::<E>(cutoff)));
             return Ok(PurgeStart::DryRun { db, plan, count });
         }
-        let condition = filter.add(sql::deleted_before_for_keyset::<E>(cutoff, backend));
-        let source = KeysetSource::new(
-            condition,
-            KeysetAction::Delete(archive),
-            plan.batch_size.clone(),
-            backend,
-            plan.id,
+        let state = deleted_before_for_keyset::<E>(cutoff, backend);
+        let step = Step::new(
+            Action::Purge {
+                state: state.clone(),
+                archive,
+            },
+            filter.add(state),
+            Vec::new(),
+            step_options(&plan, backend),
         );
+        let source = KeysetSource::new(step, plan.batch_size.clone(), backend);
         Ok(PurgeStart::Walk(Started { db, plan, source }))
     }
 
@@ -1003,19 +1062,27 @@ where
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
-            let archive = self.action.archive.clone();
+            let archive = self
+                .action
+                .archive
+                .as_deref()
+                .map(|name| Table::of::<E>().sibling(name));
             let db = self.db;
             let start = self.start()?;
             // A missing or unreadable archive is refused before the first batch, and by a dry
             // run too, which would otherwise promise a purge that cannot run.
             if let Some(table) = archive {
-                crate::archive::probe(db, &table).await?;
+                ArchiveTo { table, at: now() }.probe(db).await?;
             }
             match start {
                 PurgeStart::Walk(started) => started.run().await,
-                PurgeStart::DryRun { db, plan, count } => {
+                PurgeStart::DryRun {
+                    db,
+                    plan,
+                    count: query,
+                } => {
                     let start = Instant::now();
-                    let matching = engine::count(db, &count).await?;
+                    let matching = count(db, &query).await?;
                     Ok(BulkReport {
                         id: plan.id,
                         operation: plan.kind,
@@ -1053,7 +1120,7 @@ where
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
             let (db, mut plan, Rows(rows), action) = self.prepare(OperationKind::Create)?;
-            plan.describe(action.by.as_deref(), None, || Selection::Rows.to_string());
+            plan.describe(action.by.as_deref(), None, || Selection::Rows.to_string())?;
             let backend = db.get_database_backend();
             let mut source = InsertSource::<E, S>::new(rows, &plan, backend, action.by, true);
             engine::run(db, plan, &mut source).await?;
@@ -1076,7 +1143,7 @@ where
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
             let (db, mut plan, Rows(rows), action) = self.prepare(OperationKind::Create)?;
-            plan.describe(action.by.as_deref(), None, || Selection::Rows.to_string());
+            plan.describe(action.by.as_deref(), None, || Selection::Rows.to_string())?;
             let backend = db.get_database_backend();
             let source = InsertSource::<E, S>::new(rows, &plan, backend, action.by, false);
             Started { db, plan, source }.run().await

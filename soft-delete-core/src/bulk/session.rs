@@ -33,25 +33,13 @@ pub(crate) enum Flavor {
 }
 
 impl Flavor {
-    /// Asks the server (one query on MySQL-protocol servers, none elsewhere).
-    pub(crate) async fn detect<C: ConnectionTrait>(db: &C) -> Result<Flavor, DbErr> {
-        match db.get_database_backend() {
-            DbBackend::Sqlite => Ok(Flavor::Sqlite),
-            DbBackend::MySql => {
-                let row = db
-                    .query_one_raw(Statement::from_string(DbBackend::MySql, "SELECT VERSION()"))
-                    .await?;
-                let version: String = match row {
-                    Some(row) => row.try_get_by_index(0)?,
-                    None => String::new(),
-                };
-                Ok(if version.contains("MariaDB") {
-                    Flavor::MariaDb
-                } else {
-                    Flavor::MySql
-                })
-            }
-            _ => Ok(Flavor::Postgres),
+    /// What `backend` says without asking the server; MySQL-protocol servers are told apart by
+    /// their version, which the first session reads.
+    fn of(backend: DbBackend) -> Flavor {
+        match backend {
+            DbBackend::Sqlite => Flavor::Sqlite,
+            DbBackend::MySql => Flavor::MySql,
+            _ => Flavor::Postgres,
         }
     }
 
@@ -77,13 +65,16 @@ pub(crate) struct Session {
 
 impl Session {
     /// Starts the batch's session on `conn` (its transaction): sets the server-side limit and
-    /// learns who the session is.
+    /// learns who the session is, and (the first time, `flavor` being `None`) which server it
+    /// is, in the same query.
     pub(crate) async fn open<T: ConnectionTrait>(
         conn: &T,
-        flavor: Flavor,
+        flavor: Option<Flavor>,
         limit: Option<Duration>,
     ) -> Result<Session, DbErr> {
         let millis = limit.map(|limit| limit.as_millis().max(1));
+        let known = flavor.is_some();
+        let flavor = flavor.unwrap_or_else(|| Flavor::of(conn.get_database_backend()));
         let mut session = Session {
             flavor,
             id: None,
@@ -108,16 +99,19 @@ impl Session {
                 };
             }
             Flavor::MariaDb | Flavor::MySql => {
-                let row = conn
-                    .query_one_raw(Statement::from_string(
-                        DbBackend::MySql,
-                        "SELECT CONNECTION_ID()",
-                    ))
-                    .await?;
-                session.id = match row {
-                    Some(row) => Some(row.try_get_by_index::<u64>(0)?),
-                    None => None,
+                let sql = match known {
+                    true => "SELECT CONNECTION_ID()",
+                    false => "SELECT CONNECTION_ID(), VERSION()",
                 };
+                let row = conn
+                    .query_one_raw(Statement::from_string(DbBackend::MySql, sql))
+                    .await?;
+                if let Some(row) = row {
+                    session.id = Some(row.try_get_by_index::<u64>(0)?);
+                    if !known && row.try_get_by_index::<String>(1)?.contains("MariaDB") {
+                        session.flavor = Flavor::MariaDb;
+                    }
+                }
             }
             Flavor::Sqlite => {
                 if let Some(ms) = millis {
@@ -139,13 +133,18 @@ impl Session {
         Ok(session)
     }
 
+    /// Which server the session is on.
+    pub(crate) fn flavor(&self) -> Flavor {
+        self.flavor
+    }
+
     /// The limit the server enforces, if any.
     pub(crate) fn limit(&self) -> Option<Duration> {
         self.limit
     }
 
     /// `statement` as this session sends it: on MariaDB and MySQL with the limit attached.
-    pub(crate) fn scoped(&self, mut statement: Statement) -> Statement {
+    pub(crate) fn limited(&self, mut statement: Statement) -> Statement {
         let Some(limit) = self.limit else {
             return statement;
         };
@@ -246,34 +245,34 @@ impl Session {
 }
 
 /// The connection a batch's statements go through: the batch's transaction, with every
-/// statement scoped to the session's limit and its timestamps bound as every backend stores
+/// statement limited by the session's limit and its timestamps bound as every backend stores
 /// them (`bind_timestamps`).
-pub(crate) struct Scoped<'a, T> {
+pub(crate) struct Limited<'a, T> {
     inner: &'a T,
     session: &'a Session,
 }
 
-impl<'a, T> Scoped<'a, T> {
+impl<'a, T> Limited<'a, T> {
     pub(crate) fn new(inner: &'a T, session: &'a Session) -> Self {
-        Scoped { inner, session }
+        Limited { inner, session }
     }
 
     fn prepare(&self, statement: Statement) -> Statement {
         self.session
-            .scoped(crate::entity::bind_timestamps(statement))
+            .limited(crate::time::bind_timestamps(statement))
     }
 }
 
-impl<T> std::fmt::Debug for Scoped<'_, T> {
+impl<T> std::fmt::Debug for Limited<'_, T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Scoped")
+        f.debug_struct("Limited")
             .field("session", &self.session)
             .finish_non_exhaustive()
     }
 }
 
 #[async_trait::async_trait]
-impl<T: ConnectionTrait> ConnectionTrait for Scoped<'_, T> {
+impl<T: ConnectionTrait> ConnectionTrait for Limited<'_, T> {
     fn get_database_backend(&self) -> DbBackend {
         self.inner.get_database_backend()
     }

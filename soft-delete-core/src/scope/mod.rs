@@ -128,8 +128,10 @@ use sea_orm::{
     ColumnTrait, DeleteMany, EntityTrait, QueryFilter, Select, SelectTwo, SelectTwoMany, UpdateMany,
 };
 
-use crate::entity::{SoftDelete, Timestamp};
+pub use crate::entity::DefaultScope;
+use crate::entity::SoftDelete;
 use crate::marker::TimedMarker;
+use crate::time::Timestamp;
 
 /// Which rows of a soft-delete entity a query sees. A [`Scoped`] query holds exactly one.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -141,21 +143,6 @@ pub enum Scope {
     OnlyDeleted,
     /// Every row, deleted or not (no condition).
     WithDeleted,
-}
-
-/// What `Entity::find()` and `Entity::find_by_id(..)` return for an entity, chosen with
-/// `#[soft_delete(default_scope)]` or `#[soft_delete(default_scope = "strict")]`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum DefaultScope {
-    /// SeaORM's own `find()`: a plain `Select` that sees every row, deleted or not. The default.
-    #[default]
-    Off,
-    /// `find()` returns a [`Scoped`] query on the active rows; `.with_deleted()` or
-    /// `.only_deleted()` replace that scope.
-    Active,
-    /// `find()` returns an [`Unscoped`] query that cannot run until it says which rows it
-    /// wants: `.active()`, `.only_deleted()` or `.with_deleted()`. Forgetting is a compile error.
-    Strict,
 }
 
 /// Soft-delete filters for queries on a soft-delete entity.

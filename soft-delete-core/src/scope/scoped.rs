@@ -10,8 +10,9 @@ use sea_orm::{
 };
 
 use super::{ActiveRelatedExt, Scope, SoftDeleteQueryExt};
-use crate::entity::{SoftDelete, Timestamp};
+use crate::entity::SoftDelete;
 use crate::marker::TimedMarker;
+use crate::time::Timestamp;
 
 /// A SeaORM query on a soft-delete entity that holds exactly one [`Scope`].
 ///

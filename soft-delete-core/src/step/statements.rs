@@ -1,10 +1,13 @@
-//! The statements each backend receives for bulk work, built apart from the loop that runs them.
+//! The statements of the step that know what a soft delete is, per backend: the `UPDATE` of rows
+//! named by key (built once per operation and reused), the `UPDATE` of a key range, the state
+//! guards, and the purge's conditions.
 //!
-//! * **Rows named by key** (bulk soft delete and restore): one `UPDATE` per batch whose SQL text
-//!   is built once per operation and reused, so sqlx's statement cache prepares it once.
-//!   PostgreSQL with query optimization gets `pk = ANY($n)` with a single array parameter; other
-//!   backends (and composite keys) get `IN` lists, split so that no statement exceeds the
-//!   backend's bind-parameter limit whatever the batch size. Composite keys use tuple `IN`.
+//! * **Rows named by key** (bulk soft delete and restore, and one-record operations, a batch of
+//!   one key): one `UPDATE` per batch whose SQL text is built once per operation and reused, so
+//!   sqlx's statement cache prepares it once. PostgreSQL with query optimization gets
+//!   `pk = ANY($n)` with a single array parameter; other backends (and composite keys) get `IN`
+//!   lists, split so that no statement exceeds the backend's bind-parameter limit whatever the
+//!   batch size. Composite keys use tuple `IN`.
 //! * **Rows chosen by condition** (bulk operations `..._where` and purges): a keyset walk. Each
 //!   batch first finds the key of its last row (`SELECT key … WHERE cond AND key > cursor ORDER
 //!   BY key LIMIT 1 OFFSET n-1`), then changes exactly the range `cursor < key <= last`. The walk
@@ -12,112 +15,20 @@
 //!   (the range holds exactly `n` matching rows when it was measured), and needs no `LIMIT`
 //!   inside an `IN` subquery, which MySQL and MariaDB reject. The same two statements serve
 //!   every backend and composite keys (tuple comparison).
-//! * **New rows** (bulk insert and create): multi-row `INSERT`s, built by hand and reused while
-//!   the shape stays the same.
-//!
-//! Every statement with many parameters is written by [`push_rows`], and every split below the
-//! bind limit is computed by [`rows_per_statement`].
 
 use sea_orm::sea_query::{
-    Alias, Asterisk, Condition, DeleteStatement, Expr, ExprTrait, Order, Query, SelectStatement,
-    UpdateStatement, Value, ValueTuple,
+    Alias, Asterisk, Condition, Expr, ExprTrait, Query, SelectStatement, UpdateStatement, Value,
+    ValueTuple,
 };
-use sea_orm::{
-    ColumnTrait, DbBackend, EntityTrait, IdenStatic, Iterable, PrimaryKeyToColumn, Statement,
-};
+use sea_orm::{DbBackend, IdenStatic, Statement};
 
-use crate::entity::{Change, SoftDelete, Timestamp};
+use crate::change::Change;
+use crate::entity::{SoftDelete, columns};
 use crate::marker::Marker;
-
-/// The most bind parameters one statement may carry on `backend`.
-pub(crate) fn bind_limit(backend: DbBackend) -> usize {
-    match backend {
-        // SQLITE_MAX_VARIABLE_NUMBER's default since SQLite 3.32.
-        DbBackend::Sqlite => 32_766,
-        // Both protocols count parameters in 16 bits.
-        _ => 65_535,
-    }
-}
-
-/// How many rows of `per_row` parameters fit in one statement on `backend` beside `fixed`
-/// other parameters: at least 1, at most `cap`.
-pub(crate) fn rows_per_statement(
-    backend: DbBackend,
-    fixed: usize,
-    per_row: usize,
-    cap: usize,
-) -> usize {
-    (bind_limit(backend).saturating_sub(fixed) / per_row.max(1)).clamp(1, cap.max(1))
-}
-
-/// Appends `rows` groups of `per_row` placeholders, numbered from `*next` on PostgreSQL:
-/// `?, ?` (one per row, unwrapped) or `(?, ?), (?, ?)` (wrapped, as tuple `IN` lists and
-/// `VALUES` need). Advances `*next` past the last one.
-pub(crate) fn push_rows(
-    sql: &mut String,
-    backend: DbBackend,
-    next: &mut usize,
-    rows: usize,
-    per_row: usize,
-    wrap: bool,
-) {
-    use std::fmt::Write as _;
-    for row in 0..rows {
-        if row > 0 {
-            sql.push_str(", ");
-        }
-        if wrap {
-            sql.push('(');
-        }
-        for column in 0..per_row {
-            if column > 0 {
-                sql.push_str(", ");
-            }
-            match backend {
-                DbBackend::Postgres => {
-                    // Writing into a String cannot fail.
-                    let _ = write!(sql, "${next}");
-                }
-                _ => sql.push('?'),
-            }
-            *next += 1;
-        }
-        if wrap {
-            sql.push(')');
-        }
-    }
-}
-
-/// One placeholder: `$n` on PostgreSQL, `?` elsewhere.
-fn placeholder(backend: DbBackend, n: usize) -> String {
-    let mut sql = String::new();
-    push_rows(&mut sql, backend, &mut { n }, 1, 1, false);
-    sql
-}
-
-pub(crate) fn quote(backend: DbBackend, ident: &str) -> String {
-    match backend {
-        DbBackend::MySql => format!("`{}`", ident.replace('`', "``")),
-        _ => format!("\"{}\"", ident.replace('"', "\"\"")),
-    }
-}
-
-fn table_sql<E: EntityTrait>(backend: DbBackend) -> String {
-    let entity = E::default();
-    match entity.schema_name() {
-        Some(schema) => format!(
-            "{}.{}",
-            quote(backend, schema),
-            quote(backend, entity.table_name())
-        ),
-        None => quote(backend, entity.table_name()),
-    }
-}
-
-/// The primary-key columns of `E`, in declaration order.
-pub(crate) fn key_columns<E: EntityTrait>() -> Vec<E::Column> {
-    E::PrimaryKey::iter().map(|pk| pk.into_column()).collect()
-}
+use crate::sql::{
+    Table, in_range, key_columns, placeholder, push_rows, quote, remaining, rows_per_statement,
+};
+use crate::time::Timestamp;
 
 /// One `UPDATE` shape for rows named by key, reused for every batch of an operation.
 #[derive(Debug)]
@@ -137,11 +48,18 @@ pub(crate) struct KeyedUpdate {
 }
 
 impl KeyedUpdate {
-    /// Prepares the statement shape for `change` on `E`. `optimize` enables PostgreSQL's
-    /// `= ANY($n)` form for single-column keys.
-    pub(crate) fn new<E: SoftDelete>(backend: DbBackend, change: &Change, optimize: bool) -> Self {
-        let assignments = change.assignments::<E>();
-        let mut prefix = format!("UPDATE {} SET ", table_sql::<E>(backend));
+    /// Prepares the statement shape for `change` on `E`, with `extra` assignments after the
+    /// change's own (the other changes of an active model, for a one-record operation).
+    /// `optimize` enables PostgreSQL's `= ANY($n)` form for single-column keys.
+    pub(crate) fn new<E: SoftDelete>(
+        backend: DbBackend,
+        change: &Change,
+        extra: Vec<(E::Column, Value)>,
+        optimize: bool,
+    ) -> Self {
+        let mut assignments = change.assignments(&columns::<E>());
+        assignments.extend(extra);
+        let mut prefix = format!("UPDATE {} SET ", Table::of::<E>().sql(backend));
         for (i, (column, _)) in assignments.iter().enumerate() {
             if i > 0 {
                 prefix.push_str(", ");
@@ -152,8 +70,7 @@ impl KeyedUpdate {
         }
         prefix.push_str(" WHERE ");
         // The same guard as `state_guard` writes, for the same reasons.
-        let deleted = matches!(change, Change::Restore { .. });
-        let suffix = format!(" AND {}", E::marker().guard_sql(backend, deleted));
+        let suffix = format!(" AND {}", E::marker().guard_sql(backend, change.restores()));
         let keys: Vec<String> = key_columns::<E>()
             .iter()
             .map(|c| quote(backend, c.as_str()))
@@ -271,203 +188,6 @@ impl KeyedUpdate {
     }
 }
 
-/// Multi-row `INSERT`s for one entity, built by hand and reused while the set of columns and the
-/// number of rows stay the same (so sqlx prepares each shape once). Rows are read with
-/// `ActiveModelTrait::get`, so the caller keeps them for a retry without cloning them.
-#[derive(Debug)]
-pub(crate) struct RowInsert {
-    backend: DbBackend,
-    /// `INSERT INTO "t" `
-    head: String,
-    /// The quoted name of every column, in `Column::iter()` order.
-    names: Vec<String>,
-    /// Columns whose values need SeaORM's own casts (enums, `save_as`): statements that set
-    /// them are built by SeaORM instead.
-    needs_cast: Vec<bool>,
-    /// ` RETURNING "a", "b", …`, when models are wanted and the backend has it.
-    returning: Option<String>,
-    cached: Option<(Vec<bool>, usize, String)>,
-}
-
-impl RowInsert {
-    pub(crate) fn new<E: EntityTrait>(backend: DbBackend, returning: bool) -> Self {
-        let mut names = Vec::new();
-        let mut needs_cast = Vec::new();
-        let mut plain_select = true;
-        for column in E::Column::iter() {
-            names.push(quote(backend, column.as_str()));
-            let is_enum = matches!(
-                column.def().get_column_type(),
-                sea_orm::sea_query::ColumnType::Enum { .. }
-            );
-            let plain_save = matches!(column.save_as(Expr::val(0i32)), Expr::Value(_));
-            plain_select &= matches!(column.select_as(Expr::col(column)), Expr::Column(_));
-            needs_cast.push(is_enum || !plain_save);
-        }
-        let returning = (returning && backend != DbBackend::MySql && plain_select)
-            .then(|| format!(" RETURNING {}", names.join(", ")));
-        RowInsert {
-            backend,
-            head: format!("INSERT INTO {} ", table_sql::<E>(backend)),
-            names,
-            needs_cast,
-            returning,
-            cached: None,
-        }
-    }
-
-    /// True when statements carry `RETURNING` (so executing them yields the rows).
-    pub(crate) fn returns_rows(&self) -> bool {
-        self.returning.is_some()
-    }
-
-    /// The `INSERT` for `rows`, with `defaults` (column, value) filled in where a row
-    /// leaves that column unset. `None` when SeaORM must build it: a column needs a cast, or no
-    /// column is set at all.
-    pub(crate) fn statement<E: EntityTrait>(
-        &mut self,
-        rows: &[E::ActiveModel],
-        defaults: &[(E::Column, Value)],
-    ) -> Option<Statement> {
-        use sea_orm::{ActiveModelTrait, ActiveValue};
-        let columns: Vec<E::Column> = E::Column::iter().collect();
-        // Each default by its column's position, so that the per-value loop compares indices.
-        let defaults: Vec<(usize, &Value)> = defaults
-            .iter()
-            .filter_map(|(column, value)| {
-                let name = column.as_str();
-                let i = columns.iter().position(|c| c.as_str() == name)?;
-                Some((i, value))
-            })
-            .collect();
-        let mut used = vec![false; columns.len()];
-        let mut nulls: Vec<Option<Value>> = vec![None; columns.len()];
-        for (i, column) in columns.iter().enumerate() {
-            for row in rows {
-                if let ActiveValue::Set(value) | ActiveValue::Unchanged(value) = row.get(*column) {
-                    used[i] = true;
-                    nulls[i] = Some(value.as_null());
-                    break;
-                }
-            }
-        }
-        for (i, value) in &defaults {
-            used[*i] = true;
-            nulls[*i].get_or_insert_with(|| value.as_null());
-        }
-        if !used.iter().any(|u| *u)
-            || used
-                .iter()
-                .zip(&self.needs_cast)
-                .any(|(u, cast)| *u && *cast)
-        {
-            return None;
-        }
-        let sql = match &self.cached {
-            Some((shape, count, sql)) if *shape == used && *count == rows.len() => sql.clone(),
-            _ => {
-                let sql = self.sql(&used, rows.len());
-                self.cached = Some((used.clone(), rows.len(), sql.clone()));
-                sql
-            }
-        };
-        let per_row = used.iter().filter(|u| **u).count();
-        let mut values = Vec::with_capacity(rows.len() * per_row);
-        for row in rows {
-            for (i, column) in columns.iter().enumerate() {
-                if !used[i] {
-                    continue;
-                }
-                let value = match row.get(*column) {
-                    ActiveValue::Set(value) | ActiveValue::Unchanged(value) => value,
-                    ActiveValue::NotSet => match defaults.iter().find(|(d, _)| *d == i) {
-                        Some((_, value)) => (*value).clone(),
-                        None => nulls[i].clone().unwrap_or(Value::Int(None)),
-                    },
-                };
-                values.push(value);
-            }
-        }
-        Some(Statement::from_sql_and_values(self.backend, sql, values))
-    }
-
-    fn sql(&self, used: &[bool], rows: usize) -> String {
-        let names: Vec<&str> = self
-            .names
-            .iter()
-            .zip(used)
-            .filter(|(_, u)| **u)
-            .map(|(n, _)| n.as_str())
-            .collect();
-        let mut sql = String::with_capacity(self.head.len() + rows * names.len() * 6 + 64);
-        sql.push_str(&self.head);
-        sql.push('(');
-        sql.push_str(&names.join(", "));
-        sql.push_str(") VALUES ");
-        push_rows(&mut sql, self.backend, &mut 1, rows, names.len(), true);
-        if let Some(returning) = &self.returning {
-            sql.push_str(returning);
-        }
-        sql
-    }
-}
-
-/// `key > cursor` (tuple comparison for composite keys).
-fn after<E: EntityTrait>(cursor: &ValueTuple) -> Expr {
-    compare_keys::<E>(cursor, |left, right| left.gt(right))
-}
-
-/// `key <= bound`.
-fn up_to<E: EntityTrait>(bound: &ValueTuple) -> Expr {
-    compare_keys::<E>(bound, |left, right| left.lte(right))
-}
-
-fn compare_keys<E: EntityTrait>(values: &ValueTuple, op: impl Fn(Expr, Expr) -> Expr) -> Expr {
-    let columns = key_columns::<E>();
-    let values: Vec<Value> = values.clone().into_iter().collect();
-    if columns.len() == 1 {
-        return op(Expr::col(columns[0]), Expr::val(values[0].clone()));
-    }
-    op(
-        Expr::tuple(columns.into_iter().map(Expr::col)),
-        Expr::tuple(values.into_iter().map(Expr::val)),
-    )
-}
-
-/// The rows a keyset walk has left to visit: `condition AND key > cursor`.
-pub(crate) fn remaining<E: EntityTrait>(
-    condition: &Condition,
-    cursor: Option<&ValueTuple>,
-) -> Condition {
-    let mut condition = condition.clone();
-    if let Some(cursor) = cursor {
-        condition = condition.add(after::<E>(cursor));
-    }
-    condition
-}
-
-/// Phase one of a keyset batch: the key of the `batch_size`-th remaining row, if there are that
-/// many.
-pub(crate) fn keyset_bound<E: EntityTrait>(
-    condition: &Condition,
-    cursor: Option<&ValueTuple>,
-    batch_size: usize,
-) -> SelectStatement {
-    let columns = key_columns::<E>();
-    let mut select = Query::select();
-    select
-        .columns(columns.iter().copied())
-        .from(E::default().table_ref())
-        .cond_where(remaining::<E>(condition, cursor));
-    for column in &columns {
-        select.order_by(*column, Order::Asc);
-    }
-    select
-        .limit(1)
-        .offset(batch_size.saturating_sub(1) as u64)
-        .to_owned()
-}
-
 /// Which rows `change` applies to (active rows for a soft delete, deleted ones for a restore),
 /// written so that the planner never reaches the rows through an index on `deleted_at`.
 ///
@@ -487,8 +207,7 @@ pub(crate) fn keyset_bound<E: EntityTrait>(
 /// PostgreSQL and MySQL/MariaDB get `(deleted_at IS NULL) IS TRUE`: the same value, and no
 /// index is a candidate for it (`possible_keys` drops the index).
 pub(crate) fn state_guard<E: SoftDelete>(change: &Change, backend: DbBackend) -> Expr {
-    let deleted = matches!(change, Change::Restore { .. });
-    Expr::cust(E::marker().guard_sql(backend, deleted))
+    Expr::cust(E::marker().guard_sql(backend, change.restores()))
 }
 
 /// Phase two of a keyset batch for a soft delete or restore: `UPDATE … WHERE condition AND
@@ -501,90 +220,17 @@ pub(crate) fn keyset_update<E: SoftDelete>(
     bound: Option<&ValueTuple>,
 ) -> UpdateStatement {
     let mut update = Query::update();
-    update.table(E::default().table_ref());
-    for (column, value) in change.assignments::<E>() {
+    update.table(Table::of::<E>().table_ref());
+    for (column, value) in change.assignments(&columns::<E>()) {
         update.value(column, value);
     }
-    let mut range = remaining::<E>(condition, cursor).add(state_guard::<E>(change, backend));
-    if let Some(bound) = bound {
-        range = range.add(up_to::<E>(bound));
-    }
+    let range = in_range::<E>(
+        &remaining::<E>(condition, cursor).add(state_guard::<E>(change, backend)),
+        None,
+        bound,
+    );
     update.cond_where(range);
     update.to_owned()
-}
-
-/// Phase two of a keyset batch for a purge: `DELETE … WHERE condition AND cursor < key
-/// [<= bound]`.
-pub(crate) fn keyset_delete<E: EntityTrait>(
-    condition: &Condition,
-    cursor: Option<&ValueTuple>,
-    bound: Option<&ValueTuple>,
-) -> DeleteStatement {
-    let mut delete = Query::delete();
-    delete.from_table(E::default().table_ref());
-    let mut range = remaining::<E>(condition, cursor);
-    if let Some(bound) = bound {
-        range = range.add(up_to::<E>(bound));
-    }
-    delete.cond_where(range);
-    delete.to_owned()
-}
-
-/// `SELECT COUNT(*) FROM t WHERE condition`.
-pub(crate) fn count_where<E: EntityTrait>(condition: &Condition) -> SelectStatement {
-    Query::select()
-        .expr(Expr::col(Asterisk).count())
-        .from(E::default().table_ref())
-        .cond_where(condition.clone())
-        .to_owned()
-}
-
-/// What a condition selects, for the operation log: `condition: <SQL>` with its values inlined,
-/// or `all rows` for an empty one.
-pub(crate) fn describe_condition<E: EntityTrait>(
-    backend: DbBackend,
-    condition: &Condition,
-) -> String {
-    let sql = backend.build(&count_where::<E>(condition)).to_string();
-    match sql.split_once(" WHERE ") {
-        Some((_, condition)) => format!("condition: {condition}"),
-        None => "all rows".to_owned(),
-    }
-}
-
-/// `SELECT COUNT(*) FROM t WHERE key IN (keys) AND condition`, split below the bind limit.
-pub(crate) fn count_keys<E: EntityTrait>(
-    backend: DbBackend,
-    keys: &[ValueTuple],
-    condition: &Condition,
-) -> Vec<SelectStatement> {
-    let columns = key_columns::<E>();
-    // A few binds spare for the condition (a timestamp or two).
-    let per_statement = rows_per_statement(backend, 16, columns.len(), usize::MAX);
-    keys.chunks(per_statement)
-        .map(|chunk| {
-            let keys = chunk.iter().cloned();
-            let in_keys = if columns.len() == 1 {
-                Expr::col(columns[0]).is_in(keys.flat_map(|key| key.into_iter()))
-            } else {
-                Expr::tuple(columns.iter().map(|c| Expr::col(*c))).in_tuples(keys)
-            };
-            count_where::<E>(&Condition::all().add(in_keys).add(condition.clone()))
-        })
-        .collect()
-}
-
-/// The rows of the range `cursor < key <= bound` that match `condition`.
-pub(crate) fn in_range<E: EntityTrait>(
-    condition: &Condition,
-    cursor: Option<&ValueTuple>,
-    bound: Option<&ValueTuple>,
-) -> Condition {
-    let mut range = remaining::<E>(condition, cursor);
-    if let Some(bound) = bound {
-        range = range.add(up_to::<E>(bound));
-    }
-    range
 }
 
 /// `SELECT COUNT(*), COUNT(deleted_at) FROM t`: total and deleted rows in one scan (for other
@@ -596,7 +242,7 @@ pub(crate) fn deletion_counts<E: SoftDelete>() -> SelectStatement {
             E::marker().deleted_count_in(Expr::col),
             Alias::new("deleted"),
         )
-        .from(E::default().table_ref())
+        .from(Table::of::<E>().table_ref())
         .to_owned()
 }
 
@@ -661,7 +307,10 @@ mod tests {
     use chrono::TimeZone;
     use sea_orm::sea_query::IntoValueTuple;
 
+    use sea_orm::ColumnTrait;
+
     use super::*;
+    use crate::sql::{bind_limit, count_where, delete_where, keyset_bound};
     use crate::test_entities::{membership, note, user};
 
     fn at() -> Timestamp {
@@ -689,7 +338,7 @@ mod tests {
     #[test]
     fn postgres_gets_one_array_parameter() {
         let mut update =
-            KeyedUpdate::new::<user::Entity>(DbBackend::Postgres, &soft_delete(), true);
+            KeyedUpdate::new::<user::Entity>(DbBackend::Postgres, &soft_delete(), Vec::new(), true);
         let statements = update.statements(&ids(1..4));
         assert_eq!(statements.len(), 1);
         assert_eq!(
@@ -712,8 +361,12 @@ mod tests {
 
     #[test]
     fn without_optimization_postgres_gets_an_in_list() {
-        let mut update =
-            KeyedUpdate::new::<user::Entity>(DbBackend::Postgres, &soft_delete(), false);
+        let mut update = KeyedUpdate::new::<user::Entity>(
+            DbBackend::Postgres,
+            &soft_delete(),
+            Vec::new(),
+            false,
+        );
         let statements = update.statements(&ids(1..4));
         assert_eq!(
             statements[0].sql,
@@ -723,12 +376,14 @@ mod tests {
 
     #[test]
     fn sqlite_and_mysql_get_in_lists() {
-        let mut sqlite = KeyedUpdate::new::<user::Entity>(DbBackend::Sqlite, &soft_delete(), true);
+        let mut sqlite =
+            KeyedUpdate::new::<user::Entity>(DbBackend::Sqlite, &soft_delete(), Vec::new(), true);
         assert_eq!(
             sqlite.statements(&ids(1..3))[0].sql,
             r#"UPDATE "users" SET "deleted_at" = ?, "deleted_by" = ?, "deletion_reason" = ? WHERE "id" IN (?, ?) AND +"deleted_at" IS NULL"#
         );
-        let mut mysql = KeyedUpdate::new::<user::Entity>(DbBackend::MySql, &soft_delete(), true);
+        let mut mysql =
+            KeyedUpdate::new::<user::Entity>(DbBackend::MySql, &soft_delete(), Vec::new(), true);
         let statement = &mysql.statements(&ids(1..3))[0];
         assert_eq!(
             statement.sql,
@@ -743,8 +398,10 @@ mod tests {
             op: crate::operation::OperationId::new(),
             at: at(),
             by: None,
+            reason: None,
         };
-        let mut update = KeyedUpdate::new::<user::Entity>(DbBackend::Postgres, &restore, true);
+        let mut update =
+            KeyedUpdate::new::<user::Entity>(DbBackend::Postgres, &restore, Vec::new(), true);
         let statement = &update.statements(&ids(7..8))[0];
         assert_eq!(
             statement.sql,
@@ -775,7 +432,8 @@ mod tests {
             ),
         ];
         for (backend, sql) in expected {
-            let mut update = KeyedUpdate::new::<membership::Entity>(backend, &soft_delete(), true);
+            let mut update =
+                KeyedUpdate::new::<membership::Entity>(backend, &soft_delete(), Vec::new(), true);
             let statements = update.statements(&keys);
             assert_eq!(statements.len(), 1);
             assert_eq!(statements[0].sql, sql, "{backend:?}");
@@ -790,7 +448,8 @@ mod tests {
             (DbBackend::MySql, true),
             (DbBackend::Postgres, false),
         ] {
-            let mut update = KeyedUpdate::new::<user::Entity>(backend, &soft_delete(), optimize);
+            let mut update =
+                KeyedUpdate::new::<user::Entity>(backend, &soft_delete(), Vec::new(), optimize);
             let keys = ids(0..100_000);
             let statements = update.statements(&keys);
             let limit = bind_limit(backend);
@@ -804,8 +463,12 @@ mod tests {
             assert_eq!(covered, keys.len(), "{backend:?}");
         }
         // Composite keys take two binds per row.
-        let mut update =
-            KeyedUpdate::new::<membership::Entity>(DbBackend::Sqlite, &soft_delete(), true);
+        let mut update = KeyedUpdate::new::<membership::Entity>(
+            DbBackend::Sqlite,
+            &soft_delete(),
+            Vec::new(),
+            true,
+        );
         let keys: Vec<ValueTuple> = (0..20_000)
             .map(|i| (1i32, i64::from(i)).into_value_tuple())
             .collect();
@@ -817,7 +480,8 @@ mod tests {
                 .all(|s| s.values.as_ref().expect("values").0.len() <= 32_766)
         );
         // One array parameter on PostgreSQL, whatever the size.
-        let mut any = KeyedUpdate::new::<user::Entity>(DbBackend::Postgres, &soft_delete(), true);
+        let mut any =
+            KeyedUpdate::new::<user::Entity>(DbBackend::Postgres, &soft_delete(), Vec::new(), true);
         assert_eq!(any.statements(&ids(0..100_000)).len(), 1);
         assert!(any.statements(&[]).is_empty());
     }
@@ -832,7 +496,8 @@ mod tests {
             reason: Some("spam".into()),
             reverses: None,
         };
-        let mut update = KeyedUpdate::new::<note::Entity>(DbBackend::Sqlite, &change, true);
+        let mut update =
+            KeyedUpdate::new::<note::Entity>(DbBackend::Sqlite, &change, Vec::new(), true);
         assert_eq!(
             update.statements(&ids(1..2))[0].sql,
             r#"UPDATE "notes" SET "deleted_at" = ?, "deleted_by" = ?, "reason" = ?, "updated_at" = ?, "updated_by" = ? WHERE "id" IN (?) AND +"deleted_at" IS NULL"#
@@ -841,8 +506,10 @@ mod tests {
             op: crate::operation::OperationId::new(),
             at: at(),
             by: None,
+            reason: None,
         };
-        let mut update = KeyedUpdate::new::<note::Entity>(DbBackend::Sqlite, &anonymous, true);
+        let mut update =
+            KeyedUpdate::new::<note::Entity>(DbBackend::Sqlite, &anonymous, Vec::new(), true);
         assert_eq!(
             update.statements(&ids(1..2))[0].sql,
             r#"UPDATE "notes" SET "deleted_at" = ?, "deleted_by" = ?, "reason" = ?, "updated_at" = ? WHERE "id" IN (?) AND +"deleted_at" IS NOT NULL"#
@@ -855,8 +522,16 @@ mod tests {
         let cursor = Some(100i64.into_value_tuple());
         let bound = Some(600i64.into_value_tuple());
         let select = keyset_bound::<user::Entity>(&condition, cursor.as_ref(), 500);
-        let delete = keyset_delete::<user::Entity>(&condition, cursor.as_ref(), bound.as_ref());
-        let last = keyset_delete::<user::Entity>(&condition, cursor.as_ref(), None);
+        let delete = delete_where::<user::Entity>(in_range::<user::Entity>(
+            &condition,
+            cursor.as_ref(),
+            bound.as_ref(),
+        ));
+        let last = delete_where::<user::Entity>(in_range::<user::Entity>(
+            &condition,
+            cursor.as_ref(),
+            None,
+        ));
         let t = "'2026-01-02 03:04:05.000000 +00:00'";
         assert_eq!(
             DbBackend::Postgres.build(&select).to_string(),
@@ -919,6 +594,7 @@ mod tests {
             op: crate::operation::OperationId::new(),
             at: at(),
             by: None,
+            reason: None,
         };
         let update = keyset_update::<user::Entity>(
             &restore,

@@ -1,0 +1,126 @@
+//! The operation's row in the operation log (see [`crate::operation_log`]): inserted when the
+//! operation starts, its counts written by every batch in the batch's own transaction, its end
+//! written after the last batch.
+
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+use sea_orm::{DbBackend, Statement};
+
+use super::Tally;
+use crate::operation::{OperationId, OperationKind, OperationStatus};
+use crate::sql::Table;
+use crate::time::{bind_timestamps, now, timestamp_value};
+
+/// The most characters the log keeps of an operation's actor: its `actor` column is
+/// `varchar(255)`, which PostgreSQL and strict MySQL would refuse to overflow.
+pub(crate) const MAX_ACTOR: usize = 255;
+
+/// What the engine records about an operation it runs, when the configuration keeps a log.
+#[derive(Clone, Debug)]
+pub(crate) struct LogRow {
+    /// The log's table.
+    pub(crate) log: Table,
+    pub(crate) id: OperationId,
+    pub(crate) kind: OperationKind,
+    /// The operation's table (`tenant.orders`).
+    pub(crate) table: String,
+    pub(crate) actor: Option<String>,
+    pub(crate) reason: Option<String>,
+    pub(crate) selection: String,
+    pub(crate) reverses: Option<OperationId>,
+}
+
+/// What the log holds of an operation so far.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Totals {
+    pub(crate) rows: Tally,
+    pub(crate) requested: u64,
+    pub(crate) batches: u64,
+}
+
+/// The rows changed per table as the log stores them: a JSON object.
+pub(crate) fn rows_json(tally: &Tally) -> String {
+    let map: serde_json::Map<String, serde_json::Value> = tally
+        .0
+        .iter()
+        .map(|(table, rows)| (table.clone(), serde_json::Value::from(*rows)))
+        .collect();
+    serde_json::Value::Object(map).to_string()
+}
+
+impl LogRow {
+    /// The row, inserted when the operation starts.
+    pub(crate) fn start(&self, backend: DbBackend) -> Statement {
+        let mut rows = Tally::default();
+        rows.add(&self.table, 0);
+        let insert = Query::insert()
+            .into_table(self.log.table_ref())
+            .columns(
+                [
+                    "id",
+                    "kind",
+                    "table_name",
+                    "rows_changed",
+                    "rows_by_table",
+                    "requested",
+                    "batches",
+                    "actor",
+                    "reason",
+                    "selection",
+                    "status",
+                    "started_at",
+                    "reverses",
+                ]
+                .map(Alias::new),
+            )
+            .values_panic([
+                Expr::val(self.id),
+                Expr::val(self.kind),
+                Expr::val(self.table.clone()),
+                Expr::val(0i64),
+                Expr::val(rows_json(&rows)),
+                Expr::val(0i64),
+                Expr::val(0i64),
+                Expr::val(self.actor.clone()),
+                Expr::val(self.reason.clone()),
+                Expr::val(self.selection.clone()),
+                Expr::val(OperationStatus::Running),
+                Expr::val(timestamp_value(now())),
+                Expr::val(sea_orm::Value::String(
+                    self.reverses.map(|op| op.to_string()),
+                )),
+            ])
+            .to_owned();
+        bind_timestamps(backend.build(&insert))
+    }
+
+    /// The counts after a batch, written in the batch's transaction: absolute values, so that a
+    /// retried batch writes the same.
+    pub(crate) fn progress(&self, backend: DbBackend, totals: &Totals) -> Statement {
+        let update = Query::update()
+            .table(self.log.table_ref())
+            .value(Alias::new("rows_changed"), totals.rows.total() as i64)
+            .value(Alias::new("rows_by_table"), rows_json(&totals.rows))
+            .value(Alias::new("requested"), totals.requested as i64)
+            .value(Alias::new("batches"), totals.batches as i64)
+            .and_where(Expr::col(Alias::new("id")).eq(self.id))
+            .to_owned();
+        backend.build(&update)
+    }
+
+    /// The final status.
+    pub(crate) fn finish(
+        &self,
+        backend: DbBackend,
+        status: OperationStatus,
+        error: Option<String>,
+    ) -> Statement {
+        let update = Query::update()
+            .table(self.log.table_ref())
+            .value(Alias::new("status"), status)
+            .value(Alias::new("error"), error)
+            .value(Alias::new("finished_at"), timestamp_value(now()))
+            .and_where(Expr::col(Alias::new("id")).eq(self.id))
+            .to_owned();
+        bind_timestamps(backend.build(&update))
+    }
+}
