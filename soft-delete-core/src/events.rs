@@ -3,12 +3,14 @@
 //! # Events
 //!
 //! Give the configuration an [`Events`] channel (`SoftDeleteConfig { events: Some(events.clone()),
-//! .. }`) and subscribe to it: every batch of a bulk soft delete, restore, purge, create or insert
-//! run with that configuration, and every one-record soft delete or restore run through
-//! [`SoftDeleteManager`](crate::SoftDeleteManager), sends one [`Event`] **after its `COMMIT`**,
-//! never for a batch that was rolled back (a failed batch, or every batch of an atomic operation
-//! that failed). An atomic operation sends its batches' events after its one `COMMIT`. A batch
-//! whose `COMMIT` was lost is announced when the engine finds it committed.
+//! .. }`) and subscribe to it: every batch that changed rows, of every operation run with that
+//! configuration (a bulk soft delete, restore, purge, create or insert, and a one-record soft
+//! delete, restore or force delete, a batch of one, through the manager, a service or
+//! `.with_config(..)`), sends one [`Event`] **after its `COMMIT`**, never for a batch that was
+//! rolled back (a failed batch, or every batch of an atomic operation that failed), and none for
+//! a batch that changed nothing. An atomic operation sends its batches' events after its one
+//! `COMMIT`. A batch whose `COMMIT` was lost is announced when the engine finds it committed;
+//! so is a batch whose transaction a hook ended, when its rows are found committed.
 //!
 //! Inside a transaction of yours (a manager made with `&txn`), a batch's `COMMIT` only releases
 //! a savepoint and whether anything is kept is up to your `COMMIT`: no event is sent there
@@ -40,17 +42,18 @@
 //! | name | type | what |
 //! |---|---|---|
 //! | `soft_delete_rows_total` | counter | rows changed, committed (a cascade's rows under their own `table`) |
-//! | `soft_delete_batches_total` | counter | batches committed (one-record operations count one) |
+//! | `soft_delete_batches_total` | counter | batches committed, changing rows or not (a one-record operation is one) |
 //! | `soft_delete_retries_total` | counter | attempts retried after a transient error, for batches that then committed |
 //! | `soft_delete_batch_duration_seconds` | histogram | time of each committed batch, retries included |
 //! | `soft_delete_pause_seconds` | histogram | each pause between batches (`pause_between_batches`) |
-//! | `soft_delete_operations_total` | counter | bulk operations ended, with a `status` label: `completed`, `stopped`, `failed` |
+//! | `soft_delete_throttled_seconds` | histogram | each time a throttle held a batch back |
+//! | `soft_delete_operations_total` | counter | operations ended (one-record ones too), with a `status` label: `completed`, `stopped`, `failed` |
 //!
 //! # Tracing
 //!
-//! Every bulk operation runs in a `soft_delete.bulk` span (`operation`, `operation_id`, `table`,
-//! `atomic`) and each batch in a `soft_delete.batch` span inside it (`batch`, `operation_id`,
-//! `table`), so an OpenTelemetry layer shows bulk work batch by batch.
+//! Every operation (one-record ones too) runs in a `soft_delete.bulk` span (`operation`,
+//! `operation_id`, `table`, `atomic`) and each batch in a `soft_delete.batch` span inside it
+//! (`batch`, `operation_id`, `table`), so an OpenTelemetry layer shows bulk work batch by batch.
 
 use std::sync::Arc;
 

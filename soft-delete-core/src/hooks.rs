@@ -9,8 +9,10 @@
 //! - **Per record**: `before_soft_delete` / `after_soft_delete`, `before_restore` /
 //!   `after_restore`, `before_force_delete` / `after_force_delete`, each given the connection
 //!   of the operation's transaction, the model and a [`HookContext`]. They run for the
-//!   one-record operations (`soft_delete_by_id`, `restore_by_id`, `force_delete_by_id` and the
-//!   model extensions), in the row's transaction. A `before_*` hook that returns an error
+//!   one-record operations (`soft_delete_by_id`, `restore_by_id`, `force_delete_by_id`, the
+//!   model extensions, and the manager's and the service's one-record calls: each a batch of
+//!   one key through the same step as a bulk operation), in the row's transaction. A `before_*`
+//!   hook that returns an error
 //!   *vetoes* the operation: the caller gets [`Error::Vetoed`](crate::Error::Vetoed) and the row
 //!   is unchanged. An `after_*` hook's error rolls the change back and reaches the caller as
 //!   [`Error::Hook`](crate::Error::Hook).
@@ -58,6 +60,14 @@
 //!   ([`Error::Hook`](crate::Error::Hook)), because the database may already have rolled the
 //!   transaction back (MySQL/MariaDB after a deadlock) or will refuse to commit it
 //!   (PostgreSQL). Errors inside hooks are not retried.
+//! - A hook must not end the transaction: no `COMMIT`, no `ROLLBACK`, and on MySQL/MariaDB no
+//!   DDL (which commits implicitly). The hooks of each phase run after a savepoint; when it can
+//!   no longer be released, a hook ended the transaction, and the operation stops at once,
+//!   sending nothing more. The batch's rows are then checked from another connection, as after
+//!   a lost `COMMIT`, and the error ([`Error::TransactionEnded`](crate::Error::TransactionEnded),
+//!   inside [`Error::Bulk`](crate::Error::Bulk) for a bulk operation) says whether they were
+//!   committed (and counted in `partial_count`), rolled back, or could not be told (its
+//!   `uncertain_count`). The savepoint costs two statements per batch with hooks.
 
 //! # Example
 //!

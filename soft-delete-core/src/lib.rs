@@ -150,10 +150,17 @@
 //! assert_eq!(changed, 1);
 //! // Idempotent: the row is already deleted, so nothing changes.
 //! assert_eq!(user::Entity::soft_delete_by_id(db, 7).await?, 0);
-//! user::Entity::restore_by_id(db, 7).await?;
-//! user::Entity::force_delete_by_id(db, 7).await?;
+//! user::Entity::restore_by_id(db, 7).restored_by("support").reason("appeal").await?;
+//! user::Entity::force_delete_by_id(db, 7).reason("erasure request").await?;
 //! # Ok(()) }
 //! ```
+//!
+//! Each is a batch of one key through the same engine as a bulk operation (see
+//! [`SoftDeleteEntityExt`]): cascade, hooks, retries and the batch's time limit included. With
+//! the default configuration it keeps no log and sends no event;
+//! [`SoftDeleteManager::soft_delete_by_id`] and the service's `soft_delete` (and their restore
+//! and force delete) run with theirs, or give one with
+//! [`with_config`](bulk::One::with_config).
 //!
 //! # Backends
 //!
@@ -174,8 +181,8 @@
 //! | face | [`manager`], [`service`], [`ext`], [`scope`], [`prune`], [`migration`], [`archive`], [`operation_log`] | what users call; thin, no SQL of their own beyond reading |
 //! | drivers | [`bulk`] (engine, ids, keyset walk, one record, inserts, sessions), [`throttle`] | the sources that feed the step, and the engine that runs batches: transactions, retries, timeouts, lost `COMMIT`s, pacing |
 //! | step | `step` (own statements, [`cascade`] statements, [`hooks`] calls, the log row, [`events`] announced) | one batch of one operation, in one transaction |
-//! | model | [`entity`], [`marker`], [`operation`], [`config`], [`hooks`] and [`events`] types, `change`, `columns` | what an entity, an operation and a change are |
-//! | ground | `sql` (the one table reference with its schema, quoting, keys, placeholders), `time`, [`error`] | SQL text and time, knowing nothing of soft delete |
+//! | model | [`entity`], [`marker`], [`config`], [`cascade`] and [`hooks`] descriptions, [`events`] types, `change`, `columns` | what an entity and a change are |
+//! | ground | `sql` (the one table reference with its schema, quoting, keys, placeholders), `time`, [`error`], [`operation`] (ids, kinds, statuses) | SQL text, time and the vocabulary of operations, knowing nothing of soft delete |
 //!
 //! A one-record operation (`soft_delete_by_id`, an active model's `soft_delete`, the manager's
 //! and the service's) is a batch of one key through the same engine and step as a bulk
@@ -281,7 +288,7 @@ pub mod prelude {
     pub use crate::ext::{SoftDeleteActiveModelExt, SoftDeleteEntityExt};
     pub use crate::hooks::{Batch, BulkHooks, HookContext, HookResult, SoftDeleteHooks};
     pub use crate::manager::{DeletionStats, SoftDeleteManager};
-    pub use crate::operation::{OperationId, OperationKind};
+    pub use crate::operation::{OperationId, OperationKind, OperationStatus};
     pub use crate::report::BulkReport;
     pub use crate::scope::{ActiveRelatedExt, Scope, Scoped, SoftDeleteQueryExt};
     pub use crate::service::{BaseService, SoftDeleteService};

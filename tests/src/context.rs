@@ -46,6 +46,10 @@ pub struct TestContext {
     file: Option<PathBuf>,
 }
 
+/// Holds a schema made by [`TestContext::schema`] for its test; see there.
+#[derive(Debug)]
+pub struct SchemaGuard(#[allow(dead_code)] Option<tokio::sync::MutexGuard<'static, ()>>);
+
 /// The backend a test run targets, from `DATABASE_URL` and `TEST_BACKEND`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Target {
@@ -214,13 +218,48 @@ impl TestContext {
             .execute(&table)
             .await
             .unwrap_or_else(|e| panic!("create table for {}: {e}", E::default().table_name()));
-        if let Some(index) =
-            migration::DeletedAtIndex::recommended(self.backend).statement::<E>(self.backend)
+        // sea-query cannot write an index on a table of an attached SQLite database (it panics:
+        // the schema belongs on the index's name there); such tables go without one.
+        let attached = self.backend == DbBackend::Sqlite && E::default().schema_name().is_some();
+        if let Some(index) = migration::DeletedAtIndex::recommended(self.backend)
+            .statement::<E>(self.backend)
+            .filter(|_| !attached)
         {
             self.db
                 .execute(&index)
                 .await
                 .unwrap_or_else(|e| panic!("create index for {}: {e}", E::default().table_name()));
+        }
+    }
+
+    /// A schema named `name` for tables of the test's own (see `entities::tenant`), created
+    /// empty: a schema of the test's database on PostgreSQL, a database attached to the test's
+    /// one connection on SQLite (in memory), and a database of the whole server on
+    /// MySQL/MariaDB, which this test holds alone (other tests wanting it wait) until the guard
+    /// drops.
+    pub async fn schema(&self, name: &str) -> SchemaGuard {
+        static MYSQL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+        match self.backend {
+            DbBackend::Postgres => {
+                self.exec(&format!(r#"CREATE SCHEMA "{name}""#)).await;
+                SchemaGuard(None)
+            }
+            DbBackend::MySql => {
+                let held = MYSQL.lock().await;
+                self.exec(&format!("DROP DATABASE IF EXISTS `{name}`"))
+                    .await;
+                self.exec(&format!("CREATE DATABASE `{name}`")).await;
+                SchemaGuard(Some(held))
+            }
+            _ => {
+                assert!(
+                    self.file.is_none(),
+                    "a schema is attached to one connection: use an in-memory context"
+                );
+                self.exec(&format!("ATTACH DATABASE ':memory:' AS \"{name}\""))
+                    .await;
+                SchemaGuard(None)
+            }
         }
     }
 

@@ -7,4 +7,4 @@ pub mod faulty;
 pub mod fixtures;
 pub mod tree;
 
-pub use context::TestContext;
+pub use context::{SchemaGuard, TestContext};

@@ -168,3 +168,116 @@ async fn by_condition_the_walk_cascades_per_batch() {
     assert_eq!((restored.affected, restored.cascaded), (3, 9));
     assert_eq!(deleted(&ctx).await, expect(&[], &[], &[]));
 }
+
+/// Rows left in each table: accounts, projects, tasks.
+async fn counts(ctx: &soft_delete_tests::TestContext) -> (u64, u64, u64) {
+    use sea_orm::PaginatorTrait;
+    (
+        account::Entity::find().count(&ctx.db).await.unwrap(),
+        project::Entity::find().count(&ctx.db).await.unwrap(),
+        task::Entity::find().count(&ctx.db).await.unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn force_delete_of_a_parent_purges_its_rows_first_or_is_refused_while_one_is_kept() {
+    use sea_orm::ConnectionTrait;
+    use soft_delete_core::operation_log::{self, DEFAULT_TABLE};
+    use soft_delete_core::service::{BaseService, SoftDeleteService};
+    let ctx = test_context!().await;
+    seed(&ctx).await;
+    ctx.db
+        .execute(&operation_log::create_table(ctx.backend, DEFAULT_TABLE))
+        .await
+        .unwrap();
+    let config = SoftDeleteConfig {
+        operation_log: Some(DEFAULT_TABLE.to_owned()),
+        ..SoftDeleteConfig::default()
+    };
+    let manager = SoftDeleteManager::with_config(&ctx.db, config.clone());
+    let kept = |error: Error| match error {
+        Error::Kept {
+            table,
+            key,
+            kept_in,
+        } => (table, key, kept_in),
+        other => panic!("expected Kept, got {other:?}"),
+    };
+
+    // Account 1's projects and tasks are active: a purge would keep it, and so does every
+    // one-record path, deleting nothing.
+    let error = manager
+        .force_delete_by_id::<account::Entity, _>(1i64)
+        .await
+        .expect_err("kept by its projects");
+    assert_eq!(
+        kept(error),
+        ("accounts".to_owned(), "1".to_owned(), "projects".to_owned())
+    );
+    let error = account::Entity::force_delete_by_id(&ctx.db, 1i64)
+        .await
+        .expect_err("the entity's own call decides the same");
+    assert!(matches!(error, Error::Kept { .. }), "{error:?}");
+    let service = BaseService::<account::Entity, _>::with_config(&ctx.db, config);
+    let error = service
+        .hard_delete(1i64)
+        .await
+        .expect_err("and the service's");
+    assert!(matches!(error, Error::Kept { .. }), "{error:?}");
+    assert_eq!(counts(&ctx).await, (3, 4, 5));
+
+    // Soft-deleted with its cascade, it goes with every row under it: children first, in the
+    // same transaction, logged per table.
+    assert_eq!(
+        manager
+            .soft_delete_by_id::<account::Entity, _>(1i64)
+            .await
+            .unwrap(),
+        1
+    );
+    let one = manager.force_delete_by_id::<account::Entity, _>(1i64);
+    let op = one.operation_id();
+    assert_eq!(one.await.unwrap(), 1);
+    assert_eq!(counts(&ctx).await, (2, 2, 2));
+    assert_eq!(deleted(&ctx).await, expect(&[], &[], &[]));
+    let logged = manager.operation(op).await.unwrap().expect("logged");
+    assert_eq!(logged.kind, OperationKind::Purge);
+    assert_eq!(logged.status, OperationStatus::Completed);
+    assert_eq!(
+        logged.rows_by_table,
+        [
+            ("accounts".to_owned(), 1),
+            ("projects".to_owned(), 2),
+            ("tasks".to_owned(), 3)
+        ]
+    );
+    let refusals = manager
+        .operations()
+        .kind(OperationKind::Purge)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|op| op.status == OperationStatus::Failed)
+        .count();
+    // The manager's and the service's refusals, which run with the logging configuration (the
+    // entity's own call runs with the default one, which keeps no log).
+    assert_eq!(refusals, 2, "each refusal is logged as failed");
+
+    // A force delete ignores the parent's own state: an active account whose rows are all
+    // soft-deleted goes with them.
+    manager
+        .bulk_soft_delete::<task::Entity, _>([4i64])
+        .await
+        .unwrap();
+    manager
+        .bulk_soft_delete_where::<project::Entity>(sea_orm::ColumnTrait::eq(
+            &project::Column::AccountId,
+            2,
+        ))
+        .await
+        .unwrap();
+    assert!(service.hard_delete(2i64).await.unwrap());
+    assert_eq!(counts(&ctx).await, (1, 1, 1));
+    let error = service.hard_delete(2i64).await.expect_err("gone");
+    assert!(matches!(error, Error::NotFound { .. }), "{error:?}");
+}

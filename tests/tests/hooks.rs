@@ -11,7 +11,7 @@ use sea_orm::{
 };
 use soft_delete_core::events::{Event, Events};
 use soft_delete_core::prelude::*;
-use soft_delete_tests::entities::member::{self, POISON, SWALLOW};
+use soft_delete_tests::entities::member::{self, COMMITS, POISON, ROLLS_BACK, RUNS_DDL, SWALLOW};
 use soft_delete_tests::entities::{hook_audit, sealed};
 use soft_delete_tests::{TestContext, test_context};
 
@@ -544,4 +544,166 @@ async fn no_event_is_sent_for_work_inside_the_callers_transaction() {
         received.try_recv().is_err(),
         "an event for work the caller rolled back"
     );
+}
+
+/// The configuration with the operation log on, and its table created.
+async fn logged(ctx: &TestContext) -> SoftDeleteConfig {
+    use soft_delete_core::operation_log::{self, DEFAULT_TABLE};
+    ctx.db
+        .execute(&operation_log::create_table(ctx.backend, DEFAULT_TABLE))
+        .await
+        .expect("create the log");
+    SoftDeleteConfig {
+        operation_log: Some(DEFAULT_TABLE.to_owned()),
+        ..SoftDeleteConfig::default()
+    }
+}
+
+/// The source of a failed bulk operation, with its partial count.
+fn bulk_source(error: &Error) -> (&Error, u64) {
+    match error {
+        Error::Bulk {
+            source,
+            partial_count,
+            ..
+        } => (source, *partial_count),
+        other => panic!("expected a bulk error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_hook_that_commits_stops_the_operation_and_its_rows_are_counted_committed() {
+    let ctx = test_context!().await;
+    seed(&ctx, 30).await;
+    let manager = SoftDeleteManager::with_config(&ctx.db, logged(&ctx).await);
+    // Batch 1 commits; batch 2's `after_batch` commits the transaction itself, then fails.
+    let error = manager
+        .bulk_soft_delete::<member::Entity, _>([1i64, 2, COMMITS, 18, 20, 21])
+        .batch_size(2)
+        .await
+        .expect_err("the hook ended its batch's transaction");
+    let (source, partial) = bulk_source(&error);
+    assert!(
+        matches!(
+            source,
+            Error::TransactionEnded {
+                hook: "after_batch",
+                rows: 2,
+                committed: Some(true),
+                ..
+            }
+        ),
+        "{source:?}"
+    );
+    // The rows that stay changed are counted: never 0 for them.
+    assert_eq!(partial, 4, "{error}");
+    assert_eq!(error.uncertain_count(), 0);
+    assert_eq!(deleted_members(&ctx).await, vec![1, 2, COMMITS, 18]);
+    // The log agrees with the data.
+    let logged = manager.operations().await.unwrap();
+    assert_eq!(logged.len(), 1);
+    assert_eq!(logged[0].status, OperationStatus::Failed);
+    assert_eq!(logged[0].rows_changed(), 4);
+
+    // A per-record hook of a one-record operation, the same. (A restore's batch hook would
+    // commit too: the member is made live again by hand.)
+    let live = member::Entity::update_many()
+        .col_expr(
+            member::Column::DeletedAt,
+            sea_orm::sea_query::Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None),
+        )
+        .filter(member::Column::Id.eq(COMMITS))
+        .exec(&ctx.db)
+        .await
+        .unwrap();
+    assert_eq!(live.rows_affected, 1);
+    let error = manager
+        .soft_delete_by_id::<member::Entity, _>(COMMITS)
+        .await
+        .expect_err("after_soft_delete ended the transaction");
+    assert!(
+        matches!(
+            error,
+            Error::TransactionEnded {
+                hook: "after_soft_delete",
+                rows: 1,
+                committed: Some(true),
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(deleted_members(&ctx).await, vec![1, 2, COMMITS, 18]);
+}
+
+#[tokio::test]
+async fn a_hook_that_rolls_back_stops_the_operation_and_nothing_of_its_batch_is_counted() {
+    let ctx = test_context!().await;
+    seed(&ctx, 30).await;
+    let manager = SoftDeleteManager::new(&ctx.db);
+    let error = manager
+        .bulk_soft_delete::<member::Entity, _>([1i64, 2, ROLLS_BACK, 20, 21, 22])
+        .batch_size(2)
+        .await
+        .expect_err("the hook ended its batch's transaction");
+    let (source, partial) = bulk_source(&error);
+    assert!(
+        matches!(
+            source,
+            Error::TransactionEnded {
+                rows: 2,
+                committed: Some(false),
+                ..
+            }
+        ),
+        "{source:?}"
+    );
+    assert_eq!(partial, 2, "{error}");
+    assert_eq!(deleted_members(&ctx).await, vec![1, 2]);
+    // Nothing was sent after the hook: the next batch never ran.
+    assert!(
+        audit(&ctx)
+            .await
+            .iter()
+            .all(|(_, _, id, _)| ![21, 22].contains(id))
+    );
+}
+
+#[tokio::test]
+async fn a_hook_that_runs_ddl_ends_the_transaction_on_mysql_only() {
+    let ctx = test_context!().await;
+    seed(&ctx, 30).await;
+    let manager = SoftDeleteManager::new(&ctx.db);
+    let result = manager
+        .bulk_soft_delete::<member::Entity, _>([1i64, 2, RUNS_DDL, 24, 25, 26])
+        .batch_size(2)
+        .await;
+    match ctx.backend {
+        // DDL commits implicitly there: the batch's rows are committed and counted.
+        sea_orm::DbBackend::MySql => {
+            let error = result.expect_err("the DDL ended the batch's transaction");
+            let (source, partial) = bulk_source(&error);
+            assert!(
+                matches!(
+                    source,
+                    Error::TransactionEnded {
+                        rows: 2,
+                        committed: Some(true),
+                        ..
+                    }
+                ),
+                "{source:?}"
+            );
+            assert_eq!(partial, 4);
+            assert_eq!(deleted_members(&ctx).await, vec![1, 2, RUNS_DDL, 24]);
+        }
+        // Transactional DDL: the batch commits with it, and the operation goes on.
+        _ => {
+            assert_eq!(result.expect("DDL stays in the transaction").affected, 6);
+            assert_eq!(
+                deleted_members(&ctx).await,
+                vec![1, 2, RUNS_DDL, 24, 25, 26]
+            );
+        }
+    }
 }

@@ -113,6 +113,9 @@ async fn the_log_records_each_operation_with_its_rows_per_table() {
         .await
         .unwrap();
     assert_eq!(only_restores.len(), 1);
+    // Any limit is taken, the largest too (it used to panic in the binder).
+    assert_eq!(manager.operations().limit(u64::MAX).await.unwrap().len(), 2);
+    assert_eq!(manager.operations().limit(1).await.unwrap().len(), 1);
     assert!(
         manager
             .operations()

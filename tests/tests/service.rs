@@ -458,3 +458,174 @@ async fn streaming_insert_counts_without_holding_rows() {
         .unwrap();
     assert_eq!(with_creator.len(), 25_000);
 }
+
+/// What one one-record operation left in the log and on the events channel, without its ids
+/// and times: (kind, actor, reason, status, rows per table) and the events' (kind, rows, keys,
+/// actor, reason).
+type Trace = (
+    Vec<(
+        OperationKind,
+        Option<String>,
+        Option<String>,
+        String,
+        Vec<(String, u64)>,
+    )>,
+    Vec<(OperationKind, u64, usize, Option<String>, Option<String>)>,
+);
+
+#[tokio::test]
+async fn one_record_calls_of_the_service_are_logged_and_announced_as_the_managers() {
+    use sea_orm::ConnectionTrait;
+    use soft_delete_core::events::Events;
+    use soft_delete_core::operation_log::{self, DEFAULT_TABLE};
+    let ctx = test_context!().await;
+    seed_users(&ctx, 4).await;
+    ctx.db
+        .execute(&operation_log::create_table(ctx.backend, DEFAULT_TABLE))
+        .await
+        .unwrap();
+    let events = Events::new(64);
+    let config = SoftDeleteConfig {
+        operation_log: Some(DEFAULT_TABLE.to_owned()),
+        events: Some(events.clone()),
+        ..SoftDeleteConfig::default()
+    };
+    let manager = SoftDeleteManager::with_config(&ctx.db, config.clone());
+    let service = BaseService::<user::Entity, _>::with_config(&ctx.db, config);
+
+    async fn trace(
+        manager: &SoftDeleteManager<'_, DatabaseConnection>,
+        received: &mut tokio::sync::broadcast::Receiver<
+            std::sync::Arc<soft_delete_core::events::Event>,
+        >,
+        since: usize,
+    ) -> Trace {
+        let mut logged = manager.operations().await.unwrap();
+        logged.reverse();
+        let logged = logged
+            .into_iter()
+            .skip(since)
+            .map(|op| {
+                (
+                    op.kind,
+                    op.actor,
+                    op.reason,
+                    op.status.to_string(),
+                    op.rows_by_table,
+                )
+            })
+            .collect();
+        let mut announced = Vec::new();
+        while let Ok(event) = received.try_recv() {
+            announced.push((
+                event.kind,
+                event.rows,
+                event.keys.len(),
+                event.actor.clone(),
+                event.reason.clone(),
+            ));
+        }
+        (logged, announced)
+    }
+
+    let mut received = events.subscribe();
+    manager
+        .soft_delete_by_id::<user::Entity, _>(1i64)
+        .deleted_by("admin")
+        .reason("spam")
+        .await
+        .unwrap();
+    manager
+        .restore_by_id::<user::Entity, _>(1i64)
+        .restored_by("support")
+        .reason("appeal")
+        .await
+        .unwrap();
+    manager
+        .soft_delete_by_id::<user::Entity, _>(1i64)
+        .await
+        .unwrap();
+    manager
+        .force_delete_by_id::<user::Entity, _>(1i64)
+        .deleted_by("gdpr")
+        .reason("erasure")
+        .await
+        .unwrap();
+    let by_manager = trace(&manager, &mut received, 0).await;
+    assert_eq!(by_manager.0.len(), 4, "{by_manager:?}");
+    assert_eq!(by_manager.1.len(), 4, "{by_manager:?}");
+
+    assert!(
+        service
+            .soft_delete(2i64)
+            .deleted_by("admin")
+            .reason("spam")
+            .await
+            .unwrap()
+    );
+    assert!(
+        service
+            .restore(2i64)
+            .restored_by("support")
+            .reason("appeal")
+            .await
+            .unwrap()
+    );
+    assert!(service.soft_delete(2i64).await.unwrap());
+    assert!(
+        service
+            .hard_delete(2i64)
+            .deleted_by("gdpr")
+            .reason("erasure")
+            .await
+            .unwrap()
+    );
+    let by_service = trace(&manager, &mut received, 4).await;
+    assert_eq!(by_service, by_manager);
+    // Nothing happened twice, and a call that changes nothing is logged but not announced.
+    assert!(service.soft_delete(3i64).await.unwrap());
+    assert!(!service.soft_delete(3i64).await.unwrap());
+    let repeat = trace(&manager, &mut received, 8).await;
+    assert_eq!(repeat.0.len(), 2);
+    assert_eq!(
+        repeat.1.len(),
+        1,
+        "only the change that happened is announced"
+    );
+}
+
+#[tokio::test]
+async fn an_update_cannot_write_what_only_soft_delete_and_restore_write() {
+    let ctx = test_context!().await;
+    seed_users(&ctx, 2).await;
+    let users = BaseService::<user::Entity, _>::new(&ctx.db);
+    let error = users
+        .update(user::ActiveModel {
+            id: Set(1),
+            deleted_at: Set(Some(Utc::now())),
+            deleted_by: Set(Some("sneaky".to_owned())),
+            ..Default::default()
+        })
+        .await
+        .expect_err("the marker is the soft delete's to write");
+    let Error::InvalidArgument { name, reason } = &error else {
+        panic!("expected InvalidArgument, got {error:?}");
+    };
+    assert_eq!(*name, "active model");
+    assert!(
+        reason.contains("`deleted_at`") && reason.contains("`deleted_by`"),
+        "{reason}"
+    );
+    let row = users.get_with_deleted(1i64).await.unwrap().expect("row 1");
+    assert_eq!((row.deleted_at, row.deleted_by), (None, None));
+    // Other columns update as before.
+    let renamed = users
+        .update(user::ActiveModel {
+            id: Set(1),
+            name: Set("renamed".to_owned()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(renamed.name, "renamed");
+}

@@ -72,7 +72,10 @@ pub(crate) fn announce(pending: Pending, events: Option<&Events>) {
         metrics::counter!("soft_delete_retries_total", &own).increment(u64::from(retries));
     }
     metrics::histogram!("soft_delete_batch_duration_seconds", &own).record(elapsed.as_secs_f64());
-    if let Some(events) = events {
+    // A batch that changed nothing (its rows were already in the state it writes) has nothing
+    // to tell a subscriber; its metrics are recorded all the same.
+    let changed = event.rows > 0 || event.cascaded.iter().any(|(_, rows)| *rows > 0);
+    if let (Some(events), true) = (events, changed) {
         events.send(event);
     }
 }

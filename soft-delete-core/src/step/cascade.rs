@@ -55,10 +55,21 @@ impl Level<'_> {
 
     /// `SELECT columns FROM table WHERE <these rows>`.
     fn select(&self, columns: &[DynIden], walk: Walk<'_>) -> SelectStatement {
+        self.select_as(columns, walk, false)
+    }
+
+    /// [`select`](Self::select), its columns named `soft_delete_p0`, `soft_delete_p1`, … when
+    /// `aliased`: the derived table MySQL joins, whose columns must not share a name with a
+    /// column the statement sets (sea-query qualifies `SET` columns only for tables without a
+    /// schema, and `deletion_op` is in both).
+    fn select_as(&self, columns: &[DynIden], walk: Walk<'_>, aliased: bool) -> SelectStatement {
         let table = self.table();
         let mut select = Query::select();
-        for column in columns {
-            select.column(table.column(column.clone()));
+        for (i, column) in columns.iter().enumerate() {
+            match aliased {
+                true => select.expr_as(table.col(column.clone()), parent_alias(i)),
+                false => select.column(table.column(column.clone())),
+            };
         }
         select
             .from(table.table_ref())
@@ -141,24 +152,25 @@ fn own_rows(child: &CascadeChild, walk: Walk<'_>) -> Condition {
 /// The name the joined parents go by in MySQL's multi-table statements.
 const PARENTS: &str = "soft_delete_parents";
 
-/// `child.a = soft_delete_parents.a AND …`: the join of a multi-table statement.
-fn joined(
-    child: &CascadeChild,
-    parent_columns: &[DynIden],
-    child_columns: &[DynIden],
-) -> Condition {
+/// The name of the derived table's `i`-th column (see `Level::select_as`).
+fn parent_alias(i: usize) -> DynIden {
+    alias(&format!("soft_delete_p{i}"))
+}
+
+/// `child.a = soft_delete_parents.soft_delete_p0 AND …`: the join of a multi-table statement.
+fn joined(child: &CascadeChild, child_columns: &[DynIden]) -> Condition {
     let parents = alias(PARENTS);
-    parent_columns.iter().zip(child_columns).fold(
-        Condition::all(),
-        |all, (parent_column, child_column)| {
+    child_columns
+        .iter()
+        .enumerate()
+        .fold(Condition::all(), |all, (i, child_column)| {
             all.add(
                 child
                     .table
                     .col(child_column.clone())
-                    .equals((parents.clone(), parent_column.clone())),
+                    .equals((parents.clone(), parent_alias(i))),
             )
-        },
-    )
+        })
 }
 
 /// One step's statement. Everywhere but MySQL/MariaDB the children are selected with
@@ -177,11 +189,11 @@ fn statement(
     backend: DbBackend,
 ) -> Statement {
     let (parent_columns, child_columns) = keys(child, parent, walk);
-    let parents = parent.select(&parent_columns, walk);
-    let own = own_rows(child, walk);
     let mysql = backend == DbBackend::MySql;
+    let parents = parent.select_as(&parent_columns, walk, mysql);
+    let own = own_rows(child, walk);
     let rows = match mysql {
-        true => joined(child, &parent_columns, &child_columns).add(own),
+        true => joined(child, &child_columns).add(own),
         false => own.add(columns(&child.table, &child_columns).in_subquery(parents.clone())),
     };
     let parents_ref = || TableRef::SubQuery(Box::new(parents.clone()), alias(PARENTS));

@@ -16,6 +16,18 @@ pub const POISON: i64 = 7;
 /// ignores its error.
 pub const SWALLOW: i64 = 13;
 
+/// A batch (or one-record operation) that changes the member with this id commits its
+/// transaction in `after_batch` (and `after_soft_delete`), then fails.
+pub const COMMITS: i64 = 17;
+
+/// A batch that changes the member with this id rolls its transaction back in `after_batch`,
+/// then says all is well.
+pub const ROLLS_BACK: i64 = 19;
+
+/// A batch that changes the member with this id creates a table in `after_batch`: DDL, which
+/// MySQL and MariaDB commit implicitly (PostgreSQL and SQLite keep it in the transaction).
+pub const RUNS_DDL: i64 = 23;
+
 #[soft_delete(hooks, operation_id)]
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "members")]
@@ -52,7 +64,12 @@ impl SoftDeleteHooks for Entity {
             model.deleted_at.is_some(),
             "after_soft_delete sees the row as it is now"
         );
-        hook_audit::record(conn, "after_soft_delete", &[model.id], cx).await
+        hook_audit::record(conn, "after_soft_delete", &[model.id], cx).await?;
+        if model.id == COMMITS {
+            conn.execute_unprepared("COMMIT").await?;
+            return Err("committed the operation's transaction".into());
+        }
+        Ok(())
     }
 
     async fn before_restore<C: ConnectionTrait>(
@@ -91,6 +108,17 @@ impl SoftDeleteHooks for Entity {
             let _ignored = conn
                 .execute_unprepared("INSERT INTO no_such_table VALUES (1)")
                 .await;
+        }
+        if batch.keys.contains(&COMMITS) {
+            conn.execute_unprepared("COMMIT").await?;
+            return Err("committed the batch's transaction".into());
+        }
+        if batch.keys.contains(&ROLLS_BACK) {
+            conn.execute_unprepared("ROLLBACK").await?;
+        }
+        if batch.keys.contains(&RUNS_DDL) {
+            conn.execute_unprepared("CREATE TABLE hook_ddl (id INTEGER)")
+                .await?;
         }
         Ok(())
     }

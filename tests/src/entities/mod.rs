@@ -3,6 +3,7 @@
 pub mod account;
 pub mod article;
 pub mod audited;
+pub mod decoy;
 pub mod document;
 pub mod hook_audit;
 pub mod invoice;
@@ -16,5 +17,6 @@ pub mod project;
 pub mod sealed;
 pub mod tag;
 pub mod task;
+pub mod tenant;
 pub mod ticket;
 pub mod user;
