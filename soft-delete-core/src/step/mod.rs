@@ -397,12 +397,17 @@ impl<E: SoftDelete> Step<E> {
                 let keyed = self.keyed.as_mut().expect("a change has its keyed update");
                 let own = keyed.statements(keys);
                 let table = &self.table;
-                let target = keys
-                    .chunks(KEYS_PER_READ)
-                    .map(|chunk| {
-                        keys_condition::<E>(chunk).add(change.guard(&E::marker(), col::<E>(table)))
-                    })
-                    .collect();
+                // Only hooks read the rows: without them, no copy of the batch's keys is made.
+                let target = match self.hooks.none() {
+                    true => Vec::new(),
+                    false => keys
+                        .chunks(KEYS_PER_READ)
+                        .map(|chunk| {
+                            keys_condition::<E>(chunk)
+                                .add(change.guard(&E::marker(), col::<E>(table)))
+                        })
+                        .collect(),
+                };
                 Ok((
                     Statements {
                         cascade_first: change.restores(),
