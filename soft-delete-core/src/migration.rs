@@ -257,7 +257,7 @@ pub fn deleted_rows_index<E: SoftDelete>() -> IndexCreateStatement {
 ///
 /// On MySQL/MariaDB, add [`Plain`](Self::Plain) when trash listings must not scan the table,
 /// and accept its cost on bulk work. Purges and bulk updates never need an index on
-/// `deleted_at`: they reach rows by primary key (`tests/tests/plans.rs` pins that on every
+/// `deleted_at`: they reach rows by primary key (`tests/tests/it/query_plans.rs` pins that on every
 /// backend, with each kind of index).
 ///
 /// [`AddSoftDeleteColumns`] creates the recommended index.

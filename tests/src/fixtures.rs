@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait, Set,
-    TransactionTrait,
+    ActiveModelTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend,
+    EntityTrait, NotSet, QueryOrder, Set, TransactionTrait,
 };
 
 use crate::context::TestContext;
@@ -205,4 +205,35 @@ impl<T: soft_delete_core::throttle::Throttle> soft_delete_core::throttle::Thrott
             check
         })
     }
+}
+
+/// Creates `users` with one user per name (email `<name>@example.com`); their ids.
+pub async fn named_users(ctx: &TestContext, names: &[&str]) -> Vec<i64> {
+    ctx.create_table::<user::Entity>().await;
+    let mut ids = Vec::new();
+    for name in names {
+        let model = user::ActiveModel {
+            id: NotSet,
+            name: Set((*name).to_owned()),
+            email: Set(format!("{name}@example.com")),
+            ..Default::default()
+        }
+        .insert(&ctx.db)
+        .await
+        .expect("insert user");
+        ids.push(model.id);
+    }
+    ids
+}
+
+/// The names of the users `query` selects, in key order.
+pub async fn user_names(query: sea_orm::Select<user::Entity>, ctx: &TestContext) -> Vec<String> {
+    query
+        .order_by_asc(user::Column::Id)
+        .all(&ctx.db)
+        .await
+        .expect("select users")
+        .into_iter()
+        .map(|u| u.name)
+        .collect()
 }

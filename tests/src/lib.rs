@@ -5,6 +5,7 @@ pub mod context;
 pub mod entities;
 pub mod faulty;
 pub mod fixtures;
+pub mod graph;
 pub mod tree;
 
 pub use context::{SchemaGuard, TestContext};

@@ -194,7 +194,7 @@ impl KeyedUpdate {
 /// The statements that carry the guard already name their rows by primary key (a key list or a
 /// key range); the guard only filters them. Written plainly (`deleted_at IS NULL`), it invites
 /// the planner to walk an index on `deleted_at` instead and check each entry's key, which costs
-/// every active (or deleted) row per batch. All three did it (`tests/tests/plans.rs`):
+/// every active (or deleted) row per batch. All three did it (`tests/tests/it/query_plans.rs`):
 ///
 /// * SQLite, with a plain index and no statistics: `USING INDEX idx (deleted_at=? AND
 ///   rowid=?)`. Unary `+` makes a term unusable for any index (SQLite's documented way to

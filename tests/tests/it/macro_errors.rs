@@ -2,7 +2,7 @@
 //! fail to compile with exactly the `.stderr` next to it.
 //!
 //! After an intended change of a message, regenerate with
-//! `TRYBUILD=overwrite cargo test -p soft-delete-tests --test ui` and review the diff.
+//! `TRYBUILD=overwrite cargo test -p soft-delete-tests --test it macro_errors` and review the diff.
 
 #[test]
 fn ui() {
