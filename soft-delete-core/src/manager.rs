@@ -585,7 +585,8 @@ where
         self.bulk(Filter(filter), action)
     }
 
-    /// Inserts `rows` in batches and returns the created models in input order; see the
+    /// Inserts `rows` in batches and returns the created models in input order, with the
+    /// operation's report ([`Created`](crate::report::Created)); see the
     /// [service documentation](crate::service#bulk-inserts-and-returning). An empty input sends
     /// nothing. `.created_by(..)` stamps the audit column of entities that have one.
     ///

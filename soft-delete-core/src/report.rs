@@ -180,3 +180,66 @@ impl AlertSink for TracingAlertSink {
         );
     }
 }
+
+/// What a bulk create returns: the created models, in input order, and the operation's report.
+///
+/// It reads as the models themselves (`created[0]`, `created.len()`, `for model in &created`),
+/// and says through [`report`](Self::report) whether the operation stopped early (at its
+/// `max_duration` or stop signal), with only the rows of its committed batches created.
+///
+/// ```
+/// use soft_delete_core::report::Created;
+///
+/// fn first_id(created: &Created<(i64, String)>) -> Option<i64> {
+///     if created.report.stopped_early {
+///         eprintln!("stopped after {} rows", created.len());
+///     }
+///     created.first().map(|(id, _)| *id)
+/// }
+/// # let _ = first_id;
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Created<M> {
+    /// The created models, in the order their rows were given.
+    pub models: Vec<M>,
+    /// The operation's report: batches, retries, time, whether it stopped early.
+    pub report: BulkReport,
+}
+
+impl<M> Created<M> {
+    pub(crate) fn new(models: Vec<M>, report: BulkReport) -> Self {
+        Created { models, report }
+    }
+
+    /// The models, without the report.
+    pub fn into_models(self) -> Vec<M> {
+        self.models
+    }
+}
+
+impl<M> std::ops::Deref for Created<M> {
+    type Target = [M];
+
+    fn deref(&self) -> &[M] {
+        &self.models
+    }
+}
+
+impl<M> IntoIterator for Created<M> {
+    type Item = M;
+    type IntoIter = std::vec::IntoIter<M>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.models.into_iter()
+    }
+}
+
+impl<'a, M> IntoIterator for &'a Created<M> {
+    type Item = &'a M;
+    type IntoIter = std::slice::Iter<'a, M>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.models.iter()
+    }
+}

@@ -353,7 +353,8 @@ pub trait SoftDeleteService: Sync {
         )
     }
 
-    /// Inserts many rows in batches and returns the created models in input order; see the
+    /// Inserts many rows in batches and returns the created models in input order, with the
+    /// operation's report ([`Created`](crate::report::Created)); see the
     /// [module documentation](self#bulk-inserts-and-returning). An empty input sends nothing.
     ///
     /// # Errors

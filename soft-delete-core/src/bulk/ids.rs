@@ -18,6 +18,11 @@ const PREALLOCATE: usize = 1 << 16;
 /// Batches of keys from a stream, each run by the operation's step.
 pub(crate) struct IdSource<E, S> {
     ids: std::pin::Pin<Box<S>>,
+    /// The key after the last batch, taken to learn whether the stream has ended (so that no
+    /// pause follows the last batch).
+    peeked: Option<ValueTuple>,
+    /// True once the stream has ended.
+    exhausted: bool,
     batch_size: super::BatchSize,
     step: Step<E>,
     total: Option<u64>,
@@ -36,6 +41,8 @@ where
         };
         IdSource {
             ids: Box::pin(ids),
+            peeked: None,
+            exhausted: false,
             batch_size,
             step,
             total,
@@ -59,10 +66,18 @@ where
     async fn next_unit(&mut self) -> Option<Vec<ValueTuple>> {
         let size = self.batch_size.get();
         let mut unit = Vec::with_capacity(size.min(PREALLOCATE));
-        while unit.len() < size {
+        unit.extend(self.peeked.take());
+        while unit.len() < size && !self.exhausted {
             match self.ids.next().await {
                 Some(id) => unit.push(id.into().into_value_tuple()),
-                None => break,
+                None => self.exhausted = true,
+            }
+        }
+        // One key more, to know now whether this is the last batch.
+        if !self.exhausted {
+            match self.ids.next().await {
+                Some(id) => self.peeked = Some(id.into().into_value_tuple()),
+                None => self.exhausted = true,
             }
         }
         (!unit.is_empty()).then_some(unit)
@@ -112,7 +127,7 @@ where
     fn advance(&mut self, _next: ()) {}
 
     fn is_done(&self) -> bool {
-        false
+        self.exhausted && self.peeked.is_none()
     }
 
     fn remaining<'a, C: ConnectionTrait>(

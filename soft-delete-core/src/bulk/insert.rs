@@ -49,6 +49,11 @@ pub(crate) struct InsertSource<E: EntityTrait, S> {
     /// The keys of the rows the last batch inserted, when it read them back: what a check of a
     /// lost `COMMIT` looks for.
     last_keys: Option<Vec<ValueTuple>>,
+    /// The row after the last batch, taken to learn whether the stream has ended (so that no
+    /// pause follows the last batch).
+    peeked: Option<ActiveModelOf<E>>,
+    /// True once the stream has ended.
+    exhausted: bool,
 }
 
 impl<E: SoftDelete, S> InsertSource<E, S> {
@@ -71,6 +76,8 @@ impl<E: SoftDelete, S> InsertSource<E, S> {
             collected: Vec::new(),
             increment: None,
             last_keys: None,
+            peeked: None,
+            exhausted: false,
         }
     }
 
@@ -121,10 +128,18 @@ where
     async fn next_unit(&mut self) -> Option<Vec<ActiveModelOf<E>>> {
         let size = self.batch_size.get();
         let mut unit = Vec::with_capacity(size.min(65_536));
-        while unit.len() < size {
+        unit.extend(self.peeked.take());
+        while unit.len() < size && !self.exhausted {
             match self.rows.next().await {
                 Some(row) => unit.push(row),
-                None => break,
+                None => self.exhausted = true,
+            }
+        }
+        // One row more, to know now whether this is the last batch.
+        if !self.exhausted {
+            match self.rows.next().await {
+                Some(row) => self.peeked = Some(row),
+                None => self.exhausted = true,
             }
         }
         (!unit.is_empty()).then_some(unit)
@@ -230,7 +245,7 @@ where
     }
 
     fn is_done(&self) -> bool {
-        false
+        self.exhausted && self.peeked.is_none()
     }
 
     fn remaining<'a, T: ConnectionTrait>(

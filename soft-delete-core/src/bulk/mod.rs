@@ -68,7 +68,7 @@ use crate::config::{SoftDeleteConfig, check_batch_size, check_duration, check_re
 use crate::entity::{Audit, SoftDelete, check_cascade, check_change};
 use crate::error::{Error, Result};
 use crate::operation::{OperationId, OperationKind, Selection};
-use crate::report::{AlertSink, BulkReport, Progress};
+use crate::report::{AlertSink, BulkReport, Created, Progress};
 pub use crate::sql::PrimaryKeyValue;
 use crate::sql::{Table, count, count_where, describe_condition};
 use crate::step::archive::ArchiveTo;
@@ -1114,8 +1114,8 @@ where
     C: BulkConnection,
     S: Stream<Item = E::ActiveModel> + Send + 'a,
 {
-    type Output = Result<Vec<E::Model>>;
-    type IntoFuture = BoxFuture<'a, Result<Vec<E::Model>>>;
+    type Output = Result<Created<E::Model>>;
+    type IntoFuture = BoxFuture<'a, Result<Created<E::Model>>>;
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
@@ -1123,8 +1123,8 @@ where
             plan.describe(action.by.as_deref(), None, || Selection::Rows.to_string())?;
             let backend = db.get_database_backend();
             let mut source = InsertSource::<E, S>::new(rows, &plan, backend, action.by, true);
-            engine::run(db, plan, &mut source).await?;
-            Ok(source.collected)
+            let report = engine::run(db, plan, &mut source).await?;
+            Ok(Created::new(source.collected, report))
         })
     }
 }

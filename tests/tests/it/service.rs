@@ -438,7 +438,7 @@ async fn a_custom_service_adds_methods_beside_the_provided_ones() {
 }
 
 #[tokio::test]
-async fn streaming_insert_counts_without_holding_rows() {
+async fn streaming_insert_counts_what_it_inserted() {
     let ctx = test_context!().await;
     let notes = notes_table(&ctx).await;
     let rows = futures::stream::iter(0..25_000).map(|i| note(format!("s{i}")));
@@ -457,6 +457,57 @@ async fn streaming_insert_counts_without_holding_rows() {
         .await
         .unwrap();
     assert_eq!(with_creator.len(), 25_000);
+}
+
+#[tokio::test]
+async fn an_insert_stopped_early_says_so_and_returns_what_its_committed_batches_created() {
+    use soft_delete_core::StopSignal;
+    let ctx = test_context!().await;
+    let notes = notes_table(&ctx).await;
+    // A stop signal given from the progress callback after batch 2: batch 3 never runs.
+    let stop = StopSignal::new();
+    let progress = std::sync::Mutex::new(Vec::new());
+    let created = notes
+        .bulk_create((0..5000).map(|i| note(format!("c{i}"))))
+        .batch_size(1000)
+        .stop_on(stop.clone())
+        .on_progress(|p| {
+            progress.lock().unwrap().push((p.batches, p.affected));
+            if p.batches == 2 {
+                stop.stop();
+            }
+        })
+        .await
+        .unwrap();
+    assert!(created.report.stopped_early, "{:?}", created.report);
+    assert_eq!(created.report.affected, 2000);
+    assert_eq!(created.len(), 2000);
+    assert_eq!(created[1999].body, "c1999");
+    assert_eq!(*progress.lock().unwrap(), [(1, 1000), (2, 2000)]);
+    assert_eq!(notes.count().await.unwrap(), 2000);
+
+    // A time limit already spent: no batch runs, and the report says so.
+    let rows = futures::stream::iter(0..3000).map(|i| note(format!("s{i}")));
+    let report = notes
+        .bulk_insert_stream(rows.boxed())
+        .batch_size(1000)
+        .max_duration(std::time::Duration::ZERO)
+        .await
+        .unwrap();
+    assert!(report.stopped_early);
+    assert_eq!((report.affected, report.batches), (0, 0));
+    // And one that lets every batch run reports each batch to the callback.
+    let seen = std::sync::Mutex::new(0u64);
+    let rows = futures::stream::iter(0..3000).map(|i| note(format!("t{i}")));
+    let report = notes
+        .bulk_insert_stream(rows.boxed())
+        .batch_size(1000)
+        .on_progress(|p| *seen.lock().unwrap() = p.affected)
+        .await
+        .unwrap();
+    assert!(!report.stopped_early);
+    assert_eq!(*seen.lock().unwrap(), 3000);
+    assert_eq!(notes.count().await.unwrap(), 5000);
 }
 
 /// What one one-record operation left in the log and on the events channel, without its ids
