@@ -545,8 +545,27 @@ mod tests {
 
     #[test]
     fn unset_variables_keep_the_defaults() {
-        assert_eq!(with(&[]).expect("defaults"), SoftDeleteConfig::default());
-        assert!(SoftDeleteConfig::default().validate().is_ok());
+        // The documented defaults, as literals: a change of one is a change of the contract.
+        let expected = SoftDeleteConfig {
+            bulk_operation_batch_size: 1000,
+            query_timeout: Some(Duration::from_secs(30)),
+            enable_query_optimization: true,
+            alert_on_bulk_operations: true,
+            bulk_operation_alert_threshold: 10_000,
+            require_deleted_by: false,
+            require_deletion_reason: false,
+            retry_attempts: 3,
+            retry_delay: Duration::from_millis(100),
+            retention: Duration::from_secs(30 * 24 * 60 * 60),
+            retention_by_table: BTreeMap::new(),
+            pause_between_batches: Duration::ZERO,
+            operation_log: None,
+            log_condition_values: false,
+            events: None,
+        };
+        assert_eq!(SoftDeleteConfig::default(), expected);
+        assert_eq!(with(&[]).expect("defaults"), expected);
+        assert!(expected.validate().is_ok());
     }
 
     #[test]

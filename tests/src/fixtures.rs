@@ -1,6 +1,7 @@
 //! Data and faults for the tests: seeded rows, failures injected by trigger, and locks held from
 //! a second connection.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use sea_orm::{
@@ -236,4 +237,55 @@ pub async fn user_names(query: sea_orm::Select<user::Entity>, ctx: &TestContext)
         .into_iter()
         .map(|u| u.name)
         .collect()
+}
+
+/// An example of this workspace, built in `profile` (`debug` or `release`): its path, if it is
+/// there and newer than every file under `sources` (paths from the workspace's root); else why
+/// not, with the command that builds it.
+pub fn built_example(profile: &str, name: &str, sources: &[&str]) -> Result<PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("the test binary's path: {e}"))?;
+    let target = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .and_then(|profile_dir| profile_dir.parent())
+        .ok_or("the test binary is not in target/<profile>/deps")?;
+    let path = target
+        .join(profile)
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    let release = if profile == "release" {
+        " --release"
+    } else {
+        ""
+    };
+    let build = format!("cargo build{release} -p soft-delete-examples --example {name}");
+    let built = std::fs::metadata(&path)
+        .and_then(|m| m.modified())
+        .map_err(|_| format!("{} is missing: build it with `{build}`", path.display()))?;
+    // A binary older than its sources would test old code.
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let newest = sources
+        .iter()
+        .filter_map(|dir| newest_file(&root.join(dir)))
+        .max();
+    if newest.is_some_and(|newest| built < newest) {
+        return Err(format!(
+            "{} is older than its sources: rebuild it with `{build}`",
+            path.display()
+        ));
+    }
+    Ok(path)
+}
+
+/// The latest modification time of a file at or under `path`.
+fn newest_file(path: &std::path::Path) -> Option<std::time::SystemTime> {
+    let meta = std::fs::metadata(path).ok()?;
+    if meta.is_file() {
+        return meta.modified().ok();
+    }
+    std::fs::read_dir(path)
+        .ok()?
+        .filter_map(|entry| entry.ok())
+        .filter_map(|entry| newest_file(&entry.path()))
+        .max()
 }

@@ -83,6 +83,52 @@ async fn soft_deletes_in_batches_and_reports() {
 }
 
 #[tokio::test]
+async fn without_a_batch_size_every_operation_takes_batches_of_1000() {
+    // The seed's contract: 1000 rows per batch unless the call or the configuration says.
+    let ctx = test_context!().await;
+    seed_users(&ctx, 2500).await;
+    let manager = SoftDeleteManager::new(&ctx.db);
+    let by_ids = manager
+        .bulk_soft_delete::<user::Entity, _>(1..=2500i64)
+        .await
+        .unwrap();
+    assert_eq!((by_ids.affected, by_ids.batches), (2500, 3));
+    let walk = manager
+        .bulk_restore_where::<user::Entity>(user::Column::Id.lte(2001))
+        .await
+        .unwrap();
+    // 2001 rows: two full batches and a last one of a single row.
+    assert_eq!((walk.affected, walk.batches), (2001, 3));
+    let purge = manager
+        .purge_where::<user::Entity>(user::Column::Id.gt(0))
+        .await
+        .unwrap();
+    assert_eq!((purge.affected, purge.batches), (499, 1));
+    let created = manager
+        .bulk_insert_stream::<user::Entity, _>(futures::stream::iter((3001..=5500i64).map(|id| {
+            user::ActiveModel {
+                id: sea_orm::Set(id),
+                name: sea_orm::Set(format!("user-{id}")),
+                email: sea_orm::Set(format!("user-{id}@example.com")),
+                ..Default::default()
+            }
+        })))
+        .await
+        .unwrap();
+    assert_eq!((created.affected, created.batches), (2500, 3));
+    // The configuration's size, when the call gives none.
+    let config = SoftDeleteConfig {
+        bulk_operation_batch_size: 700,
+        ..SoftDeleteConfig::default()
+    };
+    let sized = SoftDeleteManager::with_config(&ctx.db, config)
+        .bulk_soft_delete::<user::Entity, _>(3001..=5500i64)
+        .await
+        .unwrap();
+    assert_eq!((sized.affected, sized.batches), (2500, 4));
+}
+
+#[tokio::test]
 async fn empty_ids_send_nothing() {
     let ctx = test_context!().await;
     seed_users(&ctx, 3).await;
@@ -729,26 +775,47 @@ async fn dropping_the_future_keeps_whole_batches_only() {
 async fn transient_lock_errors_are_retried() {
     let ctx = test_context!(shared).await;
     seed_users(&ctx, 100).await;
+    // Without a time limit of the operation's own, a lock held longer than the connection
+    // waits is a transient error: SQLite's busy (the pool's 100 ms busy timeout), PostgreSQL's
+    // lock_not_available (a 100 ms lock_timeout on the connection) and MariaDB's lock wait
+    // timeout (1 s, its shortest). One connection, so that the setting holds for every batch.
+    let db = soft_delete_tests::context::connect(ctx.url.clone(), 1).await;
+    let hold = match ctx.backend {
+        sea_orm::DbBackend::Postgres => {
+            ctx_exec(&db, "SET lock_timeout = '100ms'").await;
+            Duration::from_millis(600)
+        }
+        sea_orm::DbBackend::MySql => {
+            ctx_exec(&db, "SET SESSION innodb_lock_wait_timeout = 1").await;
+            Duration::from_millis(2500)
+        }
+        _ => Duration::from_millis(400),
+    };
     let lock = HeldLock::take(&ctx, 60).await;
-    let release = lock.release_after(Duration::from_millis(400));
-    // No time limit: SQLite keeps the pool's 100 ms busy timeout and reports the held write
-    // lock as SQLITE_BUSY, a transient error; servers simply wait for the row lock.
+    let release = lock.release_after(hold);
     let config = SoftDeleteConfig {
         retry_attempts: 10,
         retry_delay: Duration::from_millis(50),
         query_timeout: None,
         ..SoftDeleteConfig::default()
     };
-    let report = SoftDeleteManager::with_config(&ctx.db, config)
+    let report = SoftDeleteManager::with_config(&db, config)
         .bulk_soft_delete::<user::Entity, _>(1..=100i64)
         .batch_size(25)
         .await
         .expect("retried until the lock was released");
     release.await.unwrap();
     assert_eq!(report.affected, 100);
-    if ctx.backend == sea_orm::DbBackend::Sqlite {
-        assert!(report.retries >= 1, "{report:?}");
-    }
+    assert!(
+        report.retries >= 1,
+        "the held lock failed a batch, which was retried: {report:?}"
+    );
+}
+
+/// Runs a statement that must succeed on `db`.
+async fn ctx_exec(db: &sea_orm::DatabaseConnection, sql: &str) {
+    use sea_orm::ConnectionTrait;
+    db.execute_unprepared(sql).await.unwrap();
 }
 
 #[tokio::test]

@@ -13,56 +13,18 @@ use soft_delete_core::prelude::*;
 use soft_delete_examples::{customer, order};
 use soft_delete_tests::{TestContext, test_context};
 
-/// `target/<profile>/examples/prune`, next to the test binary's `deps` folder.
+/// `target/debug/examples/prune`, built from the current sources.
 fn binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>/deps/<test>");
-    let path = profile_dir
-        .join("examples")
-        .join(format!("prune{}", std::env::consts::EXE_SUFFIX));
-    let built = std::fs::metadata(&path)
-        .and_then(|m| m.modified())
-        .unwrap_or_else(|_| {
-            panic!(
-                "{} is missing: build it with `cargo build -p soft-delete-examples --example prune`",
-                path.display()
-            )
-        });
-    // A binary older than its sources would test old code.
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let newest = [
-        "examples/examples/prune.rs",
-        "examples/src",
-        "soft-delete-core/src",
-    ]
-    .iter()
-    .filter_map(|dir| newest_file(&root.join(dir)))
-    .max();
-    if let Some(newest) = newest {
-        assert!(
-            built >= newest,
-            "{} is older than its sources: rebuild it with `cargo build -p soft-delete-examples \
-             --example prune`",
-            path.display()
-        );
-    }
-    path
-}
-
-/// The latest modification time of a file at or under `path`.
-fn newest_file(path: &std::path::Path) -> Option<std::time::SystemTime> {
-    let meta = std::fs::metadata(path).ok()?;
-    if meta.is_file() {
-        return meta.modified().ok();
-    }
-    std::fs::read_dir(path)
-        .ok()?
-        .filter_map(|entry| entry.ok())
-        .filter_map(|entry| newest_file(&entry.path()))
-        .max()
+    soft_delete_tests::fixtures::built_example(
+        "debug",
+        "prune",
+        &[
+            "examples/examples/prune.rs",
+            "examples/src",
+            "soft-delete-core/src",
+        ],
+    )
+    .unwrap_or_else(|why| panic!("{why}"))
 }
 
 fn prune(ctx: &TestContext, args: &[&str]) -> (i32, String, String) {
