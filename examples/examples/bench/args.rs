@@ -46,14 +46,19 @@ pub struct Args {
     #[arg(long)]
     pub probe: bool,
 
-    /// Measure peak memory of soft-deleting 100k, 1M and 10M streamed ids (SQLite, a fresh
-    /// process per count) instead.
+    /// Measure peak memory of a soft delete of 100k, 1M and 10M streamed ids and of a streaming
+    /// insert of as many rows (SQLite, a fresh process per count) instead.
     #[arg(long, conflicts_with_all = ["probe", "json"])]
     pub memory: bool,
 
-    /// One count of `--memory` (run by it in a child process).
+    /// With `--memory`: fail when a peak grows more than this fraction from 1M to 10M items
+    /// (0.1 for 10%).
+    #[arg(long, requires = "memory")]
+    pub max_growth: Option<f64>,
+
+    /// One workload and count of `--memory` (run by it in a child process).
     #[arg(long, hide = true)]
-    pub memory_child: Option<u64>,
+    pub memory_child: Option<String>,
 }
 
 impl Args {

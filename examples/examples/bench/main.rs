@@ -3,7 +3,7 @@
 //! ```text
 //! cargo run --release -p soft-delete-examples --example bench -- --backend sqlite --rows 1000000
 //! DATABASE_URL=postgres://… cargo run --release -p soft-delete-examples --example bench -- --backend postgres --rows 1000000 --json
-//! cargo run --release -p soft-delete-examples --example bench -- --memory
+//! cargo run --release -p soft-delete-examples --example bench -- --memory --max-growth 0.1
 //! cargo run --release -p soft-delete-examples --example bench -- --help
 //! ```
 //!
@@ -65,11 +65,11 @@ fn stats_repeats(rows: i64) -> u64 {
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
     let args = Args::parse();
-    if let Some(ids) = args.memory_child {
-        return memory::child(ids).await;
+    if let Some(spec) = &args.memory_child {
+        return memory::child(spec).await;
     }
     if args.memory {
-        return memory::run();
+        return memory::run(args.max_growth);
     }
     bench(args).await
 }
