@@ -52,6 +52,7 @@ use sea_orm::sea_query::DynIden;
 use crate::columns::Columns;
 use crate::error::{Error, Result};
 use crate::sql::Table;
+use crate::storage::StoredIden;
 use crate::time::Timestamp;
 
 /// How deep a cascade may go: deeper declarations are taken for a cycle.
@@ -67,8 +68,8 @@ pub struct CascadeChild {
     pub(crate) parent: Table,
     pub(crate) parent_columns: Vec<DynIden>,
     pub(crate) child_columns: Vec<DynIden>,
-    /// The child's soft-delete columns.
-    pub(crate) columns: Columns<DynIden>,
+    /// The child's soft-delete columns, each with how it holds its values.
+    pub(crate) columns: Columns<StoredIden>,
     pub(crate) children: fn() -> Vec<CascadeChild>,
     /// What makes the declaration unusable, found when it was made.
     pub(crate) problem: Option<String>,
@@ -100,6 +101,7 @@ impl CascadeChild {
             .deletion_op
             .clone()
             .unwrap_or_else(|| self.columns.marker.state_column().clone())
+            .iden
     }
 }
 
@@ -147,7 +149,10 @@ fn check_children(children: Vec<CascadeChild>, depth: usize) -> Result<()> {
 
 /// The first table of a cascade whose marker cannot hold a soft delete at `at` (an epoch before
 /// 1970), if any. The depth is bounded by [`check`]; this walk stops at the same depth.
-pub(crate) fn refusing_stamp(children: Vec<CascadeChild>, at: Timestamp) -> Option<Table> {
+pub(crate) fn refusing_stamp(
+    children: Vec<CascadeChild>,
+    at: Timestamp,
+) -> Option<(Table, String)> {
     let mut level = children;
     for _ in 0..MAX_DEPTH {
         if level.is_empty() {
@@ -155,8 +160,8 @@ pub(crate) fn refusing_stamp(children: Vec<CascadeChild>, at: Timestamp) -> Opti
         }
         let mut next = Vec::new();
         for child in level {
-            if child.columns.marker.refuses_stamp(at) {
-                return Some(child.table);
+            if let Some(why) = child.columns.marker.refuses_stamp(at) {
+                return Some((child.table, why));
             }
             next.extend(child.children());
         }

@@ -7,6 +7,7 @@ use sea_orm::{ActiveModelTrait, Value};
 use crate::columns::Columns;
 use crate::marker::Marker;
 use crate::operation::{OperationId, OperationKind};
+use crate::storage::{Stored, set_column};
 use crate::time::Timestamp;
 
 /// What a soft delete or a restore writes into each row.
@@ -73,7 +74,7 @@ impl Mark {
 impl Change {
     /// `(column, value)` pairs of the `SET` clause, in order. `updated_at`/`updated_by` are set
     /// for audited entities (the latter only when someone is named).
-    pub(crate) fn assignments<C: Clone>(&self, columns: &Columns<C>) -> Vec<(C, Value)> {
+    pub(crate) fn assignments<C: Stored>(&self, columns: &Columns<C>) -> Vec<(C, Value)> {
         let audit = columns.audit.clone();
         let updated_at = audit.clone().and_then(|a| a.updated_at);
         let updated_by = audit.and_then(|a| a.updated_by);
@@ -100,7 +101,8 @@ impl Change {
             }
         };
         if let Some(column) = updated_at {
-            set.push((column, Value::from(*at)));
+            let value = column.storage().time(*at);
+            set.push((column, value));
         }
         if let (Some(column), Some(by)) = (updated_by, by) {
             set.push((column, Value::from(by.clone())));
@@ -114,7 +116,7 @@ impl Change {
     /// crate took it, shared perhaps when the caller gave it) and a restore's `updated_at` on an
     /// active row, for entities that have one. `None` when no column tells. Each column is
     /// written by `col`.
-    pub(crate) fn mark<C: Clone>(
+    pub(crate) fn mark<C: Stored>(
         &self,
         columns: &Columns<C>,
         col: impl Fn(C) -> Expr,
@@ -146,10 +148,9 @@ impl Change {
                     });
                 }
                 let updated_at = columns.audit.clone()?.updated_at?;
+                let stamp = updated_at.storage().time_param(*at);
                 Some(Mark {
-                    condition: Condition::all()
-                        .add(live)
-                        .add(col(updated_at).eq(Value::from(*at))),
+                    condition: Condition::all().add(live).add(col(updated_at).eq(stamp)),
                     unique: true,
                 })
             }
@@ -157,7 +158,7 @@ impl Change {
     }
 
     /// The rows the change applies to: soft delete only live rows, restore only deleted ones.
-    pub(crate) fn guard<C: Clone>(&self, marker: &Marker<C>, col: impl Fn(C) -> Expr) -> Expr {
+    pub(crate) fn guard<C: Stored>(&self, marker: &Marker<C>, col: impl Fn(C) -> Expr) -> Expr {
         match self {
             Change::SoftDelete { .. } => marker.live_in(col),
             Change::Restore { .. } => marker.deleted_in(col),
@@ -202,7 +203,7 @@ impl Change {
 /// The values an insert writes where a row leaves them unset: a live marker for entities whose
 /// marker is a flag or an epoch (a table without a default for it would refuse the row), and
 /// the audit values `created_at`, and `created_by` when someone is named.
-pub(crate) fn insert_defaults<C: Clone>(
+pub(crate) fn insert_defaults<C: Stored>(
     columns: &Columns<C>,
     at: Timestamp,
     by: Option<&str>,
@@ -214,7 +215,8 @@ pub(crate) fn insert_defaults<C: Clone>(
     let Some(audit) = columns.audit.clone() else {
         return defaults;
     };
-    defaults.push((audit.created_at, Value::from(at)));
+    let created = audit.created_at.storage().time(at);
+    defaults.push((audit.created_at, created));
     if let Some(by) = by {
         defaults.push((audit.created_by, Value::from(by.to_owned())));
     }
@@ -228,7 +230,7 @@ pub(crate) fn stamp_insert<A: ActiveModelTrait>(
 ) -> std::result::Result<(), sea_orm::DbErr> {
     for (column, value) in defaults {
         if row.is_not_set(*column) {
-            row.try_set(*column, value.clone())?;
+            set_column(row, *column, value.clone())?;
         }
     }
     Ok(())

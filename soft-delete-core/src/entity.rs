@@ -3,7 +3,7 @@
 //! [`SoftDeleteEntityExt`](crate::SoftDeleteEntityExt), implemented for every `SoftDelete`
 //! entity.
 
-use sea_orm::sea_query::{DynIden, IntoIden, TableRef};
+use sea_orm::sea_query::TableRef;
 use sea_orm::{ColumnTrait, DbBackend, EntityTrait, ModelTrait, Related};
 
 use crate::cascade::CascadeChild;
@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::hooks::SoftDeleteHooks;
 use crate::marker::{Marker, read_state, value_to};
 use crate::sql::Table;
+use crate::storage::StoredIden;
 use crate::time::{Timestamp, check_timestamp};
 
 /// An entity whose rows are soft-deleted: deleting one stamps `deleted_at` (and `deleted_by`,
@@ -183,8 +184,9 @@ pub(crate) fn check_cascade<E: SoftDelete>() -> Result<()> {
 
 /// Refuses a stamp `backend` cannot store exactly (see `check_timestamp`), or that `E`'s marker
 /// or the marker of an entity its cascade reaches cannot hold (an epoch holds times after
-/// 1970-01-01 00:00:00 UTC, 0 meaning live). The stamp the crate takes itself always fits; one
-/// given with `.at(..)` may not.
+/// 1970-01-01 00:00:00 UTC, 0 meaning live, and an `i32` one times before 2038). The stamp the
+/// crate takes itself fits every marker but an `i32` epoch after 2038; one given with `.at(..)`
+/// may not.
 pub(crate) fn check_change<E: SoftDelete>(change: &Change, backend: DbBackend) -> Result<()> {
     let at = change.at();
     check_timestamp(backend, "at", at)?;
@@ -192,16 +194,13 @@ pub(crate) fn check_change<E: SoftDelete>(change: &Change, backend: DbBackend) -
         return Ok(());
     }
     let refused = match E::marker().refuses_stamp(at) {
-        true => Some(Table::of::<E>()),
-        false => crate::cascade::refusing_stamp(E::cascade(), at),
+        Some(why) => Some((Table::of::<E>(), why)),
+        None => crate::cascade::refusing_stamp(E::cascade(), at),
     };
     match refused {
-        Some(table) => Err(Error::InvalidArgument {
+        Some((table, why)) => Err(Error::InvalidArgument {
             name: "at",
-            reason: format!(
-                "{at} is not after 1970-01-01 00:00:00 UTC: `{table}` marks deletions with an \
-                 epoch, which holds 0 for live rows and the time since 1970 for deleted ones"
-            ),
+            reason: format!("`{table}` marks deletions with an epoch, and {why}"),
         }),
         None => Ok(()),
     }
@@ -251,7 +250,7 @@ impl CascadeChild {
             parent,
             parent_columns: relation.from_col.iter().cloned().collect(),
             child_columns: relation.to_col.iter().cloned().collect(),
-            columns: columns::<C>().map(|column| -> DynIden { column.into_iden() }),
+            columns: columns::<C>().map(StoredIden::of),
             children: C::cascade,
             problem,
         }

@@ -12,8 +12,14 @@
 //! | `epoch = "deleted_epoch"` | [`Marker::Epoch`] | `deleted_epoch = 0` | seconds since 1970 |
 //! | `epoch = "deleted_epoch", epoch_unit = "millis"` | [`Marker::Epoch`] | `deleted_epoch = 0` | milliseconds since 1970 |
 //!
-//! A flag is declared `bool`, an epoch `i64`, the timestamp `Option<DateTimeUtc>`; the macros
-//! refuse other types. `#[soft_delete]` adds the fields the model does not declare.
+//! A flag is declared `bool` or an integer (`i8` … `i64`, `u8` … `u64`, holding 0 or 1, as
+//! `sea-orm-cli` generates a MySQL `TINYINT(1)`); an epoch `i64` or `i32` (seconds only: an
+//! `i32` ends in 2038, and a time past it is refused by name); a timestamp
+//! `Option<DateTimeUtc>`, `Option<DateTimeWithTimeZone>` or `Option<DateTime>` (naive, read and
+//! written as UTC). Every value is written and compared as the column's declaration says (see
+//! `storage`): `is_deleted = 0` for an integer flag, a naive timestamp for a naive column. The
+//! macros refuse other types, naming the accepted ones. `#[soft_delete]` adds the fields the
+//! model does not declare.
 //!
 //! The marker is a constant of the entity, chosen by the macro: every statement is built for it
 //! once, when the statement is built, and no SQL this crate sends tests the kind of marker per
@@ -39,8 +45,8 @@
 //! Two states of a legacy table fall outside what a marker can see, and need a backfill (or a
 //! purge by condition) when a table is adopted:
 //!
-//! * a MySQL `TINYINT` flag holding something other than 0 or 1 matches neither the live test
-//!   (`= FALSE`) nor the deleted one (`= TRUE`), although SeaORM reads it as `true`;
+//! * a `TINYINT` or other integer flag holding something other than 0 or 1 matches neither the
+//!   live test (`= 0`) nor the deleted one (`= 1`), although a model reads it as deleted;
 //! * with a flag and `deleted_at`, rows flagged before `deleted_at` existed have it NULL: they
 //!   are deleted, but a purge by cutoff never takes them
 //!   ([`purge_where`](crate::SoftDeleteManager::purge_where) does).
@@ -82,7 +88,8 @@
 use sea_orm::sea_query::{Condition, Expr, ExprTrait};
 use sea_orm::{ColumnTrait, DbBackend, Value};
 
-use crate::time::{Timestamp, ceil_micros, timestamp_value};
+use crate::storage::{Stored, read_int, read_time};
+use crate::time::{Timestamp, ceil_micros};
 
 /// The unit of an epoch marker.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -173,10 +180,10 @@ pub enum Marker<C> {
 )]
 pub trait TimedMarker: sea_orm::EntityTrait {}
 
-/// The SQL of a boolean constant, written into the statement rather than bound, so that a
-/// partial index's predicate and a query's condition read the same.
-fn boolean(value: bool) -> Expr {
-    Expr::Constant(Value::Bool(Some(value)))
+/// The SQL of a flag's constant (`TRUE`, or 1 for an integer flag), written into the statement
+/// rather than bound, so that a partial index's predicate and a query's condition read the same.
+fn flag_value<C: Stored>(flag: &C, on: bool) -> Expr {
+    Expr::Constant(flag.storage().flag(on))
 }
 
 impl<C> Marker<C> {
@@ -255,13 +262,19 @@ impl<C> Marker<C> {
     }
 }
 
-impl<C: Clone> Marker<C> {
+impl<C: Stored> Marker<C> {
     /// The condition "the row is live", with each column written by `col`.
     pub(crate) fn live_in(&self, col: impl Fn(C) -> Expr) -> Expr {
         match self.clone() {
             Marker::Timestamp(at) => col(at).is_null(),
-            Marker::Flag { flag, .. } => col(flag).eq(boolean(false)),
-            Marker::Active { flag, .. } => col(flag).eq(boolean(true)),
+            Marker::Flag { flag, .. } => {
+                let live = flag_value(&flag, false);
+                col(flag).eq(live)
+            }
+            Marker::Active { flag, .. } => {
+                let live = flag_value(&flag, true);
+                col(flag).eq(live)
+            }
             Marker::Epoch { column, .. } => col(column).eq(Expr::Constant(Value::BigInt(Some(0)))),
         }
     }
@@ -270,8 +283,14 @@ impl<C: Clone> Marker<C> {
     pub(crate) fn deleted_in(&self, col: impl Fn(C) -> Expr) -> Expr {
         match self.clone() {
             Marker::Timestamp(at) => col(at).is_not_null(),
-            Marker::Flag { flag, .. } => col(flag).eq(boolean(true)),
-            Marker::Active { flag, .. } => col(flag).eq(boolean(false)),
+            Marker::Flag { flag, .. } => {
+                let deleted = flag_value(&flag, true);
+                col(flag).eq(deleted)
+            }
+            Marker::Active { flag, .. } => {
+                let deleted = flag_value(&flag, false);
+                col(flag).eq(deleted)
+            }
             Marker::Epoch { column, .. } => col(column).ne(Expr::Constant(Value::BigInt(Some(0)))),
         }
     }
@@ -318,10 +337,13 @@ impl<C: Clone> Marker<C> {
         let time = match self.clone() {
             // NULL compares as unknown: live rows never match, and no deleted test is needed.
             Marker::Timestamp(column) => {
-                return Some(Condition::all().add(compare(col(column), timestamp_value(at))));
+                let value = column.storage().time_param(at);
+                return Some(Condition::all().add(compare(col(column), value)));
             }
             Marker::Flag { at: column, .. } | Marker::Active { at: column, .. } => {
-                compare(col(column?), timestamp_value(at))
+                let column = column?;
+                let value = column.storage().time_param(at);
+                compare(col(column), value)
             }
             Marker::Epoch { column, unit } => compare(col(column), Value::from(unit.ceil(at))),
         };
@@ -330,31 +352,61 @@ impl<C: Clone> Marker<C> {
 
     /// The `(column, value)` pairs a soft delete at `at` writes.
     pub(crate) fn stamp(&self, at: Timestamp) -> Vec<(C, Value)> {
-        let time = |column: Option<C>| column.map(|c| (c, Value::from(at)));
+        let time = |column: C| {
+            let value = column.storage().time(at);
+            (column, value)
+        };
+        let flag = |column: C, on: bool| {
+            let value = column.storage().flag(on);
+            (column, value)
+        };
         match self.clone() {
-            Marker::Timestamp(column) => vec![(column, Value::from(at))],
-            Marker::Flag { flag, at: column } => std::iter::once((flag, Value::from(true)))
-                .chain(time(column))
+            Marker::Timestamp(column) => vec![time(column)],
+            Marker::Flag {
+                flag: f,
+                at: column,
+            } => std::iter::once(flag(f, true))
+                .chain(column.map(time))
                 .collect(),
-            Marker::Active { flag, at: column } => std::iter::once((flag, Value::from(false)))
-                .chain(time(column))
+            Marker::Active {
+                flag: f,
+                at: column,
+            } => std::iter::once(flag(f, false))
+                .chain(column.map(time))
                 .collect(),
-            Marker::Epoch { column, unit } => vec![(column, Value::from(unit.of(at)))],
+            Marker::Epoch { column, unit } => {
+                // `refuses_stamp` refused an epoch the column cannot hold.
+                let value = column
+                    .storage()
+                    .int(unit.of(at))
+                    .unwrap_or(Value::BigInt(Some(unit.of(at))));
+                vec![(column, value)]
+            }
         }
     }
 
     /// The `(column, value)` pairs a restore writes: the marker of a live row.
     pub(crate) fn clear(&self) -> Vec<(C, Value)> {
-        let time = |column: Option<C>| column.map(|c| (c, Value::from(Option::<Timestamp>::None)));
+        let time = |column: C| {
+            let value = column.storage().null_time();
+            (column, value)
+        };
+        let flag = |column: C, on: bool| {
+            let value = column.storage().flag(on);
+            (column, value)
+        };
         match self.clone() {
-            Marker::Timestamp(column) => vec![(column, Value::from(Option::<Timestamp>::None))],
-            Marker::Flag { flag, at } => std::iter::once((flag, Value::from(false)))
-                .chain(time(at))
+            Marker::Timestamp(column) => vec![time(column)],
+            Marker::Flag { flag: f, at } => std::iter::once(flag(f, false))
+                .chain(at.map(time))
                 .collect(),
-            Marker::Active { flag, at } => std::iter::once((flag, Value::from(true)))
-                .chain(time(at))
-                .collect(),
-            Marker::Epoch { column, .. } => vec![(column, Value::from(0i64))],
+            Marker::Active { flag: f, at } => {
+                std::iter::once(flag(f, true)).chain(at.map(time)).collect()
+            }
+            Marker::Epoch { column, .. } => {
+                let zero = column.storage().int(0).unwrap_or(Value::BigInt(Some(0)));
+                vec![(column, zero)]
+            }
         }
     }
 
@@ -366,7 +418,7 @@ impl<C: Clone> Marker<C> {
             Some(column) => (
                 Condition::all()
                     .add(self.deleted_in(&col))
-                    .add(col(column.clone()).eq(Value::from(at))),
+                    .add(col(column.clone()).eq(column.storage().time_param(at))),
                 true,
             ),
             None => match self.clone() {
@@ -414,7 +466,7 @@ impl<C: ColumnTrait> Marker<C> {
     }
 }
 
-impl<C: sea_orm::IdenStatic> Marker<C> {
+impl<C: sea_orm::IdenStatic + Stored> Marker<C> {
     /// The test of a row's state that the bulk statements add to conditions that already name
     /// their rows by key, as SQL text with the columns unqualified: `"deleted_at" IS NULL` or
     /// `"is_deleted" = FALSE`, for live rows when `deleted` is false. Written so that no index
@@ -431,16 +483,12 @@ impl<C: sea_orm::IdenStatic> Marker<C> {
         let test = match (self, deleted) {
             (Marker::Timestamp(at), false) => format!("{} IS NULL", quoted(at)),
             (Marker::Timestamp(at), true) => format!("{} IS NOT NULL", quoted(at)),
-            (Marker::Flag { flag, .. }, deleted) => format!(
-                "{} = {}",
-                quoted(flag),
-                if deleted { "TRUE" } else { "FALSE" }
-            ),
-            (Marker::Active { flag, .. }, deleted) => format!(
-                "{} = {}",
-                quoted(flag),
-                if deleted { "FALSE" } else { "TRUE" }
-            ),
+            (Marker::Flag { flag, .. }, deleted) => {
+                format!("{} = {}", quoted(flag), flag.storage().flag_sql(deleted))
+            }
+            (Marker::Active { flag, .. }, deleted) => {
+                format!("{} = {}", quoted(flag), flag.storage().flag_sql(!deleted))
+            }
             (Marker::Epoch { column, .. }, false) => format!("{} = 0", quoted(column)),
             (Marker::Epoch { column, .. }, true) => format!("{} <> 0", quoted(column)),
         };
@@ -451,11 +499,25 @@ impl<C: sea_orm::IdenStatic> Marker<C> {
     }
 }
 
-impl<C> Marker<C> {
-    /// True for an epoch that would hold `at` as 0 or less: a time it cannot tell from a live
-    /// row.
-    pub(crate) fn refuses_stamp(&self, at: Timestamp) -> bool {
-        matches!(self, Marker::Epoch { unit, .. } if unit.of(at) <= 0)
+impl<C: Stored> Marker<C> {
+    /// Why the marker cannot hold a soft delete at `at`, if it cannot: an epoch that would hold
+    /// it as 0 or less (a time it cannot tell from a live row), or more than its declared
+    /// integer holds (an `i32` epoch of seconds ends in 2038).
+    pub(crate) fn refuses_stamp(&self, at: Timestamp) -> Option<String> {
+        let Marker::Epoch { column, unit } = self else {
+            return None;
+        };
+        let value = unit.of(at);
+        if value <= 0 {
+            return Some(format!(
+                "{at} is not after 1970-01-01 00:00:00 UTC: the epoch would hold {value}, which \
+                 it cannot tell from a live row's 0"
+            ));
+        }
+        let max = column.storage().int_max();
+        (value > max).then(|| {
+            format!("{at} is {value} since 1970, more than the epoch column's type holds ({max})")
+        })
     }
 }
 
@@ -475,8 +537,8 @@ pub(crate) fn read_state<C: Clone>(
     marker: &Marker<C>,
     get: impl Fn(C) -> Value,
 ) -> (bool, Option<Timestamp>) {
-    let time = |column: Option<C>| value_to::<Timestamp>(get(column?));
-    let flag = |column: C| matches!(get(column), Value::Bool(Some(true)));
+    let time = |column: Option<C>| read_time(&get(column?));
+    let flag = |column: C| read_int(&get(column)).is_some_and(|v| v != 0);
     match marker.clone() {
         Marker::Timestamp(at) => {
             let at = time(Some(at));
@@ -485,11 +547,7 @@ pub(crate) fn read_state<C: Clone>(
         Marker::Flag { flag: column, at } => (flag(column), time(at)),
         Marker::Active { flag: column, at } => (!flag(column), time(at)),
         Marker::Epoch { column, unit } => {
-            let value = match get(column) {
-                Value::BigInt(Some(v)) => v,
-                Value::Int(Some(v)) => i64::from(v),
-                _ => 0,
-            };
+            let value = read_int(&get(column)).unwrap_or(0);
             (value != 0, unit.to_timestamp(value))
         }
     }
@@ -497,9 +555,32 @@ pub(crate) fn read_state<C: Clone>(
 
 #[cfg(test)]
 mod tests {
-    use sea_orm::sea_query::{Alias, PostgresQueryBuilder, Query};
+    use sea_orm::sea_query::{Alias, IntoIden, PostgresQueryBuilder, Query};
 
     use super::*;
+    use crate::storage::{Int, Storage, StoredIden};
+
+    /// The marker over named columns of `storage` (a flag's or an epoch's; timestamps aware).
+    fn stored(marker: Marker<&'static str>, storage: Storage) -> Marker<StoredIden> {
+        let state = *marker.state_column();
+        marker.map(|name| StoredIden {
+            iden: Alias::new(name).into_iden(),
+            storage: if name == state {
+                storage
+            } else {
+                Storage::Aware
+            },
+        })
+    }
+
+    fn named(marker: Marker<&'static str>) -> Marker<StoredIden> {
+        let storage = match marker {
+            Marker::Timestamp(_) => Storage::Aware,
+            Marker::Epoch { .. } => Storage::Int(Int::I64),
+            _ => Storage::Bool,
+        };
+        stored(marker, storage)
+    }
 
     fn sql(expr: Expr) -> String {
         Query::select()
@@ -509,24 +590,24 @@ mod tests {
             .to_owned()
     }
 
-    fn col(name: &'static str) -> Expr {
-        Expr::col(Alias::new(name))
+    fn col(column: StoredIden) -> Expr {
+        Expr::col(column.iden)
     }
 
     #[test]
     fn each_marker_writes_its_own_state_tests() {
-        let flag = Marker::Flag {
+        let flag = named(Marker::Flag {
             flag: "is_deleted",
             at: None,
-        };
-        let active = Marker::Active {
+        });
+        let active = named(Marker::Active {
             flag: "is_active",
             at: Some("deleted_at"),
-        };
-        let epoch = Marker::Epoch {
+        });
+        let epoch = named(Marker::Epoch {
             column: "deleted_epoch",
             unit: EpochUnit::Millis,
-        };
+        });
         assert_eq!(sql(flag.live_in(col)), r#""is_deleted" = FALSE"#);
         assert_eq!(sql(flag.deleted_in(col)), r#""is_deleted" = TRUE"#);
         assert_eq!(sql(active.live_in(col)), r#""is_active" = TRUE"#);
@@ -534,15 +615,80 @@ mod tests {
         assert_eq!(sql(epoch.deleted_in(col)), r#""deleted_epoch" <> 0"#);
         assert!(flag.deleted_before_in(Timestamp::UNIX_EPOCH, col).is_none());
         assert!(!flag.is_timed() && active.is_timed() && epoch.is_timed());
-        assert_eq!(active.index_column(), &"deleted_at");
+        assert_eq!(active.index_column().iden.to_string(), "deleted_at");
+    }
+
+    #[test]
+    fn an_integer_flag_is_written_as_1_and_0() {
+        let flag = stored(
+            Marker::Flag {
+                flag: "is_deleted",
+                at: Some("deleted_at"),
+            },
+            Storage::Int(Int::I8),
+        );
+        assert_eq!(sql(flag.live_in(col)), r#""is_deleted" = 0"#);
+        assert_eq!(sql(flag.deleted_in(col)), r#""is_deleted" = 1"#);
+        let at = Timestamp::from_timestamp(1_000, 0).expect("valid");
+        let stamp: Vec<Value> = flag.stamp(at).into_iter().map(|(_, v)| v).collect();
+        assert_eq!(
+            stamp,
+            [Value::TinyInt(Some(1)), Value::ChronoDateTimeUtc(Some(at))]
+        );
+        let active = stored(
+            Marker::Active {
+                flag: "is_active",
+                at: None,
+            },
+            Storage::Int(Int::I32),
+        );
+        assert_eq!(sql(active.live_in(col)), r#""is_active" = 1"#);
+        assert_eq!(active.clear()[0].1, Value::Int(Some(1)));
+    }
+
+    #[test]
+    fn a_naive_timestamp_is_compared_and_written_as_utc_wall_clock_time() {
+        let marker = stored(Marker::Timestamp("deleted_at"), Storage::Naive);
+        let at = Timestamp::from_timestamp(1_000, 0).expect("valid");
+        assert_eq!(
+            marker.stamp(at)[0].1,
+            Value::ChronoDateTime(Some(at.naive_utc()))
+        );
+        assert_eq!(marker.clear()[0].1, Value::ChronoDateTime(None));
+        let before = marker
+            .deleted_before_in(at, col)
+            .expect("a timestamp has a time");
+        let text = Query::select()
+            .cond_where(before)
+            .to_string(PostgresQueryBuilder);
+        assert!(
+            text.ends_with(r#""deleted_at" < '1970-01-01 00:16:40.000000'"#),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn an_i32_epoch_refuses_a_time_past_2038() {
+        let epoch = stored(
+            Marker::Epoch {
+                column: "e",
+                unit: EpochUnit::Seconds,
+            },
+            Storage::Int(Int::I32),
+        );
+        let fits = Timestamp::from_timestamp(i64::from(i32::MAX), 0).expect("valid");
+        assert!(epoch.refuses_stamp(fits).is_none());
+        let past = Timestamp::from_timestamp(i64::from(i32::MAX) + 1, 0).expect("valid");
+        let reason = epoch.refuses_stamp(past).expect("refused");
+        assert!(reason.contains("2147483647"), "{reason}");
     }
 
     #[test]
     fn epoch_scopes_split_the_deleted_rows_and_a_purge_never_takes_a_later_one() {
-        let epoch = Marker::Epoch {
+        let epoch = named(Marker::Epoch {
             column: "e",
             unit: EpochUnit::Seconds,
-        };
+        });
         let text = |condition: Condition| {
             Query::select()
                 .cond_where(condition)
@@ -569,14 +715,18 @@ mod tests {
         let whole = Timestamp::from_timestamp(100, 0).expect("valid");
         assert_eq!(epoch.purge_cutoff(whole), whole);
         assert_eq!(EpochUnit::Millis.ceil(whole), 100_000);
-        assert!(epoch.refuses_stamp(Timestamp::from_timestamp(0, 999_000_000).expect("valid")));
-        assert!(!epoch.refuses_stamp(whole));
+        assert!(
+            epoch
+                .refuses_stamp(Timestamp::from_timestamp(0, 999_000_000).expect("valid"))
+                .is_some()
+        );
+        assert!(epoch.refuses_stamp(whole).is_none());
     }
 
     #[test]
     fn only_a_marker_that_keeps_the_microsecond_marks_a_change_exactly() {
         let at = Timestamp::from_timestamp(1_000, 123_456_000).expect("valid");
-        let exact = |marker: Marker<&'static str>| marker.stamped_in(at, col).1;
+        let exact = |marker: Marker<&'static str>| named(marker).stamped_in(at, col).1;
         assert!(exact(Marker::Timestamp("deleted_at")));
         assert!(exact(Marker::Flag {
             flag: "is_deleted",
@@ -594,10 +744,10 @@ mod tests {
             column: "e",
             unit: EpochUnit::Millis,
         }));
-        let (condition, _) = Marker::Epoch {
+        let (condition, _) = named(Marker::Epoch {
             column: "e",
             unit: EpochUnit::Millis,
-        }
+        })
         .stamped_in(at, col);
         let text = Query::select()
             .cond_where(condition)
@@ -634,6 +784,12 @@ mod tests {
     impl sea_orm::IdenStatic for TestColumn {
         fn as_str(&self) -> &'static str {
             self.0
+        }
+    }
+
+    impl Stored for TestColumn {
+        fn storage(&self) -> Storage {
+            Storage::Bool
         }
     }
 }

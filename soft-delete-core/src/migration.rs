@@ -19,28 +19,39 @@
 
 use sea_orm::sea_query::ConditionalStatement;
 use sea_orm::sea_query::{
-    Alias, ColumnDef, Index, IndexCreateStatement, Table, TableCreateStatement,
+    Alias, ColumnDef, ColumnType, Index, IndexCreateStatement, Table, TableCreateStatement,
 };
 use sea_orm::{DbBackend, IdenStatic, Schema, Value};
 
 use crate::entity::SoftDelete;
 use crate::marker::Marker;
+use crate::storage::Stored;
+use crate::time::naive_timestamp_type;
 
 pub use crate::time::timestamp_type;
 
 /// The names of the timestamp columns this crate writes for `E`: `deleted_at` and, for audited
 /// entities, `created_at` and `updated_at`.
-pub(crate) fn timestamp_columns<E: SoftDelete>() -> Vec<&'static str> {
-    let mut columns: Vec<&'static str> = E::marker()
-        .at_column()
-        .map(|c| c.as_str())
-        .into_iter()
-        .collect();
+pub(crate) fn timestamp_columns<E: SoftDelete>() -> Vec<E::Column> {
+    let mut columns: Vec<E::Column> = E::marker().at_column().copied().into_iter().collect();
     if let Some(audit) = E::audit_columns() {
-        columns.push(audit.created_at.as_str());
-        columns.extend(audit.updated_at.map(|c| c.as_str()));
+        columns.push(audit.created_at);
+        columns.extend(audit.updated_at);
     }
     columns
+}
+
+/// The type of `E`'s timestamp column named `name`, as this crate creates it on `backend`:
+/// [`timestamp_type`], or the type without a time zone for a column declared `DateTime`
+/// (naive). `None` when `name` is none of `E`'s timestamps.
+fn timestamp_type_of<E: SoftDelete>(backend: DbBackend, name: &str) -> Option<ColumnType> {
+    let column = timestamp_columns::<E>()
+        .into_iter()
+        .find(|column| column.as_str() == name)?;
+    Some(match column.storage().is_naive() {
+        true => naive_timestamp_type(backend),
+        false => timestamp_type(backend),
+    })
 }
 
 /// The soft-delete columns of `E` (with its operation column and its audit columns, if any), in
@@ -64,9 +75,9 @@ pub(crate) fn managed_columns<E: SoftDelete>() -> Vec<E::Column> {
 /// other columns (a timestamp is NULL while the row is live).
 fn live_default<E: SoftDelete>(name: &str) -> Option<Value> {
     match E::marker() {
-        Marker::Flag { flag, .. } if flag.as_str() == name => Some(false.into()),
-        Marker::Active { flag, .. } if flag.as_str() == name => Some(true.into()),
-        Marker::Epoch { column, .. } if column.as_str() == name => Some(0i64.into()),
+        Marker::Flag { flag, .. } if flag.as_str() == name => Some(flag.storage().flag(false)),
+        Marker::Active { flag, .. } if flag.as_str() == name => Some(flag.storage().flag(true)),
+        Marker::Epoch { column, .. } if column.as_str() == name => column.storage().int(0),
         _ => None,
     }
 }
@@ -85,8 +96,8 @@ fn column_def<E: SoftDelete>(backend: DbBackend, column: E::Column, nullable: bo
         def.not_null().default(live);
         return def;
     }
-    let mut def = if timestamp_columns::<E>().contains(&name) {
-        ColumnDef::new_with_type(Alias::new(name), timestamp_type(backend))
+    let mut def = if let Some(ty) = timestamp_type_of::<E>(backend, name) {
+        ColumnDef::new_with_type(Alias::new(name), ty)
     } else {
         match original.get_column_type() {
             Some(ty) => ColumnDef::new_with_type(Alias::new(name), ty.clone()),
@@ -133,7 +144,6 @@ pub fn create_table_from_entity<E: SoftDelete>(backend: DbBackend) -> TableCreat
     if backend != DbBackend::MySql && live_default::<E>(marker.as_str()).is_none() {
         return original;
     }
-    let timestamps = timestamp_columns::<E>();
     let mut table = Table::create();
     if let Some(name) = original.get_table_name() {
         table.table(name.clone());
@@ -147,8 +157,10 @@ pub fn create_table_from_entity<E: SoftDelete>(backend: DbBackend) -> TableCreat
             let mut replaced = column.clone();
             replaced.not_null().default(live);
             table.col(replaced);
-        } else if backend == DbBackend::MySql && timestamps.contains(&name.as_str()) {
-            let mut replaced = ColumnDef::new_with_type(Alias::new(name), timestamp_type(backend));
+        } else if backend == DbBackend::MySql
+            && let Some(ty) = timestamp_type_of::<E>(backend, &name)
+        {
+            let mut replaced = ColumnDef::new_with_type(Alias::new(name), ty);
             match column.get_column_spec().nullable {
                 Some(false) => replaced.not_null(),
                 _ => replaced.null(),

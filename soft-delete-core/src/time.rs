@@ -165,6 +165,15 @@ pub fn timestamp_type(backend: DbBackend) -> ColumnType {
     }
 }
 
+/// The column type this crate creates for a timestamp declared naive (`DateTime`) on `backend`:
+/// PostgreSQL `timestamp without time zone`, MySQL/MariaDB `DATETIME(6)`, SQLite's text.
+pub(crate) fn naive_timestamp_type(backend: DbBackend) -> ColumnType {
+    match backend {
+        DbBackend::MySql => ColumnType::custom("DATETIME(6)"),
+        _ => ColumnType::DateTime,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -124,15 +124,23 @@ impl Role {
         matches!(self, Role::UpdatedAt | Role::UpdatedBy)
     }
 
-    /// The type written for an injected field, and shown in error messages.
+    /// The types a declared field may have, as error messages name them.
     pub fn expected_type(self) -> &'static str {
         match (self.kind(), self.must_be_option()) {
-            (Kind::Bool, _) => "bool",
-            (Kind::Integer, _) => "i64",
-            (Kind::Timestamp, true) => "Option<DateTimeUtc>",
-            (Kind::Text, true) => "Option<String>",
-            (Kind::Timestamp, false) => "Option<DateTimeUtc>` or `DateTimeUtc",
-            (Kind::Text, false) => "Option<String>` or `String",
+            (Kind::Bool, _) => {
+                "`bool` or an integer (`i8`, `i16`, `i32`, `i64`, `u8`, `u16`, `u32`, `u64`)"
+            }
+            (Kind::Integer, _) => "`i64` or `i32`",
+            (Kind::Timestamp, true) => {
+                "`Option<DateTimeUtc>`, `Option<DateTimeWithTimeZone>` or `Option<DateTime>` \
+                 (naive, read and written as UTC)"
+            }
+            (Kind::Text, true) => "`Option<String>`",
+            (Kind::Timestamp, false) => {
+                "`DateTimeUtc`, `DateTimeWithTimeZone` or `DateTime` (naive, read and written as \
+                 UTC), or an `Option` of one"
+            }
+            (Kind::Text, false) => "`Option<String>` or `String`",
         }
     }
 }

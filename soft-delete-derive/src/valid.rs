@@ -182,7 +182,12 @@ pub fn resolve(
                         ),
                     );
                 }
-                check_type(role, &field.ty, cx);
+                check_type(
+                    role,
+                    &field.ty,
+                    options.epoch_millis.is_some_and(|(on, _)| on),
+                    cx,
+                );
                 columns.push(Column {
                     role,
                     field: field.ident.clone(),
@@ -258,22 +263,44 @@ fn first_type(role: Role) -> &'static str {
     }
 }
 
+/// The integer types a flag may be declared with (it holds 0 or 1), as `sea-orm-cli` writes
+/// a MySQL `TINYINT(1)` or a `SMALLINT` flag.
+const FLAG_INTEGERS: [&str; 8] = ["i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64"];
+
+/// The integer types an epoch may be declared with.
+const EPOCH_INTEGERS: [&str; 2] = ["i64", "i32"];
+
 /// Checks that a declared field has a type the library can read and write for its role.
-fn check_type(role: Role, ty: &Type, cx: &Ctxt) {
+fn check_type(role: Role, ty: &Type, epoch_millis: bool, cx: &Ctxt) {
     let expected = role.expected_type();
     let key = role.key();
     let found = type_to_string(ty);
     if matches!(role.kind(), Kind::Bool | Kind::Integer) {
-        let fits = last_ident(ty).is_some_and(|(ident, args)| ident == expected && args.is_none());
+        let bare = last_ident(ty).and_then(|(ident, args)| args.is_none().then_some(ident));
+        let accepted: &[&str] = match role.kind() {
+            Kind::Bool => &FLAG_INTEGERS,
+            _ => &EPOCH_INTEGERS,
+        };
+        let fits = bare.as_deref().is_some_and(|ident| {
+            (role.kind() == Kind::Bool && ident == "bool") || accepted.contains(&ident)
+        });
         if !fits {
             let why = match role.kind() {
-                Kind::Bool => "a flag is never NULL: FALSE or TRUE on every row",
+                Kind::Bool => "a flag is never NULL: FALSE or TRUE (0 or 1) on every row",
                 _ => "an epoch is never NULL: 0 while the row is live",
             };
             cx.error_spanned_by(
                 ty,
                 format!(
-                    "soft_delete column `{key}` must have type `{expected}` ({why}), found \
+                    "soft_delete column `{key}` must have type {expected}, found `{found}`: {why}"
+                ),
+            );
+        } else if role.kind() == Kind::Integer && epoch_millis && bare.as_deref() == Some("i32") {
+            cx.error_spanned_by(
+                ty,
+                format!(
+                    "soft_delete column `{key}` must have type `i64` with `epoch_unit = \
+                     \"millis\"`: milliseconds since 1970 passed `i32::MAX` on 1970-01-25, found \
                      `{found}`"
                 ),
             );
@@ -299,14 +326,14 @@ fn check_type(role: Role, ty: &Type, cx: &Ctxt) {
         cx.error_spanned_by(
             ty,
             format!(
-                "soft_delete column `{key}` must have type `{expected}` (it is NULL while the row \
-                 is active), found `{found}`"
+                "soft_delete column `{key}` must have type {expected}, found `{found}`: it is \
+                 NULL while the row is active"
             ),
         );
         return;
     }
     let fits = match role.kind() {
-        Kind::Timestamp => is_utc_timestamp(inner),
+        Kind::Timestamp => is_timestamp(inner),
         Kind::Text => {
             last_ident(inner).is_some_and(|(ident, args)| ident == "String" && args.is_none())
         }
@@ -316,7 +343,7 @@ fn check_type(role: Role, ty: &Type, cx: &Ctxt) {
     if !fits {
         cx.error_spanned_by(
             ty,
-            format!("soft_delete column `{key}` must have type `{expected}`, found `{found}`"),
+            format!("soft_delete column `{key}` must have type {expected}, found `{found}`"),
         );
     }
 }
@@ -351,12 +378,25 @@ fn option_inner(ty: &Type) -> OptionShape<'_> {
     }
 }
 
-/// `DateTimeUtc`, `ChronoDateTimeUtc` or `DateTime<Utc>`, however qualified.
-fn is_utc_timestamp(ty: &Type) -> bool {
+/// A timestamp SeaORM maps to a column type the library reads and writes, however qualified:
+/// `DateTimeUtc` and `DateTimeWithTimeZone` (`DateTime<Utc>`, `DateTime<FixedOffset>`, and
+/// their `Chrono…` names), and the naive `DateTime` (`NaiveDateTime`, `ChronoDateTime`), which
+/// is read and written as UTC.
+fn is_timestamp(ty: &Type) -> bool {
     match last_ident(ty) {
-        Some((ident, None)) => ident == "DateTimeUtc" || ident == "ChronoDateTimeUtc",
+        Some((ident, None)) => matches!(
+            ident.as_str(),
+            "DateTimeUtc"
+                | "ChronoDateTimeUtc"
+                | "DateTimeWithTimeZone"
+                | "ChronoDateTimeWithTimeZone"
+                | "DateTime"
+                | "ChronoDateTime"
+                | "NaiveDateTime"
+        ),
         Some((ident, Some(arg))) => {
-            ident == "DateTime" && last_ident(arg).is_some_and(|(tz, _)| tz == "Utc")
+            ident == "DateTime"
+                && last_ident(arg).is_some_and(|(tz, _)| tz == "Utc" || tz == "FixedOffset")
         }
         None => false,
     }

@@ -49,7 +49,7 @@ impl Level<'_> {
     fn op_column(&self) -> Option<DynIden> {
         match self {
             Level::Root { op_column, .. } => op_column.clone(),
-            Level::Child { child, .. } => child.columns.deletion_op.clone(),
+            Level::Child { child, .. } => child.columns.deletion_op.clone().map(|c| c.iden),
         }
     }
 

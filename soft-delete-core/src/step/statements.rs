@@ -28,6 +28,7 @@ use crate::marker::Marker;
 use crate::sql::{
     Table, in_range, key_columns, placeholder, push_rows, quote, remaining, rows_per_statement,
 };
+use crate::storage::Stored;
 use crate::time::Timestamp;
 
 /// One `UPDATE` shape for rows named by key, reused for every batch of an operation.
@@ -273,9 +274,10 @@ pub(crate) fn deleted_before_for_keyset<E: SoftDelete>(
 ) -> Condition {
     let marker = E::marker();
     if let (Marker::Timestamp(column), Some(cutoff)) = (&marker, cutoff) {
+        let cutoff = column.storage().time(cutoff);
         let value = || match backend {
-            DbBackend::MySql => Expr::cust_with_values("CAST(? AS DATETIME(6))", [cutoff]),
-            _ => Expr::val(cutoff),
+            DbBackend::MySql => Expr::cust_with_values("CAST(? AS DATETIME(6))", [cutoff.clone()]),
+            _ => Expr::val(cutoff.clone()),
         };
         return Condition::all().add(
             Expr::expr(sea_orm::sea_query::Func::coalesce([
