@@ -244,6 +244,18 @@ impl From<crate::operation::ParseError> for Error {
     }
 }
 
+/// The error SeaORM's own API returns, for the calls this crate makes soft in its place
+/// (`Entity::delete_by_id(..).exec(db)`, `ActiveModel::delete`, `Model::delete`): a database
+/// error as it is, anything else as [`DbErr::Custom`] with this error's message.
+impl From<Error> for DbErr {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::Db(error) => error,
+            other => DbErr::Custom(other.to_string()),
+        }
+    }
+}
+
 impl Error {
     /// Rows committed before a bulk operation failed, for [`Error::Bulk`]; `None` otherwise.
     ///

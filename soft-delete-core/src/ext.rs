@@ -189,6 +189,20 @@ pub trait SoftDeleteActiveModelExt: ActiveModelTrait {
     ///
     /// As for [`soft_delete`](Self::soft_delete).
     fn restore<'a, C: ConnectionTrait>(&self, db: &'a C) -> RestoreOne<'a, Self::Entity, C>;
+
+    /// Deletes the row this active model's primary key names for good; see
+    /// [`SoftDeleteEntityExt::force_delete_by_id`]. The other changes the active model carries
+    /// are not written (the row is gone).
+    ///
+    /// # Errors
+    ///
+    /// As for [`SoftDeleteEntityExt::force_delete_by_id`], and
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) when the primary key is not
+    /// set.
+    fn force_delete<'a, C: ConnectionTrait>(
+        &self,
+        db: &'a C,
+    ) -> ForceDeleteOne<'a, Self::Entity, C>;
 }
 
 impl<A> SoftDeleteActiveModelExt for A
@@ -202,6 +216,10 @@ where
 
     fn restore<'a, C: ConnectionTrait>(&self, db: &'a C) -> RestoreOne<'a, A::Entity, C> {
         One::new(db, self.get_primary_key_value()).with_pending(pending_changes(self))
+    }
+
+    fn force_delete<'a, C: ConnectionTrait>(&self, db: &'a C) -> ForceDeleteOne<'a, A::Entity, C> {
+        One::new(db, self.get_primary_key_value())
     }
 }
 

@@ -178,11 +178,11 @@
 //!
 //! | floor | modules | what lives there |
 //! |---|---|---|
-//! | face | [`manager`], [`service`], [`ext`], [`scope`], [`prune`], [`migration`], [`archive`], [`operation_log`] | what users call; thin, no SQL of their own beyond reading |
+//! | face | [`manager`], [`service`], [`ext`], [`delete`] (SeaORM's deletes, soft), [`scope`], [`prune`], [`migration`], [`archive`], [`operation_log`] | what users call; thin, no SQL of their own beyond reading |
 //! | drivers | [`bulk`] (engine, ids, keyset walk, one record, inserts, sessions), [`throttle`] | the sources that feed the step, and the engine that runs batches: transactions, retries, timeouts, lost `COMMIT`s, pacing |
 //! | step | `step` (own statements, [`cascade`] statements, [`hooks`] calls, the log row, [`events`] announced) | one batch of one operation, in one transaction |
-//! | model | [`entity`], [`marker`], [`config`], [`cascade`] and [`hooks`] descriptions, [`events`] types, `change`, `columns` | what an entity and a change are |
-//! | ground | `sql` (the one table reference with its schema, quoting, keys, placeholders), `time`, [`error`], [`operation`] (ids, kinds, statuses) | SQL text, time and the vocabulary of operations, knowing nothing of soft delete |
+//! | model | [`entity`], [`marker`], [`registry`] (the entities with a default scope, for relations), [`config`], [`cascade`] and [`hooks`] descriptions, [`events`] types, `change`, `columns` | what an entity and a change are |
+//! | ground | `sql` (the one table reference with its schema, quoting, keys, placeholders), `time`, `storage` (how a column holds a flag, an epoch or a timestamp, from its declaration), [`error`], [`operation`] (ids, kinds, statuses) | SQL text, time and the vocabulary of operations, knowing nothing of soft delete |
 //!
 //! A one-record operation (`soft_delete_by_id`, an active model's `soft_delete`, the manager's
 //! and the service's) is a batch of one key through the same engine and step as a bulk
@@ -208,6 +208,7 @@ pub mod cascade;
 mod change;
 mod columns;
 pub mod config;
+pub mod delete;
 pub mod entity;
 pub mod error;
 pub mod events;
@@ -219,11 +220,13 @@ pub mod migration;
 pub mod operation;
 pub mod operation_log;
 pub mod prune;
+pub mod registry;
 pub mod report;
 pub mod scope;
 pub mod service;
 mod sql;
 mod step;
+mod storage;
 pub mod throttle;
 mod time;
 
@@ -298,12 +301,19 @@ pub mod prelude {
 /// Items the macros' generated code refers to. Not part of the public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::bulk::BulkConnection;
     pub use crate::cascade::CascadeChild;
     pub use crate::columns::AuditColumns;
+    pub use crate::delete::{
+        ChooseDelete, SaysWhichDelete, SoftDeletes, delete_active_model, delete_model,
+    };
     pub use crate::entity::{Audit, DefaultScope, SoftDelete};
     pub use crate::hooks::{BulkHooks, SoftDeleteHooks};
     pub use crate::marker::{EpochUnit, Marker, TimedMarker};
-    pub use crate::scope::{Scope, Scoped, Unscoped};
+    pub use crate::registry::Registered;
+    pub use crate::scope::{Scope, Scoped, Unscoped, related};
+    pub use inventory;
     pub use sea_orm::prelude::DateTimeUtc;
-    pub use sea_orm::{EntityTrait, PrimaryKeyTrait, Select};
+    pub use sea_orm::{ActiveModelTrait, DbErr, DeleteResult, IntoActiveModel};
+    pub use sea_orm::{EntityTrait, ModelTrait, PrimaryKeyTrait, Related, Select};
 }

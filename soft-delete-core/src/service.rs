@@ -135,6 +135,7 @@ use crate::error::{Error, Result, RowState};
 use crate::ext::SoftDeleteEntityExt;
 use crate::manager::SoftDeleteManager;
 use crate::sql::{Table, count, count_where, format_key, key_columns, key_condition};
+use crate::storage::Stored;
 use crate::time::{Timestamp, now};
 
 /// The model type of an entity.
@@ -635,7 +636,8 @@ where
             refuse_managed::<E>(&row)?;
             if let Some(audit) = E::audit_columns() {
                 if let Some(updated_at) = audit.updated_at {
-                    row.try_set(updated_at, Value::from(now()))?;
+                    let stamp = updated_at.storage().time(now());
+                    crate::storage::set_column(&mut row, updated_at, stamp)?;
                 }
                 if let (Some(updated_by), Some(by)) = (audit.updated_by, self.updater) {
                     row.try_set(updated_by, Value::from(by))?;
@@ -696,6 +698,12 @@ impl<E: EntityTrait, C, A> ServiceOne<'_, E, C, A> {
     /// The operation's id (see [`One::operation_id`]).
     pub fn operation_id(&self) -> crate::operation::OperationId {
         self.one.operation_id()
+    }
+
+    /// Runs without hooks and events, logged as quiet (see [`One::quietly`]).
+    pub fn quietly(mut self) -> Self {
+        self.one = self.one.quietly();
+        self
     }
 }
 

@@ -26,6 +26,16 @@ pub enum ScopeMode {
     Strict,
 }
 
+/// What SeaORM's own deletes (`Entity::delete_by_id`, `delete_many`, `ActiveModel::delete`,
+/// `Model::delete`) do on the entity, chosen with `delete`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeleteMode {
+    /// They soft-delete (the default with `default_scope`).
+    Soft,
+    /// They stay SeaORM's permanent deletes.
+    Hard,
+}
+
 /// The options of one item.
 #[derive(Default)]
 pub struct Options {
@@ -43,11 +53,22 @@ pub struct Options {
     pub cascade: Vec<syn::Path>,
     /// `epoch_unit = "seconds" | "millis"`: true for milliseconds, with the span of the value.
     pub epoch_millis: Option<(bool, Span)>,
+    /// `delete = "soft" | "hard"`, with the span of its key.
+    pub delete: Option<(DeleteMode, Span)>,
 }
 
 impl Options {
     pub fn rename(&self, role: Role) -> Option<&LitStr> {
         self.renames[role.index()].as_ref()
+    }
+
+    /// Whether SeaORM's deletes are shadowed by soft ones: with `default_scope` unless
+    /// `delete = "hard"`, and wherever `delete = "soft"` says so.
+    pub fn soft_deletes(&self) -> bool {
+        match self.delete {
+            Some((mode, _)) => mode == DeleteMode::Soft,
+            None => self.default_scope.is_some(),
+        }
     }
 
     pub fn has_audit(&self, role: Role) -> bool {
@@ -60,8 +81,9 @@ impl Options {
 }
 
 const KEYS: &str = "`deleted_at`, `flag`, `active`, `epoch`, `epoch_unit`, `deleted_by`, \
-                    `deletion_reason`, `audit`, `default_scope`, `operation_id`, `deletion_op`, \
-                    `cascade`, `hooks`, `created_at`, `created_by`, `updated_at`, `updated_by`";
+                    `deletion_reason`, `audit`, `default_scope`, `delete`, `operation_id`, \
+                    `deletion_op`, `cascade`, `hooks`, `created_at`, `created_by`, `updated_at`, \
+                    `updated_by`";
 
 /// Parses a comma-separated option list. `attr_name` is the attribute the options were written
 /// in, for messages (`soft_delete` or `soft_delete_columns`).
@@ -86,6 +108,8 @@ pub fn parse_options(tokens: TokenStream, attr_name: &str, options: &mut Options
             parse_audit(&meta, &ident, attr_name, options, cx);
         } else if key == "default_scope" {
             parse_default_scope(&meta, &ident, attr_name, options, cx);
+        } else if key == "delete" {
+            parse_delete(&meta, &ident, attr_name, options, cx);
         } else if key == "cascade" {
             parse_cascade(&meta, attr_name, options, cx);
         } else if key == "epoch_unit" {
@@ -194,6 +218,30 @@ fn parse_default_scope(
         );
     } else if let Some(mode) = mode {
         options.default_scope = Some((mode, ident.span()));
+    }
+}
+
+fn parse_delete(meta: &Meta, ident: &Ident, attr_name: &str, options: &mut Options, cx: &Ctxt) {
+    const EXPECTED: &str = "expected `delete = \"soft\"` (SeaORM's deletes soft-delete) or \
+                            `delete = \"hard\"` (they stay permanent)";
+    let mode = match meta {
+        Meta::NameValue(nv) => match string_literal(&nv.value) {
+            Some(lit) if lit.value() == "soft" => Some(DeleteMode::Soft),
+            Some(lit) if lit.value() == "hard" => Some(DeleteMode::Hard),
+            _ => {
+                cx.error_spanned_by(&nv.value, format!("{EXPECTED} in {attr_name}"));
+                None
+            }
+        },
+        other => {
+            cx.error_spanned_by(other, format!("{EXPECTED} in {attr_name}"));
+            None
+        }
+    };
+    if options.delete.is_some() {
+        cx.error_spanned_by(ident, format!("duplicate {attr_name} attribute `delete`"));
+    } else if let Some(mode) = mode {
+        options.delete = Some((mode, ident.span()));
     }
 }
 

@@ -304,6 +304,18 @@ fn trait_impls(columns: &[Column], options: &Options) -> TokenStream {
     let timed = timed.then(timed_impl);
     let hooks = hooks_impl(options);
     let scope_fns = options.default_scope.map(|(mode, _)| scope_functions(mode));
+    let register = options.default_scope.map(|_| {
+        quote! {
+            ::soft_delete_core::__private::inventory::submit! {
+                ::soft_delete_core::__private::Registered::new::<Entity>()
+            }
+        }
+    });
+    let relation_fns = relation_functions();
+    let delete_fns = options.soft_deletes().then(|| {
+        let strict = matches!(options.default_scope, Some((ScopeMode::Strict, _)));
+        delete_functions(strict)
+    });
     let audit = options.audit.map(|(mode, _)| {
         let created_at = get(Role::CreatedAt);
         let created_by = get(Role::CreatedBy);
@@ -341,6 +353,9 @@ fn trait_impls(columns: &[Column], options: &Options) -> TokenStream {
         #hooks
         #audit
         #scope_fns
+        #register
+        #relation_fns
+        #delete_fns
     }
 }
 
@@ -424,6 +439,173 @@ fn scope_functions(mode: ScopeMode) -> TokenStream {
                 #wrap(<Entity as #p::EntityTrait>::find_by_id(values) #scope_arg)
             }
         }
+    }
+}
+
+/// `model.find_related(R)` and `active_model.find_related(R)` following `R`'s default scope
+/// (and a junction's): inherent functions that Rust picks over SeaORM's trait functions, which
+/// return the same rows scoped (see `soft_delete_core::scope`).
+fn relation_functions() -> TokenStream {
+    let p = quote!(::soft_delete_core::__private);
+    quote! {
+        #[automatically_derived]
+        impl Model {
+            /// The `R` rows related to this one, as SeaORM's `find_related`, without the
+            /// soft-deleted ones where `R` (or a junction it is reached through) is declared with
+            /// a default scope; `.with_deleted()` or `.only_deleted()` replace that scope.
+            /// `ModelTrait::find_related(&model, R)` is SeaORM's.
+            #[inline]
+            pub fn find_related<R>(&self, r: R) -> #p::Scoped<#p::Select<R>>
+            where
+                R: #p::EntityTrait,
+                Entity: #p::Related<R>,
+            {
+                #p::related::<Entity, R>(<Model as #p::ModelTrait>::find_related(self, r))
+            }
+        }
+
+        #[automatically_derived]
+        impl ActiveModel {
+            /// The `R` rows related to this one; see `Model::find_related`.
+            /// `ActiveModelTrait::find_related(&am, R)` is SeaORM's.
+            #[inline]
+            pub fn find_related<R>(&self, r: R) -> #p::Scoped<#p::Select<R>>
+            where
+                R: #p::EntityTrait,
+                Entity: #p::Related<R>,
+            {
+                #p::related::<Entity, R>(<ActiveModel as #p::ActiveModelTrait>::find_related(self, r))
+            }
+        }
+    }
+}
+
+/// SeaORM's deletes, soft (`default_scope`, or `delete = "soft"`): inherent functions of
+/// `Entity`, `ActiveModel` and `Model` named like SeaORM's, which Rust picks over the traits'
+/// wherever the type is named. With `strict`, they must say which delete they are.
+fn delete_functions(strict: bool) -> TokenStream {
+    let p = quote!(::soft_delete_core::__private);
+    let output = match strict {
+        false => quote!(#p::SoftDeletes<Entity>),
+        true => quote!(#p::ChooseDelete<Entity>),
+    };
+    let wrap = |delete: TokenStream| match strict {
+        false => delete,
+        true => quote!(#p::ChooseDelete::new(#delete)),
+    };
+    let by_id = wrap(quote!(#p::SoftDeletes::by_id(values)));
+    let of_model = wrap(quote!(#p::SoftDeletes::of_model(&model)));
+    let many = wrap(quote!(#p::SoftDeletes::many()));
+    let entity_doc = match strict {
+        false => {
+            " Soft-deletes instead of deleting (the entity's deletes are soft): run it with \
+             `.exec(db)`. `Entity::force_delete_by_id(db, id)` deletes for good; \
+             `<Entity as EntityTrait>::…` is SeaORM's."
+        }
+        true => {
+            " A delete that must say which it is (`default_scope = \"strict\"`): `.soft()`, or \
+             `Entity::force_delete_by_id(db, id)` for good. `<Entity as EntityTrait>::…` is \
+             SeaORM's."
+        }
+    };
+    let model_fns = match strict {
+        false => quote! {
+            #[automatically_derived]
+            impl ActiveModel {
+                /// Soft-deletes the row this active model's key names, between
+                /// `ActiveModelBehavior::before_delete` and `after_delete` (the entity's deletes
+                /// are soft). `ActiveModelTrait::delete(am, db)` is SeaORM's.
+                pub async fn delete<C>(
+                    self,
+                    db: &C,
+                ) -> ::core::result::Result<#p::DeleteResult, #p::DbErr>
+                where
+                    C: #p::BulkConnection,
+                {
+                    #p::delete_active_model(self, db).await
+                }
+            }
+
+            #[automatically_derived]
+            impl Model {
+                /// Soft-deletes this row (the entity's deletes are soft); see
+                /// `ActiveModel::delete`. `ModelTrait::delete(model, db)` is SeaORM's.
+                pub async fn delete<C>(
+                    self,
+                    db: &C,
+                ) -> ::core::result::Result<#p::DeleteResult, #p::DbErr>
+                where
+                    C: #p::BulkConnection,
+                {
+                    #p::delete_model::<Model, ActiveModel, C>(self, db).await
+                }
+            }
+        },
+        true => quote! {
+            #[automatically_derived]
+            impl ActiveModel {
+                /// Does not compile (`default_scope = "strict"`): say which delete, with
+                /// `.soft_delete(db)` or `.force_delete(db)`.
+                pub async fn delete<C>(
+                    self,
+                    db: &C,
+                ) -> ::core::result::Result<#p::DeleteResult, #p::DbErr>
+                where
+                    C: #p::SaysWhichDelete,
+                {
+                    let _ = (self, db);
+                    ::core::unreachable!()
+                }
+            }
+
+            #[automatically_derived]
+            impl Model {
+                /// Does not compile (`default_scope = "strict"`): say which delete, with
+                /// `Entity::soft_delete_by_id(db, id)` or `Entity::force_delete_by_id(db, id)`.
+                pub async fn delete<C>(
+                    self,
+                    db: &C,
+                ) -> ::core::result::Result<#p::DeleteResult, #p::DbErr>
+                where
+                    C: #p::SaysWhichDelete,
+                {
+                    let _ = (self, db);
+                    ::core::unreachable!()
+                }
+            }
+        },
+    };
+    quote! {
+        #[automatically_derived]
+        impl Entity {
+            #[doc = #entity_doc]
+            #[inline]
+            pub fn delete_by_id<T>(values: T) -> #output
+            where
+                T: ::core::convert::Into<
+                    <<Entity as #p::EntityTrait>::PrimaryKey as #p::PrimaryKeyTrait>::ValueType,
+                >,
+            {
+                #by_id
+            }
+
+            #[doc = #entity_doc]
+            #[inline]
+            pub fn delete<A>(model: A) -> #output
+            where
+                A: #p::ActiveModelTrait<Entity = Entity>,
+            {
+                #of_model
+            }
+
+            #[doc = #entity_doc]
+            #[inline]
+            pub fn delete_many() -> #output {
+                #many
+            }
+        }
+
+        #model_fns
     }
 }
 

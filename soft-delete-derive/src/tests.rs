@@ -660,9 +660,9 @@ fn options_report_every_error() {
         a::b
     ));
     let keys = "expected one of `deleted_at`, `flag`, `active`, `epoch`, `epoch_unit`, \
-                `deleted_by`, `deletion_reason`, `audit`, `default_scope`, `operation_id`, \
-                `deletion_op`, `cascade`, `hooks`, `created_at`, `created_by`, `updated_at`, \
-                `updated_by`";
+                `deleted_by`, `deletion_reason`, `audit`, `default_scope`, `delete`, \
+                `operation_id`, `deletion_op`, `cascade`, `hooks`, `created_at`, `created_by`, \
+                `updated_at`, `updated_by`";
     assert_eq!(
         messages,
         [
@@ -822,7 +822,7 @@ fn markers_refuse_contradictions_and_wrong_types() {
             }
         }
     };
-    let cases: [(TokenStream, TokenStream, &str); 9] = [
+    let cases: [(TokenStream, TokenStream, &str); 12] = [
         (
             quote!(flag, active),
             quote!(),
@@ -851,8 +851,13 @@ fn markers_refuse_contradictions_and_wrong_types() {
         (
             quote!(flag),
             quote!(pub is_deleted: Option<bool>,),
-            "soft_delete column `flag` must have type `bool` (a flag is never NULL: FALSE or \
-             TRUE on every row), found `Option<bool>`",
+            "soft_delete column `flag` must have type `bool` or an integer (`i8`, `i16`, `i32`, \
+             `i64`, `u8`, `u16`, `u32`, `u64`), found `Option<bool>`: a flag is never NULL",
+        ),
+        (
+            quote!(flag),
+            quote!(pub is_deleted: String,),
+            "soft_delete column `flag` must have type `bool` or an integer",
         ),
         (
             quote!(flag),
@@ -868,9 +873,19 @@ fn markers_refuse_contradictions_and_wrong_types() {
         ),
         (
             quote!(epoch),
+            quote!(pub deleted_epoch: f64,),
+            "soft_delete column `epoch` must have type `i64` or `i32`, found `f64`: an epoch is \
+             never NULL",
+        ),
+        (
+            quote!(epoch, epoch_unit = "millis"),
             quote!(pub deleted_epoch: i32,),
-            "soft_delete column `epoch` must have type `i64` (an epoch is never NULL: 0 while \
-             the row is live), found `i32`",
+            "soft_delete column `epoch` must have type `i64` with `epoch_unit = \"millis\"`",
+        ),
+        (
+            quote!(delete = "sometimes"),
+            quote!(),
+            "expected `delete = \"soft\"` (SeaORM's deletes soft-delete) or `delete = \"hard\"`",
         ),
     ];
     for (args, fields, expected) in cases {
@@ -879,5 +894,49 @@ fn markers_refuse_contradictions_and_wrong_types() {
             messages.iter().any(|m| m.starts_with(expected)),
             "{args}: {messages:?}"
         );
+    }
+}
+
+#[test]
+fn the_types_sea_orm_cli_generates_are_accepted() {
+    let model = |fields: TokenStream| {
+        quote! {
+            #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+            #[sea_orm(table_name = "users")]
+            pub struct Model {
+                #[sea_orm(primary_key)]
+                pub id: i64,
+                #fields
+            }
+        }
+    };
+    let cases: [(TokenStream, TokenStream); 11] = [
+        (
+            quote!(),
+            quote!(pub deleted_at: Option<DateTimeWithTimeZone>,),
+        ),
+        (quote!(), quote!(pub deleted_at: Option<DateTime>,)),
+        (
+            quote!(),
+            quote!(pub deleted_at: Option<chrono::NaiveDateTime>,),
+        ),
+        (
+            quote!(),
+            quote!(pub deleted_at: Option<chrono::DateTime<chrono::FixedOffset>>,),
+        ),
+        (quote!(flag), quote!(pub is_deleted: i8,)),
+        (
+            quote!(flag, deleted_at),
+            quote!(pub is_deleted: u8, pub deleted_at: Option<DateTime>,),
+        ),
+        (quote!(active), quote!(pub is_active: i32,)),
+        (quote!(epoch), quote!(pub deleted_epoch: i32,)),
+        (quote!(audit), quote!(pub created_at: DateTimeWithTimeZone,)),
+        (quote!(default_scope, delete = "hard"), quote!()),
+        (quote!(delete = "soft"), quote!()),
+    ];
+    for (args, fields) in cases {
+        let messages = errors(expand::attribute(args.clone(), model(fields.clone())));
+        assert!(messages.is_empty(), "{args} / {fields}: {messages:?}");
     }
 }

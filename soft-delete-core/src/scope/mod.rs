@@ -14,7 +14,9 @@
 //!   queries built with SeaORM's API. There each call **adds** a condition with `AND`: it cannot
 //!   take back one added before. Prefer [`Scoped`] where the scope may change.
 //!
-//! [`ActiveRelatedExt`] joins related soft-delete entities without leaking their deleted rows:
+//! Relations follow the related entity's default scope (see the table below); for an entity
+//! without one, [`ActiveRelatedExt`] joins related soft-delete entities without leaking their
+//! deleted rows:
 //! the `deleted_at IS NULL` condition goes into the `ON` clause of the left join, so parents
 //! whose children are all deleted still come back (with no child), which a `WHERE` filter would
 //! drop. [`only_active`] puts the same condition into a relation definition, for `Related` impls.
@@ -32,16 +34,25 @@
 //! |---|---|
 //! | `Entity::find()`, `Entity::find_by_id(..)` | yes |
 //! | `Entity::find_active()` / `find_deleted()` / `find_with_deleted()` | their own scope |
-//! | `models.load_many(Entity::find(), db)` (and `load_one`, `load_many_to_many`) | yes: a [`Scoped`] query is a loader's query |
-//! | `models.load_many(Entity, db)`: the entity value | no: SeaORM calls `EntityTrait::find()` |
-//! | `model.find_related(Entity)`, `find_also_related`, `left_join` | only through the relation: write `Related::to()` with [`only_active`] |
+//! | `model.find_related(R)`, `active_model.find_related(R)` on a soft-delete entity | yes, `R`'s: a [`Scoped`] query on `R`'s live rows, through live rows of a junction with a default scope (see [`related`]) |
+//! | `Entity::find().find_also_related(R)`, `.find_with_related(R)` | yes, `E`'s in `WHERE` and `R`'s (and a junction's) in the join's `ON` |
+//! | `models.load_many(R::find(), db)` (and `load_one`, `load_many_to_many`) | yes for `R`: a [`Scoped`] query is a loader's query; a `load_many_to_many` junction's deleted rows are not left out |
+//! | `models.load_many(R, db)`: the entity value | no: SeaORM's `EntityOrSelect` for an entity calls `EntityTrait::find()` |
+//! | `model.find_related(R)` on an entity without `#[soft_delete]`, `ModelTrait::find_related(&model, R)` | no: the trait function is SeaORM's |
+//! | `Entity::delete_by_id`, `delete`, `delete_many`, `ActiveModel::delete`, `Model::delete` | soft, unless `delete = "hard"` (see [`crate::delete`]) |
 //! | `<E as EntityTrait>::find()`, generic code over `E: EntityTrait` | no: trait methods are not shadowed |
 //! | `Entity::load()` and `find_by_<unique>` of `#[sea_orm::model]` entities | not offered: the macro refuses `default_scope` there, because that generated code needs `find()` to be a `Select` |
 //! | SeaORM's re-read after `ActiveModel::insert` / `update` | no: it reads the row it just wrote |
 //!
 //! SeaORM 2.0 has no hook that adds a condition to every `SELECT` of an entity: `find()` is a
-//! provided trait method, `ActiveModelBehavior` has no select hook, and a connection wrapper
-//! sees only built SQL. Shadowing `find()` is the one mechanism that needs no string rewriting.
+//! provided trait method, `ActiveModelBehavior` has no select hook, a connection wrapper sees
+//! only built SQL (`ConnectionTrait::query_all` takes any `StatementBuilder`, which it can only
+//! build into text), and the loaders ignore a relation's `on_condition`. Shadowing is the one
+//! mechanism that needs no string rewriting: the macro writes inherent functions on `Entity`,
+//! `Model` and `ActiveModel`, and registers every entity with a default scope (see
+//! [`crate::registry`]) so that a relation can find its target's scope from the target's type
+//! or its junction's table. The entry points it cannot reach are listed above; write
+//! `R::find()` (scoped) where SeaORM takes an entity value.
 //!
 //! # Examples
 //!
@@ -121,7 +132,7 @@
 mod related;
 mod scoped;
 
-pub use related::{ActiveRelatedExt, only_active};
+pub use related::{ActiveRelatedExt, only_active, related};
 pub use scoped::{Scoped, Unscoped};
 
 use sea_orm::{

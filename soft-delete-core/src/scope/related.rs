@@ -1,11 +1,14 @@
 //! Joins and relations that keep the related side's deleted rows out.
 
-use sea_orm::sea_query::{Condition, Expr, IntoCondition};
+use sea_orm::sea_query::{Condition, Expr, IntoCondition, TableRef};
 use sea_orm::{
     EntityTrait, JoinType, QuerySelect, Related, RelationDef, Select, SelectTwo, SelectTwoMany,
 };
 
-use crate::entity::SoftDelete;
+use super::{Scope, Scoped};
+use crate::entity::{DefaultScope, SoftDelete};
+use crate::registry::{self, Registered};
+use crate::sql::Table;
 
 /// Joins related soft-delete entities without leaking their deleted rows.
 ///
@@ -120,6 +123,82 @@ impl<E: EntityTrait> ActiveRelatedExt<E> for Select<E> {
         E: Related<R>,
     {
         self.left_join_active(r).select_with(r)
+    }
+}
+
+/// `rel` with the live test of `target` added to its `ON` condition, when the target is an
+/// entity declared with a default scope (see [`crate::registry`]); `rel` as it is otherwise.
+/// What the relation entry points join with, so that a relation follows the default scope of
+/// the entity it reaches.
+fn following(rel: RelationDef, target: Option<&'static Registered>) -> RelationDef {
+    let Some(live) = target.map(|registered| registered.live()) else {
+        return rel;
+    };
+    let previous = rel.on_condition.clone();
+    rel.on_condition(move |left, right| match &previous {
+        Some(previous) => Condition::all()
+            .add(previous(left, right))
+            .add(live.clone()),
+        None => live.clone(),
+    })
+}
+
+/// The registration of the entity whose table `table` is, when it has a default scope: how a
+/// junction, which a relation names only by its table, is found.
+fn scoped_table(table: &TableRef) -> Option<&'static Registered> {
+    let table = Table::from_ref(table)?;
+    registry::of_table(&table.to_string()).filter(|r| r.scope() != DefaultScope::Off)
+}
+
+/// `R`'s registration, when it is declared with a default scope.
+fn scoped_entity<R: EntityTrait>() -> Option<&'static Registered> {
+    registry::of::<R>().filter(|r| r.scope() != DefaultScope::Off)
+}
+
+/// The rows of `R` related to a row of `E`, `select` as SeaORM's `find_related` built it,
+/// scoped as `R`'s default scope says: its live rows, through live rows of a junction with a
+/// default scope; `.with_deleted()` and `.only_deleted()` replace that scope. Unchanged for an
+/// `R` and a junction without one. What `model.find_related(R)` returns on a soft-delete
+/// entity.
+pub fn related<E, R>(select: Select<R>) -> Scoped<Select<R>>
+where
+    E: Related<R>,
+    R: EntityTrait,
+{
+    let target = scoped_entity::<R>();
+    let junction = E::via().and_then(|via| scoped_table(&via.to_tbl));
+    let live = match (target, junction) {
+        (None, None) => None,
+        (target, junction) => Some(
+            target
+                .into_iter()
+                .chain(junction)
+                .fold(Condition::all(), |all, registered| {
+                    all.add(registered.live())
+                }),
+        ),
+    };
+    let deleted = target.map(|registered| registered.deleted());
+    Scoped::with_conditions(select, Scope::Active, live, deleted)
+}
+
+/// `E`'s query joined (left) with `R` as SeaORM's `left_join` joins it, each joined table
+/// that has a default scope (`R`, and a junction) keeping only its live rows in the `ON`
+/// clause.
+pub(crate) fn left_join_following<E, R>(select: Select<E>) -> Select<E>
+where
+    E: EntityTrait + Related<R>,
+    R: EntityTrait,
+{
+    let to = following(E::to(), scoped_entity::<R>());
+    match E::via() {
+        Some(via) => {
+            let junction = scoped_table(&via.to_tbl);
+            select
+                .join(JoinType::LeftJoin, following(via, junction))
+                .join(JoinType::LeftJoin, to)
+        }
+        None => select.join(JoinType::LeftJoin, to),
     }
 }
 

@@ -1,7 +1,7 @@
 //! [`Scoped`]: a SeaORM query that holds exactly one scope, and [`Unscoped`]: one that must
 //! choose it before it can run.
 
-use sea_orm::sea_query::SelectStatement;
+use sea_orm::sea_query::{Condition, IntoCondition, SelectStatement};
 use sea_orm::{
     ConnectionTrait, Cursor, DbBackend, DbErr, EntityOrSelect, EntityTrait, FromQueryResult,
     IdentityOf, IntoIdentity, Paginator, PaginatorTrait, PartialModelTrait, QueryFilter,
@@ -81,12 +81,41 @@ use crate::time::Timestamp;
 pub struct Scoped<Q> {
     query: Q,
     scope: Scope,
+    /// The condition of [`Scope::Active`]: the entity's live test (and a junction's, for a
+    /// relation through one); `None` for an entity without soft delete (every row is live).
+    live: Option<Condition>,
+    /// The condition of [`Scope::OnlyDeleted`]; `None` likewise.
+    deleted: Option<Condition>,
 }
 
 impl<Q: SoftDeleteQueryExt> Scoped<Q> {
     /// Wraps a SeaORM query that has no scope condition of its own, with `scope`.
     pub fn new(query: Q, scope: Scope) -> Self {
-        Scoped { query, scope }
+        let marker = <Q::Entity as SoftDelete>::marker();
+        Scoped {
+            query,
+            scope,
+            live: Some(marker.live().into_condition()),
+            deleted: Some(marker.deleted().into_condition()),
+        }
+    }
+}
+
+impl<Q> Scoped<Q> {
+    /// A query whose scopes are the conditions given: a relation's, whose target may have no
+    /// soft delete (`None`: every row) and whose junction's live rows count too.
+    pub(crate) fn with_conditions(
+        query: Q,
+        scope: Scope,
+        live: Option<Condition>,
+        deleted: Option<Condition>,
+    ) -> Self {
+        Scoped {
+            query,
+            scope,
+            live,
+            deleted,
+        }
     }
 
     /// The scope the query will run with.
@@ -115,6 +144,28 @@ impl<Q: SoftDeleteQueryExt> Scoped<Q> {
         self.in_scope(Scope::WithDeleted)
     }
 
+    /// Applies `if_some` when `value` is `Some`, as SeaORM's `QueryTrait::apply_if`.
+    pub fn apply_if<T, F>(self, value: Option<T>, if_some: F) -> Self
+    where
+        F: FnOnce(Self, T) -> Self,
+    {
+        match value {
+            Some(value) => if_some(self, value),
+            None => self,
+        }
+    }
+
+    fn map<P>(self, f: impl FnOnce(Q) -> P) -> Scoped<P> {
+        Scoped {
+            query: f(self.query),
+            scope: self.scope,
+            live: self.live,
+            deleted: self.deleted,
+        }
+    }
+}
+
+impl<Q: SoftDeleteQueryExt> Scoped<Q> {
     /// Keeps the rows soft-deleted strictly before `cutoff`. Only deleted rows match, so an
     /// active scope becomes [`Scope::OnlyDeleted`] rather than contradict the filter.
     pub fn deleted_before(self, cutoff: Timestamp) -> Self
@@ -148,15 +199,23 @@ impl<Q: SoftDeleteQueryExt> Scoped<Q> {
         Scoped {
             query: filter(self.query),
             scope,
+            live: self.live,
+            deleted: self.deleted,
         }
     }
+}
 
+impl<Q: QueryFilter> Scoped<Q> {
     /// The SeaORM query with its one scope condition: what runs.
     pub fn into_inner(self) -> Q {
-        match self.scope {
-            Scope::Active => self.query.active(),
-            Scope::OnlyDeleted => self.query.only_deleted(),
-            Scope::WithDeleted => self.query,
+        let condition = match self.scope {
+            Scope::Active => self.live,
+            Scope::OnlyDeleted => self.deleted,
+            Scope::WithDeleted => None,
+        };
+        match condition {
+            Some(condition) => self.query.filter(condition),
+            None => self.query,
         }
     }
 
@@ -174,24 +233,6 @@ impl<Q: SoftDeleteQueryExt> Scoped<Q> {
         Q: QueryTrait + Clone,
     {
         self.clone().into_inner().build(backend)
-    }
-
-    /// Applies `if_some` when `value` is `Some`, as SeaORM's `QueryTrait::apply_if`.
-    pub fn apply_if<T, F>(self, value: Option<T>, if_some: F) -> Self
-    where
-        F: FnOnce(Self, T) -> Self,
-    {
-        match value {
-            Some(value) => if_some(self, value),
-            None => self,
-        }
-    }
-
-    fn map<P>(self, f: impl FnOnce(Q) -> P) -> Scoped<P> {
-        Scoped {
-            query: f(self.query),
-            scope: self.scope,
-        }
     }
 }
 
@@ -230,7 +271,7 @@ delegate_query_traits!(Scoped);
 impl<'db, C, Q> PaginatorTrait<'db, C> for Scoped<Q>
 where
     C: ConnectionTrait,
-    Q: SoftDeleteQueryExt + PaginatorTrait<'db, C>,
+    Q: QueryFilter + PaginatorTrait<'db, C>,
 {
     type Selector = Q::Selector;
 
@@ -239,13 +280,13 @@ where
     }
 }
 
-impl<E: SoftDelete> EntityOrSelect<E> for Scoped<Select<E>> {
+impl<E: EntityTrait> EntityOrSelect<E> for Scoped<Select<E>> {
     fn select(self) -> Select<E> {
         self.into_inner()
     }
 }
 
-impl<E: SoftDelete> Scoped<Select<E>> {
+impl<E: EntityTrait> Scoped<Select<E>> {
     /// All rows the query selects, as SeaORM's `Select::all`.
     ///
     /// # Errors
@@ -335,21 +376,24 @@ impl<E: SoftDelete> Scoped<Select<E>> {
     }
 
     /// Each row with its related `R` row, as SeaORM's `find_also_related`. The scope stays on
-    /// `E`; the related rows are those the relation selects (see [`super::only_active`]).
+    /// `E`; where `R` (or a junction it is reached through) is declared with a default scope,
+    /// its soft-deleted rows stay out of the join, as if missing. SeaORM's own, through
+    /// `.into_inner()`, joins them all.
     pub fn find_also_related<R: EntityTrait>(self, r: R) -> Scoped<SelectTwo<E, R>>
     where
         E: Related<R>,
     {
-        self.map(|query| query.find_also_related(r))
+        self.map(|query| super::related::left_join_following::<E, R>(query).select_also(r))
     }
 
     /// Each row with its related `R` rows, as SeaORM's `find_with_related`. The scope stays on
-    /// `E`.
+    /// `E`; `R`'s soft-deleted rows stay out where it has a default scope, as for
+    /// [`find_also_related`](Self::find_also_related).
     pub fn find_with_related<R: EntityTrait>(self, r: R) -> Scoped<SelectTwoMany<E, R>>
     where
         E: Related<R>,
     {
-        self.map(|query| query.find_with_related(r))
+        self.map(|query| super::related::left_join_following::<E, R>(query).select_with(r))
     }
 
     /// Each row with its related `R` row, or `None` where it is missing or soft-deleted; see
@@ -371,7 +415,7 @@ impl<E: SoftDelete> Scoped<Select<E>> {
     }
 }
 
-impl<E: SoftDelete, F: EntityTrait> Scoped<SelectTwo<E, F>> {
+impl<E: EntityTrait, F: EntityTrait> Scoped<SelectTwo<E, F>> {
     /// All row pairs, as SeaORM's `SelectTwo::all`.
     ///
     /// # Errors
@@ -418,7 +462,7 @@ impl<E: SoftDelete, F: EntityTrait> Scoped<SelectTwo<E, F>> {
     }
 }
 
-impl<E: SoftDelete, F: EntityTrait> Scoped<SelectTwoMany<E, F>> {
+impl<E: EntityTrait, F: EntityTrait> Scoped<SelectTwoMany<E, F>> {
     /// Each row with its related rows, as SeaORM's `SelectTwoMany::all`.
     ///
     /// # Errors

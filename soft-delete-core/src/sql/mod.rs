@@ -48,6 +48,17 @@ impl Table {
         }
     }
 
+    /// The table a relation or a statement names, when it names one (not a subquery).
+    pub(crate) fn from_ref(table: &TableRef) -> Option<Table> {
+        match table {
+            TableRef::Table(TableName(schema, name), _) => Some(Table {
+                schema: schema.as_ref().map(|schema| schema.1.to_string()),
+                name: name.to_string(),
+            }),
+            _ => None,
+        }
+    }
+
     /// A table named in configuration or by a caller: `schema.table`, or `table` in the
     /// connection's default schema.
     pub(crate) fn parse(text: &str) -> Table {
