@@ -40,7 +40,7 @@ use std::future::IntoFuture;
 use futures::future::BoxFuture;
 use sea_orm::sea_query::{
     Alias, ColumnDef, Expr, ExprTrait, Index, IndexCreateStatement, Order, Query, Table as Create,
-    TableCreateStatement,
+    TableAlterStatement, TableCreateStatement,
 };
 use sea_orm::{ConnectionTrait, DbBackend, QueryResult};
 
@@ -92,6 +92,10 @@ pub struct OperationRecord {
     pub finished_at: Option<Timestamp>,
     /// The operation it reversed: set by `restore_operation` and `undo`.
     pub reverses: Option<OperationId>,
+    /// Run quietly ([`BatchOptions::quietly`](crate::BatchOptions::quietly)): no hook ran and no
+    /// event was sent. False in a log made before the `quiet` column (see
+    /// [`add_quiet_column`]).
+    pub quiet: bool,
 }
 
 impl OperationRecord {
@@ -135,6 +139,12 @@ impl OperationRecord {
             started_at: row.try_get::<Timestamp>("", "started_at")?,
             finished_at: row.try_get::<Option<Timestamp>>("", "finished_at")?,
             reverses: optional("reverses")?.map(|id| id.parse()).transpose()?,
+            // A log made before the column has none; its operations were not quiet.
+            quiet: row
+                .try_get::<Option<bool>>("", "quiet")
+                .ok()
+                .flatten()
+                .unwrap_or(false),
         })
     }
 }
@@ -219,6 +229,37 @@ pub fn create_table(backend: DbBackend, table: &str) -> TableCreateStatement {
         .col(ColumnDef::new_with_type(Alias::new("started_at"), timestamp.clone()).not_null())
         .col(ColumnDef::new_with_type(Alias::new("finished_at"), timestamp).null())
         .col(id("reverses").null())
+        .col(
+            ColumnDef::new(Alias::new("quiet"))
+                .boolean()
+                .not_null()
+                .default(false),
+        )
+        .to_owned()
+}
+
+/// `ALTER TABLE … ADD COLUMN quiet` for a log made by an earlier version, before quiet
+/// operations: without it every operation but a quiet one is logged as before, and a quiet one
+/// fails naming the missing column.
+///
+/// # Examples
+///
+/// ```
+/// use sea_orm::sea_query::PostgresQueryBuilder;
+/// use soft_delete_core::operation_log::{DEFAULT_TABLE, add_quiet_column};
+///
+/// let sql = add_quiet_column(DEFAULT_TABLE).to_string(PostgresQueryBuilder);
+/// assert!(sql.contains(r#"ADD COLUMN "quiet" bool NOT NULL DEFAULT FALSE"#), "{sql}");
+/// ```
+pub fn add_quiet_column(table: &str) -> TableAlterStatement {
+    Create::alter()
+        .table(Table::parse(table).table_name())
+        .add_column(
+            ColumnDef::new(Alias::new("quiet"))
+                .boolean()
+                .not_null()
+                .default(false),
+        )
         .to_owned()
 }
 

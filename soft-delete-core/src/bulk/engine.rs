@@ -137,6 +137,8 @@ pub(crate) struct Plan<'a> {
     /// Who runs the operation and why, for events.
     pub(crate) actor: Option<String>,
     pub(crate) reason: Option<String>,
+    /// A quiet operation: no hook and no event (its configuration has no events).
+    pub(crate) quiet: bool,
 }
 
 impl Plan<'_> {

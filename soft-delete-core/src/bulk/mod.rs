@@ -146,6 +146,7 @@ pub struct BatchOptions<'a> {
     progress: Option<Arc<ProgressFn<'a>>>,
     alerts: Option<Arc<dyn AlertSink>>,
     stop: Option<StopSignal>,
+    quiet: bool,
 }
 
 impl fmt::Debug for BatchOptions<'_> {
@@ -161,6 +162,7 @@ impl fmt::Debug for BatchOptions<'_> {
             .field("progress", &self.progress.as_ref().map(|_| "callback"))
             .field("alerts", &self.alerts)
             .field("stop", &self.stop)
+            .field("quiet", &self.quiet)
             .finish()
     }
 }
@@ -254,6 +256,15 @@ impl<'a> BatchOptions<'a> {
         self
     }
 
+    /// Runs the operation quietly, as Laravel's `deleteQuietly`: no hook is called (per-record
+    /// or per-batch) and no event is sent; the operation log records it as quiet
+    /// ([`OperationRecord::quiet`](crate::OperationRecord::quiet)). Metrics and spans stay:
+    /// they are the operator's, not the application's.
+    pub fn quietly(mut self) -> Self {
+        self.quiet = true;
+        self
+    }
+
     /// Resolves the options against `config`, checking both: the one place where an operation's
     /// settings are decided.
     fn into_plan(
@@ -261,10 +272,13 @@ impl<'a> BatchOptions<'a> {
         kind: OperationKind,
         id: OperationId,
         table: String,
-        config: SoftDeleteConfig,
+        mut config: SoftDeleteConfig,
         alerts: Arc<dyn AlertSink>,
     ) -> Result<Plan<'a>> {
         config.validate()?;
+        if self.quiet {
+            config.events = None;
+        }
         let batch_size = match self.batch_size {
             Some(size) => size,
             None => BatchSize::unchecked(config.bulk_operation_batch_size),
@@ -309,6 +323,7 @@ impl<'a> BatchOptions<'a> {
             reason: None,
             selection: String::new(),
             reverses: None,
+            quiet: self.quiet,
         });
         Ok(Plan {
             id,
@@ -328,6 +343,7 @@ impl<'a> BatchOptions<'a> {
             log,
             actor: None,
             reason: None,
+            quiet: self.quiet,
         })
     }
 }
@@ -583,6 +599,12 @@ impl<'a, E, C, Src, Act> Bulk<'a, E, C, Src, Act> {
     /// See [`BatchOptions::atomic`].
     pub fn atomic(mut self) -> Self {
         self.options = self.options.atomic();
+        self
+    }
+
+    /// See [`BatchOptions::quietly`].
+    pub fn quietly(mut self) -> Self {
+        self.options = self.options.quietly();
         self
     }
 
@@ -930,6 +952,7 @@ fn step_options(plan: &Plan<'_>, backend: sea_orm::DbBackend) -> StepOptions {
         atomic: plan.atomic,
         optimize: plan.config.enable_query_optimization,
         one_record: false,
+        quiet: plan.quiet,
     }
 }
 

@@ -50,6 +50,7 @@ pub struct One<'a, E: EntityTrait, C, A> {
     pending: Vec<(E::Column, Value)>,
     op: OperationId,
     action: A,
+    quiet: bool,
     _entity: PhantomData<fn() -> E>,
 }
 
@@ -68,6 +69,7 @@ impl<E: EntityTrait, C, A: fmt::Debug> fmt::Debug for One<'_, E, C, A> {
             .field("pending", &self.pending)
             .field("op", &self.op)
             .field("action", &self.action)
+            .field("quiet", &self.quiet)
             .finish_non_exhaustive()
     }
 }
@@ -83,6 +85,7 @@ impl<'a, E: EntityTrait, C, A: Default> One<'a, E, C, A> {
             pending: Vec::new(),
             op: OperationId::new(),
             action: A::default(),
+            quiet: false,
             _entity: PhantomData,
         }
     }
@@ -109,6 +112,13 @@ impl<E: EntityTrait, C, A> One<'_, E, C, A> {
     /// theirs.
     pub fn with_config(mut self, config: &SoftDeleteConfig) -> Self {
         self.config = config.clone();
+        self
+    }
+
+    /// Runs without hooks and events, logged as quiet, as Laravel's `restoreQuietly` and
+    /// `forceDeleteQuietly` (see [`BatchOptions::quietly`]).
+    pub fn quietly(mut self) -> Self {
+        self.quiet = true;
         self
     }
 
@@ -264,6 +274,7 @@ where
                 pending,
                 op,
                 action,
+                quiet,
                 ..
             } = self;
             let key = key.ok_or_else(missing_key::<E>)?;
@@ -286,7 +297,12 @@ where
                     None => Condition::all(),
                 },
             };
-            let mut plan = BatchOptions::new().batch_size(1).into_plan(
+            let options = BatchOptions::new().batch_size(1);
+            let options = match quiet {
+                true => options.quietly(),
+                false => options,
+            };
+            let mut plan = options.into_plan(
                 A::KIND,
                 op,
                 Table::of::<E>().to_string(),
@@ -308,6 +324,7 @@ where
                     atomic: false,
                     optimize: plan.config.enable_query_optimization,
                     one_record: true,
+                    quiet,
                 },
             );
             let key = <<E::PrimaryKey as PrimaryKeyTrait>::ValueType as sea_orm::sea_query::FromValueTuple>::from_value_tuple(key);

@@ -83,6 +83,14 @@ impl HookPlan {
         }
     }
 
+    /// No hook at all: a quiet operation's batches.
+    pub(crate) fn quiet() -> Self {
+        HookPlan {
+            records: false,
+            batch: None,
+        }
+    }
+
     /// True when no hook runs: the batch sends its statements and nothing else.
     pub(crate) fn none(self) -> bool {
         !self.records && self.batch.is_none()

@@ -27,6 +27,9 @@ pub(crate) struct LogRow {
     pub(crate) reason: Option<String>,
     pub(crate) selection: String,
     pub(crate) reverses: Option<OperationId>,
+    /// Run without hooks and events: written only when true, so that a log table made before
+    /// the `quiet` column existed keeps working for every other operation.
+    pub(crate) quiet: bool,
 }
 
 /// What the log holds of an operation so far.
@@ -52,43 +55,47 @@ impl LogRow {
     pub(crate) fn start(&self, backend: DbBackend) -> Statement {
         let mut rows = Tally::default();
         rows.add(&self.table, 0);
+        let mut columns = vec![
+            "id",
+            "kind",
+            "table_name",
+            "rows_changed",
+            "rows_by_table",
+            "requested",
+            "batches",
+            "actor",
+            "reason",
+            "selection",
+            "status",
+            "started_at",
+            "reverses",
+        ];
+        let mut values = vec![
+            Expr::val(self.id),
+            Expr::val(self.kind),
+            Expr::val(self.table.clone()),
+            Expr::val(0i64),
+            Expr::val(rows_json(&rows)),
+            Expr::val(0i64),
+            Expr::val(0i64),
+            Expr::val(self.actor.clone()),
+            Expr::val(self.reason.clone()),
+            Expr::val(self.selection.clone()),
+            Expr::val(OperationStatus::Running),
+            Expr::val(timestamp_value(now())),
+            Expr::val(sea_orm::Value::String(
+                self.reverses.map(|op| op.to_string()),
+            )),
+        ];
+        if self.quiet {
+            // Only a quiet operation names the column: a log made before it keeps working.
+            columns.push("quiet");
+            values.push(Expr::val(true));
+        }
         let insert = Query::insert()
             .into_table(self.log.table_ref())
-            .columns(
-                [
-                    "id",
-                    "kind",
-                    "table_name",
-                    "rows_changed",
-                    "rows_by_table",
-                    "requested",
-                    "batches",
-                    "actor",
-                    "reason",
-                    "selection",
-                    "status",
-                    "started_at",
-                    "reverses",
-                ]
-                .map(Alias::new),
-            )
-            .values_panic([
-                Expr::val(self.id),
-                Expr::val(self.kind),
-                Expr::val(self.table.clone()),
-                Expr::val(0i64),
-                Expr::val(rows_json(&rows)),
-                Expr::val(0i64),
-                Expr::val(0i64),
-                Expr::val(self.actor.clone()),
-                Expr::val(self.reason.clone()),
-                Expr::val(self.selection.clone()),
-                Expr::val(OperationStatus::Running),
-                Expr::val(timestamp_value(now())),
-                Expr::val(sea_orm::Value::String(
-                    self.reverses.map(|op| op.to_string()),
-                )),
-            ])
+            .columns(columns.into_iter().map(Alias::new))
+            .values_panic(values)
             .to_owned();
         bind_timestamps(backend.build(&insert))
     }

@@ -144,6 +144,8 @@ pub(crate) struct StepOptions {
     pub(crate) atomic: bool,
     pub(crate) optimize: bool,
     pub(crate) one_record: bool,
+    /// A quiet operation: no hook runs.
+    pub(crate) quiet: bool,
 }
 
 impl<E: SoftDelete> Step<E> {
@@ -156,9 +158,10 @@ impl<E: SoftDelete> Step<E> {
         options: StepOptions,
     ) -> Self {
         let table = Table::of::<E>();
-        let hooks = match options.one_record {
-            true => HookPlan::record::<E>(),
-            false => HookPlan::bulk::<E>(),
+        let hooks = match (options.quiet, options.one_record) {
+            (true, _) => HookPlan::quiet(),
+            (false, true) => HookPlan::record::<E>(),
+            (false, false) => HookPlan::bulk::<E>(),
         };
         let keyed_readback = match hooks.keys_only() {
             true => Readback::Nothing,
