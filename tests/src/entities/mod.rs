@@ -3,8 +3,10 @@
 pub mod account;
 pub mod article;
 pub mod audited;
+pub mod cli;
 pub mod decoy;
 pub mod document;
+pub mod draft;
 pub mod hook_audit;
 pub mod invoice;
 pub mod legacy;

@@ -175,3 +175,78 @@ async fn a_strict_entity_runs_once_it_chooses() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn seaorm_deletes_are_soft_under_the_default_scope_unless_the_entity_says_hard() {
+    use soft_delete_tests::entities::draft;
+
+    let ctx = test_context!().await;
+    let g = graph(&ctx).await;
+    let [ann_live, _, bob_live, _] = g.notes;
+    // `notes`: SeaORM's delete soft-deletes; the row stays.
+    let result = note::Entity::delete_by_id(ann_live)
+        .exec(&ctx.db)
+        .await
+        .unwrap();
+    assert_eq!(result.rows_affected, 1);
+    let kept = note::Entity::find_by_id(ann_live)
+        .with_deleted()
+        .one(&ctx.db)
+        .await
+        .unwrap()
+        .expect("the note stays");
+    assert!(kept.is_deleted());
+    // SeaORM's own, named through its trait, deletes for good (documented, not shadowed).
+    let hard = <note::Entity as EntityTrait>::delete_by_id(bob_live)
+        .exec(&ctx.db)
+        .await
+        .unwrap();
+    assert_eq!(hard.rows_affected, 1);
+    assert!(
+        note::Entity::find_by_id(bob_live)
+            .with_deleted()
+            .one(&ctx.db)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // `drafts` says `delete = "hard"`: its deletes stay SeaORM's.
+    ctx.create_table::<draft::Entity>().await;
+    let kept = draft::ActiveModel {
+        body: Set("keep".to_owned()),
+        ..Default::default()
+    }
+    .insert(&ctx.db)
+    .await
+    .unwrap();
+    let gone = draft::ActiveModel {
+        body: Set("gone".to_owned()),
+        ..Default::default()
+    }
+    .insert(&ctx.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        draft::Entity::delete_by_id(gone.id)
+            .exec(&ctx.db)
+            .await
+            .unwrap()
+            .rows_affected,
+        1
+    );
+    assert_eq!(
+        draft::Entity::find()
+            .with_deleted()
+            .count(&ctx.db)
+            .await
+            .unwrap(),
+        1,
+        "the row is gone for good"
+    );
+    // Its default scope still holds for queries.
+    draft::Entity::soft_delete_by_id(&ctx.db, kept.id)
+        .await
+        .unwrap();
+    assert_eq!(draft::Entity::find().count(&ctx.db).await.unwrap(), 0);
+}

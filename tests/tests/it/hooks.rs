@@ -707,3 +707,72 @@ async fn a_hook_that_runs_ddl_ends_the_transaction_on_mysql_only() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_quiet_operation_runs_no_hook_sends_no_event_and_is_logged_quiet() {
+    use soft_delete_core::operation_log::{self, DEFAULT_TABLE};
+
+    let ctx = test_context!().await;
+    seed(&ctx, 12).await;
+    ctx.db
+        .execute(&operation_log::create_table(ctx.backend, DEFAULT_TABLE))
+        .await
+        .expect("create the log");
+    let events = Events::new(64);
+    let mut received = events.subscribe();
+    let config = SoftDeleteConfig {
+        events: Some(events.clone()),
+        operation_log: Some(DEFAULT_TABLE.to_owned()),
+        ..SoftDeleteConfig::default()
+    };
+    let manager = SoftDeleteManager::with_config(&ctx.db, config.clone());
+
+    // Member 3 is protected by `before_soft_delete`: quietly, no hook refuses it.
+    let one = member::Entity::soft_delete_by_id(&ctx.db, 3i64)
+        .with_config(&config)
+        .quietly();
+    let one_op = one.operation_id();
+    assert_eq!(one.await.unwrap(), 1);
+    // Member 7 poisons its batch in `after_batch`: quietly, the batch commits.
+    let bulk = manager
+        .bulk_soft_delete::<member::Entity, _>(5..=8i64)
+        .quietly()
+        .await
+        .unwrap();
+    assert_eq!(bulk.affected, 4);
+    // A quiet restore and force delete, through the service's and the model's entry points.
+    assert_eq!(
+        member::Entity::restore_by_id(&ctx.db, 5i64)
+            .with_config(&config)
+            .quietly()
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        member::Entity::force_delete_by_id(&ctx.db, 6i64)
+            .with_config(&config)
+            .quietly()
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(audit(&ctx).await, [], "no hook ran");
+    assert!(received.try_recv().is_err(), "no event was sent");
+    assert_eq!(deleted_members(&ctx).await, vec![3, 7, 8]);
+
+    // The log says which operations were quiet.
+    let quiet = manager.operation(one_op).await.unwrap().expect("logged");
+    assert!(quiet.quiet && quiet.rows_changed() == 1, "{quiet:?}");
+    let bulk_record = manager.operation(bulk.id).await.unwrap().expect("logged");
+    assert!(bulk_record.quiet, "{bulk_record:?}");
+
+    // The same operation, not quiet: the hooks run and an event is sent.
+    let loud = member::Entity::soft_delete_by_id(&ctx.db, 9i64).with_config(&config);
+    let loud_op = loud.operation_id();
+    assert_eq!(loud.await.unwrap(), 1);
+    assert_eq!(audit(&ctx).await.len(), 1, "after_soft_delete ran");
+    assert!(received.try_recv().is_ok(), "an event was sent");
+    let record = manager.operation(loud_op).await.unwrap().expect("logged");
+    assert!(!record.quiet, "{record:?}");
+}

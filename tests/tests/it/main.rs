@@ -7,6 +7,7 @@
 //! need a cluster or a pair of servers (`cluster.rs`, `replica.rs`) stay binaries of their own,
 //! built only with their features.
 
+mod adoption;
 mod bulk_operations;
 mod cascade;
 mod default_scope;
