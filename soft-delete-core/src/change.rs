@@ -7,7 +7,7 @@ use sea_orm::{ActiveModelTrait, Value};
 use crate::columns::Columns;
 use crate::marker::Marker;
 use crate::operation::{OperationId, OperationKind};
-use crate::storage::{Stored, set_column};
+use crate::storage::{Stored, fitted};
 use crate::time::Timestamp;
 
 /// What a soft delete or a restore writes into each row.
@@ -223,14 +223,25 @@ pub(crate) fn insert_defaults<C: Stored>(
     defaults
 }
 
-/// Sets `defaults` (from [`insert_defaults`]) on `row` where it leaves them unset.
+/// [`insert_defaults`] for `A`'s rows, each value converted once to the type its field is
+/// declared with (see [`fitted`]), so that [`stamp_insert`] sets it on every row as it is.
+pub(crate) fn model_defaults<A: ActiveModelTrait>(
+    defaults: Vec<(<A::Entity as sea_orm::EntityTrait>::Column, Value)>,
+) -> Vec<(<A::Entity as sea_orm::EntityTrait>::Column, Value)> {
+    defaults
+        .into_iter()
+        .map(|(column, value)| (column, fitted::<A>(column, value)))
+        .collect()
+}
+
+/// Sets `defaults` (from [`model_defaults`]) on `row` where it leaves them unset.
 pub(crate) fn stamp_insert<A: ActiveModelTrait>(
     row: &mut A,
     defaults: &[(<A::Entity as sea_orm::EntityTrait>::Column, Value)],
 ) -> std::result::Result<(), sea_orm::DbErr> {
     for (column, value) in defaults {
         if row.is_not_set(*column) {
-            set_column(row, *column, value.clone())?;
+            row.try_set(*column, value.clone())?;
         }
     }
     Ok(())

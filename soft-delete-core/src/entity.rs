@@ -227,9 +227,8 @@ impl CascadeChild {
         let relation = <P as Related<C>>::to();
         let parent = Table::of::<P>();
         let table = Table::of::<C>();
-        let named = |table: &TableRef, name: &str| match table {
-            TableRef::Table(table_name, _) => table_name.1.to_string() == name,
-            _ => false,
+        let named = |table: &TableRef, name: &str| {
+            Table::from_ref(table).is_some_and(|table| table.name() == name)
         };
         let mut problem = None;
         if <P as Related<C>>::via().is_some() {

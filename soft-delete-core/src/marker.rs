@@ -352,43 +352,23 @@ impl<C: Stored> Marker<C> {
 
     /// The `(column, value)` pairs a soft delete at `at` writes.
     pub(crate) fn stamp(&self, at: Timestamp) -> Vec<(C, Value)> {
-        let time = |column: C| {
-            let value = column.storage().time(at);
-            (column, value)
-        };
-        let flag = |column: C, on: bool| {
-            let value = column.storage().flag(on);
-            (column, value)
-        };
-        match self.clone() {
-            Marker::Timestamp(column) => vec![time(column)],
-            Marker::Flag {
-                flag: f,
-                at: column,
-            } => std::iter::once(flag(f, true))
-                .chain(column.map(time))
-                .collect(),
-            Marker::Active {
-                flag: f,
-                at: column,
-            } => std::iter::once(flag(f, false))
-                .chain(column.map(time))
-                .collect(),
-            Marker::Epoch { column, unit } => {
-                // `refuses_stamp` refused an epoch the column cannot hold.
-                let value = column
-                    .storage()
-                    .int(unit.of(at))
-                    .unwrap_or(Value::BigInt(Some(unit.of(at))));
-                vec![(column, value)]
-            }
-        }
+        self.state(Some(at))
     }
 
     /// The `(column, value)` pairs a restore writes: the marker of a live row.
     pub(crate) fn clear(&self) -> Vec<(C, Value)> {
+        self.state(None)
+    }
+
+    /// The marker's columns with the values of a row deleted at `deleted` (`None`: a live
+    /// row), each typed as its column holds it.
+    fn state(&self, deleted: Option<Timestamp>) -> Vec<(C, Value)> {
         let time = |column: C| {
-            let value = column.storage().null_time();
+            let storage = column.storage();
+            let value = match deleted {
+                Some(at) => storage.time(at),
+                None => storage.null_time(),
+            };
             (column, value)
         };
         let flag = |column: C, on: bool| {
@@ -397,15 +377,20 @@ impl<C: Stored> Marker<C> {
         };
         match self.clone() {
             Marker::Timestamp(column) => vec![time(column)],
-            Marker::Flag { flag: f, at } => std::iter::once(flag(f, false))
+            Marker::Flag { flag: f, at } => std::iter::once(flag(f, deleted.is_some()))
                 .chain(at.map(time))
                 .collect(),
-            Marker::Active { flag: f, at } => {
-                std::iter::once(flag(f, true)).chain(at.map(time)).collect()
-            }
-            Marker::Epoch { column, .. } => {
-                let zero = column.storage().int(0).unwrap_or(Value::BigInt(Some(0)));
-                vec![(column, zero)]
+            Marker::Active { flag: f, at } => std::iter::once(flag(f, deleted.is_none()))
+                .chain(at.map(time))
+                .collect(),
+            Marker::Epoch { column, unit } => {
+                let since = deleted.map_or(0, |at| unit.of(at));
+                // `refuses_stamp` refused an epoch the column cannot hold.
+                let value = column
+                    .storage()
+                    .int(since)
+                    .unwrap_or(Value::BigInt(Some(since)));
+                vec![(column, value)]
             }
         }
     }

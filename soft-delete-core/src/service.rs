@@ -128,7 +128,7 @@ use crate::bulk::{
     BulkConnection, BulkCreate, BulkInsert, ForceDeleteAction, FromIter, One, OneAction,
     PrimaryKeyValue, RestoreAction, SoftDeleteAction,
 };
-use crate::change::{insert_defaults, stamp_insert};
+use crate::change::{insert_defaults, model_defaults, stamp_insert};
 use crate::config::SoftDeleteConfig;
 use crate::entity::{SoftDelete, columns, missing_key};
 use crate::error::{Error, Result, RowState};
@@ -575,10 +575,8 @@ where
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
             let mut row = self.row;
-            stamp_insert(
-                &mut row,
-                &insert_defaults(&columns::<E>(), now(), self.creator.as_deref()),
-            )?;
+            let defaults = insert_defaults(&columns::<E>(), now(), self.creator.as_deref());
+            stamp_insert(&mut row, &model_defaults::<E::ActiveModel>(defaults))?;
             Ok(row.insert(self.db).await?)
         })
     }

@@ -267,18 +267,15 @@ fn time_variants(value: &Value) -> Vec<Value> {
     }
 }
 
-/// Sets `column` of `row` to `value`, converting a timestamp to the chrono type the field is
-/// declared with (`DateTimeUtc`, `DateTimeWithTimeZone` or naive `DateTime`, which share a
-/// column type) and an integer to the field's width.
-pub(crate) fn set_column<A: ActiveModelTrait>(
-    row: &mut A,
+/// `value` as the field of `column` in `A` takes it: a timestamp converted to the chrono type
+/// the field is declared with (`DateTimeUtc`, `DateTimeWithTimeZone` or naive `DateTime`,
+/// which share a column type), an integer to the field's width; `value` itself when no
+/// conversion fits. Found by setting it on a default active model: done once per value (per
+/// operation for an insert's defaults), not per row.
+pub(crate) fn fitted<A: ActiveModelTrait>(
     column: <A::Entity as EntityTrait>::Column,
     value: Value,
-) -> Result<(), DbErr> {
-    let first = match row.try_set(column, value.clone()) {
-        Ok(()) => return Ok(()),
-        Err(error) => error,
-    };
+) -> Value {
     let mut others = time_variants(&value);
     if others.is_empty()
         && let Some(v) = read_int(&value)
@@ -286,12 +283,20 @@ pub(crate) fn set_column<A: ActiveModelTrait>(
     {
         others.push(typed);
     }
-    for other in others {
-        if row.try_set(column, other).is_ok() {
-            return Ok(());
-        }
-    }
-    Err(first)
+    let mut probe = A::default();
+    std::iter::once(value.clone())
+        .chain(others)
+        .find(|candidate| probe.try_set(column, candidate.clone()).is_ok())
+        .unwrap_or(value)
+}
+
+/// Sets `column` of `row` to `value` converted as [`fitted`] converts it.
+pub(crate) fn set_column<A: ActiveModelTrait>(
+    row: &mut A,
+    column: <A::Entity as EntityTrait>::Column,
+    value: Value,
+) -> Result<(), DbErr> {
+    row.try_set(column, fitted::<A>(column, value))
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ use sea_orm::{
 };
 
 use super::engine::{BatchSource, Done, Plan};
-use crate::change::{Verdict, insert_defaults, stamp_insert};
+use crate::change::{Verdict, insert_defaults, model_defaults, stamp_insert};
 use crate::entity::{self, SoftDelete};
 use crate::sql::insert::RowInsert;
 use crate::sql::{Table, count, count_keys, key_columns, key_condition, rows_per_statement};
@@ -70,7 +70,11 @@ impl<E: SoftDelete, S> InsertSource<E, S> {
             batch_size: plan.batch_size.clone(),
             rows_per_statement: rows_per_statement(backend, 0, columns, usize::MAX),
             backend,
-            defaults: insert_defaults(&entity::columns::<E>(), now(), by.as_deref()),
+            defaults: model_defaults::<ActiveModelOf<E>>(insert_defaults(
+                &entity::columns::<E>(),
+                now(),
+                by.as_deref(),
+            )),
             returning,
             insert: RowInsert::new::<E>(backend, returning),
             collected: Vec::new(),

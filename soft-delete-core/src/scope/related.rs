@@ -1,6 +1,6 @@
 //! Joins and relations that keep the related side's deleted rows out.
 
-use sea_orm::sea_query::{Condition, Expr, IntoCondition, TableRef};
+use sea_orm::sea_query::{Condition, DynIden, Expr, IntoCondition, TableRef};
 use sea_orm::{
     EntityTrait, JoinType, QuerySelect, Related, RelationDef, Select, SelectTwo, SelectTwoMany,
 };
@@ -131,15 +131,24 @@ impl<E: EntityTrait> ActiveRelatedExt<E> for Select<E> {
 /// What the relation entry points join with, so that a relation follows the default scope of
 /// the entity it reaches.
 fn following(rel: RelationDef, target: Option<&'static Registered>) -> RelationDef {
-    let Some(live) = target.map(|registered| registered.live()) else {
-        return rel;
-    };
+    match target.map(|registered| registered.live()) {
+        Some(live) => and_on(rel, move |_| live.clone()),
+        None => rel,
+    }
+}
+
+/// `rel` with `extra` (given the joined table's name or alias) added to its `ON` condition,
+/// keeping any condition it already had.
+fn and_on(
+    rel: RelationDef,
+    extra: impl Fn(DynIden) -> Condition + Send + Sync + 'static,
+) -> RelationDef {
     let previous = rel.on_condition.clone();
     rel.on_condition(move |left, right| match &previous {
         Some(previous) => Condition::all()
-            .add(previous(left, right))
-            .add(live.clone()),
-        None => live.clone(),
+            .add(previous(left, right.clone()))
+            .add(extra(right)),
+        None => extra(right),
     })
 }
 
@@ -206,15 +215,10 @@ where
 /// keeping any condition it already had. Use it with `join` for joins the helpers above do not
 /// cover, e.g. `.join(JoinType::LeftJoin, only_active::<post::Entity>(user::Relation::Post.def()))`.
 pub fn only_active<R: SoftDelete>(rel: RelationDef) -> RelationDef {
-    let previous = rel.on_condition.clone();
     let marker = R::marker();
-    rel.on_condition(move |left, right| {
-        let active = marker
+    and_on(rel, move |right| {
+        marker
             .live_in(|column| Expr::col((right.clone(), column)))
-            .into_condition();
-        match &previous {
-            Some(previous) => Condition::all().add(previous(left, right)).add(active),
-            None => active,
-        }
+            .into_condition()
     })
 }
