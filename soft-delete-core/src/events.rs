@@ -36,15 +36,17 @@
 //! # Metrics
 //!
 //! Through the [`metrics`] facade, so whatever recorder the application installed (a Prometheus
-//! exporter, StatsD, …) receives them with no code of yours. Labels: `kind` (`soft delete`,
-//! `restore`, `purge`, `create`) and `table`.
+//! exporter, StatsD, …) receives them with no code of yours. The labels and the batch duration
+//! follow OpenTelemetry's database conventions: `db.operation.name` (`soft delete`, `restore`,
+//! `purge`, `create`) and `db.collection.name` (the table, `schema.table` outside the default
+//! schema). A Prometheus exporter writes the dots as underscores (`db_collection_name`).
 //!
 //! | name | type | what |
 //! |---|---|---|
 //! | `soft_delete_rows_total` | counter | rows changed, committed (a cascade's rows under their own `table`) |
 //! | `soft_delete_batches_total` | counter | batches committed, changing rows or not (a one-record operation is one) |
 //! | `soft_delete_retries_total` | counter | attempts retried after a transient error, for batches that then committed |
-//! | `soft_delete_batch_duration_seconds` | histogram | time of each committed batch, retries included |
+//! | `db.client.operation.duration` | histogram | seconds each committed batch took, retries included |
 //! | `soft_delete_pause_seconds` | histogram | each pause between batches (`pause_between_batches`) |
 //! | `soft_delete_throttled_seconds` | histogram | each time a throttle held a batch back |
 //! | `soft_delete_operations_total` | counter | operations ended (one-record ones too), with a `status` label: `completed`, `stopped`, `failed` |

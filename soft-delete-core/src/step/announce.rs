@@ -9,6 +9,14 @@ use super::Tally;
 use crate::events::{Event, Events};
 use crate::operation::{OperationId, OperationKind};
 
+/// The label naming what the operation does (`soft delete`, `restore`, `purge`, `create`):
+/// OpenTelemetry's `db.operation.name`.
+pub(crate) const OPERATION: &str = "db.operation.name";
+/// The label naming the table: OpenTelemetry's `db.collection.name`.
+pub(crate) const COLLECTION: &str = "db.collection.name";
+/// Each committed batch's time, in seconds: OpenTelemetry's `db.client.operation.duration`.
+pub(crate) const DURATION: &str = "db.client.operation.duration";
+
 /// A batch (or one-record operation) that committed, told to metrics and to `events`.
 pub(crate) struct Committed<'a> {
     pub(crate) operation: OperationId,
@@ -61,7 +69,7 @@ pub(crate) fn announce(pending: Pending, events: Option<&Events>) {
         elapsed,
     } = pending;
     let kind = event.kind.as_str();
-    let labels = |table: &str| [("kind", kind.to_owned()), ("table", table.to_owned())];
+    let labels = |table: &str| [(OPERATION, kind.to_owned()), (COLLECTION, table.to_owned())];
     metrics::counter!("soft_delete_rows_total", &labels(&event.table)).increment(event.rows);
     for (table, rows) in &event.cascaded {
         metrics::counter!("soft_delete_rows_total", &labels(table)).increment(*rows);
@@ -71,7 +79,7 @@ pub(crate) fn announce(pending: Pending, events: Option<&Events>) {
     if retries > 0 {
         metrics::counter!("soft_delete_retries_total", &own).increment(u64::from(retries));
     }
-    metrics::histogram!("soft_delete_batch_duration_seconds", &own).record(elapsed.as_secs_f64());
+    metrics::histogram!(DURATION, &own).record(elapsed.as_secs_f64());
     // A batch that changed nothing (its rows were already in the state it writes) has nothing
     // to tell a subscriber; its metrics are recorded all the same.
     let changed = event.rows > 0 || event.cascaded.iter().any(|(_, rows)| *rows > 0);
@@ -84,8 +92,8 @@ pub(crate) fn announce(pending: Pending, events: Option<&Events>) {
 pub(crate) fn paused(kind: OperationKind, table: &str, pause: Duration) {
     metrics::histogram!(
         "soft_delete_pause_seconds",
-        "kind" => kind.as_str(),
-        "table" => table.to_owned()
+        OPERATION => kind.as_str(),
+        COLLECTION => table.to_owned()
     )
     .record(pause.as_secs_f64());
 }
@@ -94,8 +102,8 @@ pub(crate) fn paused(kind: OperationKind, table: &str, pause: Duration) {
 pub(crate) fn throttled(kind: OperationKind, table: &str, held: Duration) {
     metrics::histogram!(
         "soft_delete_throttled_seconds",
-        "kind" => kind.as_str(),
-        "table" => table.to_owned()
+        OPERATION => kind.as_str(),
+        COLLECTION => table.to_owned()
     )
     .record(held.as_secs_f64());
 }
@@ -104,8 +112,8 @@ pub(crate) fn throttled(kind: OperationKind, table: &str, held: Duration) {
 pub(crate) fn ended(kind: OperationKind, table: &str, status: &'static str) {
     metrics::counter!(
         "soft_delete_operations_total",
-        "kind" => kind.as_str(),
-        "table" => table.to_owned(),
+        OPERATION => kind.as_str(),
+        COLLECTION => table.to_owned(),
         "status" => status
     )
     .increment(1);

@@ -420,7 +420,10 @@ async fn metrics_count_exactly_the_committed_rows_and_batches() {
         .await
         .expect_err("the batch with member 7 fails");
     assert_eq!(error.partial_count(), Some(4));
-    let labels = [("kind", "soft delete"), ("table", "members")];
+    let labels = [
+        ("db.operation.name", "soft delete"),
+        ("db.collection.name", "members"),
+    ];
     assert_eq!(
         counters.get(&snapshotter, "soft_delete_rows_total", &labels),
         4
@@ -433,7 +436,7 @@ async fn metrics_count_exactly_the_committed_rows_and_batches() {
         counters.get(
             &snapshotter,
             "soft_delete_operations_total",
-            &[("table", "members"), ("status", "failed")]
+            &[("db.collection.name", "members"), ("status", "failed")]
         ),
         1
     );
@@ -463,7 +466,7 @@ async fn metrics_count_exactly_the_committed_rows_and_batches() {
         counters.get(
             &snapshotter,
             "soft_delete_rows_total",
-            &[("kind", "soft delete")]
+            &[("db.operation.name", "soft delete")]
         ),
         member::Entity::find_deleted()
             .filter(member::Column::Id.lte(12))

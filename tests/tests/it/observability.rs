@@ -221,7 +221,10 @@ async fn metrics_and_spans_count_exactly_what_committed() {
     let ctx = test_context!().await;
     seed_users(&ctx, 20).await;
     let db = FaultyDb::new(ctx.db.clone());
-    let soft_delete = [("kind", "soft delete"), ("table", "users")];
+    let soft_delete = [
+        ("db.operation.name", "soft delete"),
+        ("db.collection.name", "users"),
+    ];
 
     // Batches of 4 over ids 1..=10: three batches; the first held once by the throttle, a pause
     // after each but the last, the second lost its connection once and was retried.
@@ -241,7 +244,7 @@ async fn metrics_and_spans_count_exactly_what_committed() {
     assert_eq!(seen.counter("soft_delete_rows_total", &soft_delete), 10);
     assert_eq!(seen.counter("soft_delete_batches_total", &soft_delete), 3);
     assert_eq!(seen.counter("soft_delete_retries_total", &soft_delete), 1);
-    let durations = seen.samples("soft_delete_batch_duration_seconds", &soft_delete);
+    let durations = seen.samples("db.client.operation.duration", &soft_delete);
     assert_eq!(durations.len(), 3);
     assert!(durations.iter().all(|d| *d > 0.0));
     let pauses = seen.samples("soft_delete_pause_seconds", &soft_delete);
@@ -254,8 +257,8 @@ async fn metrics_and_spans_count_exactly_what_committed() {
         seen.counter(
             "soft_delete_operations_total",
             &[
-                ("kind", "soft delete"),
-                ("table", "users"),
+                ("db.operation.name", "soft delete"),
+                ("db.collection.name", "users"),
                 ("status", "completed")
             ]
         ),
@@ -299,7 +302,7 @@ async fn metrics_and_spans_count_exactly_what_committed() {
     assert_eq!(seen.counter("soft_delete_batches_total", &soft_delete), 4);
     assert_eq!(seen.counter("soft_delete_retries_total", &soft_delete), 1);
     assert_eq!(
-        seen.samples("soft_delete_batch_duration_seconds", &soft_delete)
+        seen.samples("db.client.operation.duration", &soft_delete)
             .len(),
         4
     );
@@ -307,8 +310,8 @@ async fn metrics_and_spans_count_exactly_what_committed() {
         seen.counter(
             "soft_delete_operations_total",
             &[
-                ("kind", "soft delete"),
-                ("table", "users"),
+                ("db.operation.name", "soft delete"),
+                ("db.collection.name", "users"),
                 ("status", "failed")
             ]
         ),
@@ -324,15 +327,18 @@ async fn metrics_and_spans_count_exactly_what_committed() {
     // counted under its own kind.
     assert_eq!(user::Entity::restore_by_id(&ctx.db, 1i64).await.unwrap(), 1);
     seen.take(&snapshotter);
-    let restore = [("kind", "restore"), ("table", "users")];
+    let restore = [
+        ("db.operation.name", "restore"),
+        ("db.collection.name", "users"),
+    ];
     assert_eq!(seen.counter("soft_delete_rows_total", &restore), 1);
     assert_eq!(seen.counter("soft_delete_batches_total", &restore), 1);
     assert_eq!(
         seen.counter(
             "soft_delete_operations_total",
             &[
-                ("kind", "restore"),
-                ("table", "users"),
+                ("db.operation.name", "restore"),
+                ("db.collection.name", "users"),
                 ("status", "completed")
             ]
         ),
@@ -345,7 +351,7 @@ async fn metrics_and_spans_count_exactly_what_committed() {
     assert_eq!(
         seen.names(),
         [
-            "soft_delete_batch_duration_seconds",
+            "db.client.operation.duration",
             "soft_delete_batches_total",
             "soft_delete_operations_total",
             "soft_delete_pause_seconds",
