@@ -173,6 +173,8 @@ pub mod file {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+pub mod demo;
+
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 
 /// `DATABASE_URL`, or an in-memory SQLite database.
@@ -267,8 +269,8 @@ pub mod customer {
     use sea_orm::entity::prelude::*;
     use soft_delete_core::soft_delete;
 
-    /// A customer.
-    #[soft_delete]
+    /// A customer; its operations stamp their id (`deletion_op`), so `ops undo` can reverse them.
+    #[soft_delete(operation_id)]
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "customers")]
     pub struct Model {
@@ -302,8 +304,8 @@ pub mod order {
     use sea_orm::entity::prelude::*;
     use soft_delete_core::soft_delete;
 
-    /// An order.
-    #[soft_delete]
+    /// An order; its operations stamp their id (`deletion_op`), as the customer's do.
+    #[soft_delete(operation_id)]
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "orders")]
     pub struct Model {

@@ -207,6 +207,22 @@ impl<E: SoftDelete> Policy<E> {
         self
     }
 
+    /// True for a policy by age ([`retention`](Self::retention)).
+    pub(crate) fn by_age(&self) -> bool {
+        matches!(self.rule, Rule::Retention)
+    }
+
+    /// The retention set on this policy with [`older_than`](Policy::older_than), if any.
+    pub(crate) fn own_retention(&self) -> Option<Duration> {
+        self.older_than
+    }
+
+    /// The archive table this policy copies rows into, as given (unqualified names are in the
+    /// entity's schema).
+    pub(crate) fn archive_table(&self) -> Option<&str> {
+        self.archive.as_deref()
+    }
+
     /// The tables `E` holds a foreign key to (its `belongs_to` relations): a prune removes
     /// `E`'s rows before theirs.
     fn parents() -> Vec<String> {
