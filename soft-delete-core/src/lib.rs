@@ -178,7 +178,7 @@
 //!
 //! | floor | modules | what lives there |
 //! |---|---|---|
-//! | face | [`manager`], [`service`], [`ext`], [`delete`] (SeaORM's deletes, soft), [`scope`], [`prune`], `cli` (the operator's command, feature `cli`), [`migration`], [`archive`], [`operation_log`] | what users call; thin, no SQL of their own beyond reading |
+//! | face | [`manager`], [`service`], [`ext`], [`delete`] (SeaORM's deletes, soft), [`scope`], [`prune`], `cli` (the operator's command, feature `cli`), [`migration`], [`outside`] (views, row security and a guard for other clients), [`archive`], [`operation_log`] | what users call; thin, no SQL of their own beyond reading |
 //! | drivers | [`bulk`] (engine, ids, keyset walk, one record, inserts, sessions), [`throttle`] | the sources that feed the step, and the engine that runs batches: transactions, retries, timeouts, lost `COMMIT`s, pacing |
 //! | step | `step` (own statements, [`cascade`] statements, [`hooks`] calls, the log row, [`events`] announced) | one batch of one operation, in one transaction |
 //! | model | [`entity`], [`marker`], [`registry`] (the entities with a default scope, for relations), [`config`], [`cascade`] and [`hooks`] descriptions, [`events`] types, `change`, `columns` | what an entity and a change are |
@@ -221,6 +221,7 @@ pub mod marker;
 pub mod migration;
 pub mod operation;
 pub mod operation_log;
+pub mod outside;
 pub mod prune;
 pub mod registry;
 pub mod report;

@@ -208,17 +208,20 @@ impl<E: SoftDelete> Policy<E> {
     }
 
     /// True for a policy by age ([`retention`](Self::retention)).
+    #[cfg(feature = "cli")]
     pub(crate) fn by_age(&self) -> bool {
         matches!(self.rule, Rule::Retention)
     }
 
     /// The retention set on this policy with [`older_than`](Policy::older_than), if any.
+    #[cfg(feature = "cli")]
     pub(crate) fn own_retention(&self) -> Option<Duration> {
         self.older_than
     }
 
     /// The archive table this policy copies rows into, as given (unqualified names are in the
     /// entity's schema).
+    #[cfg(feature = "cli")]
     pub(crate) fn archive_table(&self) -> Option<&str> {
         self.archive.as_deref()
     }

@@ -25,6 +25,7 @@ mod one_record;
 mod operation_ids;
 mod operation_log;
 mod operator_command;
+mod outside;
 mod pacing;
 mod prune;
 mod query_plans;

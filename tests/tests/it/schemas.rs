@@ -534,3 +534,45 @@ async fn the_log_undo_stats_and_explain_name_the_schemas_table() {
     );
     assert_eq!(decoys(&ctx).await, before);
 }
+
+#[tokio::test]
+async fn live_views_are_made_in_the_entitys_schema_from_its_own_rows() {
+    use sea_orm_migration::{MigrationTrait, SchemaManager};
+    use soft_delete_core::outside::CreateLiveView;
+    let ctx = test_context!().await;
+    let _schema = world(&ctx).await;
+    seed(&ctx).await;
+    let schema = SchemaManager::new(&ctx.db);
+    CreateLiveView::<tenant::order::Entity>::new()
+        .with_deleted_view()
+        .up(&schema)
+        .await
+        .expect("the tenant's views");
+    CreateLiveView::<decoy::order::Entity>::new()
+        .up(&schema)
+        .await
+        .expect("the default schema's view");
+    SoftDeleteManager::new(&ctx.db)
+        .bulk_soft_delete::<tenant::order::Entity, _>([1i64, 3])
+        .await
+        .unwrap();
+    let ids = |view: &'static str| {
+        let ctx = &ctx;
+        async move {
+            ctx.db
+                .query_all_raw(sea_orm::Statement::from_string(
+                    ctx.backend,
+                    format!("SELECT id FROM {view} ORDER BY id"),
+                ))
+                .await
+                .unwrap_or_else(|e| panic!("{view}: {e}"))
+                .iter()
+                .map(|row| row.try_get_by_index::<i64>(0).unwrap())
+                .collect::<Vec<i64>>()
+        }
+    };
+    assert_eq!(ids("sd_tenant.orders_live").await, [2, 4, 5, 6]);
+    assert_eq!(ids("sd_tenant.orders_deleted").await, [1, 3]);
+    // The same-named table of the default schema: its own rows, all live.
+    assert_eq!(ids("orders_live").await, [1, 2, 3, 4, 5, 6]);
+}

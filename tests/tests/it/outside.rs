@@ -1,0 +1,400 @@
+//! Outside the ORM (`soft_delete_core::outside`): what another client sees, reading the live
+//! view, after the library's own operations, for every marker.
+
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryOrder, Set, Statement};
+use sea_orm_migration::{MigrationTrait, SchemaManager};
+use soft_delete_core::outside::{self, CreateLiveView};
+use soft_delete_core::prelude::*;
+use soft_delete_tests::entities::marked::{
+    enabled, enabled_at, epoch_ms, epoch_s, flagged, folder, paired,
+};
+use soft_delete_tests::{TestContext, test_context};
+
+/// The ids a plain SQL client reads from `view`, in order.
+async fn ids_in(ctx: &TestContext, view: &str) -> Vec<i64> {
+    let rows = ctx
+        .db
+        .query_all_raw(Statement::from_string(
+            ctx.backend,
+            format!("SELECT id FROM {view} ORDER BY id"),
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("read {view}: {e}"));
+    rows.iter()
+        .map(|row| row.try_get_by_index::<i64>(0).unwrap())
+        .collect()
+}
+
+/// Every live view is exactly the library's live rows, and the deleted view its deleted ones,
+/// after soft deletes one at a time, in batches and by condition, restores, and a cascade.
+macro_rules! views_follow_the_marker {
+    ($test:ident, $module:ident) => {
+        #[tokio::test]
+        async fn $test() {
+            use $module as m;
+            let ctx = test_context!().await;
+            ctx.create_table::<folder::Entity>().await;
+            ctx.create_table::<m::Entity>().await;
+            let schema = SchemaManager::new(&ctx.db);
+            let views = CreateLiveView::<m::Entity>::new().with_deleted_view();
+            // Idempotent: twice.
+            views.up(&schema).await.expect("create the views");
+            views.up(&schema).await.expect("create the views again");
+            let [live, deleted] = [
+                outside::live_view_name::<m::Entity>(),
+                outside::deleted_view_name::<m::Entity>(),
+            ];
+            let manager = SoftDeleteManager::new(&ctx.db);
+            manager
+                .bulk_create::<m::Entity, _>((1..=20).map(|id| m::ActiveModel {
+                    id: Set(id),
+                    email: Set(format!("u{id}@example.com")),
+                    folder_id: Set(None),
+                    ..Default::default()
+                }))
+                .await
+                .unwrap();
+            assert_eq!(ids_in(&ctx, &live).await, (1..=20).collect::<Vec<_>>());
+            assert!(ids_in(&ctx, &deleted).await.is_empty());
+
+            m::Entity::soft_delete_by_id(&ctx.db, 1i64).await.unwrap();
+            manager
+                .bulk_soft_delete::<m::Entity, _>(2..=8i64)
+                .batch_size(3)
+                .await
+                .unwrap();
+            manager
+                .bulk_soft_delete_where::<m::Entity>(m::Column::Id.gte(19))
+                .await
+                .unwrap();
+            manager
+                .bulk_restore::<m::Entity, _>([2i64, 3])
+                .await
+                .unwrap();
+            let library = |rows: Vec<m::Model>| rows.iter().map(|r| r.id).collect::<Vec<_>>();
+            let active = m::Entity::find_active()
+                .order_by_asc(m::Column::Id)
+                .all(&ctx.db)
+                .await
+                .unwrap();
+            let gone = m::Entity::find_deleted()
+                .order_by_asc(m::Column::Id)
+                .all(&ctx.db)
+                .await
+                .unwrap();
+            assert_eq!(library(gone.clone()), [1, 4, 5, 6, 7, 8, 19, 20]);
+            assert_eq!(ids_in(&ctx, &live).await, library(active));
+            assert_eq!(ids_in(&ctx, &deleted).await, library(gone));
+
+            views.down(&schema).await.expect("drop the views");
+            views.down(&schema).await.expect("drop the views again");
+            let read = ctx
+                .db
+                .query_all_raw(Statement::from_string(
+                    ctx.backend,
+                    format!("SELECT id FROM {live}"),
+                ))
+                .await;
+            assert!(read.is_err(), "the view is gone");
+        }
+    };
+}
+
+views_follow_the_marker!(views_of_a_flag, flagged);
+views_follow_the_marker!(views_of_a_flag_with_its_time, paired);
+views_follow_the_marker!(views_of_a_reversed_flag, enabled);
+views_follow_the_marker!(views_of_a_reversed_flag_with_its_time, enabled_at);
+views_follow_the_marker!(views_of_an_epoch_in_seconds, epoch_s);
+views_follow_the_marker!(views_of_an_epoch_in_milliseconds, epoch_ms);
+
+#[tokio::test]
+async fn the_live_view_follows_a_cascade() {
+    let ctx = test_context!().await;
+    ctx.create_table::<folder::Entity>().await;
+    ctx.create_table::<epoch_ms::Entity>().await;
+    let schema = SchemaManager::new(&ctx.db);
+    CreateLiveView::<epoch_ms::Entity>::new()
+        .up(&schema)
+        .await
+        .unwrap();
+    let manager = SoftDeleteManager::new(&ctx.db);
+    manager
+        .bulk_create::<folder::Entity, _>((1..=2).map(|id| folder::ActiveModel {
+            id: Set(id),
+            name: Set(format!("folder {id}")),
+            ..Default::default()
+        }))
+        .await
+        .unwrap();
+    manager
+        .bulk_create::<epoch_ms::Entity, _>((1..=6).map(|id| epoch_ms::ActiveModel {
+            id: Set(id),
+            email: Set(format!("u{id}@example.com")),
+            folder_id: Set(Some(1 + (id - 1) / 3)),
+            ..Default::default()
+        }))
+        .await
+        .unwrap();
+    let report = manager
+        .bulk_soft_delete::<folder::Entity, _>([1i64])
+        .await
+        .unwrap();
+    assert_eq!(report.cascaded, 3);
+    assert_eq!(ids_in(&ctx, "epoch_ms_users_live").await, [4, 5, 6]);
+    manager
+        .bulk_restore::<folder::Entity, _>([1i64])
+        .await
+        .unwrap();
+    assert_eq!(
+        ids_in(&ctx, "epoch_ms_users_live").await,
+        [1, 2, 3, 4, 5, 6]
+    );
+}
+
+#[tokio::test]
+async fn the_live_view_of_a_timestamp_is_updatable_where_the_backend_allows() {
+    use soft_delete_tests::entities::user;
+    let ctx = test_context!().await;
+    soft_delete_tests::fixtures::seed_users(&ctx, 6).await;
+    let schema = SchemaManager::new(&ctx.db);
+    for views in [
+        CreateLiveView::<user::Entity>::new(),
+        CreateLiveView::<user::Entity>::named("people").with_deleted_view(),
+    ] {
+        views.up(&schema).await.unwrap();
+    }
+    SoftDeleteManager::new(&ctx.db)
+        .bulk_soft_delete::<user::Entity, _>([1i64, 2])
+        .await
+        .unwrap();
+    assert_eq!(ids_in(&ctx, "users_live").await, [3, 4, 5, 6]);
+    assert_eq!(ids_in(&ctx, "people").await, [3, 4, 5, 6]);
+    assert_eq!(ids_in(&ctx, "users_deleted").await, [1, 2]);
+
+    // An update through the view reaches live rows only; SQLite's views are read-only.
+    let update = |id: i64| {
+        Statement::from_string(
+            ctx.backend,
+            format!("UPDATE users_live SET name = 'renamed' WHERE id = {id}"),
+        )
+    };
+    match ctx.backend {
+        DbBackend::Sqlite => {
+            let refused = ctx.db.execute_raw(update(3)).await.expect_err("read-only");
+            assert!(refused.to_string().contains("view"), "{refused}");
+        }
+        _ => {
+            assert_eq!(
+                ctx.db.execute_raw(update(1)).await.unwrap().rows_affected(),
+                0
+            );
+            assert_eq!(
+                ctx.db.execute_raw(update(3)).await.unwrap().rows_affected(),
+                1
+            );
+            let renamed = user::Entity::find_by_id(3i64)
+                .one(&ctx.db)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(renamed.name, "renamed");
+        }
+    }
+}
+
+/// `url` logging in as `role` with `password`.
+fn url_as(url: &str, role: &str, password: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let at = rest.rfind('@').unwrap();
+    format!("{scheme}://{role}:{password}@{}", &rest[at + 1..])
+}
+
+#[tokio::test]
+async fn row_security_shows_other_roles_live_rows_only() {
+    use sea_orm::{Database, PaginatorTrait};
+    use soft_delete_core::archive::create_archive_table;
+    use soft_delete_core::operation_log::{self, DEFAULT_TABLE};
+    use soft_delete_core::outside::EnableLiveRowSecurity;
+    use soft_delete_tests::entities::user;
+    let ctx = test_context!().await;
+    soft_delete_tests::fixtures::seed_users(&ctx, 10).await;
+    let schema = SchemaManager::new(&ctx.db);
+    let security = EnableLiveRowSecurity::<user::Entity>::for_roles([format!(
+        "sd_app_{}",
+        std::process::id()
+    )]);
+    if ctx.backend != DbBackend::Postgres {
+        let refused = security
+            .up(&schema)
+            .await
+            .expect_err("no row security here");
+        assert!(
+            refused
+                .to_string()
+                .contains("row-level security is PostgreSQL's"),
+            "{refused}"
+        );
+        return;
+    }
+    // The application's role (neither the owner nor a superuser) and a reader's.
+    let (app, reader) = (
+        format!("sd_app_{}", std::process::id()),
+        format!("sd_reader_{}", std::process::id()),
+    );
+    for role in [&app, &reader] {
+        let _ = ctx
+            .db
+            .execute_unprepared(&format!(r#"DROP OWNED BY "{role}""#))
+            .await;
+        let _ = ctx
+            .db
+            .execute_unprepared(&format!(r#"DROP ROLE IF EXISTS "{role}""#))
+            .await;
+        ctx.exec(&format!(
+            r#"CREATE ROLE "{role}" LOGIN PASSWORD 'pw-{role}'"#
+        ))
+        .await;
+        ctx.exec(&format!(
+            r#"GRANT CONNECT ON DATABASE "{}" TO "{role}""#,
+            ctx.name
+        ))
+        .await;
+        ctx.exec(&format!(r#"GRANT USAGE ON SCHEMA public TO "{role}""#))
+            .await;
+    }
+    for statement in [
+        create_archive_table::<user::Entity>(ctx.backend, "users_archive"),
+        operation_log::create_table(ctx.backend, DEFAULT_TABLE),
+    ] {
+        ctx.db.execute(&statement).await.unwrap();
+    }
+    ctx.exec(&format!(
+        r#"GRANT SELECT, INSERT, UPDATE, DELETE ON users, users_archive, {DEFAULT_TABLE} TO "{app}""#
+    ))
+    .await;
+    ctx.exec(&format!(
+        r#"GRANT SELECT, UPDATE, DELETE ON users TO "{reader}""#
+    ))
+    .await;
+    security.up(&schema).await.expect("turn row security on");
+    security.up(&schema).await.expect("idempotent");
+
+    let app_db = Database::connect(url_as(&ctx.url, &app, &format!("pw-{app}")))
+        .await
+        .expect("connect as the application");
+    let reader_db = Database::connect(url_as(&ctx.url, &reader, &format!("pw-{reader}")))
+        .await
+        .expect("connect as the reader");
+    let seen = |db: &'static str| {
+        let db = if db == "app" { &app_db } else { &reader_db };
+        async move {
+            db.query_all_raw(Statement::from_string(
+                DbBackend::Postgres,
+                "SELECT id FROM users ORDER BY id",
+            ))
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.try_get_by_index::<i64>(0).unwrap())
+            .collect::<Vec<i64>>()
+        }
+    };
+
+    // The application soft-deletes, reads every scope, restores, purges with archive, and logs.
+    let config = SoftDeleteConfig {
+        operation_log: Some(DEFAULT_TABLE.to_owned()),
+        ..SoftDeleteConfig::default()
+    };
+    let manager = SoftDeleteManager::with_config(&app_db, config);
+    let report = manager
+        .bulk_soft_delete::<user::Entity, _>(1..=4i64)
+        .batch_size(3)
+        .await
+        .unwrap();
+    assert_eq!(report.affected, 4);
+    assert_eq!(seen("reader").await, [5, 6, 7, 8, 9, 10]);
+    assert_eq!(seen("app").await, (1..=10).collect::<Vec<_>>());
+    assert_eq!(
+        user::Entity::find_with_deleted()
+            .count(&app_db)
+            .await
+            .unwrap(),
+        10
+    );
+    assert_eq!(
+        user::Entity::find_deleted().count(&app_db).await.unwrap(),
+        4
+    );
+    assert_eq!(
+        user::Entity::find_active().count(&reader_db).await.unwrap(),
+        6
+    );
+    assert_eq!(
+        user::Entity::find_deleted()
+            .count(&reader_db)
+            .await
+            .unwrap(),
+        0
+    );
+    manager
+        .bulk_restore::<user::Entity, _>([1i64])
+        .await
+        .unwrap();
+    assert_eq!(seen("reader").await, [1, 5, 6, 7, 8, 9, 10]);
+    let purged = manager
+        .purge_where::<user::Entity>(user::Column::Id.eq(2))
+        .archive()
+        .await
+        .unwrap();
+    assert_eq!((purged.affected, purged.archived), (1, 1));
+    let logged = manager.operations().await.unwrap();
+    assert_eq!(logged.len(), 3);
+
+    // The reader changes live rows, but cannot soft-delete one: PostgreSQL checks that an
+    // UPDATE's new row stays visible under the SELECT policy when the UPDATE reads the table (any
+    // WHERE does). Nor can it restore or remove a deleted row, which it does not see.
+    let raw = |sql: &str| Statement::from_string(DbBackend::Postgres, sql.to_owned());
+    let renamed = reader_db
+        .execute_raw(raw("UPDATE users SET name = 'renamed' WHERE id = 5"))
+        .await
+        .expect("another role updates a live row");
+    assert_eq!(renamed.rows_affected(), 1);
+    let refused = reader_db
+        .execute_raw(raw("UPDATE users SET deleted_at = now() WHERE id = 5"))
+        .await
+        .expect_err("a soft delete by another role");
+    assert!(
+        refused
+            .to_string()
+            .contains("new row violates row-level security policy"),
+        "{refused}"
+    );
+    assert_eq!(seen("reader").await, [1, 5, 6, 7, 8, 9, 10]);
+    for sql in [
+        "UPDATE users SET deleted_at = NULL WHERE id = 3",
+        "DELETE FROM users WHERE id = 3",
+    ] {
+        assert_eq!(
+            reader_db
+                .execute_raw(raw(sql))
+                .await
+                .unwrap()
+                .rows_affected(),
+            0,
+            "{sql}"
+        );
+    }
+    assert_eq!(
+        user::Entity::find_deleted().count(&app_db).await.unwrap(),
+        2
+    );
+
+    // Off again: the reader sees every row.
+    security.down(&schema).await.expect("turn row security off");
+    assert_eq!(seen("reader").await.len(), 9);
+    drop((app_db, reader_db));
+    for role in [&app, &reader] {
+        ctx.exec(&format!(r#"DROP OWNED BY "{role}""#)).await;
+        ctx.exec(&format!(r#"DROP ROLE "{role}""#)).await;
+    }
+}
