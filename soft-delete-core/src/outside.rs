@@ -27,6 +27,23 @@
 //!   owner, superusers and `BYPASSRLS` roles are not subject to row security (PostgreSQL's
 //!   rule); SQLite and MySQL/MariaDB have no such thing, and the migration refuses to run
 //!   there.
+//!
+//! * **A guard against the raw `DELETE`** ([`guard_hard_delete`], the `GuardHardDelete`
+//!   migration): a trigger that refuses a `DELETE` on the table unless it comes from the
+//!   library's own purge, archive or force delete, which mark their transaction (PostgreSQL
+//!   `set_config('soft_delete.hard_delete', 'on', true)` in the query every batch already
+//!   sends; MySQL/MariaDB the session variable `@soft_delete_hard_delete`, set in that query
+//!   and cleared before the batch's `COMMIT` or `ROLLBACK`; SQLite a row in the table
+//!   `soft_delete_hard_delete` that the batch inserts and deletes inside its own transaction).
+//!   The error says to soft-delete, or to purge with the library. It guards against mistakes,
+//!   not against a client that sets the mark itself: use privileges (and row security) for
+//!   that.
+//!
+//! | backend | the trigger | its cost to the library's own purge |
+//! |---|---|---|
+//! | PostgreSQL | `BEFORE DELETE OR TRUNCATE … FOR EACH STATEMENT`: once per statement, `TRUNCATE` refused too | none measurable (no extra round trip; one check per statement) |
+//! | MySQL/MariaDB | `BEFORE DELETE … FOR EACH ROW` (MySQL has no statement triggers; `TRUNCATE` fires none) | a check per row and one `SET` per batch |
+//! | SQLite | `BEFORE DELETE … FOR EACH ROW` on a table of the main database (SQLite triggers cannot see another database's tables) | a check per row: measured at about half the speed of an unguarded purge |
 
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{DbBackend, EntityTrait, Iterable, Statement};
@@ -226,8 +243,130 @@ fn drop_policies(table: &str) -> Vec<String> {
         .collect()
 }
 
+/// What the guard's error says.
+pub const GUARD_MESSAGE: &str =
+    "DELETE refused by the soft-delete guard: soft-delete the rows, or remove them with its purge";
+
+/// The name of `E`'s guard trigger (and, on PostgreSQL, its function): `<table>_guard_hard_delete`.
+pub fn guard_name<E: EntityTrait>() -> String {
+    format!("{}_guard_hard_delete", Table::of::<E>().name())
+}
+
+/// The statements that install `E`'s guard against a raw `DELETE` on `backend`, dropping any
+/// earlier one first (idempotent). See the [module documentation](self).
+///
+/// # Errors
+///
+/// On SQLite, for a table in an attached database: SQLite's triggers cannot see the main
+/// database's table the library marks its hard deletes in.
+///
+/// # Examples
+///
+/// ```
+/// # mod user {
+/// #     use sea_orm::entity::prelude::*;
+/// #     #[soft_delete_core::soft_delete]
+/// #     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+/// #     #[sea_orm(table_name = "users")]
+/// #     pub struct Model {
+/// #         #[sea_orm(primary_key)]
+/// #         pub id: i64,
+/// #     }
+/// #     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+/// #     pub enum Relation {}
+/// #     impl ActiveModelBehavior for ActiveModel {}
+/// # }
+/// use sea_orm::DbBackend;
+/// use soft_delete_core::outside::guard_hard_delete;
+///
+/// let sql = guard_hard_delete::<user::Entity>(DbBackend::Postgres).unwrap();
+/// assert!(sql.last().unwrap().to_string().starts_with(
+///     r#"CREATE TRIGGER "users_guard_hard_delete" BEFORE DELETE OR TRUNCATE ON "users" FOR EACH STATEMENT"#
+/// ));
+/// ```
+pub fn guard_hard_delete<E: SoftDelete>(backend: DbBackend) -> Result<Vec<Statement>, String> {
+    let table = Table::of::<E>();
+    let on = table.sql(backend);
+    let name = guard_name::<E>();
+    let trigger = table.sibling(&name).sql(backend);
+    let mark = crate::bulk::HARD_DELETE;
+    let message = GUARD_MESSAGE.replace('\'', "''");
+    let sql = match backend {
+        DbBackend::Postgres => vec![
+            format!(
+                "CREATE OR REPLACE FUNCTION {trigger}() RETURNS trigger LANGUAGE plpgsql AS $guard$ \
+                 BEGIN \
+                 IF current_setting('soft_delete.hard_delete', true) IS DISTINCT FROM 'on' THEN \
+                 RAISE EXCEPTION '{message} (% on %)', TG_OP, TG_TABLE_NAME; \
+                 END IF; \
+                 RETURN NULL; \
+                 END $guard$"
+            ),
+            format!("DROP TRIGGER IF EXISTS {} ON {on}", quote(backend, &name)),
+            format!(
+                "CREATE TRIGGER {} BEFORE DELETE OR TRUNCATE ON {on} FOR EACH STATEMENT \
+                 EXECUTE FUNCTION {trigger}()",
+                quote(backend, &name)
+            ),
+        ],
+        DbBackend::MySql => vec![
+            format!("DROP TRIGGER IF EXISTS {trigger}"),
+            format!(
+                "CREATE TRIGGER {trigger} BEFORE DELETE ON {on} FOR EACH ROW \
+                 BEGIN IF @{mark} IS NULL THEN \
+                 SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = '{message}'; \
+                 END IF; END"
+            ),
+        ],
+        _ => {
+            if table.schema().is_some() {
+                return Err(format!(
+                    "SQLite: the guard covers tables of the main database, and {table} is in an \
+                     attached one (its triggers cannot see the main database's {mark})"
+                ));
+            }
+            vec![
+                format!("CREATE TABLE IF NOT EXISTS main.{mark} (mark INTEGER)"),
+                format!("DROP TRIGGER IF EXISTS main.{}", quote(backend, &name)),
+                format!(
+                    "CREATE TRIGGER main.{} BEFORE DELETE ON {on} \
+                     WHEN NOT EXISTS (SELECT 1 FROM {mark}) \
+                     BEGIN SELECT RAISE(ABORT, '{message}'); END",
+                    quote(backend, &name)
+                ),
+            ]
+        }
+    };
+    Ok(sql
+        .into_iter()
+        .map(|sql| Statement::from_string(backend, sql))
+        .collect())
+}
+
+/// The statements that remove `E`'s guard (its trigger, and on PostgreSQL its function). SQLite's
+/// `soft_delete_hard_delete` table stays: other tables' guards may read it, and it is empty.
+pub fn unguard_hard_delete<E: SoftDelete>(backend: DbBackend) -> Vec<Statement> {
+    let table = Table::of::<E>();
+    let name = guard_name::<E>();
+    let trigger = table.sibling(&name).sql(backend);
+    let sql = match backend {
+        DbBackend::Postgres => vec![
+            format!(
+                "DROP TRIGGER IF EXISTS {} ON {}",
+                quote(backend, &name),
+                table.sql(backend)
+            ),
+            format!("DROP FUNCTION IF EXISTS {trigger}()"),
+        ],
+        _ => vec![format!("DROP TRIGGER IF EXISTS {trigger}")],
+    };
+    sql.into_iter()
+        .map(|sql| Statement::from_string(backend, sql))
+        .collect()
+}
+
 #[cfg(feature = "migration")]
-pub use migrations::{CreateLiveView, EnableLiveRowSecurity};
+pub use migrations::{CreateLiveView, EnableLiveRowSecurity, GuardHardDelete};
 
 #[cfg(feature = "migration")]
 mod migrations {
@@ -450,6 +589,88 @@ mod migrations {
         async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
             postgres_only(manager)?;
             for statement in super::disable_live_row_security::<E>() {
+                manager.get_connection().execute_raw(statement).await?;
+            }
+            Ok(())
+        }
+    }
+
+    /// A sea-orm-migration migration that installs `E`'s guard against a raw `DELETE`
+    /// ([`guard_hard_delete`](super::guard_hard_delete)); `down` removes it. Idempotent.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # mod user {
+    /// #     use sea_orm::entity::prelude::*;
+    /// #     #[soft_delete_core::soft_delete]
+    /// #     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    /// #     #[sea_orm(table_name = "users")]
+    /// #     pub struct Model {
+    /// #         #[sea_orm(primary_key)]
+    /// #         pub id: i64,
+    /// #     }
+    /// #     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    /// #     pub enum Relation {}
+    /// #     impl ActiveModelBehavior for ActiveModel {}
+    /// # }
+    /// use sea_orm_migration::MigrationName;
+    /// use soft_delete_core::outside::GuardHardDelete;
+    ///
+    /// assert_eq!(
+    ///     GuardHardDelete::<user::Entity>::new().name(),
+    ///     "m_soft_delete_users_guard_hard_delete"
+    /// );
+    /// ```
+    pub struct GuardHardDelete<E> {
+        name: String,
+        _entity: PhantomData<fn() -> E>,
+    }
+
+    impl<E> std::fmt::Debug for GuardHardDelete<E> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("GuardHardDelete")
+                .field("name", &self.name)
+                .finish()
+        }
+    }
+
+    impl<E: SoftDelete> GuardHardDelete<E> {
+        /// The guard of `E`'s table.
+        pub fn new() -> Self {
+            GuardHardDelete {
+                name: format!("m_soft_delete_{}", super::guard_name::<E>()),
+                _entity: PhantomData,
+            }
+        }
+    }
+
+    impl<E: SoftDelete> Default for GuardHardDelete<E> {
+        fn default() -> Self {
+            Self::new()
+        }
+    }
+
+    impl<E> MigrationName for GuardHardDelete<E> {
+        fn name(&self) -> &str {
+            &self.name
+        }
+    }
+
+    #[allow(elided_lifetimes_in_paths)]
+    #[async_trait::async_trait]
+    impl<E: SoftDelete> MigrationTrait for GuardHardDelete<E> {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            let statements = super::guard_hard_delete::<E>(manager.get_database_backend())
+                .map_err(DbErr::Migration)?;
+            for statement in statements {
+                manager.get_connection().execute_raw(statement).await?;
+            }
+            Ok(())
+        }
+
+        async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            for statement in super::unguard_hard_delete::<E>(manager.get_database_backend()) {
                 manager.get_connection().execute_raw(statement).await?;
             }
             Ok(())

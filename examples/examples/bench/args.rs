@@ -158,6 +158,11 @@ pub enum Op {
     /// Purge every row (all soft-deleted a year ago), copying each batch into `users_archive`
     /// first.
     ArchivePurge,
+    /// `purge` with the guard against a raw `DELETE` on the table (`GuardHardDelete`); the raw
+    /// side is the unguarded purge's.
+    GuardedPurge,
+    /// `archive_purge` with the guard on the table; the raw side is the unguarded one's.
+    GuardedArchivePurge,
 }
 
 impl Op {
@@ -177,6 +182,8 @@ impl Op {
             Op::ActiveSoftDelete => "active_soft_delete",
             Op::EpochSoftDelete => "epoch_soft_delete",
             Op::ArchivePurge => "archive_purge",
+            Op::GuardedPurge => "guarded_purge",
+            Op::GuardedArchivePurge => "guarded_archive_purge",
         }
     }
 
@@ -184,6 +191,8 @@ impl Op {
     pub fn raw_equivalent(self) -> Op {
         match self {
             Op::HookedSoftDelete => Op::BulkSoftDelete,
+            Op::GuardedPurge => Op::Purge,
+            Op::GuardedArchivePurge => Op::ArchivePurge,
             op => op,
         }
     }

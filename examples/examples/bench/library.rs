@@ -37,6 +37,20 @@ pub async fn run(
             return crate::markers::library(db, kind, rows, batch).await;
         }
         Op::ArchivePurge => return crate::archive::library(db, batch).await,
+        Op::GuardedArchivePurge => {
+            guard(db).await?;
+            return crate::archive::library(db, batch).await;
+        }
+        Op::GuardedPurge => {
+            guard(db).await?;
+            let started = Instant::now();
+            let purged = manager
+                .hard_delete_before::<user::Entity>(Utc::now())
+                .batch_size(batch)
+                .await?
+                .affected;
+            return Ok(Sample::new(purged, started.elapsed()));
+        }
         Op::BulkSoftDelete => {
             manager
                 .bulk_soft_delete::<user::Entity, _>(1..=rows)
@@ -103,6 +117,18 @@ pub async fn run(
     Ok(Sample::new(done, started.elapsed()))
 }
 
+/// Installs the guard against a raw `DELETE` on `users` (not timed; the table is made afresh,
+/// without it, before every run).
+async fn guard(db: &DatabaseConnection) -> Result<(), BoxError> {
+    use sea_orm::ConnectionTrait;
+    let statements =
+        soft_delete_core::outside::guard_hard_delete::<user::Entity>(db.get_database_backend())?;
+    for statement in statements {
+        db.execute_raw(statement).await?;
+    }
+    Ok(())
+}
+
 /// The same work one row at a time through SeaORM.
 pub async fn row_by_row(db: &DatabaseConnection, op: Op, rows: i64) -> Result<Sample, BoxError> {
     let started = Instant::now();
@@ -115,7 +141,7 @@ pub async fn row_by_row(db: &DatabaseConnection, op: Op, rows: i64) -> Result<Sa
             return crate::markers::row_by_row(db, kind, rows).await;
         }
         // One row per transaction: its copy and its delete.
-        Op::ArchivePurge => return crate::archive::raw(db, 1).await,
+        Op::ArchivePurge | Op::GuardedArchivePurge => return crate::archive::raw(db, 1).await,
         Op::BulkSoftDelete => {
             for id in 1..=rows {
                 done += user::Entity::soft_delete_by_id(db, id)
@@ -135,7 +161,7 @@ pub async fn row_by_row(db: &DatabaseConnection, op: Op, rows: i64) -> Result<Sa
                 done += user::Entity::restore_by_id(db, id).await?;
             }
         }
-        Op::Purge => {
+        Op::Purge | Op::GuardedPurge => {
             for id in 1..=rows {
                 done += user::Entity::force_delete_by_id(db, id).await?;
             }

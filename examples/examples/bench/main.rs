@@ -152,7 +152,9 @@ async fn prepare(
         Op::BulkSoftDelete | Op::HookedSoftDelete | Op::Stats => {
             table::fresh(db, target, rows, false).await
         }
-        Op::BulkRestore | Op::Purge => table::fresh(db, target, rows, true).await,
+        Op::BulkRestore | Op::Purge | Op::GuardedPurge => {
+            table::fresh(db, target, rows, true).await
+        }
         Op::BulkCreate | Op::BulkInsert => table::fresh(db, target, 0, false).await,
         Op::CascadeSoftDelete => cascade::fresh(db, target, rows, false).await,
         Op::CascadePurge => cascade::fresh(db, target, rows, true).await,
@@ -160,6 +162,6 @@ async fn prepare(
             let kind = markers::Kind::of(op).ok_or("a marker operation")?;
             markers::fresh(db, target, kind, rows).await
         }
-        Op::ArchivePurge => archive::fresh(db, target, rows).await,
+        Op::ArchivePurge | Op::GuardedArchivePurge => archive::fresh(db, target, rows).await,
     }
 }

@@ -73,8 +73,8 @@ pub fn library_shape(backend: DbBackend, op: Op) -> Shape {
             Op::FlagSoftDelete | Op::PairedSoftDelete | Op::ActiveSoftDelete | Op::EpochSoftDelete,
             _,
         ) => Shape::InListGuarded,
-        (Op::Purge, _) => Shape::KeysetCoalesce,
-        (Op::ArchivePurge, _) => Shape::Archive,
+        (Op::Purge | Op::GuardedPurge, _) => Shape::KeysetCoalesce,
+        (Op::ArchivePurge | Op::GuardedArchivePurge, _) => Shape::Archive,
         (Op::BulkCreate | Op::BulkInsert, _) => Shape::MultiRow,
         (Op::Stats, _) => Shape::Count,
         (Op::CascadeSoftDelete | Op::CascadePurge, _) => Shape::Cascade,
@@ -100,8 +100,8 @@ pub fn shapes(backend: DbBackend, op: Op) -> Vec<Shape> {
                 InListOneTransaction,
             ]
         }
-        (Op::Purge, _) => vec![KeysetCoalesce, KeysetPlain],
-        (Op::ArchivePurge, _) => vec![Archive],
+        (Op::Purge | Op::GuardedPurge, _) => vec![KeysetCoalesce, KeysetPlain],
+        (Op::ArchivePurge | Op::GuardedArchivePurge, _) => vec![Archive],
         (Op::BulkInsert, DbBackend::Sqlite) => vec![MultiRow, JsonEachInsert, Literal],
         (Op::BulkInsert, DbBackend::Postgres) => vec![MultiRow, Unnest, Copy],
         (Op::BulkInsert | Op::BulkCreate, _) => vec![MultiRow],
@@ -132,7 +132,7 @@ pub async fn run(
     if let Some(kind) = crate::markers::Kind::of(op) {
         return crate::markers::raw(db, kind, rows, batch).await;
     }
-    if op == Op::ArchivePurge {
+    if matches!(op, Op::ArchivePurge | Op::GuardedArchivePurge) {
         return crate::archive::raw(db, batch).await;
     }
     let op = op.raw_equivalent();

@@ -727,7 +727,8 @@ impl<'a> Engine<'a> {
                 Err(_elapsed) => return Err(Error::Timeout(limit)),
             },
         };
-        match Session::open(&txn, *flavor, limit).await {
+        let hard_delete = self.plan.kind == OperationKind::Purge;
+        match Session::open(&txn, *flavor, limit, hard_delete).await {
             Ok(session) => {
                 *flavor = Some(session.flavor());
                 Ok((txn, session))

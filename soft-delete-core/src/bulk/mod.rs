@@ -36,6 +36,7 @@ mod insert;
 mod keyset;
 pub mod one;
 mod session;
+pub(crate) use session::HARD_DELETE;
 mod transient;
 
 pub use control::{BatchSize, StopSignal};

@@ -61,7 +61,18 @@ pub(crate) struct Session {
     limit: Option<Duration>,
     /// SQLite: the connection's busy timeout before the batch.
     busy_before: Option<i64>,
+    /// The batch marked its transaction as the library's hard delete (see [`HARD_DELETE`]),
+    /// and must take the mark back before `COMMIT` or `ROLLBACK` (MySQL/MariaDB, SQLite).
+    marked: bool,
 }
+
+/// How a batch that removes rows (a purge, an archive, a force delete) tells a
+/// `GuardHardDelete` trigger that the `DELETE` is the library's own: PostgreSQL's
+/// transaction-local setting `soft_delete.hard_delete`, MySQL/MariaDB's session variable
+/// `@soft_delete_hard_delete` (cleared before the batch's `COMMIT` or `ROLLBACK`), SQLite's row
+/// in the table `soft_delete_hard_delete` (inserted and deleted inside the batch's
+/// transaction, so never committed; only where the guard made that table).
+pub(crate) const HARD_DELETE: &str = "soft_delete_hard_delete";
 
 impl Session {
     /// Starts the batch's session on `conn` (its transaction): sets the server-side limit and
@@ -71,6 +82,7 @@ impl Session {
         conn: &T,
         flavor: Option<Flavor>,
         limit: Option<Duration>,
+        hard_delete: bool,
     ) -> Result<Session, DbErr> {
         let millis = limit.map(|limit| limit.as_millis().max(1));
         let known = flavor.is_some();
@@ -80,16 +92,21 @@ impl Session {
             id: None,
             limit,
             busy_before: None,
+            marked: false,
         };
         match flavor {
             Flavor::Postgres => {
-                let sql = match millis {
+                let mut sql = match millis {
                     Some(ms) => format!(
                         "SELECT pg_backend_pid()::int8, set_config('statement_timeout', '{ms}', true), \
                          set_config('lock_timeout', '{ms}', true)"
                     ),
                     None => "SELECT pg_backend_pid()::int8".to_owned(),
                 };
+                // Transaction-local: gone with the batch's COMMIT or ROLLBACK.
+                if hard_delete {
+                    sql.push_str(", set_config('soft_delete.hard_delete', 'on', true)");
+                }
                 let row = conn
                     .query_one_raw(Statement::from_string(DbBackend::Postgres, sql))
                     .await?;
@@ -99,10 +116,15 @@ impl Session {
                 };
             }
             Flavor::MariaDb | Flavor::MySql => {
-                let sql = match known {
+                let mut sql = match known {
                     true => "SELECT CONNECTION_ID()",
                     false => "SELECT CONNECTION_ID(), VERSION()",
-                };
+                }
+                .to_owned();
+                if hard_delete {
+                    sql.push_str(&format!(", @{HARD_DELETE} := 1"));
+                    session.marked = true;
+                }
                 let row = conn
                     .query_one_raw(Statement::from_string(DbBackend::MySql, sql))
                     .await?;
@@ -114,6 +136,28 @@ impl Session {
                 }
             }
             Flavor::Sqlite => {
+                if hard_delete {
+                    let guarded = conn
+                        .query_one_raw(Statement::from_string(
+                            DbBackend::Sqlite,
+                            format!(
+                                "SELECT COUNT(*) FROM main.sqlite_master \
+                                 WHERE type = 'table' AND name = '{HARD_DELETE}'"
+                            ),
+                        ))
+                        .await?
+                        .map(|row| row.try_get_by_index::<i64>(0))
+                        .transpose()?
+                        .unwrap_or(0)
+                        > 0;
+                    if guarded {
+                        conn.execute_unprepared(&format!(
+                            "INSERT INTO main.{HARD_DELETE} (mark) VALUES (1)"
+                        ))
+                        .await?;
+                        session.marked = true;
+                    }
+                }
                 if let Some(ms) = millis {
                     let row = conn
                         .query_one_raw(Statement::from_string(
@@ -169,9 +213,16 @@ impl Session {
         statement
     }
 
-    /// Puts back what the session changed on the connection (SQLite's busy timeout), before
-    /// `COMMIT` or `ROLLBACK`.
+    /// Puts back what the session changed on the connection (SQLite's busy timeout, the mark of
+    /// a hard delete), before `COMMIT` or `ROLLBACK`.
     pub(crate) async fn close<T: ConnectionTrait>(&self, conn: &T) -> Result<(), DbErr> {
+        if self.marked {
+            let sql = match self.flavor {
+                Flavor::MariaDb | Flavor::MySql => format!("SET @{HARD_DELETE} = NULL"),
+                _ => format!("DELETE FROM main.{HARD_DELETE}"),
+            };
+            conn.execute_unprepared(&sql).await?;
+        }
         if let Some(before) = self.busy_before {
             conn.execute_unprepared(&format!("PRAGMA busy_timeout = {before}"))
                 .await?;

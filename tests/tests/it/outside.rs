@@ -398,3 +398,190 @@ async fn row_security_shows_other_roles_live_rows_only() {
         ctx.exec(&format!(r#"DROP ROLE "{role}""#)).await;
     }
 }
+
+/// A raw `DELETE` as another client sends it: refused by the guard, or how many rows it removed.
+async fn raw_delete<C: ConnectionTrait>(db: &C, sql: &str) -> Result<u64, String> {
+    db.execute_raw(Statement::from_string(
+        db.get_database_backend(),
+        sql.to_owned(),
+    ))
+    .await
+    .map(|done| done.rows_affected())
+    .map_err(|e| e.to_string())
+}
+
+#[tokio::test]
+async fn the_guard_refuses_a_raw_delete_and_lets_the_librarys_own_through() {
+    use sea_orm::{ConnectOptions, Database, PaginatorTrait};
+    use soft_delete_core::archive::create_archive_table;
+    use soft_delete_core::outside::{GUARD_MESSAGE, GuardHardDelete};
+    use soft_delete_tests::entities::user;
+    let ctx = test_context!().await;
+    soft_delete_tests::fixtures::seed_users(&ctx, 10).await;
+    ctx.db
+        .execute(&create_archive_table::<user::Entity>(
+            ctx.backend,
+            "users_archive",
+        ))
+        .await
+        .unwrap();
+    let schema = SchemaManager::new(&ctx.db);
+    let guard = GuardHardDelete::<user::Entity>::new();
+    guard.up(&schema).await.expect("install the guard");
+    guard.up(&schema).await.expect("idempotent");
+    // One connection for everything on a server: MySQL's mark lives on the session, so the
+    // raw statements below run on the very session the library's batches ran on.
+    let db = match ctx.backend {
+        DbBackend::Sqlite => ctx.db.clone(),
+        _ => {
+            let mut options = ConnectOptions::new(ctx.url.clone());
+            options.max_connections(1).sqlx_logging(false);
+            Database::connect(options).await.unwrap()
+        }
+    };
+    let users = || user::Entity::find_with_deleted().count(&db);
+    let manager = SoftDeleteManager::new(&db);
+    manager
+        .bulk_soft_delete::<user::Entity, _>(1..=8i64)
+        .await
+        .unwrap();
+
+    let refused = raw_delete(&db, "DELETE FROM users WHERE id = 1")
+        .await
+        .expect_err("a raw DELETE is refused");
+    assert!(refused.contains(GUARD_MESSAGE), "{refused}");
+    assert_eq!(users().await.unwrap(), 10);
+
+    // The library's purge, archive and force delete go through, counted exactly.
+    let purged = manager
+        .purge_where::<user::Entity>(user::Column::Id.lte(2))
+        .batch_size(1)
+        .await
+        .unwrap();
+    assert_eq!(purged.affected, 2);
+    assert!(purged.batches >= 2, "{purged:?}");
+    let archived = manager
+        .purge_where::<user::Entity>(user::Column::Id.between(3, 4))
+        .archive()
+        .await
+        .unwrap();
+    assert_eq!((archived.affected, archived.archived), (2, 2));
+    assert_eq!(
+        manager
+            .force_delete_by_id::<user::Entity, _>(9i64)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(users().await.unwrap(), 5);
+    // A purge that fails part-way takes its mark back too: a batch of a hook-free purge fails
+    // when its archive is gone.
+    ctx.exec("DROP TABLE users_archive").await;
+    manager
+        .purge_where::<user::Entity>(user::Column::Id.eq(5))
+        .archive()
+        .await
+        .expect_err("no archive");
+
+    // After all of it, on the same session, a raw DELETE is still refused; TRUNCATE too on
+    // PostgreSQL.
+    for sql in ["DELETE FROM users WHERE id = 6", "DELETE FROM users"] {
+        let refused = raw_delete(&db, sql).await.expect_err(sql);
+        assert!(refused.contains(GUARD_MESSAGE), "{sql}: {refused}");
+    }
+    if ctx.backend == DbBackend::Postgres {
+        let refused = raw_delete(&db, "TRUNCATE users")
+            .await
+            .expect_err("truncate");
+        assert!(refused.contains(GUARD_MESSAGE), "{refused}");
+    }
+    assert_eq!(users().await.unwrap(), 5);
+
+    // Removed, the table takes raw deletes again.
+    guard.down(&schema).await.expect("remove the guard");
+    assert_eq!(
+        raw_delete(&db, "DELETE FROM users WHERE id = 6").await,
+        Ok(1)
+    );
+}
+
+#[tokio::test]
+async fn a_guarded_purge_with_a_lost_commit_and_a_cascade_counts_exactly() {
+    use sea_orm::PaginatorTrait;
+    use soft_delete_core::outside::GuardHardDelete;
+    use soft_delete_tests::entities::user;
+    use soft_delete_tests::faulty::{FaultyDb, Injected};
+    let ctx = test_context!().await;
+    soft_delete_tests::fixtures::seed_users(&ctx, 100).await;
+    ctx.create_table::<folder::Entity>().await;
+    ctx.create_table::<epoch_ms::Entity>().await;
+    let schema = SchemaManager::new(&ctx.db);
+    GuardHardDelete::<user::Entity>::new()
+        .up(&schema)
+        .await
+        .unwrap();
+    GuardHardDelete::<folder::Entity>::new()
+        .up(&schema)
+        .await
+        .unwrap();
+    GuardHardDelete::<epoch_ms::Entity>::new()
+        .up(&schema)
+        .await
+        .unwrap();
+
+    // A lost COMMIT, applied or not, of a guarded purge: checked, retried, counted once.
+    let db = FaultyDb::new(ctx.db.clone());
+    let manager = SoftDeleteManager::new(&db);
+    manager
+        .bulk_soft_delete_where::<user::Entity>(user::Column::Id.lte(80))
+        .await
+        .unwrap();
+    let later = chrono::Utc::now() + chrono::Duration::seconds(1);
+    db.inject(0, Injected::CommitLost);
+    db.inject(3, Injected::ReplyLost);
+    let report = manager
+        .hard_delete_before::<user::Entity>(later)
+        .batch_size(20)
+        .await
+        .expect("a range still there is retried, a purged one is empty");
+    assert_eq!((report.affected, report.retries), (80, 1));
+    assert_eq!(user::Entity::find().count(&ctx.db).await.unwrap(), 20);
+
+    // A purge whose cascade removes the children of a guarded table.
+    let manager = SoftDeleteManager::new(&ctx.db);
+    manager
+        .bulk_create::<folder::Entity, _>((1..=2).map(|id| folder::ActiveModel {
+            id: Set(id),
+            name: Set(format!("folder {id}")),
+            ..Default::default()
+        }))
+        .await
+        .unwrap();
+    manager
+        .bulk_create::<epoch_ms::Entity, _>((1..=6).map(|id| epoch_ms::ActiveModel {
+            id: Set(id),
+            email: Set(format!("u{id}@example.com")),
+            folder_id: Set(Some(1 + (id - 1) / 3)),
+            ..Default::default()
+        }))
+        .await
+        .unwrap();
+    manager
+        .bulk_soft_delete::<folder::Entity, _>([1i64])
+        .await
+        .unwrap();
+    let purged = manager
+        .purge_where::<folder::Entity>(folder::Column::Id.eq(1))
+        .await
+        .unwrap();
+    assert_eq!((purged.affected, purged.cascaded), (1, 3));
+    assert_eq!(
+        epoch_ms::Entity::find_with_deleted()
+            .count(&ctx.db)
+            .await
+            .unwrap(),
+        3
+    );
+    let refused = raw_delete(&ctx.db, "DELETE FROM epoch_ms_users").await;
+    assert!(refused.is_err(), "{refused:?}");
+}
