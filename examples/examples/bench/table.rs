@@ -55,7 +55,7 @@ impl Target {
 /// Two connections (the library and the raw side share the pool); SQLite in WAL mode with
 /// `synchronous = NORMAL`.
 pub async fn connect(target: &Target) -> Result<DatabaseConnection, BoxError> {
-    let mut connect = sea_orm::ConnectOptions::new(target.url.clone());
+    let mut connect = sea_orm::ConnectOptions::new(bench_database(&target.url).await?);
     connect
         .sqlx_logging(false)
         .max_connections(2)
@@ -65,6 +65,37 @@ pub async fn connect(target: &Target) -> Result<DatabaseConnection, BoxError> {
                 .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
         });
     Ok(sea_orm::Database::connect(connect).await?)
+}
+
+/// The URL to bench on. MySQL/MariaDB refuse triggers (the guarded operations) on tables of
+/// their system databases, where a URL such as the test servers' `…/mysql` points: the bench
+/// then works in `soft_delete_bench` on the same server, made when missing.
+async fn bench_database(url: &str) -> Result<String, BoxError> {
+    use sea_orm::ConnectionTrait;
+    let Some(rest) = url.strip_prefix("mysql://") else {
+        return Ok(url.to_owned());
+    };
+    let authority_end = rest.rfind('@').map_or(0, |at| at + 1);
+    let (authority, path) = match rest[authority_end..].find('/') {
+        Some(slash) => rest.split_at(authority_end + slash),
+        None => (rest, ""),
+    };
+    let (database, query) = match path.trim_start_matches('/').split_once('?') {
+        Some((database, query)) => (database, format!("?{query}")),
+        None => (path.trim_start_matches('/'), String::new()),
+    };
+    if !matches!(
+        database,
+        "" | "mysql" | "sys" | "information_schema" | "performance_schema"
+    ) {
+        return Ok(url.to_owned());
+    }
+    let admin = sea_orm::Database::connect(url).await?;
+    admin
+        .execute_unprepared("CREATE DATABASE IF NOT EXISTS soft_delete_bench")
+        .await?;
+    admin.close().await?;
+    Ok(format!("mysql://{authority}/soft_delete_bench{query}"))
 }
 
 /// Creates `E`'s table (as SeaORM's `create_table_from_entity` does) with the index on
