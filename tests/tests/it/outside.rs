@@ -389,9 +389,36 @@ async fn row_security_shows_other_roles_live_rows_only() {
         2
     );
 
+    // With the guard on as well: the reader's raw DELETE of a live row is refused outright,
+    // and the application's purge and force delete still go through, counted exactly.
+    use soft_delete_core::outside::{GUARD_MESSAGE, GuardHardDelete};
+    GuardHardDelete::<user::Entity>::new()
+        .up(&schema)
+        .await
+        .expect("install the guard");
+    let refused = reader_db
+        .execute_raw(raw("DELETE FROM users WHERE id = 6"))
+        .await
+        .expect_err("the guard refuses the reader's DELETE");
+    assert!(refused.to_string().contains(GUARD_MESSAGE), "{refused}");
+    let purged = manager
+        .purge_where::<user::Entity>(user::Column::Id.eq(3))
+        .await
+        .unwrap();
+    assert_eq!(purged.affected, 1);
+    assert_eq!(
+        manager
+            .force_delete_by_id::<user::Entity, _>(6i64)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(seen("reader").await, [1, 5, 7, 8, 9, 10]);
+    assert_eq!(seen("app").await, [1, 4, 5, 7, 8, 9, 10]);
+
     // Off again: the reader sees every row.
     security.down(&schema).await.expect("turn row security off");
-    assert_eq!(seen("reader").await.len(), 9);
+    assert_eq!(seen("reader").await.len(), 7);
     drop((app_db, reader_db));
     for role in [&app, &reader] {
         ctx.exec(&format!(r#"DROP OWNED BY "{role}""#)).await;
