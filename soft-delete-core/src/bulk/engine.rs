@@ -33,7 +33,7 @@ use sea_orm::{ConnectionTrait, DbErr, Statement, TransactionSession};
 use tracing::Instrument;
 
 use super::BulkConnection;
-use super::session::{Flavor, Limited, Session};
+use super::session::{Flavor, HardDelete, Limited, Session};
 use super::transient::{is_transient, outcome_unknown, server_timeout};
 use crate::change::Verdict;
 use crate::config::SoftDeleteConfig;
@@ -727,7 +727,11 @@ impl<'a> Engine<'a> {
                 Err(_elapsed) => return Err(Error::Timeout(limit)),
             },
         };
-        let hard_delete = self.plan.kind == OperationKind::Purge;
+        let hard_delete = match (self.plan.kind, db.control()) {
+            (OperationKind::Purge, Some(_)) => HardDelete::Own,
+            (OperationKind::Purge, None) => HardDelete::InCallersTransaction,
+            _ => HardDelete::No,
+        };
         match Session::open(&txn, *flavor, limit, hard_delete).await {
             Ok(session) => {
                 *flavor = Some(session.flavor());

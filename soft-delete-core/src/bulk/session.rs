@@ -74,6 +74,17 @@ pub(crate) struct Session {
 /// transaction, so never committed; only where the guard made that table).
 pub(crate) const HARD_DELETE: &str = "soft_delete_hard_delete";
 
+/// Whether a batch removes rows, and where its transaction is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum HardDelete {
+    /// It changes rows but removes none.
+    No,
+    /// It removes rows in a transaction of its own.
+    Own,
+    /// It removes rows in a savepoint of the caller's transaction.
+    InCallersTransaction,
+}
+
 impl Session {
     /// Starts the batch's session on `conn` (its transaction): sets the server-side limit and
     /// learns who the session is, and (the first time, `flavor` being `None`) which server it
@@ -82,8 +93,13 @@ impl Session {
         conn: &T,
         flavor: Option<Flavor>,
         limit: Option<Duration>,
-        hard_delete: bool,
+        hard_delete: HardDelete,
     ) -> Result<Session, DbErr> {
+        let (hard_delete, nested) = match hard_delete {
+            HardDelete::No => (false, false),
+            HardDelete::Own => (true, false),
+            HardDelete::InCallersTransaction => (true, true),
+        };
         let millis = limit.map(|limit| limit.as_millis().max(1));
         let known = flavor.is_some();
         let flavor = flavor.unwrap_or_else(|| Flavor::of(conn.get_database_backend()));
@@ -103,9 +119,12 @@ impl Session {
                     ),
                     None => "SELECT pg_backend_pid()::int8".to_owned(),
                 };
-                // Transaction-local: gone with the batch's COMMIT or ROLLBACK.
+                // Transaction-local: gone with the batch's COMMIT or ROLLBACK. Inside a caller's
+                // transaction the batch is a savepoint, whose release keeps the setting until
+                // the caller's COMMIT: `close` takes it back.
                 if hard_delete {
                     sql.push_str(", set_config('soft_delete.hard_delete', 'on', true)");
+                    session.marked = nested;
                 }
                 let row = conn
                     .query_one_raw(Statement::from_string(DbBackend::Postgres, sql))
@@ -219,7 +238,10 @@ impl Session {
         if self.marked {
             let sql = match self.flavor {
                 Flavor::MariaDb | Flavor::MySql => format!("SET @{HARD_DELETE} = NULL"),
-                _ => format!("DELETE FROM main.{HARD_DELETE}"),
+                Flavor::Postgres => {
+                    "SELECT set_config('soft_delete.hard_delete', 'off', true)".to_owned()
+                }
+                Flavor::Sqlite => format!("DELETE FROM main.{HARD_DELETE}"),
             };
             conn.execute_unprepared(&sql).await?;
         }

@@ -439,7 +439,7 @@ async fn raw_delete<C: ConnectionTrait>(db: &C, sql: &str) -> Result<u64, String
 
 #[tokio::test]
 async fn the_guard_refuses_a_raw_delete_and_lets_the_librarys_own_through() {
-    use sea_orm::{ConnectOptions, Database, PaginatorTrait};
+    use sea_orm::{ConnectOptions, Database, PaginatorTrait, TransactionTrait};
     use soft_delete_core::archive::create_archive_table;
     use soft_delete_core::outside::{GUARD_MESSAGE, GuardHardDelete};
     use soft_delete_tests::entities::user;
@@ -522,6 +522,21 @@ async fn the_guard_refuses_a_raw_delete_and_lets_the_librarys_own_through() {
             .expect_err("truncate");
         assert!(refused.contains(GUARD_MESSAGE), "{refused}");
     }
+    assert_eq!(users().await.unwrap(), 5);
+
+    // Inside the caller's own transaction, a force delete's mark ends with its batch: a raw
+    // DELETE later in the same transaction is refused.
+    let txn = db.begin().await.unwrap();
+    assert_eq!(
+        user::Entity::force_delete_by_id(&txn, 7i64).await.unwrap(),
+        1
+    );
+    let refused = raw_delete(&txn, "DELETE FROM users WHERE id = 8")
+        .await
+        .expect_err("refused in the caller's transaction too");
+    assert!(refused.contains(GUARD_MESSAGE), "{refused}");
+    // (PostgreSQL aborts the transaction on the refusal; the others keep it.)
+    drop(txn);
     assert_eq!(users().await.unwrap(), 5);
 
     // Removed, the table takes raw deletes again.
