@@ -416,6 +416,67 @@ async fn row_security_shows_other_roles_live_rows_only() {
     assert_eq!(seen("reader").await, [1, 5, 7, 8, 9, 10]);
     assert_eq!(seen("app").await, [1, 4, 5, 7, 8, 9, 10]);
 
+    // A cascade under row security: the application soft-deletes a folder, its users follow,
+    // and the reader sees exactly the live ones, before and after the restore.
+    ctx.create_table::<folder::Entity>().await;
+    ctx.create_table::<epoch_ms::Entity>().await;
+    ctx.exec(&format!(
+        r#"GRANT SELECT, INSERT, UPDATE, DELETE ON marked_folders, epoch_ms_users TO "{app}""#
+    ))
+    .await;
+    ctx.exec(&format!(
+        r#"GRANT SELECT ON marked_folders, epoch_ms_users TO "{reader}""#
+    ))
+    .await;
+    for statements in [
+        soft_delete_core::outside::enable_live_row_security::<folder::Entity>(&[&app]),
+        soft_delete_core::outside::enable_live_row_security::<epoch_ms::Entity>(&[&app]),
+    ] {
+        for statement in statements {
+            ctx.db.execute_raw(statement).await.unwrap();
+        }
+    }
+    manager
+        .bulk_create::<folder::Entity, _>((1..=2).map(|id| folder::ActiveModel {
+            id: Set(id),
+            name: Set(format!("folder {id}")),
+            ..Default::default()
+        }))
+        .await
+        .unwrap();
+    manager
+        .bulk_create::<epoch_ms::Entity, _>((1..=6).map(|id| epoch_ms::ActiveModel {
+            id: Set(id),
+            email: Set(format!("u{id}@example.com")),
+            folder_id: Set(Some(1 + (id - 1) / 3)),
+            ..Default::default()
+        }))
+        .await
+        .unwrap();
+    let folder_users = |db: &sea_orm::DatabaseConnection| {
+        let db = db.clone();
+        async move {
+            db.query_all_raw(raw("SELECT id FROM epoch_ms_users ORDER BY id"))
+                .await
+                .unwrap()
+                .iter()
+                .map(|row| row.try_get_by_index::<i64>(0).unwrap())
+                .collect::<Vec<i64>>()
+        }
+    };
+    let cascade = manager
+        .bulk_soft_delete::<folder::Entity, _>([1i64])
+        .await
+        .unwrap();
+    assert_eq!(cascade.cascaded, 3);
+    assert_eq!(folder_users(&reader_db).await, [4, 5, 6]);
+    assert_eq!(folder_users(&app_db).await, [1, 2, 3, 4, 5, 6]);
+    manager
+        .bulk_restore::<folder::Entity, _>([1i64])
+        .await
+        .unwrap();
+    assert_eq!(folder_users(&reader_db).await, [1, 2, 3, 4, 5, 6]);
+
     // Off again: the reader sees every row.
     security.down(&schema).await.expect("turn row security off");
     assert_eq!(seen("reader").await.len(), 7);
