@@ -760,9 +760,23 @@ async fn a_quiet_operation_runs_no_hook_sends_no_event_and_is_logged_quiet() {
             .unwrap(),
         1
     );
+    // And the service's one-record entry point.
+    let service = BaseService::<member::Entity, _>::with_config(&ctx.db, config.clone());
+    let through_service = service.soft_delete(10i64).quietly();
+    let service_op = through_service.operation_id();
+    assert!(through_service.await.unwrap());
     assert_eq!(audit(&ctx).await, [], "no hook ran");
     assert!(received.try_recv().is_err(), "no event was sent");
-    assert_eq!(deleted_members(&ctx).await, vec![3, 7, 8]);
+    assert_eq!(deleted_members(&ctx).await, vec![3, 7, 8, 10]);
+    let by_service = manager
+        .operation(service_op)
+        .await
+        .unwrap()
+        .expect("logged");
+    assert!(
+        by_service.quiet && by_service.rows_changed() == 1,
+        "{by_service:?}"
+    );
 
     // The log says which operations were quiet.
     let quiet = manager.operation(one_op).await.unwrap().expect("logged");
