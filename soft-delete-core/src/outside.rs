@@ -156,11 +156,7 @@ fn live_sql<E: SoftDelete>(backend: DbBackend) -> String {
     select
         .expr(Expr::val(1))
         .and_where(E::marker().live_in(Expr::col));
-    let text = backend.build(&select).to_string();
-    match text.split_once(" WHERE ") {
-        Some((_, condition)) => condition.to_owned(),
-        None => text,
-    }
+    crate::sql::where_text(backend, &select, true).unwrap_or_else(|| "true".to_owned())
 }
 
 /// PostgreSQL: turns row-level security on for `E`'s table, with every row for `roles` (the

@@ -19,7 +19,7 @@
 //! use soft_delete_core::cli::{self, Registry};
 //! use soft_delete_core::prune::Policy;
 //!
-//! #[tokio::main]
+//! #[tokio::main(flavor = "current_thread")]
 //! async fn main() -> std::process::ExitCode {
 //!     cli::run(Registry::new().entity::<order::Entity>(Policy::retention().archive())).await
 //! }

@@ -1,6 +1,6 @@
 //! `stats`: rows per entity, what a prune would remove now, and the archive's size.
 
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::DatabaseConnection;
 use serde_json::json;
 
 use super::{Failure, Session};
@@ -92,17 +92,11 @@ async fn archive_rows(
     if !exists {
         return Ok(None);
     }
-    let backend = db.get_database_backend();
-    let row = db
-        .query_one_raw(sea_orm::Statement::from_string(
-            backend,
-            format!("SELECT COUNT(*) FROM {}", archive.sql(backend)),
-        ))
+    let mut rows = sea_orm::sea_query::Query::select();
+    rows.expr(sea_orm::sea_query::Expr::cust("COUNT(*)"))
+        .from(archive.table_ref());
+    crate::sql::count(db, &rows)
         .await
-        .map_err(|e| format!("{archive}: {e}"))?
-        .ok_or_else(|| format!("{archive}: COUNT(*) returned no row"))?;
-    let count: i64 = row
-        .try_get_by_index(0)
-        .map_err(|e| format!("{archive}: {e}"))?;
-    Ok(Some(count.max(0) as u64))
+        .map(Some)
+        .map_err(|e| format!("{archive}: {e}"))
 }

@@ -432,15 +432,26 @@ pub(crate) fn describe_condition<E: EntityTrait>(
     if condition.is_empty() {
         return "all rows".to_owned();
     }
-    let statement = backend.build(&count_where::<E>(condition));
+    match where_text(backend, &count_where::<E>(condition), values) {
+        Some(condition) => format!("condition: {condition}"),
+        None => "all rows".to_owned(),
+    }
+}
+
+/// The `WHERE` clause of `select` as SQL text for `backend`, without the keyword: with its
+/// values written in when `values`, else with their placeholders. `None` without a `WHERE`.
+pub(crate) fn where_text(
+    backend: DbBackend,
+    select: &SelectStatement,
+    values: bool,
+) -> Option<String> {
+    let statement = backend.build(select);
     let sql = match values {
         true => statement.to_string(),
         false => statement.sql,
     };
-    match sql.split_once(" WHERE ") {
-        Some((_, condition)) => format!("condition: {condition}"),
-        None => "all rows".to_owned(),
-    }
+    sql.split_once(" WHERE ")
+        .map(|(_, condition)| condition.to_owned())
 }
 
 /// Runs a `SELECT COUNT(*) …` and reads the count.

@@ -25,6 +25,30 @@ async fn ids_in(ctx: &TestContext, view: &str) -> Vec<i64> {
         .collect()
 }
 
+/// Folders 1 and 2, with users 1..=3 in folder 1 and 4..=6 in folder 2 (`epoch_ms`, whose rows
+/// follow their folder's soft delete and restore).
+async fn folders_with_users<C: soft_delete_core::BulkConnection>(
+    manager: &SoftDeleteManager<'_, C>,
+) {
+    manager
+        .bulk_create::<folder::Entity, _>((1..=2).map(|id| folder::ActiveModel {
+            id: Set(id),
+            name: Set(format!("folder {id}")),
+            ..Default::default()
+        }))
+        .await
+        .unwrap();
+    manager
+        .bulk_create::<epoch_ms::Entity, _>((1..=6).map(|id| epoch_ms::ActiveModel {
+            id: Set(id),
+            email: Set(format!("u{id}@example.com")),
+            folder_id: Set(Some(1 + (id - 1) / 3)),
+            ..Default::default()
+        }))
+        .await
+        .unwrap();
+}
+
 /// Every live view is exactly the library's live rows, and the deleted view its deleted ones,
 /// after soft deletes one at a time, in batches and by condition, restores, and a cascade.
 macro_rules! views_follow_the_marker {
@@ -118,23 +142,7 @@ async fn the_live_view_follows_a_cascade() {
         .await
         .unwrap();
     let manager = SoftDeleteManager::new(&ctx.db);
-    manager
-        .bulk_create::<folder::Entity, _>((1..=2).map(|id| folder::ActiveModel {
-            id: Set(id),
-            name: Set(format!("folder {id}")),
-            ..Default::default()
-        }))
-        .await
-        .unwrap();
-    manager
-        .bulk_create::<epoch_ms::Entity, _>((1..=6).map(|id| epoch_ms::ActiveModel {
-            id: Set(id),
-            email: Set(format!("u{id}@example.com")),
-            folder_id: Set(Some(1 + (id - 1) / 3)),
-            ..Default::default()
-        }))
-        .await
-        .unwrap();
+    folders_with_users(&manager).await;
     let report = manager
         .bulk_soft_delete::<folder::Entity, _>([1i64])
         .await
@@ -436,23 +444,7 @@ async fn row_security_shows_other_roles_live_rows_only() {
             ctx.db.execute_raw(statement).await.unwrap();
         }
     }
-    manager
-        .bulk_create::<folder::Entity, _>((1..=2).map(|id| folder::ActiveModel {
-            id: Set(id),
-            name: Set(format!("folder {id}")),
-            ..Default::default()
-        }))
-        .await
-        .unwrap();
-    manager
-        .bulk_create::<epoch_ms::Entity, _>((1..=6).map(|id| epoch_ms::ActiveModel {
-            id: Set(id),
-            email: Set(format!("u{id}@example.com")),
-            folder_id: Set(Some(1 + (id - 1) / 3)),
-            ..Default::default()
-        }))
-        .await
-        .unwrap();
+    folders_with_users(&manager).await;
     let folder_users = |db: &sea_orm::DatabaseConnection| {
         let db = db.clone();
         async move {
@@ -652,23 +644,7 @@ async fn a_guarded_purge_with_a_lost_commit_and_a_cascade_counts_exactly() {
 
     // A purge whose cascade removes the children of a guarded table.
     let manager = SoftDeleteManager::new(&ctx.db);
-    manager
-        .bulk_create::<folder::Entity, _>((1..=2).map(|id| folder::ActiveModel {
-            id: Set(id),
-            name: Set(format!("folder {id}")),
-            ..Default::default()
-        }))
-        .await
-        .unwrap();
-    manager
-        .bulk_create::<epoch_ms::Entity, _>((1..=6).map(|id| epoch_ms::ActiveModel {
-            id: Set(id),
-            email: Set(format!("u{id}@example.com")),
-            folder_id: Set(Some(1 + (id - 1) / 3)),
-            ..Default::default()
-        }))
-        .await
-        .unwrap();
+    folders_with_users(&manager).await;
     manager
         .bulk_soft_delete::<folder::Entity, _>([1i64])
         .await
