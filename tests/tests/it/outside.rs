@@ -664,3 +664,76 @@ async fn a_guarded_purge_with_a_lost_commit_and_a_cascade_counts_exactly() {
     let refused = raw_delete(&ctx.db, "DELETE FROM epoch_ms_users").await;
     assert!(refused.is_err(), "{refused:?}");
 }
+
+#[tokio::test]
+async fn every_hard_delete_entry_point_passes_the_guard_and_seaorms_own_delete_does_not() {
+    use sea_orm::{ActiveModelTrait, PaginatorTrait};
+    use soft_delete_core::outside::{GUARD_MESSAGE, GuardHardDelete};
+    use soft_delete_core::prune::{Policy, Pruner};
+    use soft_delete_tests::entities::{draft, user};
+    let ctx = test_context!().await;
+    soft_delete_tests::fixtures::seed_users(&ctx, 10).await;
+    ctx.create_table::<draft::Entity>().await;
+    let schema = SchemaManager::new(&ctx.db);
+    GuardHardDelete::<user::Entity>::new()
+        .up(&schema)
+        .await
+        .unwrap();
+    GuardHardDelete::<draft::Entity>::new()
+        .up(&schema)
+        .await
+        .unwrap();
+    let manager = SoftDeleteManager::new(&ctx.db);
+    manager
+        .bulk_soft_delete::<user::Entity, _>(1..=6i64)
+        .await
+        .unwrap();
+
+    // The service's one-record hard delete.
+    let service = BaseService::<user::Entity, _>::new(&ctx.db);
+    assert!(service.hard_delete(1i64).await.unwrap());
+    // A prune run.
+    let report = Pruner::new(&manager)
+        .policy(Policy::<user::Entity>::matching(user::Column::Id.lte(3)))
+        .run()
+        .await
+        .unwrap();
+    assert!(report.is_complete(), "{:?}", report.entities);
+    assert_eq!(report.purged(), 2);
+    assert_eq!(
+        user::Entity::find_with_deleted()
+            .count(&ctx.db)
+            .await
+            .unwrap(),
+        7
+    );
+
+    // `delete = "hard"` leaves SeaORM's delete SeaORM's: a plain DELETE, which the guard
+    // refuses; the library's force delete of the same row goes through.
+    draft::ActiveModel {
+        id: Set(1),
+        body: Set("draft".to_owned()),
+        ..Default::default()
+    }
+    .insert(&ctx.db)
+    .await
+    .unwrap();
+    let refused = draft::Entity::delete_by_id(1i64)
+        .exec(&ctx.db)
+        .await
+        .expect_err("SeaORM's own DELETE is refused");
+    assert!(refused.to_string().contains(GUARD_MESSAGE), "{refused}");
+    assert_eq!(
+        draft::Entity::force_delete_by_id(&ctx.db, 1i64)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        draft::Entity::find_with_deleted()
+            .count(&ctx.db)
+            .await
+            .unwrap(),
+        0
+    );
+}

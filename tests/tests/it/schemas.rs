@@ -576,3 +576,57 @@ async fn live_views_are_made_in_the_entitys_schema_from_its_own_rows() {
     // The same-named table of the default schema: its own rows, all live.
     assert_eq!(ids("orders_live").await, [1, 2, 3, 4, 5, 6]);
 }
+
+#[tokio::test]
+async fn the_delete_guard_covers_the_schemas_table_and_not_its_twin() {
+    use sea_orm::PaginatorTrait;
+    use sea_orm_migration::{MigrationTrait, SchemaManager};
+    use soft_delete_core::outside::{GUARD_MESSAGE, GuardHardDelete};
+    let ctx = test_context!().await;
+    let _schema = world(&ctx).await;
+    seed(&ctx).await;
+    let schema = SchemaManager::new(&ctx.db);
+    let guard = GuardHardDelete::<tenant::line::Entity>::new();
+    if ctx.backend == sea_orm::DbBackend::Sqlite {
+        let refused = guard.up(&schema).await.expect_err("an attached database");
+        assert!(refused.to_string().contains("main database"), "{refused}");
+        return;
+    }
+    guard.up(&schema).await.expect("guard the tenant's lines");
+    // `lines` is a keyword on MySQL/MariaDB: quoted as each backend quotes.
+    let q = |name: &str| match ctx.backend {
+        sea_orm::DbBackend::MySql => format!("`{name}`"),
+        _ => format!("\"{name}\""),
+    };
+    let raw = |sql: String| sea_orm::Statement::from_string(ctx.backend, sql);
+    let refused = ctx
+        .db
+        .execute_raw(raw(format!(
+            "DELETE FROM {}.{} WHERE id = 1",
+            q("sd_tenant"),
+            q("lines")
+        )))
+        .await
+        .expect_err("the tenant's lines are guarded");
+    assert!(refused.to_string().contains(GUARD_MESSAGE), "{refused}");
+    // The same-named table of the default schema is not.
+    let twin = ctx
+        .db
+        .execute_raw(raw(format!("DELETE FROM {} WHERE id = 1", q("lines"))))
+        .await
+        .expect("the twin is not guarded");
+    assert_eq!(twin.rows_affected(), 1);
+    assert_eq!(
+        tenant::line::Entity::force_delete_by_id(&ctx.db, 1i64)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        tenant::line::Entity::find_with_deleted()
+            .count(&ctx.db)
+            .await
+            .unwrap(),
+        5
+    );
+}
