@@ -15,6 +15,8 @@
 //! | `require_deletion_reason` | `SOFT_DELETE_REQUIRE_DELETION_REASON` | false | |
 //! | `retry_attempts` | `SOFT_DELETE_RETRY_ATTEMPTS` | 3 | 0 ..= 100 |
 //! | `retry_delay` | `SOFT_DELETE_RETRY_DELAY_MS` | 100 ms | up to 1 h |
+//! | `reconnect_for` | `SOFT_DELETE_RECONNECT_FOR_SECONDS` | 0 (none) | up to 1 h |
+//! | `behind_pooler` | `SOFT_DELETE_BEHIND_POOLER` | false | |
 //! | `retention` | `SOFT_DELETE_RETENTION_DAYS` | 30 days | up to 36,500 days |
 //! | `retention_by_table` | `SOFT_DELETE_RETENTION_DAYS_<TABLE>` | none | up to 36,500 days each |
 //! | `pause_between_batches` | `SOFT_DELETE_PAUSE_BETWEEN_BATCHES_MS` | 0 | up to 1 h |
@@ -75,6 +77,37 @@ pub struct SoftDeleteConfig {
     /// Delay before the first retry; it doubles with each further retry, up to 32 times this
     /// value. At most [`MAX_PAUSE`](Self::MAX_PAUSE).
     pub retry_delay: Duration,
+    /// How long a batch keeps trying to reach the database once it has lost it: a connection
+    /// that broke or cannot be opened, a server shutting down, starting up or no longer the
+    /// primary, a Galera node outside the primary component. That is what a failover (Patroni,
+    /// RDS Multi-AZ, Cloud SQL HA, a Galera node lost behind a proxy) looks like from the
+    /// client; within this time the batch is tried again after each loss, with a delay that
+    /// starts at `retry_delay` and doubles up to [`MAX_RECONNECT_DELAY`](Self::MAX_RECONNECT_DELAY),
+    /// whatever `retry_attempts` says, and a `COMMIT` whose reply was lost is checked on the
+    /// server that answers next. Zero (the default) leaves lost connections to `retry_attempts`
+    /// like any transient error. A failover takes 10–60 s on most setups: 60 s to 120 s covers
+    /// it. At most [`MAX_PAUSE`](Self::MAX_PAUSE).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use soft_delete_core::SoftDeleteConfig;
+    ///
+    /// // A long purge that rides out a failover of its primary.
+    /// let config = SoftDeleteConfig {
+    ///     reconnect_for: Duration::from_secs(90),
+    ///     ..SoftDeleteConfig::default()
+    /// };
+    /// assert!(config.validate().is_ok());
+    /// ```
+    pub reconnect_for: Duration,
+    /// Say `true` when a connection pooler that shares server sessions between clients
+    /// (PgBouncer, pgcat, Odyssey, ProxySQL) sits between the application and the database,
+    /// and the pooler cannot be told from the server's port. The engine never ends a server
+    /// session it cannot prove is a batch's own: after a lost `COMMIT` it waits for the batch's
+    /// transaction to end instead. Without this setting the engine finds a pooler or a proxy by
+    /// itself when the port the server reports is not the one the pool dials (the usual case:
+    /// PgBouncer on 6432 in front of 5432).
+    pub behind_pooler: bool,
     /// How long soft-deleted rows are kept before `purge_expired` removes them. At most
     /// [`MAX_RETENTION`](Self::MAX_RETENTION).
     pub retention: Duration,
@@ -123,6 +156,8 @@ impl SoftDeleteConfig {
         require_deletion_reason: false,
         retry_attempts: 3,
         retry_delay: Duration::from_millis(100),
+        reconnect_for: Duration::ZERO,
+        behind_pooler: false,
         retention: Duration::from_secs(30 * 24 * 60 * 60),
         retention_by_table: BTreeMap::new(),
         pause_between_batches: Duration::ZERO,
@@ -140,6 +175,9 @@ impl SoftDeleteConfig {
     pub const MAX_RETRY_ATTEMPTS: u32 = 100;
     /// The longest pause between batches or before a retry: an hour.
     pub const MAX_PAUSE: Duration = Duration::from_secs(60 * 60);
+    /// The longest delay between two tries to reach a lost database within `reconnect_for`:
+    /// a failover is noticed within this time of its end.
+    pub const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(1);
     /// The longest retention: 36,500 days (about a hundred years).
     pub const MAX_RETENTION: Duration = Duration::from_secs(36_500 * 24 * 60 * 60);
 
@@ -283,6 +321,13 @@ impl SoftDeleteConfig {
                 0,
                 Self::MAX_PAUSE.as_millis() as u64,
             )?),
+            reconnect_for: Duration::from_secs(env.number(
+                "SOFT_DELETE_RECONNECT_FOR_SECONDS",
+                d.reconnect_for.as_secs(),
+                0,
+                Self::MAX_PAUSE.as_secs(),
+            )?),
+            behind_pooler: env.boolean("SOFT_DELETE_BEHIND_POOLER", d.behind_pooler)?,
             retention: DAY
                 * env.number(
                     "SOFT_DELETE_RETENTION_DAYS",
@@ -354,6 +399,7 @@ impl SoftDeleteConfig {
         }
         for (name, value, max) in [
             ("retry_delay", self.retry_delay, Self::MAX_PAUSE),
+            ("reconnect_for", self.reconnect_for, Self::MAX_PAUSE),
             (
                 "pause_between_batches",
                 self.pause_between_batches,
@@ -388,6 +434,14 @@ impl SoftDeleteConfig {
     pub fn retry_delay(&self, retry: u32) -> Duration {
         let factor = 1u32 << retry.saturating_sub(1).min(5);
         self.retry_delay.saturating_mul(factor)
+    }
+
+    /// The delay before try number `retry` (1-based) to reach a lost database:
+    /// [`retry_delay`](Self::retry_delay) capped at
+    /// [`MAX_RECONNECT_DELAY`](Self::MAX_RECONNECT_DELAY), and at least a millisecond.
+    pub fn reconnect_delay(&self, retry: u32) -> Duration {
+        self.retry_delay(retry)
+            .clamp(Duration::from_millis(1), Self::MAX_RECONNECT_DELAY)
     }
 }
 
@@ -544,6 +598,20 @@ mod tests {
     }
 
     #[test]
+    fn reconnect_delays_grow_to_a_second() {
+        let config = SoftDeleteConfig::default();
+        let delays: Vec<u128> = (1..=6)
+            .map(|n| config.reconnect_delay(n).as_millis())
+            .collect();
+        assert_eq!(delays, [100, 200, 400, 800, 1000, 1000]);
+        let none = SoftDeleteConfig {
+            retry_delay: Duration::ZERO,
+            ..SoftDeleteConfig::default()
+        };
+        assert_eq!(none.reconnect_delay(1), Duration::from_millis(1));
+    }
+
+    #[test]
     fn unset_variables_keep_the_defaults() {
         // The documented defaults, as literals: a change of one is a change of the contract.
         let expected = SoftDeleteConfig {
@@ -556,6 +624,8 @@ mod tests {
             require_deletion_reason: false,
             retry_attempts: 3,
             retry_delay: Duration::from_millis(100),
+            reconnect_for: Duration::ZERO,
+            behind_pooler: false,
             retention: Duration::from_secs(30 * 24 * 60 * 60),
             retention_by_table: BTreeMap::new(),
             pause_between_batches: Duration::ZERO,
@@ -580,6 +650,8 @@ mod tests {
             ("SOFT_DELETE_REQUIRE_DELETION_REASON", "Yes"),
             ("SOFT_DELETE_RETRY_ATTEMPTS", "0"),
             ("SOFT_DELETE_RETRY_DELAY_MS", "5"),
+            ("SOFT_DELETE_RECONNECT_FOR_SECONDS", "90"),
+            ("SOFT_DELETE_BEHIND_POOLER", "yes"),
             ("SOFT_DELETE_RETENTION_DAYS", "90"),
             ("SOFT_DELETE_PAUSE_BETWEEN_BATCHES_MS", " 20 "),
             ("SOFT_DELETE_OPERATION_LOG", "audit.ops_log"),
@@ -598,6 +670,8 @@ mod tests {
                 require_deletion_reason: true,
                 retry_attempts: 0,
                 retry_delay: Duration::from_millis(5),
+                reconnect_for: Duration::from_secs(90),
+                behind_pooler: true,
                 retention: DAY * 90,
                 retention_by_table: BTreeMap::new(),
                 pause_between_batches: Duration::from_millis(20),
@@ -802,6 +876,13 @@ mod tests {
                 "retry_delay",
                 SoftDeleteConfig {
                     retry_delay: Duration::MAX,
+                    ..d()
+                },
+            ),
+            (
+                "reconnect_for",
+                SoftDeleteConfig {
+                    reconnect_for: DAY,
                     ..d()
                 },
             ),

@@ -67,7 +67,7 @@ use crate::error::{Error, Result};
 use crate::manager::SoftDeleteManager;
 use crate::marker::TimedMarker;
 use crate::report::{BulkReport, Progress};
-use crate::sql::{Table, table_exists};
+use crate::sql::{Table, table_exists_apart};
 use crate::time::Timestamp;
 
 /// The table a relation names (with its schema), if it names one.
@@ -367,7 +367,7 @@ impl<'c, C: BulkConnection> Pruner<'c, C> {
                 };
                 for (child, unreferenced) in Policy::<E>::unreferenced() {
                     // A declared relation to a table that does not exist references nothing.
-                    if table_exists(manager.connection(), &child).await? {
+                    if table_exists_apart(manager.connection(), &child).await? {
                         filter = filter.add(unreferenced);
                     }
                 }

@@ -29,12 +29,14 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sea_orm::{ConnectionTrait, DbErr, Statement, TransactionSession};
+use sea_orm::{ConnectionTrait, DbErr, Statement, TransactionSession, TransactionTrait};
 use tracing::Instrument;
 
 use super::BulkConnection;
-use super::session::{Flavor, HardDelete, Limited, Session};
-use super::transient::{is_transient, outcome_unknown, server_timeout};
+use super::session::{Dialed, End, Flavor, HardDelete, Limited, Session, Settled};
+use super::transient::{
+    connection_lost, database_gone, is_transient, outcome_unknown, server_timeout,
+};
 use crate::change::Verdict;
 use crate::config::SoftDeleteConfig;
 use crate::error::{Error, Result};
@@ -200,7 +202,7 @@ where
     async move {
         if let Some(row) = &engine.plan.log {
             let start = row.start(db.get_database_backend());
-            if let Err(error) = db.execute_raw(start).await {
+            if let Err(error) = engine.execute_reaching(db, start).await {
                 return Err(engine.fail(error.into(), 1));
             }
         }
@@ -218,7 +220,7 @@ where
                 OperationStatus::Failed,
                 Some(error.to_string()),
             );
-            if let Err(log_error) = db.execute_raw(failed).await {
+            if let Err(log_error) = engine.execute_reaching(db, failed).await {
                 tracing::warn!(%log_error, "recording the failure in the operation log failed");
             }
         }
@@ -232,6 +234,9 @@ where
 enum Stop {
     /// Rolled back: retried when transient, reported otherwise.
     Failed(Error),
+    /// The batch's transaction could not be opened: the database was not reached (or the pool
+    /// found no connection within the batch's time limit). Nothing of the batch ran.
+    Unreachable(Error),
     /// Rolled back, to run again at once reading its rows first.
     Again,
     /// A hook ended the batch's transaction: never retried. `committed` is what the check
@@ -240,6 +245,16 @@ enum Stop {
         error: Error,
         committed: Option<Ran>,
     },
+}
+
+impl Stop {
+    /// The error of a batch that could not be opened (the only stops `open` returns).
+    fn into_error(self) -> Error {
+        match self {
+            Stop::Failed(error) | Stop::Unreachable(error) | Stop::Ended { error, .. } => error,
+            Stop::Again => Error::Db(DbErr::Custom("a batch asked to run again".to_owned())),
+        }
+    }
 }
 
 impl From<Error> for Stop {
@@ -435,7 +450,7 @@ impl<'a> Engine<'a> {
                     None => self
                         .open(db, &mut flavor)
                         .await
-                        .map_err(|e| self.fail(e, 1))?,
+                        .map_err(|stop| self.fail(stop.into_error(), 1))?,
                 };
                 let result = self
                     .guarded(
@@ -577,7 +592,7 @@ impl<'a> Engine<'a> {
             }
         } else if let Some(row) = &self.plan.log {
             let finish = row.finish(db.get_database_backend(), status, None);
-            if let Err(error) = db.execute_raw(finish).await {
+            if let Err(error) = self.execute_reaching(db, finish).await {
                 // The batches and their counts are committed; only the status is stale.
                 tracing::warn!(%error, "recording the end in the operation log failed");
             }
@@ -635,12 +650,38 @@ impl<'a> Engine<'a> {
                 requested: self.processed + ran.affected,
                 batches: self.batches,
             };
-            if let Err(error) = db
-                .execute_raw(row.progress(db.get_database_backend(), &totals))
-                .await
-            {
+            let progress = row.progress(db.get_database_backend(), &totals);
+            if let Err(error) = self.execute_reaching(db, progress).await {
                 tracing::warn!(%error, "recording a committed batch in the operation log failed");
             }
+        }
+    }
+
+    /// Runs `statement` on `db` outside any batch (the operation log's start and end), in a
+    /// transaction of its own, trying again within `reconnect_for` while the database is not
+    /// reachable. In a transaction because behind a pooler in transaction pooling a statement
+    /// with bound values is only sure to reach one server session inside one.
+    async fn execute_reaching<C: BulkConnection>(
+        &self,
+        db: &C,
+        statement: Statement,
+    ) -> Result<(), DbErr> {
+        let config = &self.plan.config;
+        let started = Instant::now();
+        let mut tries = 0;
+        loop {
+            let error = match in_transaction(db, &statement).await {
+                Ok(()) => return Ok(()),
+                Err(error) => error,
+            };
+            let left = config.reconnect_for.saturating_sub(started.elapsed());
+            if left.is_zero() || self.stopped() || !database_gone(&error) {
+                return Err(error);
+            }
+            tries += 1;
+            let delay = config.reconnect_delay(tries).min(left);
+            tracing::warn!(%error, delay_ms = delay.as_millis() as u64, "the database is not reachable; trying again");
+            self.sleep(delay).await;
         }
     }
 
@@ -659,10 +700,22 @@ impl<'a> Engine<'a> {
         let config = &self.plan.config;
         let mut attempt: u32 = 0;
         let mut again = false;
+        // When the batch first found the database gone, and how many tries since.
+        let mut lost: Option<(Instant, u32)> = None;
         loop {
             attempt += 1;
-            match self.attempt(db, flavor, source, unit).await {
-                Ok(done) => return Ok((done, attempt)),
+            let (error, unreachable) = match self.attempt(db, flavor, source, unit).await {
+                Ok(done) => {
+                    if let Some((since, tries)) = lost {
+                        tracing::info!(
+                            batch = self.batches,
+                            tries,
+                            after_ms = since.elapsed().as_millis() as u64,
+                            "the database answers again; the batch committed"
+                        );
+                    }
+                    return Ok((done, attempt));
+                }
                 Err(Stop::Again) if !again => {
                     // Not a failure: the step asked to run the batch again another way.
                     again = true;
@@ -671,32 +724,13 @@ impl<'a> Engine<'a> {
                         batch = self.batches,
                         "running the batch again for its hooks"
                     );
+                    continue;
                 }
                 Err(Stop::Again) => {
                     return Err(Failure {
                         error: Error::Db(DbErr::Custom(
                             "a batch asked twice to run again reading its rows first".to_owned(),
                         )),
-                        attempts: attempt,
-                        committed: None,
-                    });
-                }
-                Err(Stop::Failed(error))
-                    if attempt <= config.retry_attempts && is_transient(&error) =>
-                {
-                    let delay = config.retry_delay(attempt);
-                    tracing::warn!(
-                        batch = self.batches,
-                        attempt,
-                        delay_ms = delay.as_millis() as u64,
-                        %error,
-                        "transient error; retrying the batch"
-                    );
-                    tokio::time::sleep(delay).await;
-                }
-                Err(Stop::Failed(error)) => {
-                    return Err(Failure {
-                        error,
                         attempts: attempt,
                         committed: None,
                     });
@@ -708,7 +742,56 @@ impl<'a> Engine<'a> {
                         committed,
                     });
                 }
+                Err(Stop::Unreachable(error)) => (error, true),
+                Err(Stop::Failed(error)) => {
+                    let lost = connection_lost(&error);
+                    (error, lost)
+                }
+            };
+            // A database that is gone (a failover, a restart) is waited for within
+            // `reconnect_for`, whatever `retry_attempts` says.
+            if unreachable && !config.reconnect_for.is_zero() {
+                let (since, tries) = lost.get_or_insert((Instant::now(), 0));
+                let left = config.reconnect_for.saturating_sub(since.elapsed());
+                if !left.is_zero() && !self.stopped() {
+                    *tries += 1;
+                    let delay = config.reconnect_delay(*tries).min(left);
+                    tracing::warn!(
+                        batch = self.batches,
+                        attempt,
+                        delay_ms = delay.as_millis() as u64,
+                        left_ms = left.as_millis() as u64,
+                        %error,
+                        "the database is not reachable; trying again"
+                    );
+                    self.sleep(delay).await;
+                    if !self.stopped() {
+                        continue;
+                    }
+                }
+                return Err(Failure {
+                    error,
+                    attempts: attempt,
+                    committed: None,
+                });
             }
+            if attempt <= config.retry_attempts && is_transient(&error) {
+                let delay = config.retry_delay(attempt);
+                tracing::warn!(
+                    batch = self.batches,
+                    attempt,
+                    delay_ms = delay.as_millis() as u64,
+                    %error,
+                    "transient error; retrying the batch"
+                );
+                tokio::time::sleep(delay).await;
+                continue;
+            }
+            return Err(Failure {
+                error,
+                attempts: attempt,
+                committed: None,
+            });
         }
     }
 
@@ -718,28 +801,49 @@ impl<'a> Engine<'a> {
         &self,
         db: &C,
         flavor: &mut Option<Flavor>,
-    ) -> Result<(C::Transaction, Session)> {
-        let limit = self.plan.config.query_timeout;
-        let txn = match limit {
-            None => db.begin().await?,
+    ) -> Result<(C::Transaction, Session), Stop> {
+        let config = &self.plan.config;
+        let limit = config.query_timeout;
+        let begun = match limit {
+            None => db.begin().await,
             Some(limit) => match tokio::time::timeout(limit, db.begin()).await {
-                Ok(txn) => txn?,
-                Err(_elapsed) => return Err(Error::Timeout(limit)),
+                Ok(begun) => begun,
+                Err(_elapsed) => return Err(Stop::Unreachable(Error::Timeout(limit))),
             },
+        };
+        let txn = match begun {
+            Ok(txn) => txn,
+            Err(error) => {
+                let error = Error::from(error);
+                return Err(match connection_lost(&error) {
+                    true => Stop::Unreachable(error),
+                    false => Stop::Failed(error),
+                });
+            }
         };
         let hard_delete = match (self.plan.kind, db.control()) {
             (OperationKind::Purge, Some(_)) => HardDelete::Own,
             (OperationKind::Purge, None) => HardDelete::InCallersTransaction,
             _ => HardDelete::No,
         };
-        match Session::open(&txn, *flavor, limit, hard_delete).await {
+        let dialed = db.control().and_then(Dialed::of);
+        match Session::open(
+            &txn,
+            *flavor,
+            limit,
+            hard_delete,
+            dialed,
+            config.behind_pooler,
+        )
+        .await
+        {
             Ok(session) => {
                 *flavor = Some(session.flavor());
                 Ok((txn, session))
             }
             Err(error) => {
                 rollback(txn).await;
-                Err(error.into())
+                Err(Stop::Failed(error.into()))
             }
         }
     }
@@ -900,7 +1004,9 @@ impl<'a> Engine<'a> {
                     Err(_elapsed) => {
                         // The statement outlived its cancellation: end the session, so that the
                         // connection is not handed out again in an unknown state.
-                        if let Err(error) = session.end(control, BACKSTOP_MARGIN).await {
+                        if let Err(error) =
+                            session.settle(control, BACKSTOP_MARGIN, End::Always).await
+                        {
                             tracing::warn!(%error, "ending a batch's session failed");
                         }
                         return Err(Error::Timeout(limit).into());
@@ -916,7 +1022,10 @@ impl<'a> Engine<'a> {
         })
     }
 
-    /// Settles a batch whose `COMMIT` was lost: ends its session, then has the source check.
+    /// Settles a batch whose `COMMIT` was lost: waits until its transaction is over (ending
+    /// its session where that is provably the batch's own), then has the source check. Within
+    /// `reconnect_for` a control connection that fails too (the server is failing over) is
+    /// tried again until one answers: the check is then made on the server that does.
     async fn settle<C, S>(
         &self,
         db: &C,
@@ -941,27 +1050,57 @@ impl<'a> Engine<'a> {
         let Some(control) = db.control() else {
             return Err(unknown(lost));
         };
-        match session.end(control, SETTLE_WAIT).await {
-            Ok(true) => {}
-            Ok(false) => return Err(unknown(lost)),
-            Err(error) => {
-                tracing::warn!(%error, "ending the session of a lost COMMIT failed");
-                return Err(unknown(lost));
+        let config = &self.plan.config;
+        let started = Instant::now();
+        let mut tries = 0;
+        let verdict = loop {
+            let checked = async {
+                let settled = session.settle(control, SETTLE_WAIT, End::IfDirect).await?;
+                if settled == Settled::Running {
+                    return Ok((settled, Verdict::Unknown));
+                }
+                if settled == Settled::Elsewhere {
+                    session.catch_up(control).await;
+                }
+                // In a transaction, like every statement with bound values the engine sends
+                // outside a batch (see `execute_reaching`).
+                let txn = control.begin().await?;
+                let verdict = source.verify(&txn, unit, &done.ran).await;
+                rollback(txn).await;
+                Ok::<_, DbErr>((settled, verdict?))
             }
-        }
-        let verdict = match source.verify(control, unit, &done.ran).await {
-            Ok(verdict) => verdict,
-            Err(error) => {
-                tracing::warn!(%error, "checking a lost COMMIT failed");
-                Verdict::Unknown
+            .await;
+            match checked {
+                Ok((settled, verdict)) => {
+                    tracing::warn!(
+                        batch = self.batches,
+                        ?settled,
+                        ?verdict,
+                        error = %lost,
+                        "the connection failed during COMMIT; checked the batch"
+                    );
+                    break verdict;
+                }
+                Err(error) => {
+                    let error = Error::from(error);
+                    let left = config.reconnect_for.saturating_sub(started.elapsed());
+                    if connection_lost(&error) && !left.is_zero() && !self.stopped() {
+                        tries += 1;
+                        let delay = config.reconnect_delay(tries).min(left);
+                        tracing::warn!(
+                            batch = self.batches,
+                            %error,
+                            delay_ms = delay.as_millis() as u64,
+                            "checking a lost COMMIT: the database is not reachable; trying again"
+                        );
+                        self.sleep(delay).await;
+                        continue;
+                    }
+                    tracing::warn!(%error, "checking a lost COMMIT failed");
+                    break Verdict::Unknown;
+                }
             }
         };
-        tracing::warn!(
-            batch = self.batches,
-            ?verdict,
-            error = %lost,
-            "the connection failed during COMMIT; checked the batch"
-        );
         match verdict {
             Verdict::Committed => Ok(done),
             // A lost connection: retried like any batch that never reached its COMMIT.
@@ -1142,8 +1281,20 @@ const CHECK_LIMIT: Duration = Duration::from_secs(10);
 /// The shortest wait between two throttle checks.
 const MIN_NAP: Duration = Duration::from_millis(10);
 
-/// How long the engine waits for the server to end the session of a lost `COMMIT`.
+/// How long the engine waits for the transaction of a lost `COMMIT` to end on its server.
 const SETTLE_WAIT: Duration = Duration::from_secs(10);
+
+/// `statement` in a transaction of its own on `db`.
+async fn in_transaction<C: BulkConnection>(db: &C, statement: &Statement) -> Result<(), DbErr> {
+    let txn = db.begin().await?;
+    match txn.execute_raw(statement.clone()).await {
+        Ok(_) => txn.commit().await,
+        Err(error) => {
+            rollback(txn).await;
+            Err(error)
+        }
+    }
+}
 
 async fn rollback<T: TransactionSession>(txn: T) {
     if let Err(error) = txn.rollback().await {

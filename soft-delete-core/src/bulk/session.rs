@@ -12,16 +12,25 @@
 //!   server's limit. When that fires, the server's statement is cancelled from another
 //!   connection (`pg_cancel_backend`, `KILL QUERY`) and the batch waits for the statement to
 //!   end, so that no connection is returned to the pool in an unknown state.
-//! * **A lost COMMIT.** When the connection fails during `COMMIT`, the session is ended on the
-//!   server (`pg_terminate_backend`, `KILL CONNECTION`) and the engine waits until the server no
-//!   longer lists it: from then on, the batch's outcome is settled and can be checked.
+//! * **A lost COMMIT.** When the connection fails during `COMMIT`, the engine waits, from
+//!   another connection, until the batch's transaction is over: from then on its outcome is
+//!   settled and can be checked. Each batch reads who it is on the server when it opens (the
+//!   server, the session and, on PostgreSQL, the transaction's start), so the wait is for that
+//!   transaction and nothing else. A session is ended (`pg_terminate_backend`,
+//!   `KILL CONNECTION`) only when it is provably the batch's own: the pool dials the server
+//!   itself (the port the server reports is the one the pool connects to, and the
+//!   configuration does not say `behind_pooler`), the control connection reaches the same
+//!   server, and, on PostgreSQL, the session is still in the batch's transaction. Behind a
+//!   pooler or a proxy the server's session may serve another client by then: the engine only
+//!   waits. After a failover the control connection reaches another server, where the batch's
+//!   transaction cannot be running: its outcome is what that server holds.
 //!
 //! Stopping a session needs a connection of its own: that of a `DatabaseConnection` pool. Inside
 //! a caller's transaction there is none; the server-side limits still apply.
 
 use std::time::{Duration, Instant};
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, TransactionTrait};
 
 /// Which server a backend is: MariaDB and MySQL limit statements differently.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,6 +67,15 @@ pub(crate) struct Session {
     flavor: Flavor,
     /// PostgreSQL's backend pid, MySQL's connection id.
     id: Option<u64>,
+    /// Which server the session is on: PostgreSQL's postmaster start (µs since the epoch),
+    /// MySQL's `hostname:port`.
+    server: Option<String>,
+    /// PostgreSQL: the start of the batch's transaction (µs since the epoch), which
+    /// `pg_stat_activity` lists as the session's `xact_start` while it lasts.
+    xact: Option<i64>,
+    /// The pool dials this server itself (no pooler or proxy between): a session it lists
+    /// under the batch's id is the batch's own.
+    direct: bool,
     limit: Option<Duration>,
     /// SQLite: the connection's busy timeout before the batch.
     busy_before: Option<i64>,
@@ -85,15 +103,73 @@ pub(crate) enum HardDelete {
     InCallersTransaction,
 }
 
+/// How the pool reaches its server: the TCP port it dials, or a Unix socket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Dialed {
+    Port(u16),
+    Socket,
+}
+
+impl Dialed {
+    /// What `conn`'s pool dials, when it is a server's pool.
+    pub(crate) fn of(conn: &DatabaseConnection) -> Option<Dialed> {
+        #[cfg(feature = "sqlx-postgres")]
+        if conn.get_database_backend() == DbBackend::Postgres {
+            let options = conn.get_postgres_connection_pool().connect_options();
+            return Some(match options.get_socket() {
+                Some(_) => Dialed::Socket,
+                None if options.get_host().starts_with('/') => Dialed::Socket,
+                None => Dialed::Port(options.get_port()),
+            });
+        }
+        #[cfg(feature = "sqlx-mysql")]
+        if conn.get_database_backend() == DbBackend::MySql {
+            let options = conn.get_mysql_connection_pool().connect_options();
+            return Some(match options.get_socket() {
+                Some(_) => Dialed::Socket,
+                None => Dialed::Port(options.get_port()),
+            });
+        }
+        let _ = conn;
+        None
+    }
+
+    /// True when the server's own port (`None`: the session came over a Unix socket) is the
+    /// one dialed.
+    fn reaches(self, server_port: Option<i64>) -> bool {
+        match (self, server_port) {
+            (Dialed::Port(dialed), Some(port)) => i64::from(dialed) == port,
+            (Dialed::Socket, None) => true,
+            _ => false,
+        }
+    }
+}
+
+/// What the engine found of a batch's transaction from another connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Settled {
+    /// The transaction is over on the batch's server: its outcome is there to check.
+    Over,
+    /// The control connection reaches another server (a failover, a proxy that moved): the
+    /// batch's transaction cannot run there, and its outcome is what this server holds.
+    Elsewhere,
+    /// The transaction still ran when the wait ended.
+    Running,
+}
+
 impl Session {
     /// Starts the batch's session on `conn` (its transaction): sets the server-side limit and
     /// learns who the session is, and (the first time, `flavor` being `None`) which server it
-    /// is, in the same query.
+    /// is, in the same query. `dialed` is what the pool dials (`None` inside a caller's
+    /// transaction, where nothing is checked from outside); `behind_pooler` is the
+    /// configuration's word that something shares server sessions between clients.
     pub(crate) async fn open<T: ConnectionTrait>(
         conn: &T,
         flavor: Option<Flavor>,
         limit: Option<Duration>,
         hard_delete: HardDelete,
+        dialed: Option<Dialed>,
+        behind_pooler: bool,
     ) -> Result<Session, DbErr> {
         let (hard_delete, nested) = match hard_delete {
             HardDelete::No => (false, false),
@@ -106,19 +182,28 @@ impl Session {
         let mut session = Session {
             flavor,
             id: None,
+            server: None,
+            xact: None,
+            direct: false,
             limit,
             busy_before: None,
             marked: false,
         };
         match flavor {
             Flavor::Postgres => {
-                let mut sql = match millis {
-                    Some(ms) => format!(
-                        "SELECT pg_backend_pid()::int8, set_config('statement_timeout', '{ms}', true), \
+                // Who the session is: the backend, the start of its transaction (`now()` is
+                // `xact_start`), the server (its postmaster's start) and the port it answers on.
+                let mut sql = "SELECT pg_backend_pid()::int8, \
+                     (extract(epoch FROM now()) * 1000000)::int8, \
+                     ((extract(epoch FROM pg_postmaster_start_time()) * 1000000)::int8)::text, \
+                     inet_server_port()::int8"
+                    .to_owned();
+                if let Some(ms) = millis {
+                    sql.push_str(&format!(
+                        ", set_config('statement_timeout', '{ms}', true), \
                          set_config('lock_timeout', '{ms}', true)"
-                    ),
-                    None => "SELECT pg_backend_pid()::int8".to_owned(),
-                };
+                    ));
+                }
                 // Transaction-local: gone with the batch's COMMIT or ROLLBACK. Inside a caller's
                 // transaction the batch is a savepoint, whose release keeps the setting until
                 // the caller's COMMIT: `close` takes it back.
@@ -129,15 +214,20 @@ impl Session {
                 let row = conn
                     .query_one_raw(Statement::from_string(DbBackend::Postgres, sql))
                     .await?;
-                session.id = match row {
-                    Some(row) => Some(row.try_get_by_index::<i64>(0)? as u64),
-                    None => None,
-                };
+                if let Some(row) = row {
+                    session.id = Some(row.try_get_by_index::<i64>(0)? as u64);
+                    session.xact = Some(row.try_get_by_index::<i64>(1)?);
+                    session.server = Some(row.try_get_by_index::<String>(2)?);
+                    let port = row.try_get_by_index::<Option<i64>>(3)?;
+                    session.direct = !behind_pooler && dialed.is_some_and(|d| d.reaches(port));
+                }
             }
             Flavor::MariaDb | Flavor::MySql => {
                 let mut sql = match known {
-                    true => "SELECT CONNECTION_ID()",
-                    false => "SELECT CONNECTION_ID(), VERSION()",
+                    true => "SELECT CONNECTION_ID(), CAST(@@port AS SIGNED), @@hostname",
+                    false => {
+                        "SELECT CONNECTION_ID(), CAST(@@port AS SIGNED), @@hostname, VERSION()"
+                    }
                 }
                 .to_owned();
                 if hard_delete {
@@ -149,7 +239,13 @@ impl Session {
                     .await?;
                 if let Some(row) = row {
                     session.id = Some(row.try_get_by_index::<u64>(0)?);
-                    if !known && row.try_get_by_index::<String>(1)?.contains("MariaDB") {
+                    let port = row.try_get_by_index::<i64>(1)?;
+                    let host = row.try_get_by_index::<String>(2)?;
+                    session.server = Some(format!("{host}:{port}"));
+                    // A session that came over a Unix socket still reports the TCP port.
+                    session.direct = !behind_pooler
+                        && dialed.is_some_and(|d| d == Dialed::Socket || d.reaches(Some(port)));
+                    if !known && row.try_get_by_index::<String>(3)?.contains("MariaDB") {
                         session.flavor = Flavor::MariaDb;
                     }
                 }
@@ -268,53 +364,122 @@ impl Session {
         }
     }
 
-    /// Ends the session on the server from `control` and waits, up to `wait`, until the server
-    /// no longer lists it. `Ok(true)` once it is gone (or there was nothing to end).
-    pub(crate) async fn end(
+    /// Looks, from `control`, for the batch's transaction on its server, ends it when `end`
+    /// allows and the session is provably the batch's own, and waits, up to `wait`, until it is
+    /// over.
+    ///
+    /// `End::Always` is for a batch whose transaction the engine still holds open (the
+    /// backstop): its session cannot serve anyone else, even behind a pooler, as long as the
+    /// control connection reaches the same server. `End::IfDirect` is for a lost `COMMIT`,
+    /// after which a pooler may have handed the server's session to another client: it is
+    /// ended only when the pool dials the server itself.
+    pub(crate) async fn settle(
         &self,
         control: &DatabaseConnection,
         wait: Duration,
-    ) -> Result<bool, DbErr> {
-        let Some(id) = self.id else {
-            return Ok(true);
+        end: End,
+    ) -> Result<Settled, DbErr> {
+        let (Some(id), Some(server)) = (self.id, self.server.as_deref()) else {
+            return Ok(Settled::Over);
         };
-        let (kill, listed) = match self.flavor {
-            Flavor::Postgres => (
-                format!("SELECT pg_terminate_backend({id})"),
-                format!("SELECT COUNT(*) FROM pg_stat_activity WHERE pid = {id}"),
-            ),
-            Flavor::MariaDb | Flavor::MySql => (
-                format!("KILL CONNECTION {id}"),
-                format!("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = {id}"),
-            ),
-            Flavor::Sqlite => return Ok(true),
+        let may_end = match end {
+            End::Always => true,
+            End::IfDirect => self.direct,
         };
-        // A session that is already gone makes KILL fail ("Unknown thread id"): that is the
-        // outcome wanted.
-        if let Err(error) = control.execute_unprepared(&kill).await {
-            tracing::debug!(%error, session = id, "ending the batch's session");
-        }
+        let (look, kill) = match self.flavor {
+            Flavor::Postgres => {
+                let xact = self.xact.unwrap_or_default();
+                let ours = format!(
+                    "FROM pg_stat_activity WHERE pid = {id} \
+                     AND (extract(epoch FROM xact_start) * 1000000)::int8 = {xact}"
+                );
+                (
+                    format!(
+                        "SELECT ((extract(epoch FROM pg_postmaster_start_time()) * 1000000)::int8)::text, \
+                         (SELECT COUNT(*) {ours})"
+                    ),
+                    format!("SELECT pg_terminate_backend(pid) {ours}"),
+                )
+            }
+            Flavor::MariaDb | Flavor::MySql => {
+                // A session the pool dials itself is the batch's until it is gone; behind a
+                // pooler only its transaction is, so it is the transaction that is waited for.
+                let listed = match self.direct {
+                    true => format!("information_schema.PROCESSLIST WHERE ID = {id}"),
+                    false => {
+                        format!("information_schema.INNODB_TRX WHERE trx_mysql_thread_id = {id}")
+                    }
+                };
+                (
+                    format!(
+                        "SELECT CONCAT(@@hostname, ':', CAST(@@port AS SIGNED)), \
+                         (SELECT COUNT(*) FROM {listed})"
+                    ),
+                    format!("KILL CONNECTION {id}"),
+                )
+            }
+            Flavor::Sqlite => return Ok(Settled::Over),
+        };
         let deadline = Instant::now() + wait;
+        let mut ended = false;
+        let mut nap = Duration::from_millis(20);
         loop {
-            let row = control
-                .query_one_raw(Statement::from_string(
-                    self.flavor.backend(),
-                    listed.clone(),
-                ))
-                .await?;
-            let listed: i64 = match row {
-                Some(row) => row.try_get_by_index(0)?,
-                None => 0,
+            // Each look in a transaction of its own: behind a pooler in transaction pooling,
+            // a prepared statement is only sure to reach one server session inside one, and
+            // PostgreSQL keeps one snapshot of `pg_stat_activity` per transaction.
+            let txn = control.begin().await?;
+            let row = txn
+                .query_one_raw(Statement::from_string(self.flavor.backend(), look.clone()))
+                .await;
+            txn.rollback().await?;
+            let Some(row) = row? else {
+                return Ok(Settled::Over);
             };
-            if listed == 0 {
-                return Ok(true);
+            if row.try_get_by_index::<String>(0)? != server {
+                return Ok(Settled::Elsewhere);
+            }
+            if row.try_get_by_index::<i64>(1)? == 0 {
+                return Ok(Settled::Over);
+            }
+            if may_end && !ended {
+                // A session that is already gone makes KILL fail ("Unknown thread id"): that
+                // is the outcome wanted.
+                if let Err(error) = control.execute_unprepared(&kill).await {
+                    tracing::debug!(%error, session = id, "ending the batch's session");
+                }
+                ended = true;
+                continue;
             }
             if Instant::now() >= deadline {
-                return Ok(false);
+                return Ok(Settled::Running);
             }
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            tokio::time::sleep(nap).await;
+            nap = (nap * 2).min(Duration::from_millis(200));
         }
     }
+
+    /// After a failover to another Galera node: waits until that node has applied every write
+    /// set the cluster had ordered (`wsrep_sync_wait`), so that a check of the batch's rows sees
+    /// a write set its first node sent before it was lost. Nothing to do elsewhere; best
+    /// effort.
+    pub(crate) async fn catch_up(&self, control: &DatabaseConnection) {
+        if self.flavor != Flavor::MariaDb {
+            return;
+        }
+        let sql = "SET STATEMENT wsrep_sync_wait = 1 FOR SELECT 1";
+        if let Err(error) = control.execute_unprepared(sql).await {
+            tracing::debug!(%error, "waiting for the node to apply the cluster's write sets");
+        }
+    }
+}
+
+/// Whether [`Session::settle`] may end the batch's session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum End {
+    /// The engine still holds the batch's transaction open.
+    Always,
+    /// Only when the pool dials the server itself.
+    IfDirect,
 }
 
 /// The connection a batch's statements go through: the batch's transaction, with every

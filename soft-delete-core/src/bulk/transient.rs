@@ -17,6 +17,90 @@ pub(crate) fn is_transient(error: &Error) -> bool {
     }
 }
 
+/// The database cannot be reached, or stopped serving this client: a connection that broke or
+/// cannot be opened (refused, reset, a proxy that accepts while no server is behind it and
+/// answers nothing sensible), a pool that found no connection in time, a server shutting down,
+/// starting up or in recovery, or no longer (or not yet) the primary, a Galera node outside
+/// the primary component. What a failover looks like from the client: worth trying again for
+/// as long as `reconnect_for` allows.
+pub(crate) fn connection_lost(error: &Error) -> bool {
+    matches!(error, Error::Db(error) if database_gone(error))
+}
+
+/// [`connection_lost`], for a database error.
+pub(crate) fn database_gone(error: &DbErr) -> bool {
+    match error {
+        DbErr::ConnectionAcquire(_) => true,
+        DbErr::Conn(e) | DbErr::Exec(e) | DbErr::Query(e) => runtime_lost(e),
+        _ => false,
+    }
+}
+
+#[cfg(any(
+    feature = "sqlx-sqlite",
+    feature = "sqlx-postgres",
+    feature = "sqlx-mysql"
+))]
+fn runtime_lost(error: &sea_orm::RuntimeErr) -> bool {
+    use sea_orm::sqlx;
+    match error {
+        sea_orm::RuntimeErr::SqlxError(error) => match error.as_ref() {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::WorkerCrashed => true,
+            sqlx::Error::Database(db) => database_lost(db.as_ref()),
+            _ => false,
+        },
+        #[allow(unreachable_patterns)]
+        _ => false,
+    }
+}
+
+#[cfg(not(any(
+    feature = "sqlx-sqlite",
+    feature = "sqlx-postgres",
+    feature = "sqlx-mysql"
+)))]
+fn runtime_lost(_error: &sea_orm::RuntimeErr) -> bool {
+    false
+}
+
+/// The server's own words for "not serving you now": PostgreSQL's connection exceptions
+/// (class 08), `admin_shutdown` (57P01), `crash_shutdown` (57P02), `cannot_connect_now`
+/// (57P03, starting up or in recovery) and `read_only_sql_transaction` (25006, a primary
+/// demoted under the session); MySQL/MariaDB's `ER_UNKNOWN_COM_ERROR` (1047, a Galera node
+/// outside the primary component), `ER_SERVER_SHUTDOWN` (1053), `ER_CONNECTION_KILLED`
+/// (1927), `ER_CON_COUNT_ERROR` (1040) and the client's lost-connection codes (2002, 2003,
+/// 2006, 2013).
+#[cfg(any(
+    feature = "sqlx-sqlite",
+    feature = "sqlx-postgres",
+    feature = "sqlx-mysql"
+))]
+fn database_lost(error: &dyn sea_orm::sqlx::error::DatabaseError) -> bool {
+    #[cfg(feature = "sqlx-mysql")]
+    if let Some(mysql) = error.try_downcast_ref::<sea_orm::sqlx::mysql::MySqlDatabaseError>() {
+        return matches!(
+            mysql.number(),
+            1047 | 1053 | 1927 | 1040 | 2002 | 2003 | 2006 | 2013
+        );
+    }
+    #[cfg(feature = "sqlx-sqlite")]
+    if error
+        .try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
+        .is_some()
+    {
+        return false;
+    }
+    match error.code().as_deref() {
+        Some("57P01" | "57P02" | "57P03" | "25006") => true,
+        Some(code) => code.starts_with("08"),
+        None => false,
+    }
+}
+
 #[cfg(any(
     feature = "sqlx-sqlite",
     feature = "sqlx-postgres",
@@ -26,8 +110,14 @@ fn runtime_transient(error: &sea_orm::RuntimeErr) -> bool {
     use sea_orm::sqlx;
     match error {
         sea_orm::RuntimeErr::SqlxError(error) => match error.as_ref() {
-            sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::WorkerCrashed => true,
-            sqlx::Error::Database(db) => database_transient(db.as_ref()),
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::WorkerCrashed => true,
+            sqlx::Error::Database(db) => {
+                database_transient(db.as_ref()) || database_lost(db.as_ref())
+            }
             _ => false,
         },
         #[allow(unreachable_patterns)]
@@ -168,4 +258,52 @@ pub(crate) fn write_set_limit(error: &Error) -> Option<&'static str> {
     }
     let _ = e;
     None
+}
+
+#[cfg(all(test, feature = "sqlx-postgres"))]
+mod tests {
+    use std::sync::Arc;
+
+    use sea_orm::{ConnAcquireErr, DbErr, RuntimeErr, sqlx};
+
+    use super::{connection_lost, is_transient};
+    use crate::error::Error;
+
+    fn sqlx_error(error: sqlx::Error) -> Error {
+        Error::Db(DbErr::Conn(RuntimeErr::SqlxError(Arc::new(error))))
+    }
+
+    #[test]
+    fn a_failover_is_a_lost_connection_and_transient() {
+        // What the issue saw through HAProxy while no node was primary yet, a refused or reset
+        // connection, a pool that found no connection in time.
+        let lost = [
+            sqlx_error(sqlx::Error::Protocol(
+                "unexpected response from SSLRequest: 0x00".to_owned(),
+            )),
+            sqlx_error(sqlx::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::ConnectionRefused,
+                "refused",
+            ))),
+            sqlx_error(sqlx::Error::PoolTimedOut),
+            Error::Db(DbErr::ConnectionAcquire(ConnAcquireErr::Timeout)),
+        ];
+        for error in &lost {
+            assert!(connection_lost(error), "{error}");
+            assert!(is_transient(error), "{error}");
+        }
+    }
+
+    #[test]
+    fn an_answer_of_the_database_is_not_a_lost_connection() {
+        let answered = [
+            Error::Db(DbErr::Custom("boom".to_owned())),
+            sqlx_error(sqlx::Error::RowNotFound),
+            sqlx_error(sqlx::Error::ColumnNotFound("x".to_owned())),
+            Error::Timeout(std::time::Duration::from_secs(1)),
+        ];
+        for error in &answered {
+            assert!(!connection_lost(error), "{error}");
+        }
+    }
 }

@@ -504,6 +504,20 @@ pub(crate) async fn table_exists<C: ConnectionTrait>(db: &C, table: &Table) -> R
     Ok(count > 0)
 }
 
+/// [`table_exists`], asked in a transaction of its own on `db` (a pool): behind a pooler in
+/// transaction pooling, a statement with bound values is only sure to reach one server session
+/// inside a transaction.
+pub(crate) async fn table_exists_apart<C>(db: &C, table: &Table) -> Result<bool>
+where
+    C: sea_orm::TransactionTrait,
+{
+    use sea_orm::TransactionSession;
+    let txn = db.begin().await?;
+    let exists = table_exists(&txn, table).await;
+    txn.rollback().await?;
+    exists
+}
+
 /// An identifier for the crate's own aliases (a derived table's name, say).
 pub(crate) fn alias(name: &str) -> DynIden {
     Alias::new(name).into_iden()

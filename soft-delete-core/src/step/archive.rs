@@ -2,10 +2,10 @@
 //! archive is and how each backend keeps every row in exactly one of the two tables).
 
 use sea_orm::sea_query::{Alias, Condition, Expr, IntoIden, Query};
-use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, IdenStatic, Iterable, Statement};
+use sea_orm::{DbBackend, EntityTrait, IdenStatic, Iterable, Statement};
 
 use crate::error::{Error, Result};
-use crate::sql::{Table, quote, table_exists};
+use crate::sql::{Table, quote, table_exists_apart};
 use crate::time::{Timestamp, timestamp_value};
 
 /// The archive's column for when a row was archived (the purge's timestamp).
@@ -80,8 +80,8 @@ impl ArchiveTo {
     }
 
     /// Checks that the archive table exists, naming it when it does not.
-    pub(crate) async fn probe<C: ConnectionTrait>(&self, db: &C) -> Result<()> {
-        if table_exists(db, &self.table).await? {
+    pub(crate) async fn probe<C: sea_orm::TransactionTrait>(&self, db: &C) -> Result<()> {
+        if table_exists_apart(db, &self.table).await? {
             return Ok(());
         }
         Err(Error::InvalidArgument {

@@ -197,8 +197,9 @@ async fn after_a_failure_in_batch_k_the_log_counts_exactly_the_committed_rows_an
     seed(&ctx).await;
     create_log(&ctx).await;
     let db = FaultyDb::new(ctx.db.clone());
-    // Batch 1 (account 1) commits, batch 2 (account 2) fails.
-    db.inject(1, Injected::StatementError);
+    // The log's start row is written in a transaction of its own (the first); batch 1
+    // (account 1) commits, batch 2 (account 2) fails.
+    db.inject(2, Injected::StatementError);
     let manager = SoftDeleteManager::with_config(&db, logged());
     let error = manager
         .bulk_soft_delete::<account::Entity, _>([1i64, 2, 3])
@@ -424,7 +425,8 @@ async fn a_purge_failing_in_batch_k_keeps_each_parent_whole_with_its_cascade() {
         .await
         .unwrap();
     let db = FaultyDb::new(ctx.db.clone());
-    db.inject(1, Injected::StatementError);
+    // After the log's start row (a transaction of its own) and batch 1.
+    db.inject(2, Injected::StatementError);
     let manager = SoftDeleteManager::with_config(&db, logged());
     let error = manager
         .hard_delete_before::<account::Entity>(Utc::now())
@@ -452,7 +454,8 @@ async fn an_atomic_operation_that_fails_logs_no_rows() {
     soft_delete_tests::fixtures::insert_users(&ctx, 1..=6).await;
     create_log(&ctx).await;
     let db = FaultyDb::new(ctx.db.clone());
-    db.inject(0, Injected::StatementError);
+    // After the log's start row, in a transaction of its own: the atomic operation's one.
+    db.inject(1, Injected::StatementError);
     let manager = SoftDeleteManager::with_config(&db, logged());
     manager
         .bulk_soft_delete::<user::Entity, _>(1..=6i64)
