@@ -41,6 +41,21 @@ pub struct FaultyDb {
     planned: Arc<Mutex<HashMap<u64, Injected>>>,
     log: Arc<Mutex<Vec<(u64, Injected)>>>,
     begun: Arc<AtomicU64>,
+    after_lost_reply: Option<AfterLostReply>,
+}
+
+/// What runs between a [`Injected::ReplyLost`] commit and the error the client sees; it is
+/// given the server session (PostgreSQL's backend pid) the commit ran in.
+#[derive(Clone)]
+pub struct AfterLostReply(pub Arc<dyn Fn(Option<i64>) -> Pending + Send + Sync>);
+
+/// The other work of an [`AfterLostReply`].
+pub type Pending = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+impl std::fmt::Debug for AfterLostReply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AfterLostReply")
+    }
 }
 
 impl FaultyDb {
@@ -51,7 +66,15 @@ impl FaultyDb {
             planned: Arc::default(),
             log: Arc::default(),
             begun: Arc::default(),
+            after_lost_reply: None,
         }
+    }
+
+    /// Runs `then` after each commit whose reply is lost, before the client sees the loss:
+    /// another client's work at the moment the connection broke.
+    pub fn after_lost_reply(mut self, then: AfterLostReply) -> FaultyDb {
+        self.after_lost_reply = Some(then);
+        self
     }
 
     /// Plans `fault` for the transaction begun `after` more transactions from now (0: the
@@ -85,6 +108,7 @@ impl FaultyDb {
             inner,
             fault: self.next(),
             struck: AtomicU64::new(0),
+            after_lost_reply: self.after_lost_reply.clone(),
         }
     }
 }
@@ -105,6 +129,7 @@ pub struct FaultyTxn {
     inner: DatabaseTransaction,
     fault: Option<Injected>,
     struck: AtomicU64,
+    after_lost_reply: Option<AfterLostReply>,
 }
 
 impl FaultyTxn {
@@ -162,7 +187,24 @@ impl TransactionSession for FaultyTxn {
     async fn commit(self) -> Result<(), DbErr> {
         match self.fault {
             Some(Injected::ReplyLost) => {
+                let Some(then) = self.after_lost_reply else {
+                    self.inner.commit().await?;
+                    return Err(connection_lost());
+                };
+                let pid = match self.inner.get_database_backend() {
+                    DbBackend::Postgres => self
+                        .inner
+                        .query_one_raw(Statement::from_string(
+                            DbBackend::Postgres,
+                            "SELECT pg_backend_pid()::int8",
+                        ))
+                        .await?
+                        .map(|row| row.try_get_by_index::<i64>(0))
+                        .transpose()?,
+                    _ => None,
+                };
                 self.inner.commit().await?;
+                (then.0)(pid).await;
                 Err(connection_lost())
             }
             Some(Injected::CommitLost) => {
@@ -187,6 +229,7 @@ impl TransactionTrait for FaultyTxn {
             inner: self.inner.begin().await?,
             fault: None,
             struck: AtomicU64::new(0),
+            after_lost_reply: None,
         })
     }
 
@@ -202,6 +245,7 @@ impl TransactionTrait for FaultyTxn {
                 .await?,
             fault: None,
             struck: AtomicU64::new(0),
+            after_lost_reply: None,
         })
     }
 
@@ -210,6 +254,7 @@ impl TransactionTrait for FaultyTxn {
             inner: self.inner.begin_with_options(options).await?,
             fault: None,
             struck: AtomicU64::new(0),
+            after_lost_reply: None,
         })
     }
 
