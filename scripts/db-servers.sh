@@ -127,8 +127,9 @@ run_privileged() {
 }
 
 # install_packages PKG...: installs those of the Debian packages postgresql,
-# mariadb-server, galera-4 and rsync whose files are missing (other and empty
-# arguments are ignored). Concurrent starts are serialised with a lock file
+# mariadb-server, galera-4, rsync, etcd-server, patroni, python3-etcd,
+# haproxy and pgbouncer whose files are missing (other and empty arguments
+# are ignored). Concurrent starts are serialised with a lock file
 # and re-check after taking it. While apt runs, a policy-rc.d (if none
 # exists) stops the packages' maintainer scripts from starting system-wide
 # servers on 5432/3306 through invoke-rc.d.
@@ -148,6 +149,11 @@ install_packages() {
         mariadb-server) { [ -x /usr/sbin/mariadbd ] || [ -x /usr/sbin/mysqld ]; } || pkgs+=(mariadb-server) ;;
         galera-4) ls /usr/lib/galera*/libgalera_smm.so >/dev/null 2>&1 || pkgs+=(galera-4) ;;
         rsync) command -v rsync >/dev/null 2>&1 || pkgs+=(rsync) ;;
+        etcd-server) [ -x /usr/bin/etcd ] || pkgs+=(etcd-server) ;;
+        patroni) { [ -x /usr/bin/patroni ] && [ -x /usr/bin/patronictl ]; } || pkgs+=(patroni) ;;
+        python3-etcd) /usr/bin/python3 -c "import etcd" >/dev/null 2>&1 || pkgs+=(python3-etcd) ;;
+        haproxy) [ -x /usr/sbin/haproxy ] || pkgs+=(haproxy) ;;
+        pgbouncer) [ -x /usr/sbin/pgbouncer ] || pkgs+=(pgbouncer) ;;
       esac
     done
     [ ${#pkgs[@]} -eq 0 ] && exit 0
