@@ -272,7 +272,9 @@ launch() {
     cmd=(setpriv --reuid="$MYSQL_OS_USER" --regid="$MYSQL_OS_USER" --init-groups -- "${cmd[@]}")
   fi
   log "starting HAProxy on 127.0.0.1:$PORT (admin CLI on 127.0.0.1:$ADMIN_PORT)"
-  setsid "${cmd[@]}" </dev/null >>"$DIR/haproxy.log" 2>&1 &
+  # From DIR: HAProxy changes back to its start folder after reading its configuration, and
+  # the user it runs as may not be allowed into the caller's.
+  (cd "$DIR" && exec setsid "${cmd[@]}" </dev/null >>"$DIR/haproxy.log" 2>&1) &
   PROXY_PID=$!
   disown "$PROXY_PID" 2>/dev/null || true
   printf '%s\n' "$PROXY_PID" >"$DIR/haproxy.pid"

@@ -216,7 +216,9 @@ launch() {
   home=$(dirname -- "$logf")
   # setpriv execs (runuser would stay as the parent): the PID is the daemon's.
   [[ $EUID -eq 0 ]] && as=(setpriv --reuid="$PG_OS_USER" --regid="$PG_OS_USER" --init-groups --)
-  setsid "${as[@]}" env HOME="$home" "$@" </dev/null >>"$logf" 2>&1 &
+  # From the daemon's own folder: it may not be allowed into the caller's (HAProxy changes
+  # back to its start folder after reading its configuration, and fails there).
+  (cd "$home" && exec setsid "${as[@]}" env HOME="$home" "$@" </dev/null >>"$logf" 2>&1) &
   LAUNCHED_PID=$!
   disown "$LAUNCHED_PID" 2>/dev/null || true
   printf '%s\n' "$LAUNCHED_PID" >"$DIR/$name.pid"

@@ -315,7 +315,8 @@ launch() {
     cmd=(setpriv --reuid="$PG_OS_USER" --regid="$PG_OS_USER" --init-groups -- "${cmd[@]}")
   fi
   log "starting PgBouncer ($mode pooling) on 127.0.0.1:${PORT[$mode]}"
-  setsid "${cmd[@]}" </dev/null >>"$d/pgbouncer.log" 2>&1 &
+  # From its folder: the user it runs as may not be allowed into the caller's.
+  (cd "$d" && exec setsid "${cmd[@]}" </dev/null >>"$d/pgbouncer.log" 2>&1) &
   PID[$mode]=$!
   disown "${PID[$mode]}" 2>/dev/null || true
   printf '%s\n' "${PID[$mode]}" >"$DIR/$mode.pid"
