@@ -33,7 +33,7 @@ use sea_orm::{ConnectionTrait, DbErr, Statement, TransactionSession, Transaction
 use tracing::Instrument;
 
 use super::BulkConnection;
-use super::session::{Dialed, End, Flavor, HardDelete, Limited, Session, Settled};
+use super::session::{self, Dialed, End, HardDelete, Learned, Limited, Session, Settled};
 use super::transient::{
     connection_lost, database_gone, is_transient, outcome_unknown, server_timeout,
 };
@@ -396,7 +396,7 @@ impl<'a> Engine<'a> {
         }
         // Asked of the server with the first batch's session, not before: an operation with
         // nothing to do sends nothing at all.
-        let mut flavor: Option<Flavor> = None;
+        let mut learned = Learned::default();
         let mut atomic: Option<(C::Transaction, Session)> = None;
         // An atomic operation's batches, announced after its one COMMIT.
         let mut pending: Vec<announce::Pending> = Vec::new();
@@ -448,7 +448,7 @@ impl<'a> Engine<'a> {
                 let (txn, session) = match atomic.take() {
                     Some(open) => open,
                     None => self
-                        .open(db, &mut flavor)
+                        .open(db, &mut learned)
                         .await
                         .map_err(|stop| self.fail(stop.into_error(), 1))?,
                 };
@@ -489,7 +489,7 @@ impl<'a> Engine<'a> {
                 }
             } else {
                 match self
-                    .batch_with_retries(db, &mut flavor, source, &unit)
+                    .batch_with_retries(db, &mut learned, source, &unit)
                     .instrument(batch_span)
                     .await
                 {
@@ -689,7 +689,7 @@ impl<'a> Engine<'a> {
     async fn batch_with_retries<C, S>(
         &self,
         db: &C,
-        flavor: &mut Option<Flavor>,
+        learned: &mut Learned,
         source: &mut S,
         unit: &S::Unit,
     ) -> Result<(Done<S::Next>, u32), Failure>
@@ -704,7 +704,7 @@ impl<'a> Engine<'a> {
         let mut lost: Option<(Instant, u32)> = None;
         loop {
             attempt += 1;
-            let (error, unreachable) = match self.attempt(db, flavor, source, unit).await {
+            let (error, unreachable) = match self.attempt(db, learned, source, unit).await {
                 Ok(done) => {
                     if let Some((since, tries)) = lost {
                         tracing::info!(
@@ -795,12 +795,13 @@ impl<'a> Engine<'a> {
         }
     }
 
-    /// Opens a batch's transaction and session, learning the server's flavor with the first.
+    /// Opens a batch's transaction and session, learning the server's flavor with the first,
+    /// and whether a guard waits for the mark with the first that removes rows.
     /// The pool's wait for a connection counts against the batch's time limit.
     async fn open<C: BulkConnection>(
         &self,
         db: &C,
-        flavor: &mut Option<Flavor>,
+        learned: &mut Learned,
     ) -> Result<(C::Transaction, Session), Stop> {
         let config = &self.plan.config;
         let limit = config.query_timeout;
@@ -826,19 +827,29 @@ impl<'a> Engine<'a> {
             (OperationKind::Purge, None) => HardDelete::InCallersTransaction,
             _ => HardDelete::No,
         };
+        if hard_delete != HardDelete::No && learned.guarded.is_none() {
+            match session::guarded(&txn).await {
+                Ok(guarded) => learned.guarded = Some(guarded),
+                Err(error) => {
+                    rollback(txn).await;
+                    return Err(Stop::Failed(error.into()));
+                }
+            }
+        }
         let dialed = db.control().and_then(Dialed::of);
         match Session::open(
             &txn,
-            *flavor,
+            learned.flavor,
             limit,
             hard_delete,
             dialed,
             config.behind_pooler,
+            learned.guarded.unwrap_or(true),
         )
         .await
         {
             Ok(session) => {
-                *flavor = Some(session.flavor());
+                learned.flavor = Some(session.flavor());
                 Ok((txn, session))
             }
             Err(error) => {
@@ -854,7 +865,7 @@ impl<'a> Engine<'a> {
     async fn attempt<C, S>(
         &self,
         db: &C,
-        flavor: &mut Option<Flavor>,
+        learned: &mut Learned,
         source: &mut S,
         unit: &S::Unit,
     ) -> Result<Done<S::Next>, Stop>
@@ -862,7 +873,7 @@ impl<'a> Engine<'a> {
         C: BulkConnection,
         S: BatchSource,
     {
-        let (txn, session) = self.open(db, flavor).await?;
+        let (txn, session) = self.open(db, learned).await?;
         let executed = self
             .guarded(
                 db,

@@ -61,6 +61,44 @@ impl Flavor {
     }
 }
 
+/// What an operation learns of its server with its first batches, and keeps for the others.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Learned {
+    /// Which server it is (MariaDB and MySQL are told apart by the first session).
+    pub(crate) flavor: Option<Flavor>,
+    /// Whether a `GuardHardDelete` may be waiting for the library's mark, learned by the first
+    /// batch that removes rows (see [`guarded`]).
+    pub(crate) guarded: Option<bool>,
+}
+
+/// Whether a batch that removes rows must mark itself for a `GuardHardDelete`: on MySQL and
+/// MariaDB when a `DELETE` trigger of the server reads the mark, on SQLite when a guard made the
+/// mark's table. Asked once per operation: the mark costs a statement per batch there
+/// (clearing the session variable, inserting and deleting the row), and most databases have no
+/// guard. On PostgreSQL the mark rides in the query that opens every batch, at no cost: always.
+/// A guard made while an operation runs is seen by the next one (meanwhile the guard refuses
+/// the operation's `DELETE`s, with its message: nothing is removed unseen).
+pub(crate) async fn guarded<T: ConnectionTrait>(conn: &T) -> Result<bool, DbErr> {
+    let backend = conn.get_database_backend();
+    let sql = match backend {
+        DbBackend::MySql => format!(
+            "SELECT COUNT(*) FROM information_schema.TRIGGERS \
+             WHERE EVENT_MANIPULATION = 'DELETE' AND ACTION_STATEMENT LIKE '%@{HARD_DELETE}%'"
+        ),
+        DbBackend::Sqlite => format!(
+            "SELECT COUNT(*) FROM main.sqlite_master WHERE type = 'table' AND name = '{HARD_DELETE}'"
+        ),
+        _ => return Ok(true),
+    };
+    let count = conn
+        .query_one_raw(Statement::from_string(backend, sql))
+        .await?
+        .map(|row| row.try_get_by_index::<i64>(0))
+        .transpose()?
+        .unwrap_or(0);
+    Ok(count > 0)
+}
+
 /// One batch's session.
 #[derive(Debug)]
 pub(crate) struct Session {
@@ -162,7 +200,8 @@ impl Session {
     /// learns who the session is, and (the first time, `flavor` being `None`) which server it
     /// is, in the same query. `dialed` is what the pool dials (`None` inside a caller's
     /// transaction, where nothing is checked from outside); `behind_pooler` is the
-    /// configuration's word that something shares server sessions between clients.
+    /// configuration's word that something shares server sessions between clients; `guarded`
+    /// whether a batch that removes rows marks itself for a guard ([`guarded`]).
     pub(crate) async fn open<T: ConnectionTrait>(
         conn: &T,
         flavor: Option<Flavor>,
@@ -170,6 +209,7 @@ impl Session {
         hard_delete: HardDelete,
         dialed: Option<Dialed>,
         behind_pooler: bool,
+        guarded: bool,
     ) -> Result<Session, DbErr> {
         let (hard_delete, nested) = match hard_delete {
             HardDelete::No => (false, false),
@@ -230,7 +270,7 @@ impl Session {
                     }
                 }
                 .to_owned();
-                if hard_delete {
+                if hard_delete && guarded {
                     sql.push_str(&format!(", @{HARD_DELETE} := 1"));
                     session.marked = true;
                 }
@@ -251,27 +291,12 @@ impl Session {
                 }
             }
             Flavor::Sqlite => {
-                if hard_delete {
-                    let guarded = conn
-                        .query_one_raw(Statement::from_string(
-                            DbBackend::Sqlite,
-                            format!(
-                                "SELECT COUNT(*) FROM main.sqlite_master \
-                                 WHERE type = 'table' AND name = '{HARD_DELETE}'"
-                            ),
-                        ))
-                        .await?
-                        .map(|row| row.try_get_by_index::<i64>(0))
-                        .transpose()?
-                        .unwrap_or(0)
-                        > 0;
-                    if guarded {
-                        conn.execute_unprepared(&format!(
-                            "INSERT INTO main.{HARD_DELETE} (mark) VALUES (1)"
-                        ))
-                        .await?;
-                        session.marked = true;
-                    }
+                if hard_delete && guarded {
+                    conn.execute_unprepared(&format!(
+                        "INSERT INTO main.{HARD_DELETE} (mark) VALUES (1)"
+                    ))
+                    .await?;
+                    session.marked = true;
                 }
                 if let Some(ms) = millis {
                     let row = conn
