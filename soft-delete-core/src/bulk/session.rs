@@ -143,6 +143,10 @@ pub(crate) enum HardDelete {
 
 /// How the pool reaches its server: the TCP port it dials, or a Unix socket.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(
+    not(any(feature = "sqlx-postgres", feature = "sqlx-mysql")),
+    allow(dead_code)
+)]
 pub(crate) enum Dialed {
     Port(u16),
     Socket,

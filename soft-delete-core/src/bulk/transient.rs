@@ -10,11 +10,8 @@ use crate::error::Error;
 /// Deadlocks, serialization failures, lock wait timeouts, busy or locked databases and dropped
 /// connections: errors after which the same batch may well succeed.
 pub(crate) fn is_transient(error: &Error) -> bool {
-    match error {
-        Error::Db(DbErr::ConnectionAcquire(_)) => true,
-        Error::Db(DbErr::Conn(e) | DbErr::Exec(e) | DbErr::Query(e)) => runtime_transient(e),
-        _ => false,
-    }
+    connection_lost(error)
+        || matches!(error, Error::Db(DbErr::Conn(e) | DbErr::Exec(e) | DbErr::Query(e)) if runtime_busy(e))
 }
 
 /// The database cannot be reached, or stopped serving this client: a connection that broke or
@@ -101,23 +98,16 @@ fn database_lost(error: &dyn sea_orm::sqlx::error::DatabaseError) -> bool {
     }
 }
 
+/// The database answered that it could not do the work now (a deadlock, a lock, a busy file).
 #[cfg(any(
     feature = "sqlx-sqlite",
     feature = "sqlx-postgres",
     feature = "sqlx-mysql"
 ))]
-fn runtime_transient(error: &sea_orm::RuntimeErr) -> bool {
-    use sea_orm::sqlx;
+fn runtime_busy(error: &sea_orm::RuntimeErr) -> bool {
     match error {
         sea_orm::RuntimeErr::SqlxError(error) => match error.as_ref() {
-            sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_)
-            | sqlx::Error::Protocol(_)
-            | sqlx::Error::PoolTimedOut
-            | sqlx::Error::WorkerCrashed => true,
-            sqlx::Error::Database(db) => {
-                database_transient(db.as_ref()) || database_lost(db.as_ref())
-            }
+            sea_orm::sqlx::Error::Database(db) => database_transient(db.as_ref()),
             _ => false,
         },
         #[allow(unreachable_patterns)]
@@ -130,7 +120,7 @@ fn runtime_transient(error: &sea_orm::RuntimeErr) -> bool {
     feature = "sqlx-postgres",
     feature = "sqlx-mysql"
 )))]
-fn runtime_transient(_error: &sea_orm::RuntimeErr) -> bool {
+fn runtime_busy(_error: &sea_orm::RuntimeErr) -> bool {
     false
 }
 
@@ -221,13 +211,9 @@ fn database_transient(error: &dyn sea_orm::sqlx::error::DatabaseError) -> bool {
             .unwrap_or(0);
         return matches!(code & 0xff, 5 | 6);
     }
-    match error.code().as_deref() {
-        // serialization_failure, deadlock_detected, lock_not_available, admin_shutdown
-        Some("40001" | "40P01" | "55P03" | "57P01") => true,
-        // connection_exception class
-        Some(code) => code.starts_with("08"),
-        None => false,
-    }
+    // serialization_failure, deadlock_detected, lock_not_available (the server going away is
+    // `database_lost`'s)
+    matches!(error.code().as_deref(), Some("40001" | "40P01" | "55P03"))
 }
 
 /// The Galera write-set limit a MariaDB error reports, if any: `wsrep_max_ws_rows` (error 1180,
