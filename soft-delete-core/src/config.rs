@@ -17,6 +17,7 @@
 //! | `retry_delay` | `SOFT_DELETE_RETRY_DELAY_MS` | 100 ms | up to 1 h |
 //! | `reconnect_for` | `SOFT_DELETE_RECONNECT_FOR_SECONDS` | 0 (none) | up to 1 h |
 //! | `behind_pooler` | `SOFT_DELETE_BEHIND_POOLER` | false | |
+//! | `parallelism` | `SOFT_DELETE_PARALLELISM` | 1 | 1 ..= 64 |
 //! | `retention` | `SOFT_DELETE_RETENTION_DAYS` | 30 days | up to 36,500 days |
 //! | `retention_by_table` | `SOFT_DELETE_RETENTION_DAYS_<TABLE>` | none | up to 36,500 days each |
 //! | `pause_between_batches` | `SOFT_DELETE_PAUSE_BETWEEN_BATCHES_MS` | 0 | up to 1 h |
@@ -108,6 +109,14 @@ pub struct SoftDeleteConfig {
     /// itself when the port the server reports is not the one the pool dials (the usual case:
     /// PgBouncer on 6432 in front of 5432).
     pub behind_pooler: bool,
+    /// Workers per bulk operation: each runs its own batches, in its own transactions, on its
+    /// own connection from the pool, over a part of the rows no other worker touches (see
+    /// [`BatchOptions::parallel`](crate::BatchOptions::parallel), which overrides it for one
+    /// operation). 1 (the default) runs one batch at a time. An atomic operation, an operation
+    /// inside the caller's transaction and every operation on SQLite (one writer at a time) run
+    /// one worker whatever this says. 1 ..= [`MAX_PARALLELISM`](Self::MAX_PARALLELISM); give
+    /// the pool at least one connection per worker, and one more for the engine's checks.
+    pub parallelism: usize,
     /// How long soft-deleted rows are kept before `purge_expired` removes them. At most
     /// [`MAX_RETENTION`](Self::MAX_RETENTION).
     pub retention: Duration,
@@ -158,6 +167,7 @@ impl SoftDeleteConfig {
         retry_delay: Duration::from_millis(100),
         reconnect_for: Duration::ZERO,
         behind_pooler: false,
+        parallelism: 1,
         retention: Duration::from_secs(30 * 24 * 60 * 60),
         retention_by_table: BTreeMap::new(),
         pause_between_batches: Duration::ZERO,
@@ -180,6 +190,9 @@ impl SoftDeleteConfig {
     pub const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(1);
     /// The longest retention: 36,500 days (about a hundred years).
     pub const MAX_RETENTION: Duration = Duration::from_secs(36_500 * 24 * 60 * 60);
+    /// The most workers one operation runs: [`parallelism`](Self::parallelism) and
+    /// [`BatchOptions::parallel`](crate::BatchOptions::parallel).
+    pub const MAX_PARALLELISM: usize = 64;
 
     /// Reads every `SOFT_DELETE_*` variable (see the [module documentation](self)); unset
     /// variables keep their defaults.
@@ -328,6 +341,12 @@ impl SoftDeleteConfig {
                 Self::MAX_PAUSE.as_secs(),
             )?),
             behind_pooler: env.boolean("SOFT_DELETE_BEHIND_POOLER", d.behind_pooler)?,
+            parallelism: env.number(
+                "SOFT_DELETE_PARALLELISM",
+                d.parallelism as u64,
+                1,
+                Self::MAX_PARALLELISM as u64,
+            )? as usize,
             retention: DAY
                 * env.number(
                     "SOFT_DELETE_RETENTION_DAYS",
@@ -389,6 +408,13 @@ impl SoftDeleteConfig {
             check_duration(timeout, Duration::from_millis(1), Self::MAX_TIMEOUT).map_err(
                 |expected| config_error("query_timeout", format_args!("{timeout:?}"), expected),
             )?;
+        }
+        if !(1..=Self::MAX_PARALLELISM).contains(&self.parallelism) {
+            return Err(config_error(
+                "parallelism",
+                self.parallelism,
+                format!("a whole number from 1 to {}", Self::MAX_PARALLELISM),
+            ));
         }
         if self.retry_attempts > Self::MAX_RETRY_ATTEMPTS {
             return Err(config_error(
@@ -626,6 +652,7 @@ mod tests {
             retry_delay: Duration::from_millis(100),
             reconnect_for: Duration::ZERO,
             behind_pooler: false,
+            parallelism: 1,
             retention: Duration::from_secs(30 * 24 * 60 * 60),
             retention_by_table: BTreeMap::new(),
             pause_between_batches: Duration::ZERO,
@@ -652,6 +679,7 @@ mod tests {
             ("SOFT_DELETE_RETRY_DELAY_MS", "5"),
             ("SOFT_DELETE_RECONNECT_FOR_SECONDS", "90"),
             ("SOFT_DELETE_BEHIND_POOLER", "yes"),
+            ("SOFT_DELETE_PARALLELISM", "4"),
             ("SOFT_DELETE_RETENTION_DAYS", "90"),
             ("SOFT_DELETE_PAUSE_BETWEEN_BATCHES_MS", " 20 "),
             ("SOFT_DELETE_OPERATION_LOG", "audit.ops_log"),
@@ -672,6 +700,7 @@ mod tests {
                 retry_delay: Duration::from_millis(5),
                 reconnect_for: Duration::from_secs(90),
                 behind_pooler: true,
+                parallelism: 4,
                 retention: DAY * 90,
                 retention_by_table: BTreeMap::new(),
                 pause_between_batches: Duration::from_millis(20),
@@ -862,6 +891,20 @@ mod tests {
                 "query_timeout",
                 SoftDeleteConfig {
                     query_timeout: Some(Duration::MAX),
+                    ..d()
+                },
+            ),
+            (
+                "parallelism",
+                SoftDeleteConfig {
+                    parallelism: 0,
+                    ..d()
+                },
+            ),
+            (
+                "parallelism",
+                SoftDeleteConfig {
+                    parallelism: 65,
                     ..d()
                 },
             ),

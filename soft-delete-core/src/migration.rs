@@ -651,8 +651,11 @@ mod with_migration {
         }
     }
 
-    /// A migration that creates the [operation log](crate::operation_log)'s table and its
-    /// index, idempotently; `down` drops the table.
+    /// A migration that creates the [operation log](crate::operation_log)'s table, its index
+    /// and its parts table (for [parallel](crate::BatchOptions::parallel) operations),
+    /// idempotently; `down` drops both tables. A log made by an earlier version of this
+    /// migration lacks the parts table: create it with
+    /// [`create_parts_table`](crate::operation_log::create_parts_table).
     ///
     /// ```
     /// use sea_orm_migration::MigrationName;
@@ -713,10 +716,15 @@ mod with_migration {
                 &index_name(&self.table),
                 index(&self.table),
             )
-            .await
+            .await?;
+            manager
+                .create_table(crate::operation_log::create_parts_table(&self.table))
+                .await
         }
 
         async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            let parts = crate::operation_log::parts_table_name(&self.table);
+            drop_table_if_present(manager, &parts).await?;
             drop_table_if_present(manager, &self.table).await
         }
     }

@@ -238,6 +238,113 @@ pub fn create_table(backend: DbBackend, table: &str) -> TableCreateStatement {
         .to_owned()
 }
 
+/// The name of the table where the workers of a
+/// [parallel](crate::BatchOptions::parallel) operation keep their counts: `<log>_parts`, in
+/// the log's schema.
+///
+/// # Examples
+///
+/// ```
+/// use soft_delete_core::operation_log::parts_table_name;
+///
+/// assert_eq!(parts_table_name("soft_delete_operations"), "soft_delete_operations_parts");
+/// assert_eq!(parts_table_name("audit.ops"), "audit.ops_parts");
+/// ```
+pub fn parts_table_name(table: &str) -> String {
+    crate::step::log::parts_table(&Table::parse(table)).to_string()
+}
+
+/// `CREATE TABLE IF NOT EXISTS` for the parts table of the log named `table`
+/// ([`parts_table_name`]): one row per worker of a [parallel](crate::BatchOptions::parallel)
+/// operation, which that worker's batches update in their own transactions (so that no row is
+/// written by every batch of every worker). The operation's row in the log sums them when it
+/// ends; while it runs (or after its process died), reading the operation sums them.
+/// Operations with one worker never touch it; a parallel one with the log on refuses to start
+/// without it. The `CreateOperationLog` migration creates it with the log.
+///
+/// # Examples
+///
+/// ```
+/// use sea_orm::sea_query::PostgresQueryBuilder;
+/// use soft_delete_core::operation_log::{DEFAULT_TABLE, create_parts_table};
+///
+/// let sql = create_parts_table(DEFAULT_TABLE).to_string(PostgresQueryBuilder);
+/// assert!(sql.starts_with(r#"CREATE TABLE IF NOT EXISTS "soft_delete_operations_parts""#), "{sql}");
+/// assert!(sql.contains(r#"PRIMARY KEY ("operation_id", "worker")"#), "{sql}");
+/// ```
+pub fn create_parts_table(table: &str) -> TableCreateStatement {
+    let parts = crate::step::log::parts_table(&Table::parse(table));
+    let count = |name: &str| {
+        let mut def = ColumnDef::new(Alias::new(name));
+        def.big_integer().not_null();
+        def
+    };
+    Create::create()
+        .table(parts.table_name())
+        .if_not_exists()
+        .col(
+            ColumnDef::new(Alias::new("operation_id"))
+                .string_len(36)
+                .not_null(),
+        )
+        .col(ColumnDef::new(Alias::new("worker")).integer().not_null())
+        .col(count("rows_changed"))
+        .col(
+            ColumnDef::new(Alias::new("rows_by_table"))
+                .text()
+                .not_null(),
+        )
+        .col(count("requested"))
+        .col(count("batches"))
+        .primary_key(
+            Index::create()
+                .col(Alias::new("operation_id"))
+                .col(Alias::new("worker")),
+        )
+        .to_owned()
+}
+
+/// A record of an operation that is still `running` (or whose process died) with its workers'
+/// counts, when it ran several: its own row learns them only at its end.
+async fn with_parts<C: ConnectionTrait>(
+    conn: &C,
+    log: &str,
+    mut record: OperationRecord,
+) -> Result<OperationRecord> {
+    if record.status != OperationStatus::Running {
+        return Ok(record);
+    }
+    let parts = crate::step::log::parts_table(&Table::parse(log));
+    if !crate::sql::table_exists(conn, &parts).await? {
+        return Ok(record);
+    }
+    let select = Query::select()
+        .columns(["rows_by_table", "requested", "batches"].map(Alias::new))
+        .from(parts.table_ref())
+        .and_where(Expr::col(Alias::new("operation_id")).eq(record.id))
+        .to_owned();
+    let rows = conn
+        .query_all_raw(conn.get_database_backend().build(&select))
+        .await?;
+    if rows.is_empty() {
+        return Ok(record);
+    }
+    let mut tally = crate::step::Tally::default();
+    tally.add(&record.table, 0);
+    let (mut requested, mut batches) = (0, 0);
+    for row in &rows {
+        for (table, count) in parse_rows(&row.try_get::<String>("", "rows_by_table")?)? {
+            tally.add(&table, count);
+        }
+        requested += Ord::max(row.try_get::<i64>("", "requested")?, 0) as u64;
+        batches += Ord::max(row.try_get::<i64>("", "batches")?, 0) as u64;
+    }
+    record.rows_by_table = tally.0;
+    record.requested = requested;
+    record.batches = batches;
+    Ok(record)
+}
+
 /// `ALTER TABLE … ADD COLUMN quiet` for a log made by an earlier version, before quiet
 /// operations: without it every operation but a quiet one is logged as before, and a quiet one
 /// fails naming the missing column.
@@ -290,7 +397,9 @@ pub(crate) async fn find<C: ConnectionTrait>(
         .to_owned();
     let statement = conn.get_database_backend().build(&select);
     match conn.query_one_raw(statement).await? {
-        Some(row) => OperationRecord::from_row(&row).map(Some),
+        Some(row) => Ok(Some(
+            with_parts(conn, table, OperationRecord::from_row(&row)?).await?,
+        )),
         None => Ok(None),
     }
 }
@@ -367,7 +476,11 @@ impl<'a, C: ConnectionTrait + Sync> IntoFuture for Operations<'a, C> {
             }
             let statement = self.db.get_database_backend().build(&select);
             let rows = self.db.query_all_raw(statement).await?;
-            rows.iter().map(OperationRecord::from_row).collect()
+            let mut records = Vec::with_capacity(rows.len());
+            for row in &rows {
+                records.push(with_parts(self.db, &log, OperationRecord::from_row(row)?).await?);
+            }
+            Ok(records)
         })
     }
 }

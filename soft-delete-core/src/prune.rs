@@ -434,6 +434,14 @@ impl<'c, C: BulkConnection> Pruner<'c, C> {
         self
     }
 
+    /// Runs each entity's purge with `workers` workers side by side (see
+    /// [`BatchOptions::parallel`]); the configuration's `parallelism` by default. Entities are
+    /// still pruned one after the other.
+    pub fn parallel(mut self, workers: usize) -> Self {
+        self.options = self.options.parallel(workers);
+        self
+    }
+
     /// After each batch, pauses `coefficient` times as long as the batch took (see
     /// [`BatchOptions::sleep_coefficient`]).
     pub fn sleep_coefficient(mut self, coefficient: f64) -> Self {

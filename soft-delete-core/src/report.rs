@@ -34,11 +34,16 @@ pub struct BulkReport {
     pub retries: u64,
     /// Wall time of the whole operation.
     pub elapsed: Duration,
-    /// Time its [`Throttle`](crate::throttle::Throttle) held batches back (part of `elapsed`).
+    /// Time its [`Throttle`](crate::throttle::Throttle) held batches back (part of `elapsed`;
+    /// with several workers, summed over them).
     pub throttled: Duration,
     /// Time paused between batches, by `pause_between_batches` and `sleep_coefficient` (part of
-    /// `elapsed`).
+    /// `elapsed`; with several workers, summed over them).
     pub paused: Duration,
+    /// Workers that ran the operation's batches side by side (see
+    /// [`BatchOptions::parallel`](crate::BatchOptions::parallel)): 1 unless it asked for more
+    /// and could have them.
+    pub workers: usize,
     /// True when nothing was changed because the operation was a dry run.
     pub dry_run: bool,
     /// True when the operation stopped before it was done: at its maximum duration, or on its
@@ -68,6 +73,9 @@ impl fmt::Display for BulkReport {
             self.elapsed.as_secs_f64(),
             self.rate()
         )?;
+        if self.workers > 1 {
+            write!(f, ", {} workers", self.workers)?;
+        }
         if self.archived > 0 {
             write!(f, ", {} archived", self.archived)?;
         }
@@ -103,10 +111,13 @@ pub struct Progress {
     pub total: Option<u64>,
     /// Time since the operation started.
     pub elapsed: Duration,
-    /// Time its [`Throttle`](crate::throttle::Throttle) has held batches back so far.
+    /// Time its [`Throttle`](crate::throttle::Throttle) has held batches back so far (summed
+    /// over the workers).
     pub throttled: Duration,
-    /// Time paused between batches so far.
+    /// Time paused between batches so far (summed over the workers).
     pub paused: Duration,
+    /// Workers running the operation's batches side by side.
+    pub workers: usize,
 }
 
 impl Progress {

@@ -103,12 +103,30 @@ pub(crate) trait BatchSource: Send {
     /// True when the last batch finished the work.
     fn is_done(&self) -> bool;
 
-    /// Rows still to do after an early stop, if the source can tell.
+    /// Rows still to do after an early stop, if the source can tell. `processed` counts every
+    /// worker's; with several workers the engine sums what each part can tell (a part that
+    /// cannot says `None`).
     fn remaining<'a, T: ConnectionTrait>(
         &'a self,
         conn: &'a T,
         processed: u64,
     ) -> impl Future<Output = Result<Option<u64>, DbErr>> + Send + 'a;
+
+    /// For `workers` workers: narrows this source to the first part of the work and returns the
+    /// other parts, over rows no other part reaches (fewer when there is too little work to
+    /// share). Reads what it needs on `conn`; changes nothing. The default keeps the work in
+    /// one part.
+    fn split<'a, T: ConnectionTrait>(
+        &'a mut self,
+        conn: &'a T,
+        workers: usize,
+    ) -> impl Future<Output = Result<Vec<Self>, DbErr>> + Send + 'a
+    where
+        Self: Sized,
+    {
+        let _ = (conn, workers);
+        std::future::ready(Ok(Vec::new()))
+    }
 }
 
 /// How to run one operation: its options, resolved against the configuration and checked
@@ -119,6 +137,8 @@ pub(crate) struct Plan<'a> {
     pub(crate) kind: OperationKind,
     pub(crate) table: String,
     pub(crate) config: SoftDeleteConfig,
+    /// The workers asked for (1 ..= `MAX_PARALLELISM`); see `workers_on`.
+    pub(crate) workers: usize,
     pub(crate) alerts: Arc<dyn AlertSink>,
     /// Rows per batch, read again before every batch.
     pub(crate) batch_size: super::BatchSize,
@@ -144,6 +164,18 @@ pub(crate) struct Plan<'a> {
 }
 
 impl Plan<'_> {
+    /// The workers the operation runs on `db`: one for an atomic operation (one transaction),
+    /// inside the caller's transaction (one connection) and on SQLite (one writer at a time).
+    pub(crate) fn workers_on<C: BulkConnection>(&self, db: &C) -> usize {
+        let single = self.atomic
+            || db.control().is_none()
+            || db.get_database_backend() == sea_orm::DbBackend::Sqlite;
+        match single {
+            true => 1,
+            false => self.workers,
+        }
+    }
+
     /// Says who runs the operation, why, and what chose its rows, for the log and events.
     ///
     /// # Errors
@@ -200,13 +232,52 @@ where
     );
     let mut engine = Engine::new(plan, source.total());
     async move {
+        // Split before anything is written: a split that fails changes nothing.
+        let mut rest = match engine.plan.workers_on(db) {
+            1 => Vec::new(),
+            workers => {
+                let split = async {
+                    // In a transaction, like every statement with bound values the engine
+                    // sends outside a batch (see `execute_reaching`).
+                    let txn = db.begin().await?;
+                    let parts = source.split(&txn, workers).await;
+                    rollback(txn).await;
+                    parts
+                };
+                split
+                    .await
+                    .map_err(|error| engine.fail(error.into(), 1, 0))?
+            }
+        };
+        engine.workers = 1 + rest.len();
         if let Some(row) = &engine.plan.log {
-            let start = row.start(db.get_database_backend());
-            if let Err(error) = engine.execute_reaching(db, start).await {
-                return Err(engine.fail(error.into(), 1));
+            let backend = db.get_database_backend();
+            let mut statements = vec![row.start(backend)];
+            if engine.workers > 1 {
+                let parts = row.parts_table();
+                let exists = crate::sql::table_exists_apart(db, &parts)
+                    .await
+                    .map_err(|error| engine.fail(error, 1, 0))?;
+                if !exists {
+                    let error = Error::InvalidArgument {
+                        name: "parallel",
+                        reason: format!(
+                            "{} workers keep their counts in the operation log's table `{parts}`, \
+                             which does not exist: create it with \
+                             `operation_log::create_parts_table` (or the `CreateOperationLog` \
+                             migration), or run the operation with one worker",
+                            engine.workers
+                        ),
+                    };
+                    return Err(engine.fail(error, 0, 0));
+                }
+                statements.extend(row.parts_start(backend, engine.workers));
+            }
+            if let Err(error) = engine.execute_reaching(db, &statements).await {
+                return Err(engine.fail(error.into(), 1, 0));
             }
         }
-        let result = engine.drive(db, source).await;
+        let result = engine.drive(db, source, &mut rest).await;
         let status = match &result {
             Ok(report) if report.stopped_early => "stopped",
             Ok(_) => "completed",
@@ -214,13 +285,15 @@ where
         };
         announce::ended(engine.plan.kind, &engine.plan.table, status);
         if let (Err(error), Some(row)) = (&result, &engine.plan.log) {
-            // Best effort: the counts are already exact; only the status would be stale.
+            // Best effort: the counts are already exact (in the workers' rows when there are
+            // several); only the status would be stale.
             let failed = row.finish(
                 db.get_database_backend(),
                 OperationStatus::Failed,
                 Some(error.to_string()),
+                engine.summed_totals().as_ref(),
             );
-            if let Err(log_error) = engine.execute_reaching(db, failed).await {
+            if let Err(log_error) = engine.execute_reaching(db, &[failed]).await {
                 tracing::warn!(%log_error, "recording the failure in the operation log failed");
             }
         }
@@ -277,64 +350,139 @@ struct Failure {
     committed: Option<Ran>,
 }
 
-struct Engine<'a> {
-    plan: Plan<'a>,
-    start: Instant,
-    total: Option<u64>,
+/// What the operation has done so far, across its workers: what its progress, report and
+/// alerts say.
+struct Counts {
+    /// Batches begun: the next batch's number is one more.
+    begun: u64,
+    /// Batches committed.
     batches: u64,
     processed: u64,
     affected: u64,
     /// Rows copied into a purge's archive.
     archived: u64,
-    /// Rows changed per table, the operation's own first: what the log holds.
+    /// Rows changed per table, the operation's own first.
     tally: Tally,
     retries: u64,
-    /// Time the throttle held batches back.
+    /// Time the throttle held batches back, summed over the workers.
     throttled: Duration,
-    /// Time paused between batches.
+    /// Time paused between batches, summed over the workers.
     paused: Duration,
     alerted: bool,
 }
 
+/// One worker's own account: what its row in the log holds (the operation's row, when it is
+/// the only worker).
+struct Worker {
+    /// 0 for the first worker.
+    index: usize,
+    /// Rows changed per table by this worker's committed batches, the operation's table first.
+    tally: Tally,
+    processed: u64,
+    batches: u64,
+    /// What the first batch learned of the server, for the next ones.
+    learned: Learned,
+}
+
+impl Worker {
+    fn new(index: usize, table: &str) -> Self {
+        // The operation's own table first, even when it changes no row.
+        let mut tally = Tally::default();
+        tally.add(table, 0);
+        Worker {
+            index,
+            tally,
+            processed: 0,
+            batches: 0,
+            learned: Learned::default(),
+        }
+    }
+
+    /// The log's totals after a batch that did `ran` and consumed `processed`, on top of the
+    /// worker's batches committed before.
+    fn totals_with(&self, table: &str, ran: &Ran, processed: u64) -> Totals {
+        let mut rows = self.tally.clone();
+        rows.add(table, ran.affected);
+        rows.merge(&ran.cascaded);
+        Totals {
+            rows,
+            requested: self.processed + processed,
+            batches: self.batches + 1,
+        }
+    }
+
+    fn add(&mut self, table: &str, ran: &Ran, processed: u64) {
+        self.tally.add(table, ran.affected);
+        self.tally.merge(&ran.cascaded);
+        self.processed += processed;
+        self.batches += 1;
+    }
+}
+
+/// How one worker ended: `Ok(true)` when it stopped early (its time limit or the stop signal).
+type WorkerEnd = std::result::Result<bool, Failed>;
+
+/// A worker's failure, made into the operation's error once every worker has stopped.
+struct Failed {
+    error: Error,
+    attempts: u32,
+    /// The failing batch's number.
+    batch: u64,
+}
+
+struct Engine<'a> {
+    plan: Plan<'a>,
+    start: Instant,
+    total: Option<u64>,
+    /// How many workers run the operation.
+    workers: usize,
+    counts: std::sync::Mutex<Counts>,
+    /// Set by the first worker that fails: the others stop before their next batch.
+    halted: std::sync::atomic::AtomicBool,
+}
+
 impl<'a> Engine<'a> {
     fn new(plan: Plan<'a>, total: Option<u64>) -> Self {
-        // The operation's own table first, even when it changes no row.
         let mut tally = Tally::default();
         tally.add(&plan.table, 0);
         Engine {
             plan,
             start: Instant::now(),
             total,
-            batches: 0,
-            processed: 0,
-            affected: 0,
-            archived: 0,
-            tally,
-            retries: 0,
-            throttled: Duration::ZERO,
-            paused: Duration::ZERO,
-            alerted: false,
+            workers: 1,
+            counts: std::sync::Mutex::new(Counts {
+                begun: 0,
+                batches: 0,
+                processed: 0,
+                affected: 0,
+                archived: 0,
+                tally,
+                retries: 0,
+                throttled: Duration::ZERO,
+                paused: Duration::ZERO,
+                alerted: false,
+            }),
+            halted: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
-    /// The log's totals after a batch that did `ran` and consumed `processed`, on top of those
-    /// committed before.
-    fn totals_with(&self, ran: &Ran, processed: u64) -> Totals {
-        let mut rows = self.tally.clone();
-        rows.add(&self.plan.table, ran.affected);
-        rows.merge(&ran.cascaded);
-        Totals {
-            rows,
-            requested: self.processed + processed,
-            batches: self.batches,
-        }
+    fn counts(&self) -> std::sync::MutexGuard<'_, Counts> {
+        // A poisoned lock means a progress callback panicked in another worker; the counts
+        // themselves are whole (every update is one short block).
+        self.counts.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A batch's step, then (with the log on) its counts in the log, on `conn`: the batch's
-    /// transaction.
+    /// The worker's row in the log: the operation's own when it runs alone.
+    fn part(&self, worker: &Worker) -> Option<usize> {
+        (self.workers > 1).then_some(worker.index)
+    }
+
+    /// A batch's step, then (with the log on) its worker's counts in the log, on `conn`: the
+    /// batch's transaction.
     async fn execute_batch<T, S>(
         &self,
         conn: &T,
+        worker: &Worker,
         source: &mut S,
         unit: &S::Unit,
     ) -> Result<Done<S::Next>, Interrupt>
@@ -344,33 +492,54 @@ impl<'a> Engine<'a> {
     {
         let done = source.execute(conn, unit).await?;
         if let Some(row) = &self.plan.log {
-            let totals = self.totals_with(&done.ran, done.processed);
-            conn.execute_raw(row.progress(conn.get_database_backend(), &totals))
+            let totals = worker.totals_with(&self.plan.table, &done.ran, done.processed);
+            conn.execute_raw(row.progress(conn.get_database_backend(), self.part(worker), &totals))
                 .await?;
         }
         Ok(done)
     }
 
     /// Counts a committed batch, and announces it now or (`pending`, atomic) after the
-    /// operation's `COMMIT`.
+    /// operation's `COMMIT`. Returns the progress after it.
+    #[allow(clippy::too_many_arguments)]
     fn count(
-        &mut self,
+        &self,
+        worker: &mut Worker,
+        batch: u64,
         ran: &Ran,
+        processed: u64,
         attempts: u32,
         elapsed: Duration,
         events: Option<&crate::events::Events>,
         pending: Option<&mut Vec<announce::Pending>>,
-    ) {
-        self.affected += ran.affected;
-        self.archived += ran.archived;
-        self.tally.add(&self.plan.table, ran.affected);
-        self.tally.merge(&ran.cascaded);
-        self.retries += u64::from(attempts.saturating_sub(1));
+    ) -> Progress {
+        worker.add(&self.plan.table, ran, processed);
+        let progress = {
+            let mut counts = self.counts();
+            counts.batches += 1;
+            counts.processed += processed;
+            counts.affected += ran.affected;
+            counts.archived += ran.archived;
+            counts.tally.add(&self.plan.table, ran.affected);
+            counts.tally.merge(&ran.cascaded);
+            counts.retries += u64::from(attempts.saturating_sub(1));
+            Progress {
+                operation: self.plan.kind,
+                batches: counts.batches,
+                processed: counts.processed,
+                affected: counts.affected,
+                total: self.total,
+                elapsed: self.start.elapsed(),
+                throttled: counts.throttled,
+                paused: counts.paused,
+                workers: self.workers,
+            }
+        };
         let committed = announce::Committed {
             operation: self.plan.id,
             kind: self.plan.kind,
             table: &self.plan.table,
-            batch: self.batches,
+            batch,
             rows: ran.affected,
             cascaded: ran.cascaded.clone(),
             keys: ran.keys.clone(),
@@ -384,9 +553,12 @@ impl<'a> Engine<'a> {
             Some(pending) => pending.push(committed),
             None => announce::announce(committed, events),
         }
+        progress
     }
 
-    async fn drive<C, S>(&mut self, db: &C, source: &mut S) -> Result<BulkReport>
+    /// Runs the workers, one per source, and makes their ends into the operation's report or
+    /// error.
+    async fn drive<C, S>(&self, db: &C, first: &mut S, rest: &mut [S]) -> Result<BulkReport>
     where
         C: BulkConnection,
         S: BatchSource,
@@ -394,19 +566,168 @@ impl<'a> Engine<'a> {
         if let Some(total) = self.total {
             self.maybe_alert(total, true);
         }
-        // Asked of the server with the first batch's session, not before: an operation with
-        // nothing to do sends nothing at all.
-        let mut learned = Learned::default();
-        let mut atomic: Option<(C::Transaction, Session)> = None;
-        // An atomic operation's batches, announced after its one COMMIT.
-        let mut pending: Vec<announce::Pending> = Vec::new();
         // Inside the caller's transaction a batch's COMMIT only releases a savepoint: whether
         // its rows are kept is the caller's to decide, so no event is sent (metrics are kept).
         let events = match db.control() {
             Some(_) => self.plan.config.events.clone(),
             None => None,
         };
+        let sources = std::iter::once(&mut *first).chain(rest.iter_mut());
+        let ends = futures::future::join_all(
+            sources
+                .enumerate()
+                .map(|(index, source)| self.work(db, index, source, events.as_ref())),
+        )
+        .await;
+        // The first failure is the operation's: the others stopped because of it, or failed
+        // after it with their batch in flight.
+        let mut failure: Option<Failed> = None;
         let mut stopped_early = false;
+        for end in ends {
+            match end {
+                Ok(stopped) => stopped_early |= stopped,
+                Err(failed) => match &failure {
+                    None => failure = Some(failed),
+                    Some(first) => tracing::warn!(
+                        batch = failed.batch,
+                        first = first.batch,
+                        error = %failed.error,
+                        "another worker's batch failed too after the operation's failure"
+                    ),
+                },
+            }
+        }
+        if let Some(Failed {
+            error,
+            attempts,
+            batch,
+        }) = failure
+        {
+            return Err(self.fail(error, attempts, batch));
+        }
+        let status = match stopped_early {
+            true => OperationStatus::Stopped,
+            false => OperationStatus::Completed,
+        };
+        if !self.plan.atomic
+            && let Some(row) = &self.plan.log
+        {
+            let finish = row.finish(
+                db.get_database_backend(),
+                status,
+                None,
+                self.summed_totals().as_ref(),
+            );
+            if let Err(error) = self.execute_reaching(db, &[finish]).await {
+                // The batches and their counts are committed; only the status is stale.
+                tracing::warn!(%error, "recording the end in the operation log failed");
+            }
+        }
+        let remaining = if stopped_early {
+            let processed = self.counts().processed;
+            // Through `&mut`: a shared reference to a source held across an await would ask
+            // the source to be `Sync`.
+            let mut sum = first.remaining(db, processed).await?;
+            for part in rest.iter_mut() {
+                if let Some(left) = part.remaining(db, processed).await? {
+                    sum = Some(sum.unwrap_or(0) + left);
+                }
+            }
+            sum
+        } else {
+            None
+        };
+        let counts = self.counts();
+        let report = BulkReport {
+            id: self.plan.id,
+            operation: self.plan.kind,
+            table: self.plan.table.clone(),
+            requested: counts.processed,
+            affected: counts.affected,
+            cascaded: counts.tally.total() - counts.affected,
+            archived: counts.archived,
+            batches: counts.batches,
+            retries: counts.retries,
+            elapsed: self.start.elapsed(),
+            throttled: counts.throttled,
+            paused: counts.paused,
+            dry_run: false,
+            stopped_early,
+            remaining,
+            workers: self.workers,
+        };
+        drop(counts);
+        tracing::info!(
+            affected = report.affected,
+            requested = report.requested,
+            batches = report.batches,
+            retries = report.retries,
+            workers = report.workers,
+            elapsed_ms = report.elapsed.as_millis() as u64,
+            throttled_ms = report.throttled.as_millis() as u64,
+            stopped_early,
+            "bulk operation finished"
+        );
+        Ok(report)
+    }
+
+    /// The operation's totals for its row in the log, when its workers kept their own rows
+    /// (the operation's row then learns them at its end).
+    fn summed_totals(&self) -> Option<Totals> {
+        (self.workers > 1).then(|| {
+            let counts = self.counts();
+            Totals {
+                rows: counts.tally.clone(),
+                requested: counts.processed,
+                batches: counts.batches,
+            }
+        })
+    }
+
+    /// Marks the operation failed: every other worker stops before its next batch.
+    fn halt(&self) {
+        self.halted.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// One worker: batches from `source` until it is done, the operation stops, or a batch
+    /// fails. With one worker, the whole operation (and an atomic one's single transaction).
+    async fn work<C, S>(
+        &self,
+        db: &C,
+        index: usize,
+        source: &mut S,
+        events: Option<&crate::events::Events>,
+    ) -> WorkerEnd
+    where
+        C: BulkConnection,
+        S: BatchSource,
+    {
+        let result = self.work_until_done(db, index, source, events).await;
+        if result.is_err() {
+            self.halt();
+        }
+        result
+    }
+
+    async fn work_until_done<C, S>(
+        &self,
+        db: &C,
+        index: usize,
+        source: &mut S,
+        events: Option<&crate::events::Events>,
+    ) -> WorkerEnd
+    where
+        C: BulkConnection,
+        S: BatchSource,
+    {
+        // What the server is, asked with the first batch's session, not before: an operation
+        // with nothing to do sends nothing at all.
+        let mut worker = Worker::new(index, &self.plan.table);
+        let mut atomic: Option<(C::Transaction, Session)> = None;
+        // An atomic operation's batches, announced after its one COMMIT.
+        let mut pending: Vec<announce::Pending> = Vec::new();
+        let mut stopped_early = false;
+        let mut last = 0;
         loop {
             if let Some(max) = self.plan.max_duration
                 && self.start.elapsed() >= max
@@ -421,42 +742,58 @@ impl<'a> Engine<'a> {
             let Some(unit) = source.next_unit().await else {
                 break;
             };
-            self.batches += 1;
+            let batch = {
+                let mut counts = self.counts();
+                counts.begun += 1;
+                counts.begun
+            };
+            last = batch;
             // Held once the batch's input is taken: an operation with nothing (more) to do is
             // never held. (So a batch size set during the hold applies from the next batch on,
             // but for the keyset walk, which sizes its batch as it runs it.)
-            if self.plan.throttle.is_some() && (!self.plan.atomic || self.batches == 1) {
-                match self.hold_while_throttled().await {
+            if self.plan.throttle.is_some() && (!self.plan.atomic || worker.batches == 0) {
+                match self.hold_while_throttled(batch).await {
                     Ok(true) => {}
                     Ok(false) => {
                         // Stopped while held: the batch never ran.
-                        self.batches -= 1;
                         stopped_early = true;
                         break;
                     }
-                    Err(error) => return Err(self.fail(error, 0)),
+                    Err(error) => {
+                        return Err(Failed {
+                            error,
+                            attempts: 0,
+                            batch,
+                        });
+                    }
                 }
             }
             let batch_start = Instant::now();
             let batch_span = tracing::info_span!(
                 "soft_delete.batch",
-                batch = self.batches,
+                batch,
+                worker = index,
                 operation_id = %self.plan.id,
                 table = %self.plan.table,
             );
+            let failed = |error, attempts| Failed {
+                error,
+                attempts,
+                batch,
+            };
             let (done, attempts) = if self.plan.atomic {
                 let (txn, session) = match atomic.take() {
                     Some(open) => open,
                     None => self
-                        .open(db, &mut learned)
+                        .open(db, &mut worker.learned)
                         .await
-                        .map_err(|stop| self.fail(stop.into_error(), 1))?,
+                        .map_err(|stop| failed(stop.into_error(), 1))?,
                 };
                 let result = self
                     .guarded(
                         db,
                         &session,
-                        self.execute_batch(&Limited::new(&txn, &session), source, &unit),
+                        self.execute_batch(&Limited::new(&txn, &session), &worker, source, &unit),
                     )
                     .instrument(batch_span)
                     .await;
@@ -475,7 +812,7 @@ impl<'a> Engine<'a> {
                             } => Error::TransactionEnded {
                                 hook,
                                 table: self.plan.table.clone(),
-                                rows: self.affected + rows,
+                                rows: self.counts().affected + rows,
                                 committed: None,
                                 source: cause,
                             },
@@ -484,12 +821,12 @@ impl<'a> Engine<'a> {
                                 "an atomic batch asked to run again".to_owned(),
                             )),
                         };
-                        return Err(self.fail(error, 1));
+                        return Err(failed(error, 1));
                     }
                 }
             } else {
                 match self
-                    .batch_with_retries(db, &mut learned, source, &unit)
+                    .batch_with_retries(db, &mut worker, source, &unit)
                     .instrument(batch_span)
                     .await
                 {
@@ -502,15 +839,17 @@ impl<'a> Engine<'a> {
                         if let Some(ran) = committed {
                             self.count_committed_failure(
                                 db,
+                                &mut worker,
+                                batch,
                                 &ran,
                                 attempts,
                                 batch_start,
-                                events.as_ref(),
+                                events,
                             )
                             .await;
                         }
                         let error = self.name_limit(db, error).await;
-                        return Err(self.fail(error, attempts));
+                        return Err(failed(error, attempts));
                     }
                 }
             };
@@ -523,30 +862,30 @@ impl<'a> Engine<'a> {
                 next,
             } = done;
             let pending_batches = self.plan.atomic.then_some(&mut pending);
-            self.count(&ran, attempts, took, events.as_ref(), pending_batches);
-            self.processed += processed;
+            let progress = self.count(
+                &mut worker,
+                batch,
+                &ran,
+                processed,
+                attempts,
+                took,
+                events,
+                pending_batches,
+            );
             source.advance(next);
             tracing::debug!(
-                batch = self.batches,
+                batch,
+                worker = index,
                 affected = ran.affected,
                 processed,
                 attempts,
                 elapsed_ms = took.as_millis() as u64,
                 "batch done"
             );
-            if let Some(progress) = &self.plan.progress {
-                progress(&Progress {
-                    operation: self.plan.kind,
-                    batches: self.batches,
-                    processed: self.processed,
-                    affected: self.affected,
-                    total: self.total,
-                    elapsed: self.start.elapsed(),
-                    throttled: self.throttled,
-                    paused: self.paused,
-                });
+            if let Some(callback) = &self.plan.progress {
+                callback(&progress);
             }
-            self.maybe_alert(self.processed, false);
+            self.maybe_alert(progress.processed, false);
             if source.is_done() {
                 break;
             }
@@ -554,104 +893,80 @@ impl<'a> Engine<'a> {
             if !pause.is_zero() {
                 // A stop signal ends the pause early; the loop then stops before the next batch.
                 let paused = self.sleep(pause).await;
-                self.paused += paused;
+                self.counts().paused += paused;
                 announce::paused(self.plan.kind, &self.plan.table, paused);
             }
         }
-        let status = match stopped_early {
-            true => OperationStatus::Stopped,
-            false => OperationStatus::Completed,
-        };
         if let Some((txn, session)) = atomic {
+            let failed = |error| Failed {
+                error,
+                attempts: 1,
+                batch: last,
+            };
+            let status = match stopped_early {
+                true => OperationStatus::Stopped,
+                false => OperationStatus::Completed,
+            };
             if let Some(row) = &self.plan.log {
-                let finish = row.finish(txn.get_database_backend(), status, None);
+                let finish = row.finish(txn.get_database_backend(), status, None, None);
                 if let Err(error) = txn.execute_raw(finish).await {
                     close_and_roll_back(txn, &session).await;
-                    return Err(self.fail(error.into(), 1));
+                    return Err(failed(error.into()));
                 }
             }
-            session
-                .close(&txn)
-                .await
-                .map_err(|e| self.fail(e.into(), 1))?;
+            session.close(&txn).await.map_err(|e| failed(e.into()))?;
             if let Err(error) = txn.commit().await {
                 let error = if outcome_unknown(&error) {
                     // Every batch's rows rode on this COMMIT; none of them can be checked
                     // one by one any more.
                     Error::CommitUnknown {
-                        rows: self.affected,
+                        rows: self.counts().affected,
                         source: error,
                     }
                 } else {
                     self.name_limit(db, error.into()).await
                 };
-                return Err(self.fail(error, 1));
+                return Err(failed(error));
             }
             for committed in pending {
-                announce::announce(committed, events.as_ref());
-            }
-        } else if let Some(row) = &self.plan.log {
-            let finish = row.finish(db.get_database_backend(), status, None);
-            if let Err(error) = self.execute_reaching(db, finish).await {
-                // The batches and their counts are committed; only the status is stale.
-                tracing::warn!(%error, "recording the end in the operation log failed");
+                announce::announce(committed, events);
             }
         }
-        let remaining = if stopped_early {
-            source.remaining(db, self.processed).await?
-        } else {
-            None
-        };
-        let report = BulkReport {
-            id: self.plan.id,
-            operation: self.plan.kind,
-            table: self.plan.table.clone(),
-            requested: self.processed,
-            affected: self.affected,
-            cascaded: self.tally.total() - self.affected,
-            archived: self.archived,
-            batches: self.batches,
-            retries: self.retries,
-            elapsed: self.start.elapsed(),
-            throttled: self.throttled,
-            paused: self.paused,
-            dry_run: false,
-            stopped_early,
-            remaining,
-        };
-        tracing::info!(
-            affected = report.affected,
-            requested = report.requested,
-            batches = report.batches,
-            retries = report.retries,
-            elapsed_ms = report.elapsed.as_millis() as u64,
-            throttled_ms = report.throttled.as_millis() as u64,
-            stopped_early,
-            "bulk operation finished"
-        );
-        Ok(report)
+        Ok(stopped_early)
     }
 
     /// Counts the rows of a batch that failed but was found committed (a hook's `COMMIT`), and
     /// brings the log's counts up to them (best effort: the batch's own write of them was in
     /// the transaction the hook ended).
+    #[allow(clippy::too_many_arguments)]
     async fn count_committed_failure<C: BulkConnection>(
-        &mut self,
+        &self,
         db: &C,
+        worker: &mut Worker,
+        batch: u64,
         ran: &Ran,
         attempts: u32,
         batch_start: Instant,
         events: Option<&crate::events::Events>,
     ) {
-        self.count(ran, attempts, batch_start.elapsed(), events, None);
+        self.count(
+            worker,
+            batch,
+            ran,
+            ran.affected,
+            attempts,
+            batch_start.elapsed(),
+            events,
+            None,
+        );
         if let Some(row) = &self.plan.log {
             let totals = Totals {
-                rows: self.tally.clone(),
-                requested: self.processed + ran.affected,
-                batches: self.batches,
+                rows: worker.tally.clone(),
+                requested: worker.processed,
+                batches: worker.batches,
             };
-            let progress = row.progress(db.get_database_backend(), &totals);
-            if let Err(error) = self.execute_reaching(db, progress).await {
+            let progress = row.progress(db.get_database_backend(), self.part(worker), &totals);
+            if let Err(error) = self.execute_reaching(db, &[progress]).await {
                 tracing::warn!(%error, "recording a committed batch in the operation log failed");
             }
         }
@@ -664,13 +979,13 @@ impl<'a> Engine<'a> {
     async fn execute_reaching<C: BulkConnection>(
         &self,
         db: &C,
-        statement: Statement,
+        statements: &[Statement],
     ) -> Result<(), DbErr> {
         let config = &self.plan.config;
         let started = Instant::now();
         let mut tries = 0;
         loop {
-            let error = match in_transaction(db, &statement).await {
+            let error = match in_transaction(db, statements).await {
                 Ok(()) => return Ok(()),
                 Err(error) => error,
             };
@@ -689,7 +1004,7 @@ impl<'a> Engine<'a> {
     async fn batch_with_retries<C, S>(
         &self,
         db: &C,
-        learned: &mut Learned,
+        worker: &mut Worker,
         source: &mut S,
         unit: &S::Unit,
     ) -> Result<(Done<S::Next>, u32), Failure>
@@ -704,11 +1019,10 @@ impl<'a> Engine<'a> {
         let mut lost: Option<(Instant, u32)> = None;
         loop {
             attempt += 1;
-            let (error, unreachable) = match self.attempt(db, learned, source, unit).await {
+            let (error, unreachable) = match self.attempt(db, worker, source, unit).await {
                 Ok(done) => {
                     if let Some((since, tries)) = lost {
                         tracing::info!(
-                            batch = self.batches,
                             tries,
                             after_ms = since.elapsed().as_millis() as u64,
                             "the database answers again; the batch committed"
@@ -720,10 +1034,7 @@ impl<'a> Engine<'a> {
                     // Not a failure: the step asked to run the batch again another way.
                     again = true;
                     attempt -= 1;
-                    tracing::debug!(
-                        batch = self.batches,
-                        "running the batch again for its hooks"
-                    );
+                    tracing::debug!("running the batch again for its hooks");
                     continue;
                 }
                 Err(Stop::Again) => {
@@ -757,7 +1068,6 @@ impl<'a> Engine<'a> {
                     *tries += 1;
                     let delay = config.reconnect_delay(*tries).min(left);
                     tracing::warn!(
-                        batch = self.batches,
                         attempt,
                         delay_ms = delay.as_millis() as u64,
                         left_ms = left.as_millis() as u64,
@@ -778,7 +1088,6 @@ impl<'a> Engine<'a> {
             if attempt <= config.retry_attempts && is_transient(&error) {
                 let delay = config.retry_delay(attempt);
                 tracing::warn!(
-                    batch = self.batches,
                     attempt,
                     delay_ms = delay.as_millis() as u64,
                     %error,
@@ -865,7 +1174,7 @@ impl<'a> Engine<'a> {
     async fn attempt<C, S>(
         &self,
         db: &C,
-        learned: &mut Learned,
+        worker: &mut Worker,
         source: &mut S,
         unit: &S::Unit,
     ) -> Result<Done<S::Next>, Stop>
@@ -873,12 +1182,12 @@ impl<'a> Engine<'a> {
         C: BulkConnection,
         S: BatchSource,
     {
-        let (txn, session) = self.open(db, learned).await?;
+        let (txn, session) = self.open(db, &mut worker.learned).await?;
         let executed = self
             .guarded(
                 db,
                 &session,
-                self.execute_batch(&Limited::new(&txn, &session), source, unit),
+                self.execute_batch(&Limited::new(&txn, &session), worker, source, unit),
             )
             .await;
         let done = match executed {
@@ -951,7 +1260,6 @@ impl<'a> Engine<'a> {
             },
         };
         tracing::error!(
-            batch = self.batches,
             hook,
             ?verdict,
             "a hook ended the batch's transaction; the operation stops"
@@ -1084,7 +1392,6 @@ impl<'a> Engine<'a> {
             match checked {
                 Ok((settled, verdict)) => {
                     tracing::warn!(
-                        batch = self.batches,
                         ?settled,
                         ?verdict,
                         error = %lost,
@@ -1099,7 +1406,6 @@ impl<'a> Engine<'a> {
                         tries += 1;
                         let delay = config.reconnect_delay(tries).min(left);
                         tracing::warn!(
-                            batch = self.batches,
                             %error,
                             delay_ms = delay.as_millis() as u64,
                             "checking a lost COMMIT: the database is not reachable; trying again"
@@ -1152,23 +1458,32 @@ impl<'a> Engine<'a> {
         }
     }
 
-    /// Sleeps `duration`, or less when the stop signal comes meanwhile; returns how long.
+    /// Sleeps `duration`, or less when the stop signal comes (or another worker fails)
+    /// meanwhile, seen within 50 ms; returns how long.
     async fn sleep(&self, duration: Duration) -> Duration {
-        match &self.plan.stop {
-            Some(stop) => stop.sleep(duration).await,
-            None => {
-                tokio::time::sleep(duration).await;
-                duration
-            }
+        if self.plan.stop.is_none() && self.workers == 1 {
+            tokio::time::sleep(duration).await;
+            return duration;
         }
+        let started = Instant::now();
+        while !self.stopped() {
+            let left = duration.saturating_sub(started.elapsed());
+            if left.is_zero() {
+                break;
+            }
+            tokio::time::sleep(left.min(Duration::from_millis(50))).await;
+        }
+        started.elapsed().min(duration)
     }
 
-    /// True once the operation's stop signal was given.
+    /// True once the operation's stop signal was given, or another worker failed.
     fn stopped(&self) -> bool {
-        self.plan
-            .stop
-            .as_ref()
-            .is_some_and(|stop| stop.is_stopped())
+        self.halted.load(std::sync::atomic::Ordering::SeqCst)
+            || self
+                .plan
+                .stop
+                .as_ref()
+                .is_some_and(|stop| stop.is_stopped())
     }
 
     /// The pause after a batch that took `batch`: the fixed pause, plus the batch's time times
@@ -1188,7 +1503,7 @@ impl<'a> Engine<'a> {
     /// # Errors
     ///
     /// [`Error::Throttled`] once the throttle has held the batch for `max_throttle_wait`.
-    async fn hold_while_throttled(&mut self) -> Result<bool> {
+    async fn hold_while_throttled(&self, batch: u64) -> Result<bool> {
         let Some(throttle) = self.plan.throttle.clone() else {
             return Ok(true);
         };
@@ -1217,7 +1532,7 @@ impl<'a> Engine<'a> {
             }
             if !warned {
                 warned = true;
-                tracing::info!(batch = self.batches, %reason, "throttled: holding the batch");
+                tracing::info!(batch, %reason, "throttled: holding the batch");
             }
             let mut nap = recheck.max(MIN_NAP).min(max - waited);
             if let Some(limit) = self.plan.max_duration {
@@ -1233,10 +1548,10 @@ impl<'a> Engine<'a> {
         };
         let held = started.elapsed();
         if warned {
-            self.throttled += held;
+            self.counts().throttled += held;
             announce::throttled(self.plan.kind, &self.plan.table, held);
             tracing::info!(
-                batch = self.batches,
+                batch,
                 held_ms = held.as_millis() as u64,
                 "throttle released"
             );
@@ -1244,15 +1559,14 @@ impl<'a> Engine<'a> {
         result
     }
 
-    fn maybe_alert(&mut self, rows: u64, known_up_front: bool) {
+    fn maybe_alert(&self, rows: u64, known_up_front: bool) {
         let config = &self.plan.config;
-        if self.alerted
-            || !config.alert_on_bulk_operations
-            || rows < config.bulk_operation_alert_threshold
-        {
+        if !config.alert_on_bulk_operations || rows < config.bulk_operation_alert_threshold {
             return;
         }
-        self.alerted = true;
+        if std::mem::replace(&mut self.counts().alerted, true) {
+            return;
+        }
         self.plan.alerts.alert(&BulkAlert {
             operation: self.plan.kind,
             table: self.plan.table.clone(),
@@ -1262,10 +1576,15 @@ impl<'a> Engine<'a> {
         });
     }
 
-    fn fail(&self, error: Error, attempts: u32) -> Error {
-        let partial_count = if self.plan.atomic { 0 } else { self.affected };
+    /// The operation's error after batch `batch` failed for good (0: before any batch).
+    fn fail(&self, error: Error, attempts: u32, batch: u64) -> Error {
+        let partial_count = if self.plan.atomic {
+            0
+        } else {
+            self.counts().affected
+        };
         tracing::error!(
-            batch = self.batches,
+            batch,
             partial_count,
             attempts,
             %error,
@@ -1274,7 +1593,7 @@ impl<'a> Engine<'a> {
         Error::Bulk {
             operation: self.plan.kind,
             table: self.plan.table.clone(),
-            failed_batch: self.batches.max(1),
+            failed_batch: batch.max(1),
             partial_count,
             attempts,
             source: Box::new(error),
@@ -1295,16 +1614,16 @@ const MIN_NAP: Duration = Duration::from_millis(10);
 /// How long the engine waits for the transaction of a lost `COMMIT` to end on its server.
 const SETTLE_WAIT: Duration = Duration::from_secs(10);
 
-/// `statement` in a transaction of its own on `db`.
-async fn in_transaction<C: BulkConnection>(db: &C, statement: &Statement) -> Result<(), DbErr> {
+/// `statements` in a transaction of their own on `db`.
+async fn in_transaction<C: BulkConnection>(db: &C, statements: &[Statement]) -> Result<(), DbErr> {
     let txn = db.begin().await?;
-    match txn.execute_raw(statement.clone()).await {
-        Ok(_) => txn.commit().await,
-        Err(error) => {
+    for statement in statements {
+        if let Err(error) = txn.execute_raw(statement.clone()).await {
             rollback(txn).await;
-            Err(error)
+            return Err(error);
         }
     }
+    txn.commit().await
 }
 
 async fn rollback<T: TransactionSession>(txn: T) {

@@ -2,6 +2,8 @@
 //! or the one key of a one-record operation.
 
 use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::{Stream, StreamExt};
 use sea_orm::sea_query::{IntoValueTuple, ValueTuple};
@@ -15,16 +17,25 @@ use crate::step::{Interrupt, Ran, Step, Target};
 /// The most keys a batch reserves room for up front; larger batches grow as keys arrive.
 const PREALLOCATE: usize = 1 << 16;
 
-/// Batches of keys from a stream, each run by the operation's step.
-pub(crate) struct IdSource<E, S> {
+/// The stream of keys, shared by the workers: each takes a batch at a time from it, so that
+/// no more than a batch per worker is ever held.
+struct Feed<S> {
     ids: std::pin::Pin<Box<S>>,
     /// The key after the last batch, taken to learn whether the stream has ended (so that no
     /// pause follows the last batch).
     peeked: Option<ValueTuple>,
     /// True once the stream has ended.
     exhausted: bool,
+}
+
+/// Batches of keys from a stream, each run by the operation's step.
+pub(crate) struct IdSource<E, S> {
+    feed: Arc<futures::lock::Mutex<Feed<S>>>,
+    /// True once the feed has handed out its last key, to whichever worker.
+    drained: Arc<AtomicBool>,
     batch_size: super::BatchSize,
     step: Step<E>,
+    /// The stream's length when known, held by the first part only (see `remaining`).
     total: Option<u64>,
 }
 
@@ -40,9 +51,12 @@ where
             _ => None,
         };
         IdSource {
-            ids: Box::pin(ids),
-            peeked: None,
-            exhausted: false,
+            feed: Arc::new(futures::lock::Mutex::new(Feed {
+                ids: Box::pin(ids),
+                peeked: None,
+                exhausted: false,
+            })),
+            drained: Arc::new(AtomicBool::new(false)),
             batch_size,
             step,
             total,
@@ -65,20 +79,25 @@ where
 
     async fn next_unit(&mut self) -> Option<Vec<ValueTuple>> {
         let size = self.batch_size.get();
+        let mut feed = self.feed.lock().await;
+        let feed = &mut *feed;
         let mut unit = Vec::with_capacity(size.min(PREALLOCATE));
-        unit.extend(self.peeked.take());
-        while unit.len() < size && !self.exhausted {
-            match self.ids.next().await {
+        unit.extend(feed.peeked.take());
+        while unit.len() < size && !feed.exhausted {
+            match feed.ids.next().await {
                 Some(id) => unit.push(id.into().into_value_tuple()),
-                None => self.exhausted = true,
+                None => feed.exhausted = true,
             }
         }
         // One key more, to know now whether this is the last batch.
-        if !self.exhausted {
-            match self.ids.next().await {
-                Some(id) => self.peeked = Some(id.into().into_value_tuple()),
-                None => self.exhausted = true,
+        if !feed.exhausted {
+            match feed.ids.next().await {
+                Some(id) => feed.peeked = Some(id.into().into_value_tuple()),
+                None => feed.exhausted = true,
             }
+        }
+        if feed.exhausted && feed.peeked.is_none() {
+            self.drained.store(true, Ordering::SeqCst);
         }
         (!unit.is_empty()).then_some(unit)
     }
@@ -127,7 +146,7 @@ where
     fn advance(&mut self, _next: ()) {}
 
     fn is_done(&self) -> bool {
-        self.exhausted && self.peeked.is_none()
+        self.drained.load(Ordering::SeqCst)
     }
 
     fn remaining<'a, C: ConnectionTrait>(
@@ -136,5 +155,24 @@ where
         processed: u64,
     ) -> impl Future<Output = Result<Option<u64>, DbErr>> + Send + 'a {
         std::future::ready(Ok(self.total.map(|total| total.saturating_sub(processed))))
+    }
+
+    /// Workers that share the stream: each takes the next batch of keys when it is ready for
+    /// one. Only this part keeps the stream's length, so that the rows left are counted once.
+    fn split<'a, C: ConnectionTrait>(
+        &'a mut self,
+        _conn: &'a C,
+        workers: usize,
+    ) -> impl Future<Output = Result<Vec<Self>, DbErr>> + Send + 'a {
+        let others = (1..workers)
+            .map(|_| IdSource {
+                feed: self.feed.clone(),
+                drained: self.drained.clone(),
+                batch_size: self.batch_size.clone(),
+                step: self.step.clone(),
+                total: None,
+            })
+            .collect();
+        std::future::ready(Ok(others))
     }
 }

@@ -7,7 +7,7 @@ use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
 use super::engine::{BatchSource, Done};
 use crate::change::Verdict;
 use crate::entity::SoftDelete;
-use crate::sql::{count, count_where, key_at_start, keyset_bound};
+use crate::sql::{count, count_where, key_at_start, keyset_bound, up_to};
 use crate::step::{Interrupt, Ran, Step, Target};
 
 /// Batches of rows chosen by a condition, walked forward by primary key.
@@ -30,6 +30,23 @@ impl<E: SoftDelete> KeysetSource<E> {
             batch_size,
             backend,
             cursor: None,
+            last_bound: None,
+            done: false,
+        }
+    }
+
+    /// This walk's part `start < key <= end` (an open end when `None`): the cursor starts at
+    /// `start`, and the step's rows are at or below `end`.
+    fn narrowed(&self, start: Option<&ValueTuple>, end: Option<&ValueTuple>) -> Self {
+        let step = match end {
+            Some(end) => self.step.narrowed(up_to::<E>(end)),
+            None => self.step.clone(),
+        };
+        KeysetSource {
+            step,
+            batch_size: self.batch_size.clone(),
+            backend: self.backend,
+            cursor: start.cloned(),
             last_bound: None,
             done: false,
         }
@@ -148,5 +165,40 @@ impl<E: SoftDelete> BatchSource for KeysetSource<E> {
     ) -> Result<Option<u64>, DbErr> {
         let condition = self.step.remaining(self.cursor.as_ref());
         count(conn, &count_where::<E>(&condition)).await.map(Some)
+    }
+
+    /// Splits the walk's key range into `workers` parts of about as many matching rows (each
+    /// at least a batch): counts the rows the walk visits, then reads the key at each part's
+    /// end (`ORDER BY key LIMIT 1 OFFSET n`). Each part is the same walk, its rows also at or
+    /// below its end key and its cursor at the end of the part before. Rows that come to match
+    /// after the split are walked by the part whose range holds their key.
+    async fn split<C: ConnectionTrait>(
+        &mut self,
+        conn: &C,
+        workers: usize,
+    ) -> Result<Vec<Self>, DbErr> {
+        // The rows the walk visits (its batches are that many of them), not only those it
+        // changes.
+        let visited = crate::sql::remaining::<E>(self.step.condition(), self.cursor.as_ref());
+        let rows = count(conn, &count_where::<E>(&visited)).await?;
+        let batch = self.batch_size.get().max(1) as u64;
+        let parts = (workers as u64).min(rows / batch).max(1);
+        let mut ends = Vec::new();
+        for part in 1..parts {
+            let offset = (rows * part / parts) as usize;
+            let query = keyset_bound::<E>(self.step.condition(), self.cursor.as_ref(), offset);
+            if let Some(row) = conn.query_one_raw(self.backend.build(&query)).await? {
+                ends.push(key_at_start::<E>(&row)?);
+            }
+        }
+        let mut others = Vec::with_capacity(ends.len());
+        for (at, start) in ends.iter().enumerate() {
+            others.push(self.narrowed(Some(start), ends.get(at + 1)));
+        }
+        if let Some(first_end) = ends.first() {
+            let cursor = self.cursor.clone();
+            *self = self.narrowed(cursor.as_ref(), Some(first_end));
+        }
+        Ok(others)
     }
 }

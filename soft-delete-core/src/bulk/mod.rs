@@ -148,6 +148,7 @@ pub struct BatchOptions<'a> {
     alerts: Option<Arc<dyn AlertSink>>,
     stop: Option<StopSignal>,
     quiet: bool,
+    parallel: Option<usize>,
 }
 
 impl fmt::Debug for BatchOptions<'_> {
@@ -164,6 +165,7 @@ impl fmt::Debug for BatchOptions<'_> {
             .field("alerts", &self.alerts)
             .field("stop", &self.stop)
             .field("quiet", &self.quiet)
+            .field("parallel", &self.parallel)
             .finish()
     }
 }
@@ -266,6 +268,42 @@ impl<'a> BatchOptions<'a> {
         self
     }
 
+    /// Runs the operation with `workers` workers; the configuration's
+    /// [`parallelism`](SoftDeleteConfig::parallelism) (1 unless set) by default. Each worker
+    /// takes its own connection from the pool and runs its own batches, each in its own
+    /// transaction, over rows no other worker touches: a walk by condition (and a purge) splits
+    /// the key range into parts of about as many rows, and ids are handed out batch by batch, so
+    /// memory stays flat however many come in. Everything said of batches holds for each
+    /// worker's: retries, the check of a lost `COMMIT`, the throttle (asked before every batch
+    /// of every worker), the pause and sleep coefficient (per worker), hooks, cascade, events
+    /// and progress per batch, one operation id. The stop signal, the maximum duration and a
+    /// batch that fails stop every worker before its next batch; the error's `partial_count`
+    /// then counts the committed batches of all of them. With the operation log on, each
+    /// worker writes its counts into its own row of the log's parts table
+    /// ([`create_parts_table`](crate::operation_log::create_parts_table)), so that no row is
+    /// written by every batch; the operation's row sums them at its end.
+    ///
+    /// An atomic operation, one inside the caller's transaction, every operation on SQLite
+    /// (one writer at a time) and bulk inserts (whose rows come in one stream, in order) run
+    /// one worker, as does a walk with too few rows for a batch per worker;
+    /// [`BulkReport::workers`] says how many ran.
+    /// 1 ..= [`SoftDeleteConfig::MAX_PARALLELISM`]; other values fail the operation with
+    /// [`Error::InvalidArgument`] before anything is sent. Give the pool a connection per
+    /// worker and one more.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use soft_delete_core::BatchOptions;
+    ///
+    /// let options = BatchOptions::new().batch_size(5_000).parallel(4);
+    /// # let _ = options;
+    /// ```
+    pub fn parallel(mut self, workers: usize) -> Self {
+        self.parallel = Some(workers);
+        self
+    }
+
     /// Resolves the options against `config`, checking both: the one place where an operation's
     /// settings are decided.
     fn into_plan(
@@ -289,6 +327,16 @@ impl<'a> BatchOptions<'a> {
             name: "batch_size",
             reason: format!("expected {expected}, got {rows}"),
         })?;
+        let workers = self.parallel.unwrap_or(config.parallelism);
+        if !(1..=SoftDeleteConfig::MAX_PARALLELISM).contains(&workers) {
+            return Err(Error::InvalidArgument {
+                name: "parallel",
+                reason: format!(
+                    "expected 1 ..= {} workers, got {workers}",
+                    SoftDeleteConfig::MAX_PARALLELISM
+                ),
+            });
+        }
         let coefficient = self.sleep_coefficient;
         if !(0.0..=MAX_SLEEP_COEFFICIENT).contains(&coefficient) {
             return Err(Error::InvalidArgument {
@@ -331,6 +379,7 @@ impl<'a> BatchOptions<'a> {
             kind,
             table,
             config,
+            workers,
             alerts: self.alerts.unwrap_or(alerts),
             batch_size,
             atomic: self.atomic,
@@ -606,6 +655,12 @@ impl<'a, E, C, Src, Act> Bulk<'a, E, C, Src, Act> {
     /// See [`BatchOptions::quietly`].
     pub fn quietly(mut self) -> Self {
         self.options = self.options.quietly();
+        self
+    }
+
+    /// See [`BatchOptions::parallel`].
+    pub fn parallel(mut self, workers: usize) -> Self {
+        self.options = self.options.parallel(workers);
         self
     }
 
@@ -1123,6 +1178,7 @@ where
                         dry_run: true,
                         stopped_early: false,
                         remaining: None,
+                        workers: 1,
                     })
                 }
             }

@@ -170,6 +170,11 @@ pub(super) struct PruneArgs {
     #[arg(long, value_name = "ROWS", value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub(super) batch_size: Option<u64>,
 
+    /// Workers per entity, each with its own connection and batches over its own part of the
+    /// rows (SOFT_DELETE_PARALLELISM by default; one on SQLite).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub(super) parallel: Option<u64>,
+
     /// Wait this long between batches, to leave the database room (100ms, 1s, …).
     #[arg(long, value_name = "TIME", value_parser = parse_duration)]
     pub(super) pause: Option<Duration>,

@@ -377,7 +377,12 @@ impl Session {
         if let Command::Prune(args) = &self.cli.command {
             self.check_prune(args, &url, &replicas, &config)?;
         }
-        let db = connect(&url)
+        // A connection per worker and one for the engine's checks, at least the usual four.
+        let workers = match &self.cli.command {
+            Command::Prune(args) => args.parallel.map_or(config.parallelism, |n| n as usize),
+            _ => 1,
+        };
+        let db = connect(&url, (workers as u32 + 1).max(4))
             .await
             .map_err(|e| Failure::error(format!("cannot connect to the database at {url}: {e}")))?;
         if self.cli.demo
@@ -521,12 +526,12 @@ fn non_empty_var(name: &str) -> Option<String> {
         .filter(|value| !value.trim().is_empty())
 }
 
-/// A connection pool for the command: a few connections, no statement logging.
-async fn connect(url: &str) -> Result<DatabaseConnection, sea_orm::DbErr> {
+/// A connection pool for the command: `connections` connections, no statement logging.
+async fn connect(url: &str, connections: u32) -> Result<DatabaseConnection, sea_orm::DbErr> {
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .sqlx_logging(false)
-        .max_connections(4)
+        .max_connections(connections)
         .connect_timeout(Duration::from_secs(30))
         .acquire_timeout(Duration::from_secs(30));
     Database::connect(options).await

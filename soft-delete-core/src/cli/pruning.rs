@@ -94,6 +94,9 @@ impl Session {
         if let Some(rows) = args.batch_size {
             pruner = pruner.batch_size(rows as usize);
         }
+        if let Some(workers) = args.parallel {
+            pruner = pruner.parallel(workers as usize);
+        }
         if let Some(pause) = args.pause {
             pruner = pruner.pause_between_batches(pause);
         }
@@ -106,7 +109,7 @@ impl Session {
         if let Some(max_lag) = args.max_replica_lag {
             let mut connections = Vec::new();
             for replica in replicas {
-                connections.push(connect(replica).await.map_err(|e| {
+                connections.push(connect(replica, 4).await.map_err(|e| {
                     Failure::error(format!("cannot connect to the replica at {replica}: {e}"))
                 })?);
             }

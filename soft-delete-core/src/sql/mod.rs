@@ -300,7 +300,7 @@ fn after<E: EntityTrait>(cursor: &ValueTuple) -> Expr {
 }
 
 /// `key <= bound`.
-fn up_to<E: EntityTrait>(bound: &ValueTuple) -> Expr {
+pub(crate) fn up_to<E: EntityTrait>(bound: &ValueTuple) -> Expr {
     compare_keys::<E>(bound, |left, right| left.lte(right))
 }
 

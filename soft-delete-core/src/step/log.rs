@@ -32,6 +32,11 @@ pub(crate) struct LogRow {
     pub(crate) quiet: bool,
 }
 
+/// The parts table of the log `log`: `<log>_parts`, in the log's schema.
+pub(crate) fn parts_table(log: &Table) -> Table {
+    log.sibling(&format!("{}_parts", log.name()))
+}
+
 /// What the log holds of an operation so far.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Totals {
@@ -100,34 +105,91 @@ impl LogRow {
         bind_timestamps(backend.build(&insert))
     }
 
+    /// The table where the workers of a parallel operation keep their counts.
+    pub(crate) fn parts_table(&self) -> Table {
+        parts_table(&self.log)
+    }
+
+    /// One row per worker of a parallel operation, inserted with the operation's own.
+    pub(crate) fn parts_start(&self, backend: DbBackend, workers: usize) -> Vec<Statement> {
+        let mut insert = Query::insert();
+        insert.into_table(self.parts_table().table_ref()).columns(
+            [
+                "operation_id",
+                "worker",
+                "rows_changed",
+                "rows_by_table",
+                "requested",
+                "batches",
+            ]
+            .into_iter()
+            .map(Alias::new),
+        );
+        let mut rows = Tally::default();
+        rows.add(&self.table, 0);
+        for worker in 0..workers {
+            insert.values_panic([
+                Expr::val(self.id),
+                Expr::val(worker as i32),
+                Expr::val(0i64),
+                Expr::val(rows_json(&rows)),
+                Expr::val(0i64),
+                Expr::val(0i64),
+            ]);
+        }
+        vec![backend.build(&insert)]
+    }
+
     /// The counts after a batch, written in the batch's transaction: absolute values, so that a
-    /// retried batch writes the same.
-    pub(crate) fn progress(&self, backend: DbBackend, totals: &Totals) -> Statement {
-        let update = Query::update()
-            .table(self.log.table_ref())
+    /// retried batch writes the same. Into the operation's row, or with several workers into
+    /// the batch's worker's row (`part`), so that no row is written by every batch.
+    pub(crate) fn progress(
+        &self,
+        backend: DbBackend,
+        part: Option<usize>,
+        totals: &Totals,
+    ) -> Statement {
+        let mut update = Query::update();
+        update
             .value(Alias::new("rows_changed"), totals.rows.total() as i64)
             .value(Alias::new("rows_by_table"), rows_json(&totals.rows))
             .value(Alias::new("requested"), totals.requested as i64)
-            .value(Alias::new("batches"), totals.batches as i64)
-            .and_where(Expr::col(Alias::new("id")).eq(self.id))
-            .to_owned();
+            .value(Alias::new("batches"), totals.batches as i64);
+        match part {
+            None => update
+                .table(self.log.table_ref())
+                .and_where(Expr::col(Alias::new("id")).eq(self.id)),
+            Some(worker) => update
+                .table(self.parts_table().table_ref())
+                .and_where(Expr::col(Alias::new("operation_id")).eq(self.id))
+                .and_where(Expr::col(Alias::new("worker")).eq(worker as i32)),
+        };
         backend.build(&update)
     }
 
-    /// The final status.
+    /// The final status, with the operation's totals when its workers kept them in their own
+    /// rows.
     pub(crate) fn finish(
         &self,
         backend: DbBackend,
         status: OperationStatus,
         error: Option<String>,
+        totals: Option<&Totals>,
     ) -> Statement {
-        let update = Query::update()
+        let mut update = Query::update();
+        update
             .table(self.log.table_ref())
             .value(Alias::new("status"), status)
             .value(Alias::new("error"), error)
-            .value(Alias::new("finished_at"), timestamp_value(now()))
-            .and_where(Expr::col(Alias::new("id")).eq(self.id))
-            .to_owned();
+            .value(Alias::new("finished_at"), timestamp_value(now()));
+        if let Some(totals) = totals {
+            update
+                .value(Alias::new("rows_changed"), totals.rows.total() as i64)
+                .value(Alias::new("rows_by_table"), rows_json(&totals.rows))
+                .value(Alias::new("requested"), totals.requested as i64)
+                .value(Alias::new("batches"), totals.batches as i64);
+        }
+        update.and_where(Expr::col(Alias::new("id")).eq(self.id));
         bind_timestamps(backend.build(&update))
     }
 }

@@ -148,7 +148,38 @@ pub(crate) struct StepOptions {
     pub(crate) quiet: bool,
 }
 
+// By hand: a derive would ask `E: Clone`, which entities need not be.
+impl<E> Clone for Step<E> {
+    fn clone(&self) -> Self {
+        Step {
+            action: self.action.clone(),
+            condition: self.condition.clone(),
+            hooks: self.hooks,
+            backend: self.backend,
+            table: self.table.clone(),
+            table_name: self.table_name.clone(),
+            operation: self.operation,
+            actor: self.actor.clone(),
+            reason: self.reason.clone(),
+            keyed: self.keyed.clone(),
+            keyed_readback: self.keyed_readback,
+            mark: self.mark.clone(),
+            atomic: self.atomic,
+            read_first: self.read_first,
+            one_record: self.one_record,
+            _entity: PhantomData,
+        }
+    }
+}
+
 impl<E: SoftDelete> Step<E> {
+    /// The same step for one worker's part of a walk: its rows also match `part`.
+    pub(crate) fn narrowed(&self, part: impl sea_orm::sea_query::IntoCondition) -> Self {
+        let mut step = self.clone();
+        step.condition = step.condition.add(part);
+        step
+    }
+
     /// The step of an operation that does `action` to rows that also match `condition`, with
     /// `extra` assignments (an active model's other changes) beside a change's own.
     pub(crate) fn new(

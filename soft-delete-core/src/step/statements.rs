@@ -32,7 +32,7 @@ use crate::storage::Stored;
 use crate::time::Timestamp;
 
 /// One `UPDATE` shape for rows named by key, reused for every batch of an operation.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct KeyedUpdate {
     backend: DbBackend,
     /// `UPDATE t SET a = $1, b = $2 WHERE `
