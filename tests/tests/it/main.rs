@@ -27,6 +27,7 @@ mod operation_log;
 mod operator_command;
 mod outside;
 mod pacing;
+mod parallel;
 mod prune;
 mod query_plans;
 mod related;
