@@ -29,6 +29,12 @@ pub struct Args {
     #[arg(long, value_parser = clap::value_parser!(i64).range(1..))]
     pub loop_rows: Option<i64>,
 
+    /// Workers for soft delete, restore and purge (the library's `parallel`); the raw side
+    /// then runs as many sessions, each over its own part of the ids. With more than one, each
+    /// round also times the library with one worker, for the gain. SQLite runs one.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub parallel: u64,
+
     /// The operations to run, comma-separated [default: all].
     #[arg(long, value_enum, value_delimiter = ',')]
     pub ops: Vec<Op>,
@@ -46,8 +52,9 @@ pub struct Args {
     #[arg(long)]
     pub probe: bool,
 
-    /// Measure peak memory of a soft delete of 100k, 1M and 10M streamed ids and of a streaming
-    /// insert of as many rows (SQLite, a fresh process per count) instead.
+    /// Measure peak memory of a soft delete of 100k, 1M and 10M streamed ids (with
+    /// `--parallel` workers) and of a streaming insert of as many rows (a fresh process per
+    /// count, on `--backend`) instead.
     #[arg(long, conflicts_with_all = ["probe", "json"])]
     pub memory: bool,
 
@@ -68,6 +75,16 @@ impl Args {
             Backend::Mysql => 2000,
             _ => 5000,
         }) as usize
+    }
+
+    /// The workers `op` runs with: `--parallel` for soft delete, restore and purge on a server,
+    /// else one.
+    pub fn workers(&self, op: Op) -> usize {
+        match (op, self.backend) {
+            (_, Backend::Sqlite) => 1,
+            (Op::BulkSoftDelete | Op::BulkRestore | Op::Purge, _) => self.parallel as usize,
+            _ => 1,
+        }
     }
 
     /// Rows of the row-by-row loop.

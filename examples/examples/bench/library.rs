@@ -20,12 +20,14 @@ pub fn new_user(i: i64) -> user::ActiveModel {
     }
 }
 
-/// One timed run of `op` through the library on a table of `rows` rows.
+/// One timed run of `op` through the library on a table of `rows` rows; soft delete, restore
+/// and purge with `workers` workers (see `BatchOptions::parallel`).
 pub async fn run(
     db: &DatabaseConnection,
     op: Op,
     rows: i64,
     batch: usize,
+    workers: usize,
 ) -> Result<Sample, BoxError> {
     let manager = SoftDeleteManager::new(db);
     let started = Instant::now();
@@ -56,6 +58,7 @@ pub async fn run(
                 .bulk_soft_delete::<user::Entity, _>(1..=rows)
                 .deleted_by("bench")
                 .batch_size(batch)
+                .parallel(workers)
                 .await?
                 .affected
         }
@@ -77,6 +80,7 @@ pub async fn run(
             manager
                 .bulk_restore::<user::Entity, _>(1..=rows)
                 .batch_size(batch)
+                .parallel(workers)
                 .await?
                 .affected
         }
@@ -84,6 +88,7 @@ pub async fn run(
             manager
                 .hard_delete_before::<user::Entity>(Utc::now())
                 .batch_size(batch)
+                .parallel(workers)
                 .await?
                 .affected
         }

@@ -66,10 +66,10 @@ fn stats_repeats(rows: i64) -> u64 {
 async fn main() -> Result<(), BoxError> {
     let args = Args::parse();
     if let Some(spec) = &args.memory_child {
-        return memory::child(spec).await;
+        return memory::child(spec, args.backend).await;
     }
     if args.memory {
-        return memory::run(args.max_growth);
+        return memory::run(args.max_growth, args.backend, args.parallel);
     }
     bench(args).await
 }
@@ -78,7 +78,7 @@ async fn bench(args: Args) -> Result<(), BoxError> {
     let backend = args.backend.db();
     let target = Target::new(backend, args.index())?;
     let mut report = Report::start(&args, target.index);
-    let db = table::connect(&target).await?;
+    let db = table::connect(&target, args.parallel as u32 + 1).await?;
     let batch = args.batch();
     for op in args.ops() {
         let raw_shape = raw::library_shape(backend, op);
@@ -95,18 +95,32 @@ async fn bench(args: Args) -> Result<(), BoxError> {
             Op::CascadeSoftDelete | Op::CascadePurge => cascade::rows_changed(args.rows),
             _ => args.rows as u64,
         };
+        let workers = args.workers(op);
         let mut result = OpResult::new(op, raw_shape);
+        result.workers = workers;
         for round in 0..args.rounds as usize {
-            // The library, then each shape; the order rotates every round.
-            let turns = shapes.len() + 1;
+            // The library, then each shape (and with several workers the library with one);
+            // the order rotates every round.
+            let single = usize::from(workers > 1);
+            let turns = shapes.len() + 1 + single;
             for turn in 0..turns {
                 let which = (round + turn) % turns;
                 prepare(&db, &target, op, args.rows).await?;
                 let (label, sample) = match which {
-                    0 => ("library", library::run(&db, op, args.rows, batch).await?),
+                    0 => (
+                        "library",
+                        library::run(&db, op, args.rows, batch, workers).await?,
+                    ),
+                    n if n > shapes.len() => (
+                        "library, one worker",
+                        library::run(&db, op, args.rows, batch, 1).await?,
+                    ),
                     n => {
                         let shape = shapes[n - 1];
-                        ("raw", raw::run(&db, op, shape, args.rows, batch).await?)
+                        (
+                            "raw",
+                            raw::run(&db, op, shape, args.rows, batch, workers).await?,
+                        )
                     }
                 };
                 if sample.rows != expected {
@@ -119,6 +133,7 @@ async fn bench(args: Args) -> Result<(), BoxError> {
                 }
                 match which {
                     0 => result.library.push(sample.rate()),
+                    n if n > shapes.len() => result.single.push(sample.rate()),
                     n => result.shape(shapes[n - 1]).push(sample.rate()),
                 }
             }

@@ -1,7 +1,9 @@
 //! `--memory`: peak memory of the two operations that take unbounded input, each at 1M and 10M
-//! (and 100k) items, each count in a fresh process, on SQLite: a soft delete of streamed ids
-//! (on a table holding the first million of them) and a streaming insert of new rows.
-//! `--max-growth 0.1` fails the run when either peak grows more than 10% from 1M to 10M.
+//! (and 100k) items, each count in a fresh process, on SQLite (or with `--backend`, the server
+//! DATABASE_URL names): a soft delete of streamed ids (on a table holding the first million of
+//! them; with `--parallel N`, N workers taking batches of ids from the one stream) and a
+//! streaming insert of new rows. `--max-growth 0.1` fails the run when either peak grows more
+//! than 10% from 1M to 10M.
 
 use std::time::Instant;
 
@@ -11,7 +13,7 @@ use soft_delete_core::SoftDeleteManager;
 use soft_delete_examples::user;
 
 use crate::BoxError;
-use crate::args::IndexMode;
+use crate::args::{Backend, IndexMode};
 use crate::table::{self, Target};
 
 /// What a memory child runs.
@@ -49,22 +51,35 @@ fn peak_rss_kib() -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
-/// The child, given `<workload>:<count>`: runs the workload on a fresh SQLite file and prints
-/// its peak RSS, measured after the table was loaded.
-pub async fn child(spec: &str) -> Result<(), BoxError> {
-    let (workload, count) = spec.split_once(':').ok_or("expected <workload>:<count>")?;
+/// The child, given `<workload>:<count>:<workers>`: runs the workload on a fresh SQLite file
+/// (or a fresh table on `backend`'s server) and prints its peak RSS, measured after the table
+/// was loaded.
+pub async fn child(spec: &str, backend: Backend) -> Result<(), BoxError> {
+    let mut parts = spec.split(':');
+    let (Some(workload), Some(count), Some(workers), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err("expected <workload>:<count>:<workers>".into());
+    };
     let workload = Workload::parse(workload)?;
     let count: u64 = count.parse()?;
-    let path = std::env::temp_dir().join(format!("soft-delete-memory-{}.db", std::process::id()));
-    let target = Target {
-        url: format!("sqlite://{}?mode=rwc", path.display()),
-        index: IndexMode::recommended(sea_orm::DbBackend::Sqlite),
+    let workers: usize = workers.parse()?;
+    let target = match backend {
+        Backend::Sqlite => {
+            let path =
+                std::env::temp_dir().join(format!("soft-delete-memory-{}.db", std::process::id()));
+            Target {
+                url: format!("sqlite://{}?mode=rwc", path.display()),
+                index: IndexMode::recommended(sea_orm::DbBackend::Sqlite),
+            }
+        }
+        server => Target::new(server.db(), IndexMode::recommended(server.db()))?,
     };
     let rows = match workload {
         Workload::SoftDelete => 1_000_000.min(count as i64),
         Workload::Insert => 0,
     };
-    let db = table::connect(&target).await?;
+    let db = table::connect(&target, workers as u32 + 1).await?;
     table::fresh(&db, &target, rows, false).await?;
     let before = peak_rss_kib().unwrap_or(0);
     // Reset the high-water mark, so that only the operation itself is measured.
@@ -76,6 +91,7 @@ pub async fn child(spec: &str) -> Result<(), BoxError> {
             manager
                 .bulk_soft_delete_stream::<user::Entity, _>(futures::stream::iter(1..=count as i64))
                 .batch_size(5000)
+                .parallel(workers)
                 .await?
         }
         Workload::Insert => {
@@ -95,9 +111,10 @@ pub async fn child(spec: &str) -> Result<(), BoxError> {
     let peak = peak_rss_kib().ok_or("no VmHWM in /proc/self/status")?;
     table::clean_up(db, &target).await?;
     println!(
-        "workload={} count={count} requested={} affected={} elapsed_s={:.2} peak_rss_kib={peak} \
-         seeding_peak_kib={before} reset={reset}",
+        "workload={} count={count} workers={} requested={} affected={} elapsed_s={:.2} \
+         peak_rss_kib={peak} seeding_peak_kib={before} reset={reset}",
         workload.name(),
+        report.workers,
         report.requested,
         report.affected,
         elapsed.as_secs_f64()
@@ -108,15 +125,15 @@ pub async fn child(spec: &str) -> Result<(), BoxError> {
 /// Runs a child per workload and count, prints each line and the ratio 10M/1M of each
 /// workload, and fails when `max_growth` is given and a ratio is over `1 + max_growth`, or the
 /// high-water mark could not be reset (then the figure is not the operation's alone).
-pub fn run(max_growth: Option<f64>) -> Result<(), BoxError> {
+pub fn run(max_growth: Option<f64>, backend: Backend, workers: u64) -> Result<(), BoxError> {
     let exe = std::env::current_exe()?;
     let mut failures = Vec::new();
     for workload in [Workload::SoftDelete, Workload::Insert] {
         let mut peaks = Vec::new();
         for count in [100_000u64, 1_000_000, 10_000_000] {
-            let spec = format!("{}:{count}", workload.name());
+            let spec = format!("{}:{count}:{workers}", workload.name());
             let output = std::process::Command::new(&exe)
-                .args(["--memory-child", &spec])
+                .args(["--memory-child", &spec, "--backend", backend.name()])
                 .output()?;
             if !output.status.success() {
                 return Err(format!(

@@ -122,6 +122,7 @@ pub async fn run(
     shape: Shape,
     rows: i64,
     batch: usize,
+    workers: usize,
 ) -> Result<Sample, BoxError> {
     if op == Op::CascadeSoftDelete {
         return crate::cascade::raw(db, rows, batch).await;
@@ -136,17 +137,51 @@ pub async fn run(
         return crate::archive::raw(db, batch).await;
     }
     let op = op.raw_equivalent();
-    let started = Instant::now();
-    let done = match db.get_database_backend() {
-        DbBackend::Sqlite => {
-            sqlite(db.get_sqlite_connection_pool(), op, shape, rows, batch).await?
-        }
-        DbBackend::Postgres => {
-            postgres(db.get_postgres_connection_pool(), op, shape, rows, batch).await?
-        }
-        _ => mysql(db.get_mysql_connection_pool(), op, shape, rows, batch).await?,
+    // One session per worker the library runs, each over its own contiguous part of the ids.
+    let sessions = match (op, db.get_database_backend()) {
+        (_, DbBackend::Sqlite) => 1,
+        (Op::BulkSoftDelete | Op::BulkRestore | Op::Purge, _) => workers.max(1) as i64,
+        _ => 1,
     };
+    let spans: Vec<Span> = (0..sessions)
+        .map(|k| Span {
+            first: rows * k / sessions + 1,
+            last: rows * (k + 1) / sessions,
+            open: k == sessions - 1,
+        })
+        .collect();
+    let started = Instant::now();
+    let done = futures::future::try_join_all(spans.into_iter().map(|span| async move {
+        match db.get_database_backend() {
+            DbBackend::Sqlite => {
+                sqlite(db.get_sqlite_connection_pool(), op, shape, span, batch).await
+            }
+            DbBackend::Postgres => {
+                postgres(db.get_postgres_connection_pool(), op, shape, span, batch).await
+            }
+            _ => mysql(db.get_mysql_connection_pool(), op, shape, span, batch).await,
+        }
+    }))
+    .await?
+    .into_iter()
+    .sum();
     Ok(Sample::new(done, started.elapsed()))
+}
+
+/// One session's part of the ids: `first ..= last`; a keyset walk's last part (`open`) goes on
+/// past `last`, as the library's does.
+#[derive(Clone, Copy, Debug)]
+struct Span {
+    first: i64,
+    last: i64,
+    open: bool,
+}
+
+impl Span {
+    /// The walk's upper bound.
+    fn upper(self) -> i64 {
+        if self.open { i64::MAX } else { self.last }
+    }
 }
 
 fn unsupported(op: Op, shape: Shape) -> BoxError {
@@ -210,11 +245,12 @@ async fn sqlite(
     pool: &SqlitePool,
     op: Op,
     shape: Shape,
-    rows: i64,
+    span: Span,
     batch: usize,
 ) -> Result<u64, BoxError> {
     let now = now_micros();
-    let ids: Vec<i64> = (1..=rows).collect();
+    let rows = span.last - span.first + 1;
+    let ids: Vec<i64> = (span.first..=span.last).collect();
     let mut total = 0u64;
     match (op, shape) {
         (Op::BulkSoftDelete | Op::BulkRestore, Shape::InList | Shape::InListGuarded) => {
@@ -278,19 +314,20 @@ async fn sqlite(
             } else {
                 "deleted_at < ?1"
             };
-            let mut cursor = 0i64;
+            let mut cursor = span.first - 1;
             loop {
                 let mut tx = pool.begin().await?;
                 let bound: Option<(i64,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                    "SELECT id FROM users WHERE {predicate} AND id > ?2 \
+                    "SELECT id FROM users WHERE {predicate} AND id > ?2 AND id <= ?4 \
                      ORDER BY id LIMIT 1 OFFSET ?3"
                 )))
                 .bind(now)
                 .bind(cursor)
                 .bind(batch as i64 - 1)
+                .bind(span.upper())
                 .fetch_optional(&mut *tx)
                 .await?;
-                let upto = bound.map_or(i64::MAX, |(id,)| id);
+                let upto = bound.map_or(span.upper(), |(id,)| id);
                 total += sqlx::query(sqlx::AssertSqlSafe(format!(
                     "DELETE FROM users WHERE {predicate} AND id > ?2 AND id <= ?3"
                 )))
@@ -393,11 +430,12 @@ async fn postgres(
     pool: &PgPool,
     op: Op,
     shape: Shape,
-    rows: i64,
+    span: Span,
     batch: usize,
 ) -> Result<u64, BoxError> {
     let now = now_micros();
-    let ids: Vec<i64> = (1..=rows).collect();
+    let rows = span.last - span.first + 1;
+    let ids: Vec<i64> = (span.first..=span.last).collect();
     let mut total = 0u64;
     match (op, shape) {
         (Op::BulkSoftDelete | Op::BulkRestore, Shape::Any | Shape::AnyGuarded | Shape::InList) => {
@@ -443,19 +481,20 @@ async fn postgres(
             } else {
                 "deleted_at < $1"
             };
-            let mut cursor = 0i64;
+            let mut cursor = span.first - 1;
             loop {
                 let mut tx = pool.begin().await?;
                 let bound: Option<(i64,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                    "SELECT id FROM users WHERE {predicate} AND id > $2 \
+                    "SELECT id FROM users WHERE {predicate} AND id > $2 AND id <= $4 \
                      ORDER BY id LIMIT 1 OFFSET $3"
                 )))
                 .bind(now)
                 .bind(cursor)
                 .bind(batch as i64 - 1)
+                .bind(span.upper())
                 .fetch_optional(&mut *tx)
                 .await?;
-                let upto = bound.map_or(i64::MAX, |(id,)| id);
+                let upto = bound.map_or(span.upper(), |(id,)| id);
                 total += sqlx::query(sqlx::AssertSqlSafe(format!(
                     "DELETE FROM users WHERE {predicate} AND id > $2 AND id <= $3"
                 )))
@@ -559,11 +598,12 @@ async fn mysql(
     pool: &MySqlPool,
     op: Op,
     shape: Shape,
-    rows: i64,
+    span: Span,
     batch: usize,
 ) -> Result<u64, BoxError> {
     let now = now_micros();
-    let ids: Vec<i64> = (1..=rows).collect();
+    let rows = span.last - span.first + 1;
+    let ids: Vec<i64> = (span.first..=span.last).collect();
     let mut total = 0u64;
     match (op, shape) {
         (
@@ -674,11 +714,11 @@ async fn mysql(
             } else {
                 ("deleted_at < ?", 1)
             };
-            let mut cursor = 0i64;
+            let mut cursor = span.first - 1;
             loop {
                 let mut tx = pool.begin().await?;
                 let mut select = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(format!(
-                    "SELECT id FROM users WHERE {predicate} AND id > ? \
+                    "SELECT id FROM users WHERE {predicate} AND id > ? AND id <= ? \
                      ORDER BY id LIMIT 1 OFFSET ?"
                 )));
                 for _ in 0..binds {
@@ -686,10 +726,11 @@ async fn mysql(
                 }
                 let bound = select
                     .bind(cursor)
+                    .bind(span.upper())
                     .bind(batch as i64 - 1)
                     .fetch_optional(&mut *tx)
                     .await?;
-                let upto = bound.map_or(i64::MAX, |(id,)| id);
+                let upto = bound.map_or(span.upper(), |(id,)| id);
                 let mut delete = sqlx::query(sqlx::AssertSqlSafe(format!(
                     "DELETE FROM users WHERE {predicate} AND id > ? AND id <= ?"
                 )));

@@ -16,6 +16,10 @@ pub struct OpResult {
     pub library: Vec<f64>,
     shapes: Vec<(Shape, Vec<f64>)>,
     pub row_loop: f64,
+    /// The library's workers for this operation.
+    pub workers: usize,
+    /// With several workers: the library's rates with one, in the same rounds.
+    pub single: Vec<f64>,
 }
 
 impl OpResult {
@@ -26,6 +30,8 @@ impl OpResult {
             library: Vec::new(),
             shapes: Vec::new(),
             row_loop: 0.0,
+            workers: 1,
+            single: Vec::new(),
         }
     }
 
@@ -116,6 +122,11 @@ impl Report {
             library_over_raw: f64,
             library_over_loop: f64,
             raw_shape: Shape,
+            workers: usize,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            one_worker_rows_per_s: Option<u64>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            parallel_over_one_worker: Option<f64>,
             #[serde(skip_serializing_if = "BTreeMap::is_empty")]
             probe_rows_per_s: BTreeMap<String, u64>,
         }
@@ -143,6 +154,11 @@ impl Report {
                         library_over_raw: round3(library / raw),
                         library_over_loop: (library / r.row_loop * 10.0).round() / 10.0,
                         raw_shape: r.raw_shape,
+                        workers: r.workers,
+                        one_worker_rows_per_s: (!r.single.is_empty())
+                            .then(|| median(&r.single).round() as u64),
+                        parallel_over_one_worker: (!r.single.is_empty())
+                            .then(|| round3(library / median(&r.single))),
                         probe_rows_per_s: probe,
                     },
                 )
@@ -197,6 +213,16 @@ impl Report {
                 library / r.row_loop,
                 shape_name(r.raw_shape)
             );
+            if !r.single.is_empty() {
+                let single = median(&r.single);
+                let _ = writeln!(
+                    out,
+                    "  {} workers over one worker: {:.3} (one worker {:.0} rows/s)",
+                    r.workers,
+                    library / single,
+                    single
+                );
+            }
             if r.shapes.len() > 1 {
                 for (shape, rates) in &r.shapes {
                     let rate = median(rates);

@@ -54,11 +54,12 @@ impl Target {
 
 /// Two connections (the library and the raw side share the pool); SQLite in WAL mode with
 /// `synchronous = NORMAL`.
-pub async fn connect(target: &Target) -> Result<DatabaseConnection, BoxError> {
+/// A pool of `connections` (at least 2): one per worker and one for the engine's checks.
+pub async fn connect(target: &Target, connections: u32) -> Result<DatabaseConnection, BoxError> {
     let mut connect = sea_orm::ConnectOptions::new(bench_database(&target.url).await?);
     connect
         .sqlx_logging(false)
-        .max_connections(2)
+        .max_connections(connections.max(2))
         .min_connections(1)
         .map_sqlx_sqlite_opts(|o| {
             o.journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
