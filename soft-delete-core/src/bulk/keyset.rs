@@ -7,8 +7,20 @@ use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
 use super::engine::{BatchSource, Done};
 use crate::change::Verdict;
 use crate::entity::SoftDelete;
-use crate::sql::{count, count_where, key_at_start, keyset_bound, up_to};
+use crate::sql::{
+    count, count_where, integer, key_at_start, keyset_bound, keyset_last, split_point, up_to,
+};
 use crate::step::{Interrupt, Ran, Step, Target};
+
+/// The keys from `first` to `last`, when the key is one integer column.
+fn integer_span(first: &ValueTuple, last: &ValueTuple) -> Option<u64> {
+    match (first, last) {
+        (ValueTuple::One(a), ValueTuple::One(b)) => {
+            u64::try_from(integer(b)? - integer(a)? + 1).ok()
+        }
+        _ => None,
+    }
+}
 
 /// Batches of rows chosen by a condition, walked forward by primary key.
 pub(crate) struct KeysetSource<E> {
@@ -167,30 +179,56 @@ impl<E: SoftDelete> BatchSource for KeysetSource<E> {
         count(conn, &count_where::<E>(&condition)).await.map(Some)
     }
 
-    /// Splits the walk's key range into `workers` parts of about as many matching rows (each
-    /// at least a batch): counts the rows the walk visits, then reads the key at each part's
-    /// end (`ORDER BY key LIMIT 1 OFFSET n`). Each part is the same walk, its rows also at or
-    /// below its end key and its cursor at the end of the part before. Rows that come to match
-    /// after the split are walked by the part whose range holds their key.
+    /// Splits the walk's key range into `workers` parts (each at least a batch), before
+    /// anything is written. An integer key's range is cut evenly between the first and the
+    /// last key the walk would visit (two reads at the index's ends); any other key's by
+    /// counting the rows the walk visits and reading the key at each part's end
+    /// (`ORDER BY key LIMIT 1 OFFSET n`), which costs a scan. Each part is the same walk, its
+    /// rows also at or below its end key and its cursor at the end of the part before. Rows
+    /// that come to match after the split are walked by the part whose range holds their key.
     async fn split<C: ConnectionTrait>(
         &mut self,
         conn: &C,
         workers: usize,
     ) -> Result<Vec<Self>, DbErr> {
-        // The rows the walk visits (its batches are that many of them), not only those it
-        // changes.
-        let visited = crate::sql::remaining::<E>(self.step.condition(), self.cursor.as_ref());
-        let rows = count(conn, &count_where::<E>(&visited)).await?;
         let batch = self.batch_size.get().max(1) as u64;
-        let parts = (workers as u64).min(rows / batch).max(1);
-        let mut ends = Vec::new();
-        for part in 1..parts {
-            let offset = (rows * part / parts) as usize;
-            let query = keyset_bound::<E>(self.step.condition(), self.cursor.as_ref(), offset);
-            if let Some(row) = conn.query_one_raw(self.backend.build(&query)).await? {
-                ends.push(key_at_start::<E>(&row)?);
+        let condition = self.step.condition();
+        let cursor = self.cursor.as_ref();
+        let first = conn
+            .query_one_raw(self.backend.build(&keyset_bound::<E>(condition, cursor, 1)))
+            .await?;
+        let last = conn
+            .query_one_raw(self.backend.build(&keyset_last::<E>(condition, cursor)))
+            .await?;
+        let (Some(first), Some(last)) = (first, last) else {
+            // Nothing to walk.
+            return Ok(Vec::new());
+        };
+        let (first, last) = (key_at_start::<E>(&first)?, key_at_start::<E>(&last)?);
+        let ends: Vec<ValueTuple> = match integer_span(&first, &last) {
+            Some(span) => {
+                let parts = (workers as u64).min(span / batch).max(1);
+                (1..parts)
+                    .filter_map(|part| split_point(&first, &last, part, parts))
+                    .collect()
             }
-        }
+            None => {
+                // The rows the walk visits (its batches are that many of them), not only those
+                // it changes.
+                let visited = crate::sql::remaining::<E>(condition, cursor);
+                let rows = count(conn, &count_where::<E>(&visited)).await?;
+                let parts = (workers as u64).min(rows / batch).max(1);
+                let mut ends = Vec::new();
+                for part in 1..parts {
+                    let offset = (rows * part / parts) as usize;
+                    let query = keyset_bound::<E>(condition, cursor, offset);
+                    if let Some(row) = conn.query_one_raw(self.backend.build(&query)).await? {
+                        ends.push(key_at_start::<E>(&row)?);
+                    }
+                }
+                ends
+            }
+        };
         let mut others = Vec::with_capacity(ends.len());
         for (at, start) in ends.iter().enumerate() {
             others.push(self.narrowed(Some(start), ends.get(at + 1)));

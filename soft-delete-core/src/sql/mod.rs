@@ -363,6 +363,65 @@ pub(crate) fn keyset_bound<E: EntityTrait>(
         .to_owned()
 }
 
+/// The key of the last remaining row of a keyset walk (`ORDER BY key DESC LIMIT 1`).
+pub(crate) fn keyset_last<E: EntityTrait>(
+    condition: &Condition,
+    cursor: Option<&ValueTuple>,
+) -> SelectStatement {
+    let columns = key_columns::<E>();
+    let mut select = Query::select();
+    select
+        .columns(columns.iter().copied())
+        .from(Table::of::<E>().table_ref())
+        .cond_where(remaining::<E>(condition, cursor));
+    for column in &columns {
+        select.order_by(*column, Order::Desc);
+    }
+    select.limit(1).to_owned()
+}
+
+/// The integer `lo + (hi - lo) * part / parts`, in the variant of `lo`: a split point of an
+/// integer key's range. `None` for keys that are not one integer.
+pub(crate) fn split_point(
+    lo: &ValueTuple,
+    hi: &ValueTuple,
+    part: u64,
+    parts: u64,
+) -> Option<ValueTuple> {
+    let (ValueTuple::One(lo), ValueTuple::One(hi)) = (lo, hi) else {
+        return None;
+    };
+    let (a, b) = (integer(lo)?, integer(hi)?);
+    let at = a + (b - a) * i128::from(part) / i128::from(Ord::max(parts, 1));
+    let value = match lo {
+        Value::TinyInt(_) => Value::TinyInt(Some(i8::try_from(at).ok()?)),
+        Value::SmallInt(_) => Value::SmallInt(Some(i16::try_from(at).ok()?)),
+        Value::Int(_) => Value::Int(Some(i32::try_from(at).ok()?)),
+        Value::BigInt(_) => Value::BigInt(Some(i64::try_from(at).ok()?)),
+        Value::TinyUnsigned(_) => Value::TinyUnsigned(Some(u8::try_from(at).ok()?)),
+        Value::SmallUnsigned(_) => Value::SmallUnsigned(Some(u16::try_from(at).ok()?)),
+        Value::Unsigned(_) => Value::Unsigned(Some(u32::try_from(at).ok()?)),
+        Value::BigUnsigned(_) => Value::BigUnsigned(Some(u64::try_from(at).ok()?)),
+        _ => return None,
+    };
+    Some(ValueTuple::One(value))
+}
+
+/// An integer value, widened.
+pub(crate) fn integer(value: &Value) -> Option<i128> {
+    Some(match value {
+        Value::TinyInt(Some(v)) => i128::from(*v),
+        Value::SmallInt(Some(v)) => i128::from(*v),
+        Value::Int(Some(v)) => i128::from(*v),
+        Value::BigInt(Some(v)) => i128::from(*v),
+        Value::TinyUnsigned(Some(v)) => i128::from(*v),
+        Value::SmallUnsigned(Some(v)) => i128::from(*v),
+        Value::Unsigned(Some(v)) => i128::from(*v),
+        Value::BigUnsigned(Some(v)) => i128::from(*v),
+        _ => return None,
+    })
+}
+
 /// `DELETE FROM t WHERE condition`.
 pub(crate) fn delete_where<E: EntityTrait>(condition: Condition) -> DeleteStatement {
     let mut delete = Query::delete();
@@ -527,6 +586,34 @@ pub(crate) fn alias(name: &str) -> DynIden {
 mod tests {
     use super::*;
     use crate::test_entities::user;
+
+    #[test]
+    fn an_integer_key_range_splits_evenly_in_its_own_type() {
+        let one = |v: Value| ValueTuple::One(v);
+        let (lo, hi) = (
+            one(Value::BigInt(Some(1))),
+            one(Value::BigInt(Some(20_000))),
+        );
+        assert_eq!(
+            split_point(&lo, &hi, 1, 2),
+            Some(one(Value::BigInt(Some(10_000))))
+        );
+        let (lo, hi) = (one(Value::Int(Some(-10))), one(Value::Int(Some(10))));
+        assert_eq!(split_point(&lo, &hi, 3, 4), Some(one(Value::Int(Some(5)))));
+        let (lo, hi) = (
+            one(Value::BigUnsigned(Some(u64::MAX - 3))),
+            one(Value::BigUnsigned(Some(u64::MAX))),
+        );
+        assert_eq!(
+            split_point(&lo, &hi, 1, 3),
+            Some(one(Value::BigUnsigned(Some(u64::MAX - 2))))
+        );
+        // Not one integer: no split point (the walk counts rows instead).
+        let text = one(Value::String(Some("a".to_owned())));
+        assert_eq!(split_point(&text, &text, 1, 2), None);
+        let pair = ValueTuple::Two(Value::BigInt(Some(1)), Value::BigInt(Some(2)));
+        assert_eq!(split_point(&pair, &pair, 1, 2), None);
+    }
 
     #[test]
     fn a_table_keeps_its_schema_in_every_form() {
