@@ -118,6 +118,10 @@ pub struct Progress {
     pub paused: Duration,
     /// Workers running the operation's batches side by side.
     pub workers: usize,
+    /// Rows the next batch takes: the operation's batch size, as
+    /// [`target_batch_time`](crate::BatchOptions::target_batch_time) (or a
+    /// [`BatchSize`](crate::BatchSize) handle) last set it.
+    pub batch_size: usize,
 }
 
 impl Progress {

@@ -119,6 +119,11 @@ impl BatchSize {
         BatchSize(Arc::new(AtomicUsize::new(rows)))
     }
 
+    /// Sets a size the caller has already kept within bounds.
+    pub(crate) fn set_unchecked(&self, rows: usize) {
+        self.0.store(rows, Ordering::Relaxed);
+    }
+
     /// The size the next batch takes.
     pub fn get(&self) -> usize {
         self.0.load(Ordering::Relaxed)

@@ -139,6 +139,8 @@ pub(crate) struct Plan<'a> {
     pub(crate) config: SoftDeleteConfig,
     /// The workers asked for (1 ..= `MAX_PARALLELISM`); see `workers_on`.
     pub(crate) workers: usize,
+    /// Batches sized by their time, when asked for.
+    pub(crate) sizing: Option<Sizing>,
     pub(crate) alerts: Arc<dyn AlertSink>,
     /// Rows per batch, read again before every batch.
     pub(crate) batch_size: super::BatchSize,
@@ -350,6 +352,37 @@ struct Failure {
     committed: Option<Ran>,
 }
 
+/// Batches sized by time (`BatchOptions::target_batch_time`): the target, and the sizes the
+/// next batch may take.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Sizing {
+    target: Duration,
+    min: usize,
+    max: usize,
+}
+
+impl Sizing {
+    /// About `target` per batch, from a starting size of `start` rows: within a tenth and ten
+    /// times of it.
+    pub(crate) fn new(target: Duration, start: usize) -> Self {
+        Sizing {
+            target,
+            min: (start / 10).max(1),
+            max: start
+                .saturating_mul(10)
+                .min(SoftDeleteConfig::MAX_BATCH_SIZE),
+        }
+    }
+
+    /// The next size after a batch of `size` rows took `took`: scaled by the target over the
+    /// time, by at most half or double, within the bounds.
+    pub(crate) fn next(&self, size: usize, took: Duration) -> usize {
+        let took = took.as_secs_f64().max(1e-6);
+        let factor = (self.target.as_secs_f64() / took).clamp(0.5, 2.0);
+        ((size as f64 * factor).round() as usize).clamp(self.min, self.max)
+    }
+}
+
 /// What the operation has done so far, across its workers: what its progress, report and
 /// alerts say.
 struct Counts {
@@ -533,6 +566,7 @@ impl<'a> Engine<'a> {
                 throttled: counts.throttled,
                 paused: counts.paused,
                 workers: self.workers,
+                batch_size: self.plan.batch_size.get(),
             }
         };
         let committed = announce::Committed {
@@ -861,6 +895,14 @@ impl<'a> Engine<'a> {
                 processed,
                 next,
             } = done;
+            // The next batch's size, from this one's time (the last batch, often short, says
+            // nothing of the size).
+            if let Some(sizing) = &self.plan.sizing
+                && !source.is_done()
+            {
+                let size = self.plan.batch_size.get();
+                self.plan.batch_size.set_unchecked(sizing.next(size, took));
+            }
             let pending_batches = self.plan.atomic.then_some(&mut pending);
             let progress = self.count(
                 &mut worker,
@@ -1640,4 +1682,32 @@ async fn close_and_roll_back<T: TransactionSession + ConnectionTrait>(txn: T, se
         tracing::debug!(%error, "restoring the connection's settings after a failed batch");
     }
     rollback(txn).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_sized_by_time_move_toward_the_target_within_bounds() {
+        let ms = Duration::from_millis;
+        let sizing = Sizing::new(ms(100), 1000);
+        // On target: unchanged; twice as slow: halved; far too slow: halved, not more.
+        assert_eq!(sizing.next(1000, ms(100)), 1000);
+        assert_eq!(sizing.next(1000, ms(200)), 500);
+        assert_eq!(sizing.next(1000, ms(10_000)), 500);
+        // Faster: grown by the ratio, at most doubled.
+        assert_eq!(sizing.next(1000, ms(80)), 1250);
+        assert_eq!(sizing.next(1000, Duration::ZERO), 2000);
+        // Within a tenth and ten times the start.
+        assert_eq!(sizing.next(120, ms(10_000)), 100);
+        assert_eq!(sizing.next(9000, ms(1)), 10_000);
+        // Never below one row, never above the largest batch.
+        assert_eq!(Sizing::new(ms(1), 5).next(1, ms(100)), 1);
+        let large = Sizing::new(ms(100), SoftDeleteConfig::MAX_BATCH_SIZE);
+        assert_eq!(
+            large.next(SoftDeleteConfig::MAX_BATCH_SIZE, ms(1)),
+            SoftDeleteConfig::MAX_BATCH_SIZE
+        );
+    }
 }

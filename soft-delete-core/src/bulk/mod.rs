@@ -149,6 +149,7 @@ pub struct BatchOptions<'a> {
     stop: Option<StopSignal>,
     quiet: bool,
     parallel: Option<usize>,
+    target_batch_time: Option<Duration>,
 }
 
 impl fmt::Debug for BatchOptions<'_> {
@@ -166,6 +167,7 @@ impl fmt::Debug for BatchOptions<'_> {
             .field("stop", &self.stop)
             .field("quiet", &self.quiet)
             .field("parallel", &self.parallel)
+            .field("target_batch_time", &self.target_batch_time)
             .finish()
     }
 }
@@ -304,6 +306,35 @@ impl<'a> BatchOptions<'a> {
         self
     }
 
+    /// Sizes each batch so that it takes about `target` (GitLab's batched background
+    /// migrations and gh-ost size their chunks this way): after every batch the next one's size
+    /// is the last one's scaled by `target` over the time the batch took (its statements and
+    /// `COMMIT`, not the throttle's hold or the pause), by at most half or double at a step,
+    /// and kept within a tenth and ten times the starting [`batch_size`](Self::batch_size)
+    /// (and [`SoftDeleteConfig::MAX_BATCH_SIZE`]). The size is written into the operation's
+    /// [`BatchSize`] (a handle given with [`batch_size_from`](Self::batch_size_from) shows it)
+    /// and reported in every [`Progress::batch_size`]. With [`parallel`](Self::parallel)
+    /// workers every worker's batches steer the one size. 1 ms ..=
+    /// [`SoftDeleteConfig::MAX_PAUSE`]; other values fail the operation with
+    /// [`Error::InvalidArgument`] before anything is sent.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use soft_delete_core::BatchOptions;
+    ///
+    /// // Start at 1,000 rows, then about 200 ms per batch, between 100 and 10,000 rows.
+    /// let options = BatchOptions::new()
+    ///     .batch_size(1_000)
+    ///     .target_batch_time(Duration::from_millis(200));
+    /// # let _ = options;
+    /// ```
+    pub fn target_batch_time(mut self, target: Duration) -> Self {
+        self.target_batch_time = Some(target);
+        self
+    }
+
     /// Resolves the options against `config`, checking both: the one place where an operation's
     /// settings are decided.
     fn into_plan(
@@ -327,6 +358,21 @@ impl<'a> BatchOptions<'a> {
             name: "batch_size",
             reason: format!("expected {expected}, got {rows}"),
         })?;
+        let sizing = match self.target_batch_time {
+            None => None,
+            Some(target) => {
+                check_duration(
+                    target,
+                    Duration::from_millis(1),
+                    SoftDeleteConfig::MAX_PAUSE,
+                )
+                .map_err(|expected| Error::InvalidArgument {
+                    name: "target_batch_time",
+                    reason: format!("expected {expected}, got {target:?}"),
+                })?;
+                Some(engine::Sizing::new(target, rows))
+            }
+        };
         let workers = self.parallel.unwrap_or(config.parallelism);
         if !(1..=SoftDeleteConfig::MAX_PARALLELISM).contains(&workers) {
             return Err(Error::InvalidArgument {
@@ -380,6 +426,7 @@ impl<'a> BatchOptions<'a> {
             table,
             config,
             workers,
+            sizing,
             alerts: self.alerts.unwrap_or(alerts),
             batch_size,
             atomic: self.atomic,
@@ -661,6 +708,12 @@ impl<'a, E, C, Src, Act> Bulk<'a, E, C, Src, Act> {
     /// See [`BatchOptions::parallel`].
     pub fn parallel(mut self, workers: usize) -> Self {
         self.options = self.options.parallel(workers);
+        self
+    }
+
+    /// See [`BatchOptions::target_batch_time`].
+    pub fn target_batch_time(mut self, target: Duration) -> Self {
+        self.options = self.options.target_batch_time(target);
         self
     }
 

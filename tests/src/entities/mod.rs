@@ -14,6 +14,7 @@ pub mod marked;
 pub mod member;
 pub mod membership;
 pub mod note;
+pub mod paced;
 pub mod post;
 pub mod project;
 pub mod sealed;

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use sea_orm::{DbBackend, PaginatorTrait};
+use sea_orm::{DbBackend, EntityTrait, PaginatorTrait};
 use soft_delete_core::prelude::*;
 use soft_delete_core::throttle::{
     Check, GaleraFlowControl, MySqlReplicaLag, PostgresReplicaLag, Throttle,
@@ -435,4 +435,98 @@ async fn the_built_in_throttles_hold_on_a_server_that_is_not_a_replica() {
         assert_eq!(error.partial_count(), Some(0));
     }
     assert_eq!(deleted(&ctx).await, 0);
+}
+
+/// Sizes seen by the progress callback of a soft delete of `paced_rows` `ids`, which starts at
+/// `start` rows a batch and aims at `target` a batch, with `workers` workers.
+async fn paced_sizes(
+    ctx: &soft_delete_tests::TestContext,
+    ids: std::ops::RangeInclusive<i64>,
+    start: usize,
+    target: Duration,
+    workers: usize,
+) -> (Vec<usize>, soft_delete_core::BulkReport) {
+    use soft_delete_tests::entities::paced;
+    let sizes = Arc::new(Mutex::new(Vec::new()));
+    let seen = sizes.clone();
+    let report = SoftDeleteManager::new(&ctx.db)
+        .bulk_soft_delete::<paced::Entity, _>(ids)
+        .batch_size(start)
+        .target_batch_time(target)
+        .parallel(workers)
+        .on_progress(move |p| seen.lock().expect("sizes lock").push(p.batch_size))
+        .await
+        .expect("paced soft delete");
+    let sizes = sizes.lock().expect("sizes lock").clone();
+    (sizes, report)
+}
+
+#[tokio::test]
+async fn batches_sized_by_time_grow_and_shrink_toward_the_target() {
+    use soft_delete_tests::entities::paced;
+    let ctx = test_context!().await;
+    ctx.create_table::<paced::Entity>().await;
+    let rows = 40_000i64;
+    let insert = |first: i64| {
+        (first..first + 1000).map(|id| paced::ActiveModel {
+            id: sea_orm::Set(id),
+            ..Default::default()
+        })
+    };
+    for first in (1..=rows).step_by(1000) {
+        paced::Entity::insert_many(insert(first))
+            .exec(&ctx.db)
+            .await
+            .expect("insert paced rows");
+    }
+    // 50 ms a batch at 100 µs a row: about 500 rows (less the statements' own time).
+    let target = Duration::from_millis(50);
+    let per_target = (target.as_micros() / paced::PER_ROW.as_micros()) as usize;
+    let near = |size: usize| (per_target / 2..=per_target + per_target / 2).contains(&size);
+
+    // From 100 rows a batch: doubled while far below the target, then near it.
+    let (sizes, report) = paced_sizes(&ctx, 1..=10_000, 100, target, 1).await;
+    assert_eq!(report.affected, 10_000);
+    // (At most doubled at a step; the statements' own time slows the growth near the target.)
+    assert_eq!(sizes[0], 200, "{sizes:?}");
+    assert!(sizes[1] > 200, "{sizes:?}");
+    let last = sizes[sizes.len() - 2];
+    assert!(near(last), "ended at {last} rows: {sizes:?}");
+
+    // From 5,000 rows a batch (half a second): halved until near the target.
+    let (sizes, report) = paced_sizes(&ctx, 10_001..=30_000, 5000, target, 1).await;
+    assert_eq!(report.affected, 20_000);
+    assert_eq!(sizes[..3], [2500, 1250, 625], "{sizes:?}");
+    assert!(
+        sizes.iter().rev().skip(1).take(3).all(|&s| near(s)),
+        "{sizes:?}"
+    );
+
+    // With workers: every batch of every worker steers the one size.
+    let (sizes, report) = paced_sizes(&ctx, 30_001..=rows, 100, target, 2).await;
+    assert_eq!(report.affected, 10_000);
+    let expected = match ctx.backend {
+        DbBackend::Sqlite => 1,
+        _ => 2,
+    };
+    assert_eq!(report.workers, expected);
+    let last = sizes[sizes.len() - 2];
+    assert!(near(last), "ended at {last} rows: {sizes:?}");
+
+    // Out of range: refused before anything is sent.
+    let error = SoftDeleteManager::new(&ctx.db)
+        .bulk_restore::<paced::Entity, _>(1..=rows)
+        .target_batch_time(Duration::ZERO)
+        .await
+        .expect_err("zero");
+    assert!(
+        matches!(
+            &error,
+            soft_delete_core::Error::InvalidArgument {
+                name: "target_batch_time",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
 }
