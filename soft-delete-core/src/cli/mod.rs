@@ -83,8 +83,8 @@
 //! - `prune`: `status` (`finished`, `stopped`, `failed`), `dry_run`, `archive`,
 //!   `elapsed_seconds`, `rows` (removed, or counted by a dry run) and `entities`, in the order
 //!   they ran, each `{table, outcome: "done"|"failed"|"not_run", complete, rows, archived,
-//!   archive_table, cascaded, batches, retries, stopped_early, remaining, throttled_seconds,
-//!   operation_id, error}`.
+//!   archive_table, cascaded, batches, workers, retries, stopped_early, remaining,
+//!   throttled_seconds, operation_id, error}`.
 //! - `stats`: `entities`, each `{table, total, active, deleted, purgeable, archive_table,
 //!   archived, error}` (`purgeable` is what a prune would remove now; `archived` is null when
 //!   the archive table does not exist).

@@ -280,6 +280,7 @@ fn entity_json(entity: &EntityReport, archive_table: Option<String>) -> Value {
         "archive_table": archive_table,
         "cascaded": done.map_or(0, |r| r.cascaded),
         "batches": done.map_or(0, |r| r.batches),
+        "workers": done.map_or(0, |r| r.workers),
         "retries": done.map_or(0, |r| r.retries),
         "stopped_early": done.is_some_and(|r| r.stopped_early),
         "remaining": done.and_then(|r| r.remaining),

@@ -139,6 +139,7 @@ async fn every_subcommand_has_help_and_a_bad_command_line_exits_2() {
         (vec!["prune", "--older-than", "5x"], "unknown unit `x`"),
         (vec!["prune", "--entity", "nope"], "orders"),
         (vec!["stats", "--entity", "order"], "customers"),
+        (vec!["prune", "--parallel", "0"], "1..=64"),
         (
             vec!["prune", "--sleep-coef", "101"],
             "not a number from 0 to 100",
@@ -370,6 +371,30 @@ async fn a_retention_under_a_day_needs_force() {
         forced.out
     );
     assert_eq!(orders(&ctx).await, (3000, 0));
+}
+
+#[tokio::test]
+async fn prune_with_workers_removes_the_same_rows() {
+    let ctx = test_context!(shared).await;
+    seeded(&ctx).await;
+    let run = run(
+        &ctx,
+        &[],
+        &["--json", "prune", "--batch-size", "400", "--parallel", "2"],
+    );
+    assert_eq!(run.code, 0, "{}", run.both());
+    let document = run.json();
+    assert_eq!(document["rows"], 1700);
+    assert_eq!(document["entities"][0]["table"], "orders");
+    assert_eq!(document["entities"][0]["rows"], 1500);
+    // Two workers on a server; SQLite writes with one.
+    let workers = match ctx.backend {
+        sea_orm::DbBackend::Sqlite => 1,
+        _ => 2,
+    };
+    assert_eq!(document["entities"][0]["workers"], workers);
+    assert_eq!(document["entities"][1]["rows"], 200);
+    assert_eq!(orders(&ctx).await, (3500, 500));
 }
 
 #[tokio::test]
