@@ -33,6 +33,7 @@ use sea_orm::{ConnectionTrait, DbErr, Statement, TransactionSession, Transaction
 use tracing::Instrument;
 
 use super::BulkConnection;
+use super::direct::BatchTxn;
 use super::session::{self, Dialed, End, HardDelete, Learned, Limited, Session, Settled};
 use super::transient::{
     connection_lost, database_gone, is_transient, outcome_unknown, server_timeout,
@@ -757,7 +758,7 @@ impl<'a> Engine<'a> {
         // What the server is, asked with the first batch's session, not before: an operation
         // with nothing to do sends nothing at all.
         let mut worker = Worker::new(index, &self.plan.table);
-        let mut atomic: Option<(C::Transaction, Session)> = None;
+        let mut atomic: Option<(BatchTxn<C::Transaction>, Session)> = None;
         // An atomic operation's batches, announced after its one COMMIT.
         let mut pending: Vec<announce::Pending> = Vec::new();
         let mut stopped_early = false;
@@ -1153,12 +1154,12 @@ impl<'a> Engine<'a> {
         &self,
         db: &C,
         learned: &mut Learned,
-    ) -> Result<(C::Transaction, Session), Stop> {
+    ) -> Result<(BatchTxn<C::Transaction>, Session), Stop> {
         let config = &self.plan.config;
         let limit = config.query_timeout;
         let begun = match limit {
-            None => db.begin().await,
-            Some(limit) => match tokio::time::timeout(limit, db.begin()).await {
+            None => begin_batch(db).await,
+            Some(limit) => match tokio::time::timeout(limit, begin_batch(db)).await {
                 Ok(begun) => begun,
                 Err(_elapsed) => return Err(Stop::Unreachable(Error::Timeout(limit))),
             },
@@ -1655,6 +1656,17 @@ const MIN_NAP: Duration = Duration::from_millis(10);
 
 /// How long the engine waits for the transaction of a lost `COMMIT` to end on its server.
 const SETTLE_WAIT: Duration = Duration::from_secs(10);
+
+/// A batch's transaction: on the pool directly where the connection is the library's own (see
+/// `direct`), else SeaORM's.
+async fn begin_batch<C: BulkConnection>(db: &C) -> Result<BatchTxn<C::Transaction>, DbErr> {
+    if let Some(pool) = db.batch_pool()
+        && let Some(begun) = super::direct::begin(pool).await
+    {
+        return begun.map(BatchTxn::Direct);
+    }
+    db.begin().await.map(BatchTxn::Orm)
+}
 
 /// `statements` in a transaction of their own on `db`.
 async fn in_transaction<C: BulkConnection>(db: &C, statements: &[Statement]) -> Result<(), DbErr> {

@@ -29,6 +29,7 @@
 //! (which errors are retried).
 
 mod control;
+mod direct;
 mod engine;
 mod explain;
 mod ids;
@@ -91,10 +92,23 @@ use crate::time::{
 pub trait BulkConnection: ConnectionTrait + TransactionTrait + Sync {
     /// A connection independent of the batches' sessions, if there is one.
     fn control(&self) -> Option<&DatabaseConnection>;
+
+    /// The pool whose connections batches may run on directly through sqlx, when the
+    /// connection is one: its statements then bind their values without SeaORM's copy of them
+    /// (and without SeaORM's statement logging, spans and metric callback; the library's own
+    /// spans and metrics cover every batch). `None` (the default) runs every batch through
+    /// [`TransactionTrait::begin`], as a wrapper that must see each transaction needs.
+    fn batch_pool(&self) -> Option<&DatabaseConnection> {
+        None
+    }
 }
 
 impl BulkConnection for DatabaseConnection {
     fn control(&self) -> Option<&DatabaseConnection> {
+        Some(self)
+    }
+
+    fn batch_pool(&self) -> Option<&DatabaseConnection> {
         Some(self)
     }
 }
@@ -111,6 +125,10 @@ impl BulkConnection for DatabaseExecutor<'_> {
             DatabaseExecutor::Connection(db) => Some(db),
             _ => None,
         }
+    }
+
+    fn batch_pool(&self) -> Option<&DatabaseConnection> {
+        self.control()
     }
 }
 
