@@ -199,9 +199,12 @@ async fn a_failing_batch_in_one_worker_stops_the_others_with_an_exact_count() {
     // The second batch of the second worker's half (ids 10,001 ..= 20,000) fails for good.
     fail_users_row(&ctx, 10_501, Fault::Update).await;
     let manager = SoftDeleteManager::with_config(&ctx.db, logged());
+    // Paced, so that the first worker's half takes half a second at least however long the
+    // second worker's connection takes to open (through a pooler, a new server session).
     let error = manager
         .bulk_soft_delete_where::<user::Entity>(user::Column::Id.gt(0))
         .batch_size(500)
+        .pause_between_batches(Duration::from_millis(25))
         .parallel(2)
         .await
         .expect_err("the batch with 10,501 fails");
