@@ -487,9 +487,15 @@ async fn batches_sized_by_time_grow_and_shrink_toward_the_target() {
     // From 100 rows a batch: doubled while far below the target, then near it.
     let (sizes, report) = paced_sizes(&ctx, 1..=10_000, 100, target, 1).await;
     assert_eq!(report.affected, 10_000);
-    // (At most doubled at a step; the statements' own time slows the growth near the target.)
-    assert_eq!(sizes[0], 200, "{sizes:?}");
-    assert!(sizes[1] > 200, "{sizes:?}");
+    // Grown from the first batch on, never more than doubled at a step (the statements' own
+    // time, and a loaded machine's, slow the growth below double).
+    assert!((101..=200).contains(&sizes[0]), "{sizes:?}");
+    assert!(sizes[1] > sizes[0], "{sizes:?}");
+    let mut before = 100;
+    for &size in &sizes {
+        assert!(size <= 2 * before, "more than doubled: {sizes:?}");
+        before = size;
+    }
     let last = sizes[sizes.len() - 2];
     assert!(near(last), "ended at {last} rows: {sizes:?}");
 
