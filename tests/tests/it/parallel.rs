@@ -231,13 +231,17 @@ async fn a_failing_batch_in_one_worker_stops_the_others_with_an_exact_count() {
     assert_eq!(record.status, OperationStatus::Failed);
     assert_eq!(record.rows_changed(), partial);
 
-    // By ids, handed out batch by batch: no batch after the failing one's neighbours ran.
+    // By ids, handed out batch by batch: the other worker stops soon after the failure, long
+    // before the end. (Its batches begun before the failure was known run to their end: on a
+    // loaded server it ran at least two batches past the failing one. Paced, so that running on to the
+    // end would take 0.4 s more.)
     let ctx = test_context!().await;
     seed_users(&ctx, 20_000).await;
     fail_users_row(&ctx, 10_501, Fault::Update).await;
     let error = SoftDeleteManager::new(&ctx.db)
         .bulk_soft_delete::<user::Entity, _>(1..=20_000i64)
         .batch_size(500)
+        .pause_between_batches(Duration::from_millis(25))
         .parallel(2)
         .await
         .expect_err("the batch with 10,501 fails");
@@ -246,8 +250,8 @@ async fn a_failing_batch_in_one_worker_stops_the_others_with_an_exact_count() {
     let ids = deleted_user_ids(&ctx).await;
     assert!(!ids.contains(&10_501));
     assert!(
-        ids.iter().all(|&id| id <= 11_500),
-        "ran on after the failure"
+        ids.iter().all(|&id| id <= 14_000),
+        "ran on after the failure: {partial} rows"
     );
     assert!(partial >= 10_000, "{partial}");
 }
