@@ -309,23 +309,9 @@ fn in_input_order<E: EntityTrait>(
 /// A single integer key, for ordering generated keys; `None` sorts first.
 fn integer_key(key: &ValueTuple) -> Option<i128> {
     match key {
-        ValueTuple::One(value) => value_as_i128(value),
+        ValueTuple::One(value) => crate::sql::integer(value),
         _ => None,
     }
-}
-
-fn value_as_i128(value: &Value) -> Option<i128> {
-    Some(match value {
-        Value::TinyInt(Some(v)) => i128::from(*v),
-        Value::SmallInt(Some(v)) => i128::from(*v),
-        Value::Int(Some(v)) => i128::from(*v),
-        Value::BigInt(Some(v)) => i128::from(*v),
-        Value::TinyUnsigned(Some(v)) => i128::from(*v),
-        Value::SmallUnsigned(Some(v)) => i128::from(*v),
-        Value::Unsigned(Some(v)) => i128::from(*v),
-        Value::BigUnsigned(Some(v)) => i128::from(*v),
-        _ => return None,
-    })
 }
 
 /// MySQL/MariaDB, after a multi-row `INSERT` without `RETURNING`: read the rows back (see the
