@@ -348,17 +348,7 @@ pub(crate) fn keyset_bound<E: EntityTrait>(
     cursor: Option<&ValueTuple>,
     batch_size: usize,
 ) -> SelectStatement {
-    let columns = key_columns::<E>();
-    let mut select = Query::select();
-    select
-        .columns(columns.iter().copied())
-        .from(Table::of::<E>().table_ref())
-        .cond_where(remaining::<E>(condition, cursor));
-    for column in &columns {
-        select.order_by(*column, Order::Asc);
-    }
-    select
-        .limit(1)
+    remaining_keys::<E>(condition, cursor, Order::Asc)
         .offset(batch_size.saturating_sub(1) as u64)
         .to_owned()
 }
@@ -368,6 +358,15 @@ pub(crate) fn keyset_last<E: EntityTrait>(
     condition: &Condition,
     cursor: Option<&ValueTuple>,
 ) -> SelectStatement {
+    remaining_keys::<E>(condition, cursor, Order::Desc)
+}
+
+/// `SELECT key FROM t WHERE <remaining> ORDER BY key <order> LIMIT 1`.
+fn remaining_keys<E: EntityTrait>(
+    condition: &Condition,
+    cursor: Option<&ValueTuple>,
+    order: Order,
+) -> SelectStatement {
     let columns = key_columns::<E>();
     let mut select = Query::select();
     select
@@ -375,7 +374,7 @@ pub(crate) fn keyset_last<E: EntityTrait>(
         .from(Table::of::<E>().table_ref())
         .cond_where(remaining::<E>(condition, cursor));
     for column in &columns {
-        select.order_by(*column, Order::Desc);
+        select.order_by(*column, order.clone());
     }
     select.limit(1).to_owned()
 }
