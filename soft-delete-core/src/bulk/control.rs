@@ -52,16 +52,22 @@ impl StopSignal {
     /// Sleeps `duration`, or less when the signal is given meanwhile (seen within 50 ms).
     /// Returns how long it slept.
     pub(crate) async fn sleep(&self, duration: Duration) -> Duration {
-        let started = Instant::now();
-        while !self.is_stopped() {
-            let left = duration.saturating_sub(started.elapsed());
-            if left.is_zero() {
-                break;
-            }
-            tokio::time::sleep(left.min(Duration::from_millis(50))).await;
-        }
-        started.elapsed().min(duration)
+        sleep_unless(duration, || self.is_stopped()).await
     }
+}
+
+/// Sleeps `duration`, or less once `stopped` says so (asked every 50 ms at most). Returns how
+/// long it slept.
+pub(crate) async fn sleep_unless(duration: Duration, stopped: impl Fn() -> bool) -> Duration {
+    let started = Instant::now();
+    while !stopped() {
+        let left = duration.saturating_sub(started.elapsed());
+        if left.is_zero() {
+            break;
+        }
+        tokio::time::sleep(left.min(Duration::from_millis(50))).await;
+    }
+    started.elapsed().min(duration)
 }
 
 /// Rows per batch, changeable while an operation runs: the next batch takes the size set last.
