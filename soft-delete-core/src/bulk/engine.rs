@@ -113,10 +113,14 @@ pub(crate) trait BatchSource: Send {
         processed: u64,
     ) -> impl Future<Output = Result<Option<u64>, DbErr>> + Send + 'a;
 
+    /// Whether (and how) `split` shares the work: an operation whose source does not split
+    /// never pays for asking.
+    const SPLIT: Split = Split::No;
+
     /// For `workers` workers: narrows this source to the first part of the work and returns the
     /// other parts, over rows no other part reaches (fewer when there is too little work to
-    /// share). Reads what it needs on `conn`; changes nothing. The default keeps the work in
-    /// one part.
+    /// share). Reads what it needs on `conn` (a transaction of its own when `SPLIT` says it
+    /// reads); changes nothing. The default keeps the work in one part.
     fn split<'a, T: ConnectionTrait>(
         &'a mut self,
         conn: &'a T,
@@ -128,6 +132,17 @@ pub(crate) trait BatchSource: Send {
         let _ = (conn, workers);
         std::future::ready(Ok(Vec::new()))
     }
+}
+
+/// How a source shares its work between workers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Split {
+    /// One part: one worker.
+    No,
+    /// Parts handed out as the workers ask, without reading anything first.
+    Free,
+    /// Parts read from the database before the first batch.
+    Reads,
 }
 
 /// How to run one operation: its options, resolved against the configuration and checked
@@ -236,9 +251,13 @@ where
     let mut engine = Engine::new(plan, source.total());
     async move {
         // Split before anything is written: a split that fails changes nothing.
-        let mut rest = match engine.plan.workers_on(db) {
-            1 => Vec::new(),
-            workers => {
+        let mut rest = match (engine.plan.workers_on(db), S::SPLIT) {
+            (1, _) | (_, Split::No) => Vec::new(),
+            (workers, Split::Free) => source
+                .split(db, workers)
+                .await
+                .map_err(|error| engine.fail(error.into(), 1, 0))?,
+            (workers, Split::Reads) => {
                 let split = async {
                     // In a transaction, like every statement with bound values the engine
                     // sends outside a batch (see `execute_reaching`).
@@ -607,13 +626,18 @@ impl<'a> Engine<'a> {
             Some(_) => self.plan.config.events.clone(),
             None => None,
         };
+        let events = events.as_ref();
         let sources = std::iter::once(&mut *first).chain(rest.iter_mut());
-        let ends = futures::future::join_all(
-            sources
-                .enumerate()
-                .map(|(index, source)| self.work(db, index, source, events.as_ref())),
-        )
-        .await;
+        let ends =
+            futures::future::join_all(sources.enumerate().map(|(index, source)| async move {
+                let end = self.work(db, index, source, events).await;
+                if end.is_err() {
+                    // The first failure stops every other worker before its next batch.
+                    self.halt();
+                }
+                end
+            }))
+            .await;
         // The first failure is the operation's: the others stopped because of it, or failed
         // after it with their batch in flight.
         let mut failure: Option<Failed> = None;
@@ -727,24 +751,6 @@ impl<'a> Engine<'a> {
     /// One worker: batches from `source` until it is done, the operation stops, or a batch
     /// fails. With one worker, the whole operation (and an atomic one's single transaction).
     async fn work<C, S>(
-        &self,
-        db: &C,
-        index: usize,
-        source: &mut S,
-        events: Option<&crate::events::Events>,
-    ) -> WorkerEnd
-    where
-        C: BulkConnection,
-        S: BatchSource,
-    {
-        let result = self.work_until_done(db, index, source, events).await;
-        if result.is_err() {
-            self.halt();
-        }
-        result
-    }
-
-    async fn work_until_done<C, S>(
         &self,
         db: &C,
         index: usize,
@@ -1508,15 +1514,7 @@ impl<'a> Engine<'a> {
             tokio::time::sleep(duration).await;
             return duration;
         }
-        let started = Instant::now();
-        while !self.stopped() {
-            let left = duration.saturating_sub(started.elapsed());
-            if left.is_zero() {
-                break;
-            }
-            tokio::time::sleep(left.min(Duration::from_millis(50))).await;
-        }
-        started.elapsed().min(duration)
+        super::control::sleep_unless(duration, || self.stopped()).await
     }
 
     /// True once the operation's stop signal was given, or another worker failed.

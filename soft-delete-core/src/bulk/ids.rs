@@ -9,7 +9,7 @@ use futures::{Stream, StreamExt};
 use sea_orm::sea_query::{IntoValueTuple, ValueTuple};
 use sea_orm::{ConnectionTrait, DbErr, PrimaryKeyTrait, Statement};
 
-use super::engine::{BatchSource, Done};
+use super::engine::{BatchSource, Done, Split};
 use crate::change::Verdict;
 use crate::entity::SoftDelete;
 use crate::step::{Interrupt, Ran, Step, Target};
@@ -72,6 +72,7 @@ where
 {
     type Unit = Vec<ValueTuple>;
     type Next = ();
+    const SPLIT: Split = Split::Free;
 
     fn total(&self) -> Option<u64> {
         self.total

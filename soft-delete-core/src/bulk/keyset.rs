@@ -4,7 +4,7 @@
 use sea_orm::sea_query::ValueTuple;
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
 
-use super::engine::{BatchSource, Done};
+use super::engine::{BatchSource, Done, Split};
 use crate::change::Verdict;
 use crate::entity::SoftDelete;
 use crate::sql::{
@@ -87,6 +87,7 @@ impl<E: SoftDelete> KeysetSource<E> {
 impl<E: SoftDelete> BatchSource for KeysetSource<E> {
     type Unit = Option<ValueTuple>;
     type Next = Option<ValueTuple>;
+    const SPLIT: Split = Split::Reads;
 
     fn total(&self) -> Option<u64> {
         None
