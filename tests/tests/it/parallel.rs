@@ -261,7 +261,7 @@ async fn a_lost_commit_in_one_worker_is_settled_and_counted_once() {
     let ctx = test_context!().await;
     seed_users(&ctx, 4000).await;
     let db = FaultyDb::new(ctx.db.clone());
-    // Transaction 1 reads the split; the batches follow, whichever worker runs them.
+    // The faults meet the 4th and the 6th batch, whichever worker runs them.
     db.inject(3, Injected::ReplyLost);
     db.inject(5, Injected::CommitLost);
     let report = SoftDeleteManager::new(&db)

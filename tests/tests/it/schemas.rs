@@ -630,3 +630,72 @@ async fn the_delete_guard_covers_the_schemas_table_and_not_its_twin() {
         5
     );
 }
+
+#[tokio::test]
+async fn parallel_workers_on_a_schema_table_change_only_its_rows() {
+    let ctx = test_context!().await;
+    let _schema = world(&ctx).await;
+    seed(&ctx).await;
+    ctx.db
+        .execute(&operation_log::create_parts_table(DEFAULT_TABLE))
+        .await
+        .expect("create the log's parts table");
+    let before = decoys(&ctx).await;
+    let workers = match ctx.backend {
+        sea_orm::DbBackend::Sqlite => 1,
+        _ => 2,
+    };
+    // Through a service whose configuration asks for two workers: its bulk operations take
+    // them without saying so.
+    let config = SoftDeleteConfig {
+        parallelism: 2,
+        ..logged()
+    };
+    let service = BaseService::<tenant::line::Entity, _>::with_config(&ctx.db, config);
+    let walk = service
+        .manager()
+        .bulk_soft_delete_where::<tenant::line::Entity>(tenant::line::Column::Id.gt(0))
+        .batch_size(1)
+        .await
+        .unwrap();
+    assert_eq!((walk.workers, walk.affected), (workers, 6));
+    assert_eq!(deleted(&ctx).await.0, (1..=6).collect::<Vec<_>>());
+    let record = service
+        .manager()
+        .operation(walk.id)
+        .await
+        .unwrap()
+        .expect("logged");
+    assert_eq!(record.rows_in("sd_tenant.lines"), 6);
+    // A one-record operation stays a batch of one, whatever the configuration says.
+    assert!(service.restore(1i64).await.unwrap());
+    // By ids, and a purge, through the manager.
+    let manager = SoftDeleteManager::with_config(&ctx.db, logged());
+    let restore = manager
+        .bulk_restore::<tenant::line::Entity, _>(2..=6i64)
+        .batch_size(1)
+        .parallel(2)
+        .await
+        .unwrap();
+    assert_eq!((restore.workers, restore.affected), (workers, 5));
+    manager
+        .bulk_soft_delete::<tenant::line::Entity, _>(1..=6i64)
+        .await
+        .unwrap();
+    let purge = manager
+        .hard_delete_before::<tenant::line::Entity>(Utc::now() + Duration::days(1))
+        .batch_size(1)
+        .parallel(2)
+        .await
+        .unwrap();
+    assert_eq!((purge.workers, purge.affected), (workers, 6));
+    assert!(
+        tenant::line::Entity::find_with_deleted()
+            .all(&ctx.db)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // The twins in the default schema never moved.
+    assert_eq!(decoys(&ctx).await, before);
+}
