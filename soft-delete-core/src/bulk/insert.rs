@@ -17,14 +17,15 @@ use std::pin::Pin;
 use futures::{Stream, StreamExt};
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, Value, ValueTuple};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult,
-    IntoActiveModel, Iterable, ModelTrait, PrimaryKeyTrait, QueryFilter, QueryTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, IntoActiveModel,
+    Iterable, ModelTrait, PrimaryKeyTrait, QueryFilter, QueryTrait, TryIntoModel,
 };
 
 use super::engine::{BatchSource, Done, Plan};
 use crate::change::{Verdict, insert_defaults, model_defaults, stamp_insert};
 use crate::entity::{self, SoftDelete};
 use crate::sql::insert::RowInsert;
+use crate::sql::rows::ModelRows;
 use crate::sql::{Table, count, count_keys, key_columns, key_condition, rows_per_statement};
 use crate::step::{Interrupt, Ran};
 use crate::time::now;
@@ -43,6 +44,8 @@ pub(crate) struct InsertSource<E: EntityTrait, S> {
     defaults: Vec<(E::Column, Value)>,
     returning: bool,
     insert: RowInsert,
+    /// Reads the models of the rows inserted back.
+    rows_read: ModelRows<E>,
     pub(crate) collected: Vec<ModelOf<E>>,
     /// `@@auto_increment_increment`, read once, on MySQL/MariaDB.
     increment: Option<i128>,
@@ -56,7 +59,10 @@ pub(crate) struct InsertSource<E: EntityTrait, S> {
     exhausted: bool,
 }
 
-impl<E: SoftDelete, S> InsertSource<E, S> {
+impl<E: SoftDelete, S> InsertSource<E, S>
+where
+    E::ActiveModel: TryIntoModel<E::Model>,
+{
     pub(crate) fn new(
         rows: S,
         plan: &Plan<'_>,
@@ -77,6 +83,7 @@ impl<E: SoftDelete, S> InsertSource<E, S> {
             )),
             returning,
             insert: RowInsert::new::<E>(backend, returning),
+            rows_read: ModelRows::new(),
             collected: Vec::new(),
             increment: None,
             last_keys: None,
@@ -116,6 +123,7 @@ impl<E, S> BatchSource for InsertSource<E, S>
 where
     E: SoftDelete,
     E::ActiveModel: Send + Sync,
+    E::ActiveModel: TryIntoModel<E::Model>,
     E::Model: IntoActiveModel<E::ActiveModel> + Send + Sync,
     S: Stream<Item = ActiveModelOf<E>> + Send,
 {
@@ -179,17 +187,19 @@ where
             if !self.returning {
                 conn.execute_raw(statement).await?;
             } else if returns_rows {
-                let returned = conn
-                    .query_all_raw(statement)
-                    .await?
-                    .iter()
-                    .map(|row| <ModelOf<E> as FromQueryResult>::from_query_result(row, ""))
-                    .collect::<std::result::Result<Vec<_>, _>>()?;
+                let returned = self.rows_read.read(&conn.query_all_raw(statement).await?)?;
                 models.extend(in_input_order::<E>(&keys, returned)?);
             } else {
                 let done = conn.execute_raw(statement).await?;
                 models.extend(
-                    read_back::<E, T>(conn, &keys, done.last_insert_id(), &mut increment).await?,
+                    read_back::<E, T>(
+                        conn,
+                        &mut self.rows_read,
+                        &keys,
+                        done.last_insert_id(),
+                        &mut increment,
+                    )
+                    .await?,
                 );
             }
         }
@@ -318,12 +328,14 @@ fn integer_key(key: &ValueTuple) -> Option<i128> {
 /// module docs), by their given keys or from the first generated key on.
 async fn read_back<E, C>(
     conn: &C,
+    rows_read: &mut ModelRows<E>,
     keys: &[Option<ValueTuple>],
     first_generated: u64,
     increment: &mut Option<i128>,
 ) -> std::result::Result<Vec<ModelOf<E>>, DbErr>
 where
     E: SoftDelete,
+    E::ActiveModel: TryIntoModel<E::Model>,
     C: ConnectionTrait,
 {
     let count = keys.len();
@@ -331,7 +343,7 @@ where
         let matching = keys.iter().flatten().fold(Condition::any(), |any, key| {
             any.add(key_condition::<E>(key.clone()))
         });
-        let found = E::find().filter(matching).all(conn).await?;
+        let found = select(conn, rows_read, E::find().filter(matching)).await?;
         return in_input_order::<E>(keys, found);
     }
     let single_auto_key = <E::PrimaryKey as PrimaryKeyTrait>::auto_increment()
@@ -365,10 +377,7 @@ where
         .collect::<std::result::Result<_, _>>()
         .map_err(|_| DbErr::Custom("generated keys out of range".to_owned()))?;
     let key = key_columns::<E>()[0];
-    let mut found = E::find()
-        .filter(Expr::col(key).is_in(ids))
-        .all(conn)
-        .await?;
+    let mut found = select(conn, rows_read, E::find().filter(Expr::col(key).is_in(ids))).await?;
     if found.len() != count {
         return Err(DbErr::Custom(format!(
             "read back {} of {count} inserted rows by their generated keys; the keys were not \
@@ -378,4 +387,19 @@ where
     }
     found.sort_by_key(|m| integer_key(&m.get_primary_key_value()));
     Ok(found)
+}
+
+/// The models `query` selects, read by position.
+async fn select<E, C>(
+    conn: &C,
+    rows_read: &mut ModelRows<E>,
+    query: sea_orm::Select<E>,
+) -> std::result::Result<Vec<ModelOf<E>>, DbErr>
+where
+    E: EntityTrait,
+    E::ActiveModel: TryIntoModel<E::Model>,
+    C: ConnectionTrait,
+{
+    let statement = conn.get_database_backend().build(&query.into_query());
+    rows_read.read(&conn.query_all_raw(statement).await?)
 }

@@ -56,7 +56,7 @@ use futures::future::BoxFuture;
 use sea_orm::sea_query::{Condition, IntoCondition};
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseExecutor, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, TransactionTrait,
+    IntoActiveModel, TransactionTrait, TryIntoModel,
 };
 
 use engine::{BatchSource, Plan, ProgressFn};
@@ -1260,7 +1260,7 @@ where
 impl<'a, E, C, S> IntoFuture for BulkCreate<'a, E, C, S>
 where
     E: SoftDelete,
-    E::ActiveModel: Send + Sync,
+    E::ActiveModel: Send + Sync + TryIntoModel<E::Model>,
     E::Model: IntoActiveModel<E::ActiveModel> + Send + Sync,
     C: BulkConnection,
     S: Stream<Item = E::ActiveModel> + Send + 'a,
@@ -1283,7 +1283,7 @@ where
 impl<'a, E, C, S> IntoFuture for BulkInsert<'a, E, C, S>
 where
     E: SoftDelete,
-    E::ActiveModel: Send + Sync,
+    E::ActiveModel: Send + Sync + TryIntoModel<E::Model>,
     E::Model: IntoActiveModel<E::ActiveModel> + Send + Sync,
     C: BulkConnection,
     S: Stream<Item = E::ActiveModel> + Send + 'a,

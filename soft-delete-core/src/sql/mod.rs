@@ -14,6 +14,7 @@
 //! table through [`Table`], which keeps the schema, and qualifies its columns with it.
 
 pub(crate) mod insert;
+pub(crate) mod rows;
 
 use std::fmt;
 

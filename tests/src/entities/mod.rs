@@ -22,4 +22,5 @@ pub mod tag;
 pub mod task;
 pub mod tenant;
 pub mod ticket;
+pub mod typed;
 pub mod user;

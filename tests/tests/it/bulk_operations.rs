@@ -7,10 +7,12 @@ use std::time::Duration;
 
 use chrono::Utc;
 use sea_orm::sea_query::ExprTrait;
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait};
+use sea_orm::{
+    ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
+};
 use soft_delete_core::prelude::*;
 use soft_delete_core::{AlertSink, BulkAlert, Progress};
-use soft_delete_tests::entities::{membership, user};
+use soft_delete_tests::entities::{membership, typed, user};
 use soft_delete_tests::fixtures::{
     Fault, HeldLock, deleted_user_ids, fail_users_row, heal_users_row, ids_where, insert_users,
     seed_users,
@@ -1026,4 +1028,58 @@ async fn insert_helper_keeps_ids() {
     ctx.create_table::<user::Entity>().await;
     insert_users(&ctx, [5, 7, 9]).await;
     assert_eq!(ids_where(&ctx, "deleted_at IS NULL").await, [5, 7, 9]);
+}
+
+/// A row of `typed_rows` for `i`: every third leaves the nullable columns NULL.
+fn typed_row(i: i64, id: Option<i64>) -> typed::ActiveModel {
+    use sea_orm::ActiveValue::{NotSet, Set};
+    let day = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap() + chrono::Days::new(i as u64);
+    let at = day.and_hms_opt(12, (i % 60) as u32, 7).unwrap();
+    let some = i % 3 != 0;
+    typed::ActiveModel {
+        id: id.map_or(NotSet, Set),
+        flag: Set(i % 2 == 0),
+        small: Set((i % 300) as i16 - 150),
+        count: Set(i as i32 * 7),
+        ratio: Set(i as f64 / 4.0),
+        label: Set(format!("label {i} — ünïcode")),
+        blob: Set(vec![(i % 256) as u8, 0, 255]),
+        day: Set(day),
+        at: Set(at),
+        maybe_count: Set(some.then_some(i as i32)),
+        maybe_label: Set(some.then(|| format!("maybe {i}"))),
+        maybe_day: Set(some.then_some(day)),
+        maybe_at: Set(some.then(|| at.and_utc())),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn bulk_create_returns_each_model_as_seaorm_reads_it_back() {
+    // The created models are read from the rows the database returns by position (not through
+    // SeaORM's `FromQueryResult`): every type, NULL and not, must come back as SeaORM reads it.
+    let ctx = test_context!().await;
+    ctx.create_table::<typed::Entity>().await;
+    let manager = SoftDeleteManager::new(&ctx.db);
+    let generated = manager
+        .bulk_create::<typed::Entity, _>((0..300).map(|i| typed_row(i, None)))
+        .batch_size(128)
+        .await
+        .expect("bulk create with generated keys");
+    let given = manager
+        .bulk_create::<typed::Entity, _>((1000..1050).map(|i| typed_row(i, Some(i))))
+        .batch_size(32)
+        .await
+        .expect("bulk create with given keys");
+    assert_eq!(generated.len(), 300);
+    assert_eq!(given.len(), 50);
+    assert!(generated.iter().any(|m| m.maybe_at.is_none()));
+    assert!(generated.iter().any(|m| m.maybe_at.is_some()));
+    let created: Vec<typed::Model> = generated.iter().chain(given.iter()).cloned().collect();
+    let stored = typed::Entity::find()
+        .order_by_asc(typed::Column::Id)
+        .all(&ctx.db)
+        .await
+        .unwrap();
+    assert_eq!(created, stored);
 }
