@@ -192,6 +192,9 @@ mod tests {
         assert!(ModelRows::<user::Entity>::new().types.is_some());
         assert!(ModelRows::<membership::Entity>::new().types.is_some());
         let notes = ModelRows::<note::Entity>::new();
-        assert_eq!(notes.types.as_ref().map(Vec::len), Some(notes.columns.len()));
+        assert_eq!(
+            notes.types.as_ref().map(Vec::len),
+            Some(notes.columns.len())
+        );
     }
 }
