@@ -64,118 +64,114 @@ fn runtime_lost(_error: &sea_orm::RuntimeErr) -> bool {
     false
 }
 
-/// What a database's answer means for a batch, by its backend's codes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[cfg_attr(
-    not(any(
-        feature = "sqlx-sqlite",
-        feature = "sqlx-postgres",
-        feature = "sqlx-mysql"
-    )),
-    allow(dead_code)
-)]
-struct Meaning {
-    /// The server is not serving this client now ([`connection_lost`]).
-    lost: bool,
-    /// It could not do the work now, and may well do it on another try (a deadlock, a lock, a
-    /// busy file).
-    busy: bool,
-    /// It stopped the statement at the limit the batch set ([`server_timeout`]).
-    limit: bool,
-}
-
-#[cfg_attr(
-    not(any(
-        feature = "sqlx-sqlite",
-        feature = "sqlx-postgres",
-        feature = "sqlx-mysql"
-    )),
-    allow(dead_code)
-)]
-impl Meaning {
-    const NONE: Meaning = Meaning {
-        lost: false,
-        busy: false,
-        limit: false,
-    };
-    const LOST: Meaning = Meaning {
-        lost: true,
-        ..Meaning::NONE
-    };
-    const BUSY: Meaning = Meaning {
-        busy: true,
-        ..Meaning::NONE
-    };
-    const LIMIT: Meaning = Meaning {
-        limit: true,
-        ..Meaning::NONE
-    };
-    /// A lock wait that ran out: the batch's own limit, and worth another try.
-    const BUSY_AT_LIMIT: Meaning = Meaning {
-        busy: true,
-        limit: true,
-        ..Meaning::NONE
-    };
-}
-
-/// Every code this module knows, per backend, in one place:
-///
-/// * **Not serving you now** (`lost`): PostgreSQL's connection exceptions (class 08),
-///   `admin_shutdown` (57P01), `crash_shutdown` (57P02), `cannot_connect_now` (57P03, starting
-///   up or in recovery) and `read_only_sql_transaction` (25006, a primary demoted under the
-///   session); MySQL/MariaDB's `ER_UNKNOWN_COM_ERROR` (1047, a Galera node outside the primary
-///   component), `ER_SERVER_SHUTDOWN` (1053), `ER_CONNECTION_KILLED` (1927),
-///   `ER_CON_COUNT_ERROR` (1040) and the client's lost-connection codes (2002, 2003, 2006,
-///   2013).
-/// * **Busy** (`busy`): PostgreSQL `serialization_failure` (40001), `deadlock_detected` (40P01)
-///   and `lock_not_available` (55P03); MySQL/MariaDB `ER_LOCK_DEADLOCK` (1213) and
-///   `ER_LOCK_WAIT_TIMEOUT` (1205); SQLite `SQLITE_BUSY` (5) and `SQLITE_LOCKED` (6) with their
-///   extended codes, such as `SQLITE_BUSY_SNAPSHOT` (517).
-/// * **At the batch's limit** (`limit`): PostgreSQL `query_canceled` (57014) and
-///   `lock_not_available` (55P03); MariaDB `max_statement_time` (1969), MySQL
-///   `MAX_EXECUTION_TIME` (3024), a killed query (1317) and a lock wait timeout (1205); SQLite
-///   busy after its busy timeout (5, but not `SQLITE_BUSY_SNAPSHOT`, 517, which no wait can
-///   clear).
+/// What each backend's error codes mean for a batch.
 #[cfg(any(
     feature = "sqlx-sqlite",
     feature = "sqlx-postgres",
     feature = "sqlx-mysql"
 ))]
-fn meaning(error: &dyn sea_orm::sqlx::error::DatabaseError) -> Meaning {
-    #[cfg(feature = "sqlx-mysql")]
-    if let Some(mysql) = error.try_downcast_ref::<sea_orm::sqlx::mysql::MySqlDatabaseError>() {
-        return match mysql.number() {
-            1047 | 1053 | 1927 | 1040 | 2002 | 2003 | 2006 | 2013 => Meaning::LOST,
-            1213 => Meaning::BUSY,
-            1205 => Meaning::BUSY_AT_LIMIT,
-            1969 | 3024 | 1317 => Meaning::LIMIT,
-            _ => Meaning::NONE,
-        };
+mod codes {
+    /// What a database's answer means for a batch, by its backend's codes.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub(super) struct Meaning {
+        /// The server is not serving this client now
+        /// ([`connection_lost`](super::connection_lost)).
+        pub(super) lost: bool,
+        /// It could not do the work now, and may well do it on another try (a deadlock, a lock, a
+        /// busy file).
+        pub(super) busy: bool,
+        /// It stopped the statement at the limit the batch set
+        /// ([`server_timeout`](super::server_timeout)).
+        pub(super) limit: bool,
     }
-    #[cfg(feature = "sqlx-sqlite")]
-    if error
-        .try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
-        .is_some()
-    {
-        let code = error
-            .code()
-            .and_then(|c| c.parse::<i32>().ok())
-            .unwrap_or(0);
-        return Meaning {
+
+    impl Meaning {
+        const NONE: Meaning = Meaning {
             lost: false,
-            busy: matches!(code & 0xff, 5 | 6),
-            limit: code & 0xff == 5 && code != 517,
+            busy: false,
+            limit: false,
+        };
+        const LOST: Meaning = Meaning {
+            lost: true,
+            ..Meaning::NONE
+        };
+        const BUSY: Meaning = Meaning {
+            busy: true,
+            ..Meaning::NONE
+        };
+        const LIMIT: Meaning = Meaning {
+            limit: true,
+            ..Meaning::NONE
+        };
+        /// A lock wait that ran out: the batch's own limit, and worth another try.
+        const BUSY_AT_LIMIT: Meaning = Meaning {
+            busy: true,
+            limit: true,
+            ..Meaning::NONE
         };
     }
-    match error.code().as_deref() {
-        Some("57P01" | "57P02" | "57P03" | "25006") => Meaning::LOST,
-        Some("40001" | "40P01") => Meaning::BUSY,
-        Some("55P03") => Meaning::BUSY_AT_LIMIT,
-        Some("57014") => Meaning::LIMIT,
-        Some(code) if code.starts_with("08") => Meaning::LOST,
-        _ => Meaning::NONE,
+
+    /// Every code this module knows, per backend, in one place:
+    ///
+    /// * **Not serving you now** (`lost`): PostgreSQL's connection exceptions (class 08),
+    ///   `admin_shutdown` (57P01), `crash_shutdown` (57P02), `cannot_connect_now` (57P03, starting
+    ///   up or in recovery) and `read_only_sql_transaction` (25006, a primary demoted under the
+    ///   session); MySQL/MariaDB's `ER_UNKNOWN_COM_ERROR` (1047, a Galera node outside the primary
+    ///   component), `ER_SERVER_SHUTDOWN` (1053), `ER_CONNECTION_KILLED` (1927),
+    ///   `ER_CON_COUNT_ERROR` (1040) and the client's lost-connection codes (2002, 2003, 2006,
+    ///   2013).
+    /// * **Busy** (`busy`): PostgreSQL `serialization_failure` (40001), `deadlock_detected` (40P01)
+    ///   and `lock_not_available` (55P03); MySQL/MariaDB `ER_LOCK_DEADLOCK` (1213) and
+    ///   `ER_LOCK_WAIT_TIMEOUT` (1205); SQLite `SQLITE_BUSY` (5) and `SQLITE_LOCKED` (6) with their
+    ///   extended codes, such as `SQLITE_BUSY_SNAPSHOT` (517).
+    /// * **At the batch's limit** (`limit`): PostgreSQL `query_canceled` (57014) and
+    ///   `lock_not_available` (55P03); MariaDB `max_statement_time` (1969), MySQL
+    ///   `MAX_EXECUTION_TIME` (3024), a killed query (1317) and a lock wait timeout (1205); SQLite
+    ///   busy after its busy timeout (5, but not `SQLITE_BUSY_SNAPSHOT`, 517, which no wait can
+    ///   clear).
+    pub(super) fn meaning(error: &dyn sea_orm::sqlx::error::DatabaseError) -> Meaning {
+        #[cfg(feature = "sqlx-mysql")]
+        if let Some(mysql) = error.try_downcast_ref::<sea_orm::sqlx::mysql::MySqlDatabaseError>() {
+            return match mysql.number() {
+                1047 | 1053 | 1927 | 1040 | 2002 | 2003 | 2006 | 2013 => Meaning::LOST,
+                1213 => Meaning::BUSY,
+                1205 => Meaning::BUSY_AT_LIMIT,
+                1969 | 3024 | 1317 => Meaning::LIMIT,
+                _ => Meaning::NONE,
+            };
+        }
+        #[cfg(feature = "sqlx-sqlite")]
+        if error
+            .try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
+            .is_some()
+        {
+            let code = error
+                .code()
+                .and_then(|c| c.parse::<i32>().ok())
+                .unwrap_or(0);
+            return Meaning {
+                lost: false,
+                busy: matches!(code & 0xff, 5 | 6),
+                limit: code & 0xff == 5 && code != 517,
+            };
+        }
+        match error.code().as_deref() {
+            Some("57P01" | "57P02" | "57P03" | "25006") => Meaning::LOST,
+            Some("40001" | "40P01") => Meaning::BUSY,
+            Some("55P03") => Meaning::BUSY_AT_LIMIT,
+            Some("57014") => Meaning::LIMIT,
+            Some(code) if code.starts_with("08") => Meaning::LOST,
+            _ => Meaning::NONE,
+        }
     }
 }
+
+#[cfg(any(
+    feature = "sqlx-sqlite",
+    feature = "sqlx-postgres",
+    feature = "sqlx-mysql"
+))]
+use codes::meaning;
 
 /// The database answered that it could not do the work now (a deadlock, a lock, a busy file).
 #[cfg(any(
@@ -235,7 +231,7 @@ pub(crate) fn outcome_unknown(error: &DbErr) -> bool {
 }
 
 /// True when the server stopped a statement at the limit the batch set (or because the batch's
-/// backstop cancelled it); the codes are [`meaning`]'s.
+/// backstop cancelled it); the codes are `codes::meaning`'s.
 pub(crate) fn server_timeout(error: &DbErr) -> bool {
     #[cfg(any(
         feature = "sqlx-sqlite",
