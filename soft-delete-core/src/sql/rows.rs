@@ -116,45 +116,105 @@ fn read_here(ty: &ArrayType) -> bool {
 
 /// Column `i` of `row` as a value of type `ty` (NULL as that type's null).
 fn read_value(row: &QueryResult, i: usize, ty: &ArrayType) -> Result<Value, DbErr> {
-    fn typed<T>(row: &QueryResult, i: usize, null: Option<bool>) -> Result<Value, DbErr>
-    where
-        T: TryGetable + Into<Value> + sea_orm::sea_query::Nullable,
-        Option<T>: Into<Value>,
-    {
-        match null {
-            Some(true) => Ok(None::<T>.into()),
-            Some(false) => Ok(row.try_get_by_index::<T>(i)?.into()),
-            // A row of no sqlx driver: SeaORM's own reading of a NULL.
-            None => Ok(row.try_get_by_index::<Option<T>>(i)?.into()),
-        }
-    }
-    let null = is_null(row, i);
     use chrono::{DateTime, FixedOffset, Local, NaiveDate, NaiveDateTime, NaiveTime, Utc};
     match ty {
-        ArrayType::Bool => typed::<bool>(row, i, null),
-        ArrayType::TinyInt => typed::<i8>(row, i, null),
-        ArrayType::SmallInt => typed::<i16>(row, i, null),
-        ArrayType::Int => typed::<i32>(row, i, null),
-        ArrayType::BigInt => typed::<i64>(row, i, null),
-        ArrayType::TinyUnsigned => typed::<u8>(row, i, null),
-        ArrayType::SmallUnsigned => typed::<u16>(row, i, null),
-        ArrayType::Unsigned => typed::<u32>(row, i, null),
-        ArrayType::BigUnsigned => typed::<u64>(row, i, null),
-        ArrayType::Float => typed::<f32>(row, i, null),
-        ArrayType::Double => typed::<f64>(row, i, null),
-        ArrayType::String => typed::<String>(row, i, null),
-        ArrayType::Bytes => typed::<Vec<u8>>(row, i, null),
-        ArrayType::ChronoDate => typed::<NaiveDate>(row, i, null),
-        ArrayType::ChronoTime => typed::<NaiveTime>(row, i, null),
-        ArrayType::ChronoDateTime => typed::<NaiveDateTime>(row, i, null),
-        ArrayType::ChronoDateTimeUtc => typed::<DateTime<Utc>>(row, i, null),
-        ArrayType::ChronoDateTimeLocal => typed::<DateTime<Local>>(row, i, null),
-        ArrayType::ChronoDateTimeWithTimeZone => typed::<DateTime<FixedOffset>>(row, i, null),
+        ArrayType::Bool => direct::<bool>(row, i),
+        ArrayType::TinyInt => seaorm::<i8>(row, i),
+        ArrayType::SmallInt => direct::<i16>(row, i),
+        ArrayType::Int => direct::<i32>(row, i),
+        ArrayType::BigInt => direct::<i64>(row, i),
+        ArrayType::TinyUnsigned => seaorm::<u8>(row, i),
+        ArrayType::SmallUnsigned => seaorm::<u16>(row, i),
+        ArrayType::Unsigned => seaorm::<u32>(row, i),
+        ArrayType::BigUnsigned => seaorm::<u64>(row, i),
+        ArrayType::Float => direct::<f32>(row, i),
+        ArrayType::Double => direct::<f64>(row, i),
+        ArrayType::String => direct::<String>(row, i),
+        ArrayType::Bytes => direct::<Vec<u8>>(row, i),
+        ArrayType::ChronoDate => direct::<NaiveDate>(row, i),
+        ArrayType::ChronoTime => direct::<NaiveTime>(row, i),
+        ArrayType::ChronoDateTime => direct::<NaiveDateTime>(row, i),
+        ArrayType::ChronoDateTimeUtc => direct::<DateTime<Utc>>(row, i),
+        ArrayType::ChronoDateTimeLocal => seaorm::<DateTime<Local>>(row, i),
+        ArrayType::ChronoDateTimeWithTimeZone => seaorm::<DateTime<FixedOffset>>(row, i),
         other => Err(DbErr::Type(format!(
             "cannot read a column of type {other:?} by position"
         ))),
     }
 }
+
+/// Column `i` through SeaORM's own reading of `T` (its conversions, such as unsigned integers on
+/// PostgreSQL), with NULL checked on the driver's row first so that no error is built for it.
+fn seaorm<T>(row: &QueryResult, i: usize) -> Result<Value, DbErr>
+where
+    T: TryGetable + Into<Value> + sea_orm::sea_query::Nullable,
+    Option<T>: Into<Value>,
+{
+    match is_null(row, i) {
+        Some(true) => Ok(None::<T>.into()),
+        Some(false) => Ok(row.try_get_by_index::<T>(i)?.into()),
+        // A row of no sqlx driver: SeaORM's own reading of a NULL.
+        None => Ok(row.try_get_by_index::<Option<T>>(i)?.into()),
+    }
+}
+
+/// Column `i` read by sqlx itself, as SeaORM reads a `T` that sqlx decodes on every backend
+/// (one lookup of the value instead of SeaORM's two); SeaORM's reading when sqlx cannot (another
+/// driver, a column of another type), which then also gives the error.
+fn direct<T>(row: &QueryResult, i: usize) -> Result<Value, DbErr>
+where
+    T: TryGetable
+        + Into<Value>
+        + sea_orm::sea_query::Nullable
+        + PgDecode
+        + MySqlDecode
+        + SqliteDecode,
+    Option<T>: Into<Value>,
+{
+    #[cfg(any(
+        feature = "sqlx-postgres",
+        feature = "sqlx-mysql",
+        feature = "sqlx-sqlite"
+    ))]
+    use sea_orm::sqlx::Row;
+    #[cfg(feature = "sqlx-postgres")]
+    if let Some(pg) = row.try_as_pg_row()
+        && let Ok(value) = pg.try_get::<Option<T>, usize>(i)
+    {
+        return Ok(value.into());
+    }
+    #[cfg(feature = "sqlx-mysql")]
+    if let Some(mysql) = row.try_as_mysql_row()
+        && let Ok(value) = mysql.try_get::<Option<T>, usize>(i)
+    {
+        return Ok(value.into());
+    }
+    #[cfg(feature = "sqlx-sqlite")]
+    if let Some(sqlite) = row.try_as_sqlite_row()
+        && let Ok(value) = sqlite.try_get::<Option<T>, usize>(i)
+    {
+        return Ok(value.into());
+    }
+    seaorm::<T>(row, i)
+}
+
+/// `Decodes`: a type sqlx decodes on the backend `$db` when its feature is on; every type when
+/// it is off (nothing reads it then).
+macro_rules! decodes {
+    ($name:ident, $feature:literal, $db:path) => {
+        #[cfg(feature = $feature)]
+        trait $name: for<'r> sea_orm::sqlx::Decode<'r, $db> + sea_orm::sqlx::Type<$db> {}
+        #[cfg(feature = $feature)]
+        impl<T: for<'r> sea_orm::sqlx::Decode<'r, $db> + sea_orm::sqlx::Type<$db>> $name for T {}
+        #[cfg(not(feature = $feature))]
+        trait $name {}
+        #[cfg(not(feature = $feature))]
+        impl<T> $name for T {}
+    };
+}
+decodes!(PgDecode, "sqlx-postgres", sea_orm::sqlx::Postgres);
+decodes!(MySqlDecode, "sqlx-mysql", sea_orm::sqlx::MySql);
+decodes!(SqliteDecode, "sqlx-sqlite", sea_orm::sqlx::Sqlite);
 
 /// Whether column `i` of `row` is NULL, read on the driver's row (`None`: not a sqlx row).
 fn is_null(row: &QueryResult, i: usize) -> Option<bool> {
