@@ -17,8 +17,8 @@ use sea_orm::{
 /// Reads models of `E` from rows that carry the entity's columns in `Column::iter()` order.
 pub(crate) struct ModelRows<E: EntityTrait> {
     columns: Vec<E::Column>,
-    /// Each column's type, when every one is a type read here.
-    types: Option<Vec<ArrayType>>,
+    /// Each column's reader, when every column is of a type read here.
+    readers: Option<Vec<Reader>>,
     /// Whether the rows' column names were checked against the entity's (once, on the first
     /// row): `Some(false)` sends every row through `FromQueryResult`.
     names_match: Option<bool>,
@@ -31,16 +31,13 @@ where
 {
     pub(crate) fn new() -> Self {
         let columns: Vec<E::Column> = E::Column::iter().collect();
-        let types = columns
+        let readers = columns
             .iter()
-            .map(|c| {
-                let ty = <E::Model as ModelTrait>::get_value_type(*c);
-                read_here(&ty).then_some(ty)
-            })
+            .map(|c| reader(&<E::Model as ModelTrait>::get_value_type(*c)))
             .collect();
         ModelRows {
             columns,
-            types,
+            readers,
             names_match: None,
         }
     }
@@ -58,10 +55,10 @@ where
                     .zip(&self.columns)
                     .all(|(n, c)| n == c.as_str())
         });
-        match (&self.types, names_match) {
-            (Some(types), true) => rows
+        match (&self.readers, names_match) {
+            (Some(readers), true) => rows
                 .iter()
-                .map(|row| read_model::<E>(row, &self.columns, types))
+                .map(|row| read_model::<E>(row, &self.columns, readers))
                 .collect(),
             _ => rows
                 .iter()
@@ -75,72 +72,47 @@ where
 fn read_model<E>(
     row: &QueryResult,
     columns: &[E::Column],
-    types: &[ArrayType],
+    readers: &[Reader],
 ) -> Result<E::Model, DbErr>
 where
     E: EntityTrait,
     E::ActiveModel: TryIntoModel<E::Model>,
 {
     let mut model = <E::ActiveModel as ActiveModelTrait>::default();
-    for (i, (column, ty)) in columns.iter().zip(types).enumerate() {
-        model.try_set(*column, read_value(row, i, ty)?)?;
+    for (i, (column, read)) in columns.iter().zip(readers).enumerate() {
+        model.try_set(*column, read(row, i)?)?;
     }
     model.try_into_model()
 }
 
-/// The types [`read_value`] reads.
-fn read_here(ty: &ArrayType) -> bool {
-    matches!(
-        ty,
-        ArrayType::Bool
-            | ArrayType::TinyInt
-            | ArrayType::SmallInt
-            | ArrayType::Int
-            | ArrayType::BigInt
-            | ArrayType::TinyUnsigned
-            | ArrayType::SmallUnsigned
-            | ArrayType::Unsigned
-            | ArrayType::BigUnsigned
-            | ArrayType::Float
-            | ArrayType::Double
-            | ArrayType::String
-            | ArrayType::Bytes
-            | ArrayType::ChronoDate
-            | ArrayType::ChronoTime
-            | ArrayType::ChronoDateTime
-            | ArrayType::ChronoDateTimeUtc
-            | ArrayType::ChronoDateTimeLocal
-            | ArrayType::ChronoDateTimeWithTimeZone
-    )
-}
+/// Reads column `i` of a row as a value of its field's type (NULL as that type's null).
+type Reader = fn(&QueryResult, usize) -> Result<Value, DbErr>;
 
-/// Column `i` of `row` as a value of type `ty` (NULL as that type's null).
-fn read_value(row: &QueryResult, i: usize, ty: &ArrayType) -> Result<Value, DbErr> {
+/// The reader of a field whose values are of type `ty`, if it is one read here.
+fn reader(ty: &ArrayType) -> Option<Reader> {
     use chrono::{DateTime, FixedOffset, Local, NaiveDate, NaiveDateTime, NaiveTime, Utc};
-    match ty {
-        ArrayType::Bool => direct::<bool>(row, i),
-        ArrayType::TinyInt => seaorm::<i8>(row, i),
-        ArrayType::SmallInt => direct::<i16>(row, i),
-        ArrayType::Int => direct::<i32>(row, i),
-        ArrayType::BigInt => direct::<i64>(row, i),
-        ArrayType::TinyUnsigned => seaorm::<u8>(row, i),
-        ArrayType::SmallUnsigned => seaorm::<u16>(row, i),
-        ArrayType::Unsigned => seaorm::<u32>(row, i),
-        ArrayType::BigUnsigned => seaorm::<u64>(row, i),
-        ArrayType::Float => direct::<f32>(row, i),
-        ArrayType::Double => direct::<f64>(row, i),
-        ArrayType::String => direct::<String>(row, i),
-        ArrayType::Bytes => direct::<Vec<u8>>(row, i),
-        ArrayType::ChronoDate => direct::<NaiveDate>(row, i),
-        ArrayType::ChronoTime => direct::<NaiveTime>(row, i),
-        ArrayType::ChronoDateTime => direct::<NaiveDateTime>(row, i),
-        ArrayType::ChronoDateTimeUtc => direct::<DateTime<Utc>>(row, i),
-        ArrayType::ChronoDateTimeLocal => seaorm::<DateTime<Local>>(row, i),
-        ArrayType::ChronoDateTimeWithTimeZone => seaorm::<DateTime<FixedOffset>>(row, i),
-        other => Err(DbErr::Type(format!(
-            "cannot read a column of type {other:?} by position"
-        ))),
-    }
+    Some(match ty {
+        ArrayType::Bool => direct::<bool>,
+        ArrayType::TinyInt => seaorm::<i8>,
+        ArrayType::SmallInt => direct::<i16>,
+        ArrayType::Int => direct::<i32>,
+        ArrayType::BigInt => direct::<i64>,
+        ArrayType::TinyUnsigned => seaorm::<u8>,
+        ArrayType::SmallUnsigned => seaorm::<u16>,
+        ArrayType::Unsigned => seaorm::<u32>,
+        ArrayType::BigUnsigned => seaorm::<u64>,
+        ArrayType::Float => direct::<f32>,
+        ArrayType::Double => direct::<f64>,
+        ArrayType::String => direct::<String>,
+        ArrayType::Bytes => direct::<Vec<u8>>,
+        ArrayType::ChronoDate => direct::<NaiveDate>,
+        ArrayType::ChronoTime => direct::<NaiveTime>,
+        ArrayType::ChronoDateTime => direct::<NaiveDateTime>,
+        ArrayType::ChronoDateTimeUtc => direct::<DateTime<Utc>>,
+        ArrayType::ChronoDateTimeLocal => seaorm::<DateTime<Local>>,
+        ArrayType::ChronoDateTimeWithTimeZone => seaorm::<DateTime<FixedOffset>>,
+        _ => return None,
+    })
 }
 
 /// Column `i` through SeaORM's own reading of `T` (its conversions, such as unsigned integers on
@@ -249,11 +221,11 @@ mod tests {
     fn the_usual_column_types_are_read_by_position() {
         // Keys, strings, the marker's and the audit's timestamps: no entity of these falls back
         // to `FromQueryResult` for its types.
-        assert!(ModelRows::<user::Entity>::new().types.is_some());
-        assert!(ModelRows::<membership::Entity>::new().types.is_some());
+        assert!(ModelRows::<user::Entity>::new().readers.is_some());
+        assert!(ModelRows::<membership::Entity>::new().readers.is_some());
         let notes = ModelRows::<note::Entity>::new();
         assert_eq!(
-            notes.types.as_ref().map(Vec::len),
+            notes.readers.as_ref().map(Vec::len),
             Some(notes.columns.len())
         );
     }
