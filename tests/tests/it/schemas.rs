@@ -8,7 +8,8 @@
 
 use chrono::{Duration, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, Set,
 };
 use soft_delete_core::migration::create_archive_table;
 use soft_delete_core::operation_log::{self, DEFAULT_TABLE};
@@ -698,4 +699,45 @@ async fn parallel_workers_on_a_schema_table_change_only_its_rows() {
     );
     // The twins in the default schema never moved.
     assert_eq!(decoys(&ctx).await, before);
+}
+
+#[tokio::test]
+async fn bulk_create_through_the_manager_and_the_service_returns_the_schemas_rows() {
+    // The created models are read back from the schema's table (by `RETURNING`, or on
+    // MySQL/MariaDB by a `SELECT` of their keys), never from its twin in the default schema.
+    let ctx = test_context!().await;
+    let _schema = world(&ctx).await;
+    seed(&ctx).await;
+    let before = decoys(&ctx).await;
+    let row = |id: i64| tenant::line::ActiveModel {
+        id: Set(id),
+        note: Set(format!("new line {id}")),
+        ..Default::default()
+    };
+    let by_manager = SoftDeleteManager::new(&ctx.db)
+        .bulk_create::<tenant::line::Entity, _>((7..=9).map(row))
+        .batch_size(2)
+        .await
+        .unwrap();
+    let service = BaseService::<tenant::line::Entity, _>::new(&ctx.db);
+    let by_service = service.bulk_create((10..=11).map(row)).await.unwrap();
+    let created: Vec<tenant::line::Model> = by_manager
+        .iter()
+        .chain(by_service.iter())
+        .cloned()
+        .collect();
+    let stored = tenant::line::Entity::find()
+        .filter(tenant::line::Column::Id.gte(7))
+        .order_by_asc(tenant::line::Column::Id)
+        .all(&ctx.db)
+        .await
+        .unwrap();
+    assert_eq!(created, stored);
+    assert_eq!(
+        created.iter().map(|l| l.note.as_str()).collect::<Vec<_>>(),
+        (7..=11)
+            .map(|id| format!("new line {id}"))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(decoys(&ctx).await, before, "the twin table is untouched");
 }
