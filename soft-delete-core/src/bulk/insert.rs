@@ -105,6 +105,7 @@ where
         for row in &mut rows {
             stamp_insert(row, &self.defaults)?;
         }
+        null_where_unset::<E>(&mut rows);
         let mut query = E::insert_many(rows).into_query();
         let returns = self.returning && self.backend != DbBackend::MySql;
         if returns {
@@ -116,6 +117,25 @@ where
             );
         }
         Ok((self.backend.build(&query), returns))
+    }
+}
+
+/// Sets NULL in every row that leaves unset a column another row of the statement sets, which is
+/// what a multi-row `INSERT` writes there anyway. SeaORM's `insert_many` writes that NULL without
+/// the column's cast, which PostgreSQL refuses for a native enum ("column is of type … but
+/// expression is of type text"); set, it goes through the cast like every other value.
+fn null_where_unset<E: EntityTrait>(rows: &mut [ActiveModelOf<E>]) {
+    use sea_orm::ActiveValue;
+    for column in <E::Column as Iterable>::iter() {
+        let null = rows.iter().find_map(|row| match row.get(column) {
+            ActiveValue::Set(value) | ActiveValue::Unchanged(value) => Some(value.as_null()),
+            ActiveValue::NotSet => None,
+        });
+        if let Some(null) = null {
+            for row in rows.iter_mut().filter(|row| row.get(column).is_not_set()) {
+                row.set(column, null.clone());
+            }
+        }
     }
 }
 

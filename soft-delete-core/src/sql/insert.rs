@@ -21,6 +21,10 @@ pub(crate) struct RowInsert {
     needs_cast: Vec<bool>,
     /// ` RETURNING "a", "b", …`, when models are wanted and the backend has it.
     returning: Option<String>,
+    /// False when models are wanted from a backend with `RETURNING` but a column is read
+    /// through a cast (a native enum): every statement is then SeaORM's, whose `RETURNING`
+    /// carries the casts, since one without them could not return the rows.
+    builds: bool,
     cached: Option<(Vec<bool>, usize, String)>,
 }
 
@@ -39,14 +43,17 @@ impl RowInsert {
             plain_select &= matches!(column.select_as(Expr::col(column)), Expr::Column(_));
             needs_cast.push(is_enum || !plain_save);
         }
-        let returning = (returning && backend != DbBackend::MySql && plain_select)
-            .then(|| format!(" RETURNING {}", names.join(", ")));
+        let returns = returning && backend != DbBackend::MySql;
+        let builds = !returns || plain_select;
+        let returning =
+            (returns && plain_select).then(|| format!(" RETURNING {}", names.join(", ")));
         RowInsert {
             backend,
             head: format!("INSERT INTO {} ", Table::of::<E>().sql(backend)),
             names,
             needs_cast,
             returning,
+            builds,
             cached: None,
         }
     }
@@ -57,14 +64,17 @@ impl RowInsert {
     }
 
     /// The `INSERT` for `rows`, with `defaults` (column, value) filled in where a row
-    /// leaves that column unset. `None` when SeaORM must build it: a column needs a cast, or no
-    /// column is set at all.
+    /// leaves that column unset. `None` when SeaORM must build it: a column needs a cast, the
+    /// rows must be returned through a cast, or no column is set at all.
     pub(crate) fn statement<E: EntityTrait>(
         &mut self,
         rows: &[E::ActiveModel],
         defaults: &[(E::Column, Value)],
     ) -> Option<Statement> {
         use sea_orm::{ActiveModelTrait, ActiveValue};
+        if !self.builds {
+            return None;
+        }
         let columns: Vec<E::Column> = E::Column::iter().collect();
         // Each default by its column's position, so that the per-value loop compares indices.
         let defaults: Vec<(usize, &Value)> = defaults

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod decoy;
 pub mod document;
 pub mod draft;
+pub mod graded;
 pub mod hook_audit;
 pub mod invoice;
 pub mod legacy;

@@ -12,7 +12,7 @@ use sea_orm::{
 };
 use soft_delete_core::prelude::*;
 use soft_delete_core::{AlertSink, BulkAlert, Progress};
-use soft_delete_tests::entities::{membership, typed, user};
+use soft_delete_tests::entities::{graded, membership, typed, user};
 use soft_delete_tests::fixtures::{
     Fault, HeldLock, deleted_user_ids, fail_users_row, heal_users_row, ids_where, insert_users,
     seed_users,
@@ -1082,4 +1082,86 @@ async fn bulk_create_returns_each_model_as_seaorm_reads_it_back() {
         .await
         .unwrap();
     assert_eq!(created, stored);
+}
+
+#[tokio::test]
+async fn bulk_create_returns_the_rows_of_a_table_with_a_native_enum() {
+    // A native enum column is read and written through casts, so its rows come back through
+    // SeaORM's statements; batches that leave it unset in every row, set it in some, or give
+    // their keys must all return what the table holds, through the manager and the service.
+    use sea_orm::ActiveValue::{NotSet, Set};
+    let ctx = test_context!().await;
+    if let Some(grade) =
+        sea_orm::Schema::new(ctx.backend).create_enum_from_active_enum::<graded::Grade>()
+    {
+        sea_orm::ConnectionTrait::execute(&ctx.db, &grade)
+            .await
+            .expect("create type grade");
+    }
+    ctx.create_table::<graded::Entity>().await;
+    let row = |i: i64, id: Option<i64>, grade: Option<Option<graded::Grade>>| graded::ActiveModel {
+        id: id.map_or(NotSet, Set),
+        name: Set(format!("row {i}")),
+        grade: grade.map_or(NotSet, Set),
+        ..Default::default()
+    };
+    let manager = SoftDeleteManager::new(&ctx.db);
+    let mut created = manager
+        .bulk_create::<graded::Entity, _>((0..20).map(|i| row(i, None, None)))
+        .batch_size(8)
+        .await
+        .expect("bulk create leaving the enum unset")
+        .models;
+    assert_eq!(created.len(), 20);
+    assert!(created.iter().all(|m| m.grade.is_none()));
+    let grade = |i: i64| match i % 3 {
+        0 => None,
+        1 => Some(Some(graded::Grade::High)),
+        _ => Some(Some(graded::Grade::Low)),
+    };
+    created.extend(
+        manager
+            .bulk_create::<graded::Entity, _>((20..40).map(|i| row(i, None, grade(i))))
+            .batch_size(8)
+            .await
+            .expect("bulk create setting the enum in some rows")
+            .models,
+    );
+    let service = BaseService::<graded::Entity, _>::new(&ctx.db);
+    created.extend(
+        service
+            .bulk_create((100..110).map(|i| row(i, Some(i), None)))
+            .batch_size(4)
+            .await
+            .expect("bulk create with given keys through the service")
+            .models,
+    );
+    assert_eq!(created.len(), 50);
+    assert!(created.iter().any(|m| m.grade == Some(graded::Grade::High)));
+    let stored = graded::Entity::find()
+        .order_by_asc(graded::Column::Id)
+        .all(&ctx.db)
+        .await
+        .unwrap();
+    assert_eq!(created, stored);
+    // A bulk insert (nothing read back) of rows that set the enum in some rows only.
+    let inserted = manager
+        .bulk_insert_stream::<graded::Entity, _>(futures::stream::iter(
+            (200..230).map(|i| row(i, Some(i), grade(i))),
+        ))
+        .batch_size(16)
+        .await
+        .expect("bulk insert setting the enum in some rows");
+    assert_eq!(inserted.affected, 30);
+    let stored = graded::Entity::find()
+        .filter(graded::Column::Id.gte(200))
+        .order_by_asc(graded::Column::Id)
+        .all(&ctx.db)
+        .await
+        .unwrap();
+    let grades: Vec<(i64, Option<graded::Grade>)> =
+        stored.iter().map(|m| (m.id, m.grade)).collect();
+    let wanted: Vec<(i64, Option<graded::Grade>)> =
+        (200..230).map(|i| (i, grade(i).flatten())).collect();
+    assert_eq!(grades, wanted);
 }
