@@ -120,11 +120,13 @@ pub enum Error {
     /// applied it could not be established. The batch's rows are not counted in the enclosing
     /// [`Error::Bulk`]'s `partial_count`; they may or may not be in the database.
     ///
-    /// The engine first ends the batch's session on the server and checks the batch's rows from
-    /// another connection (a soft delete's rows carry its exact `deleted_at`): a batch found
-    /// committed is counted and one found rolled back is retried, so this error is left for
-    /// what cannot be checked, such as a restore of an entity without an `updated_at` column,
-    /// or a batch run inside the caller's transaction.
+    /// The engine first ends the batch's session on the server and checks the batch from
+    /// another connection: by the count of batches in the operation log, which each batch
+    /// writes in its own transaction, when the log is on; otherwise by its rows (a soft
+    /// delete's carry its exact `deleted_at`). A batch found committed is counted and one found
+    /// rolled back is retried, so this error is left for what cannot be checked: with the log
+    /// off, a restore of an entity without `deletion_op` or `updated_at` or a count-only
+    /// insert; and a batch run inside the caller's transaction.
     #[error(
         "the connection failed during COMMIT; whether its {rows} rows were written is unknown: \
          {source}"

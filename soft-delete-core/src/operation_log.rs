@@ -27,7 +27,9 @@
 //! batch's own transaction: a batch that rolls back (or is retried) rolls back its counts with
 //! it, and after a failure in batch k the log shows exactly the rows of the batches that
 //! committed. The final status is written after the last batch; a process that dies part-way
-//! leaves `running`, with counts that are still exact.
+//! leaves `running`, with counts that are still exact. The same count settles a batch whose
+//! `COMMIT` was lost: one more batch in the row than the engine had counted means the batch is in
+//! the database, whatever its rows carry.
 //!
 //! # Reading it, undoing an operation
 //!

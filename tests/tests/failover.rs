@@ -31,6 +31,18 @@ use soft_delete_tests::entities::{account, post, project, task, user};
 /// One cluster, one failover at a time.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// The library's warnings (a lost `COMMIT` and how it was checked, a reconnect) on stderr, which
+/// `--nocapture` puts in the log: what a failed run is read from. `RUST_LOG` overrides.
+fn trace() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("soft_delete_core=warn"));
+    // Once per process; a later call finds it set.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
 /// Rows per operation: `SOFT_DELETE_FAILOVER_ROWS`, 200,000 by default.
 fn rows() -> i64 {
     std::env::var("SOFT_DELETE_FAILOVER_ROWS")
@@ -116,6 +128,7 @@ impl Ha {
     /// A test's database on the cluster, once the cluster is whole (a test that failed may
     /// have left a node down).
     async fn context(self, test: &str) -> TestContext {
+        trace();
         if self == Ha::Patroni {
             let dir = env(
                 "SOFT_DELETE_PG_HA_DIR",

@@ -1268,7 +1268,7 @@ impl<'a> Engine<'a> {
         match txn.commit().await {
             Ok(()) => Ok(done),
             Err(error) if outcome_unknown(&error) => self
-                .settle(db, &session, source, unit, done, error)
+                .settle(db, &session, worker, source, unit, done, error)
                 .await
                 .map_err(Stop::Failed),
             Err(error) => Err(Stop::Failed(error.into())),
@@ -1391,13 +1391,18 @@ impl<'a> Engine<'a> {
     }
 
     /// Settles a batch whose `COMMIT` was lost: waits until its transaction is over (ending
-    /// its session where that is provably the batch's own), then has the source check. Within
-    /// `reconnect_for` a control connection that fails too (the server is failing over) is
-    /// tried again until one answers: the check is then made on the server that does.
+    /// its session where that is provably the batch's own), then checks it: by the worker's
+    /// count of batches in the operation log, which the batch wrote in its transaction, when
+    /// the log is on; otherwise (or when that count is neither) by the source's own check of
+    /// the rows. Within `reconnect_for` a control connection that fails too (the server is
+    /// failing over) is tried again until one answers: the check is then made on the server
+    /// that does.
+    #[allow(clippy::too_many_arguments)]
     async fn settle<C, S>(
         &self,
         db: &C,
         session: &Session,
+        worker: &Worker,
         source: &mut S,
         unit: &S::Unit,
         done: Done<S::Next>,
@@ -1433,7 +1438,11 @@ impl<'a> Engine<'a> {
                 // In a transaction, like every statement with bound values the engine sends
                 // outside a batch (see `execute_reaching`).
                 let txn = control.begin().await?;
-                let verdict = source.verify(&txn, unit, &done.ran).await;
+                let verdict = match self.logged(&txn, worker).await {
+                    Ok(Some(verdict)) => Ok(verdict),
+                    Ok(None) => source.verify(&txn, unit, &done.ran).await,
+                    Err(error) => Err(error),
+                };
                 rollback(txn).await;
                 Ok::<_, DbErr>((settled, verdict?))
             }
@@ -1473,6 +1482,30 @@ impl<'a> Engine<'a> {
             Verdict::RolledBack => Err(lost.into()),
             Verdict::Unknown => Err(unknown(lost)),
         }
+    }
+
+    /// Whether the worker's batch in flight is in the database, by the count of batches the
+    /// worker's row in the operation log holds: one more than the worker has counted when the
+    /// batch committed (its transaction wrote it), the same when it did not. `None` without a
+    /// log, or when the row holds neither (then the rows themselves are checked).
+    async fn logged<T: ConnectionTrait>(
+        &self,
+        conn: &T,
+        worker: &Worker,
+    ) -> std::result::Result<Option<Verdict>, DbErr> {
+        let Some(row) = &self.plan.log else {
+            return Ok(None);
+        };
+        let read = row.batches(conn.get_database_backend(), self.part(worker));
+        let Some(found) = conn.query_one_raw(read).await? else {
+            return Ok(None);
+        };
+        let batches = found.try_get_by_index::<i64>(0)?;
+        Ok(match u64::try_from(batches) {
+            Ok(n) if n == worker.batches + 1 => Some(Verdict::Committed),
+            Ok(n) if n == worker.batches => Some(Verdict::RolledBack),
+            _ => None,
+        })
     }
 
     /// A Galera write-set limit error as [`Error::WriteSetTooLarge`], with the limit's value

@@ -167,6 +167,24 @@ impl LogRow {
         backend.build(&update)
     }
 
+    /// Reads the batches a worker's row counts (the operation's row, or the worker's `part`):
+    /// since every batch writes that count in its own transaction, it tells whether a batch
+    /// whose `COMMIT` was lost is in the database.
+    pub(crate) fn batches(&self, backend: DbBackend, part: Option<usize>) -> Statement {
+        let mut select = Query::select();
+        select.column(Alias::new("batches"));
+        match part {
+            None => select
+                .from(self.log.table_ref())
+                .and_where(Expr::col(Alias::new("id")).eq(self.id)),
+            Some(worker) => select
+                .from(self.parts_table().table_ref())
+                .and_where(Expr::col(Alias::new("operation_id")).eq(self.id))
+                .and_where(Expr::col(Alias::new("worker")).eq(worker as i32)),
+        };
+        backend.build(&select)
+    }
+
     /// The final status, with the operation's totals when its workers kept them in their own
     /// rows.
     pub(crate) fn finish(

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, Set};
+use soft_delete_core::operation_log::{self, DEFAULT_TABLE};
 use soft_delete_core::prelude::*;
 use soft_delete_tests::entities::{audited, user};
 use soft_delete_tests::faulty::{FaultyDb, Injected};
@@ -121,6 +122,66 @@ async fn a_restore_with_no_column_to_check_says_its_outcome_is_unknown() {
     // What happened lies between the reported count and that plus the uncertain rows: here the
     // lost COMMIT had applied.
     assert_eq!(active_users(&ctx).await, 50);
+}
+
+#[tokio::test]
+async fn with_the_operation_log_a_lost_commit_is_checked_by_the_log() {
+    // A restore of `users` leaves no mark and a count-only insert learns no keys; with the log
+    // on, the count of batches in the operation's row, which each batch writes in its own
+    // transaction, settles both.
+    let ctx = test_context!().await;
+    seed_users(&ctx, 100).await;
+    ctx.db
+        .execute(&operation_log::create_table(ctx.backend, DEFAULT_TABLE))
+        .await
+        .expect("create the log");
+    SoftDeleteManager::new(&ctx.db)
+        .bulk_soft_delete::<user::Entity, _>(1..=100i64)
+        .await
+        .unwrap();
+    let db = FaultyDb::new(ctx.db.clone());
+    let manager = SoftDeleteManager::with_config(
+        &db,
+        SoftDeleteConfig {
+            operation_log: Some(DEFAULT_TABLE.to_owned()),
+            ..SoftDeleteConfig::default()
+        },
+    );
+    // The first transaction writes the log's row; then batch 1's COMMIT applies with its reply
+    // lost, and batch 3's never applies.
+    db.inject(1, Injected::ReplyLost);
+    db.inject(3, Injected::CommitLost);
+    let report = manager
+        .bulk_restore::<user::Entity, _>(1..=100i64)
+        .batch_size(25)
+        .await
+        .expect("both settled by the log");
+    assert_eq!(
+        db.log(),
+        [(2, Injected::ReplyLost), (4, Injected::CommitLost)]
+    );
+    assert_eq!((report.affected, report.batches), (100, 4));
+    assert_eq!(
+        report.retries, 1,
+        "only the batch that never applied ran again"
+    );
+    assert_eq!(active_users(&ctx).await, 100);
+    let logged = manager.operation(report.id).await.unwrap().expect("logged");
+    assert_eq!((logged.rows_changed(), logged.batches), (100, 4));
+
+    db.inject(1, Injected::ReplyLost);
+    let report = manager
+        .bulk_insert_stream::<user::Entity, _>(futures::stream::iter((0..10).map(|i| {
+            user::ActiveModel {
+                name: Set(format!("m{i}")),
+                email: Set(format!("m{i}@example.com")),
+                ..Default::default()
+            }
+        })))
+        .await
+        .expect("settled by the log");
+    assert_eq!((report.affected, report.retries), (10, 0));
+    assert_eq!(user::Entity::find().count(&ctx.db).await.unwrap(), 110);
 }
 
 #[tokio::test]

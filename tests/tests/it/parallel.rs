@@ -278,6 +278,39 @@ async fn a_lost_commit_in_one_worker_is_settled_and_counted_once() {
     assert_eq!(deleted(&ctx).await, 4000);
 }
 
+#[tokio::test]
+async fn a_lost_commit_of_a_restore_in_one_worker_is_settled_by_the_log() {
+    // A restore of `users` by condition leaves no mark on its rows: what settles a lost COMMIT
+    // is the count of batches in the worker's own row of the log's parts table, written in the
+    // batch's transaction.
+    let ctx = test_context!().await;
+    seed_users(&ctx, 4000).await;
+    create_log(&ctx, true).await;
+    SoftDeleteManager::new(&ctx.db)
+        .bulk_soft_delete::<user::Entity, _>(1..=4000i64)
+        .await
+        .unwrap();
+    let db = FaultyDb::new(ctx.db.clone());
+    let manager = SoftDeleteManager::with_config(&db, logged());
+    db.inject(3, Injected::ReplyLost);
+    db.inject(5, Injected::CommitLost);
+    let report = manager
+        .bulk_restore_where::<user::Entity>(user::Column::Id.lte(4000))
+        .batch_size(500)
+        .parallel(2)
+        .await
+        .expect("the lost commits are settled by the log");
+    assert_eq!(db.log().len(), 2, "{:?}", db.log());
+    assert_eq!(report.affected, 4000);
+    assert!(report.retries >= 1, "{report:?}");
+    assert_eq!(deleted(&ctx).await, 0);
+    let logged = manager.operation(report.id).await.unwrap().expect("logged");
+    assert_eq!(
+        (logged.rows_changed(), logged.batches),
+        (4000, report.batches)
+    );
+}
+
 /// Holds every batch until `until`, counting the holds.
 #[derive(Debug)]
 struct HoldUntil {
