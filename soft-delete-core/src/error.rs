@@ -125,8 +125,9 @@ pub enum Error {
     /// writes in its own transaction, when the log is on; otherwise by its rows (a soft
     /// delete's carry its exact `deleted_at`). A batch found committed is counted and one found
     /// rolled back is retried, so this error is left for what cannot be checked: with the log
-    /// off, a restore of an entity without `deletion_op` or `updated_at` or a count-only
-    /// insert; and a batch run inside the caller's transaction.
+    /// off, a restore of an entity without `deletion_op` or `updated_at`, a count-only insert
+    /// and an atomic operation (whose one `COMMIT` the log's count checks for all its batches);
+    /// and a batch run inside the caller's transaction.
     #[error(
         "the connection failed during COMMIT; whether its {rows} rows were written is unknown: \
          {source}"

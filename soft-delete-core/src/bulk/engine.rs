@@ -325,6 +325,18 @@ where
     .await
 }
 
+/// What tells whether a lost `COMMIT` is in the database ([`Engine::check_lost`]).
+enum LostCheck<'x, S: BatchSource> {
+    /// One batch: the operation log's count of batches, else the source's check of its rows.
+    Batch {
+        source: &'x mut S,
+        unit: &'x S::Unit,
+        ran: &'x Ran,
+    },
+    /// An atomic operation's one `COMMIT`: the operation log's count of batches, all or none.
+    All,
+}
+
 /// Why a batch did not commit, as one attempt at it ends.
 enum Stop {
     /// Rolled back: retried when transient, reported otherwise.
@@ -966,16 +978,30 @@ impl<'a> Engine<'a> {
             session.close(&txn).await.map_err(|e| failed(e.into()))?;
             if let Err(error) = txn.commit().await {
                 let error = if outcome_unknown(&error) {
-                    // Every batch's rows rode on this COMMIT; none of them can be checked
-                    // one by one any more.
-                    Error::CommitUnknown {
-                        rows: self.counts().affected,
-                        source: error,
+                    // Every batch's rows rode on this COMMIT; none of them can be checked one
+                    // by one any more, but the log's count of batches, written in the same
+                    // transaction, tells all of them or none.
+                    let verdict = match (&self.plan.log, worker.batches) {
+                        (Some(_), 1..) => {
+                            let check = LostCheck::<S>::All;
+                            self.check_lost(db, &session, &worker, &error, check).await
+                        }
+                        _ => Verdict::Unknown,
+                    };
+                    match verdict {
+                        Verdict::Committed => None,
+                        Verdict::RolledBack => Some(Error::from(error)),
+                        Verdict::Unknown => Some(Error::CommitUnknown {
+                            rows: self.counts().affected,
+                            source: error,
+                        }),
                     }
                 } else {
-                    self.name_limit(db, error.into()).await
+                    Some(self.name_limit(db, error.into()).await)
                 };
-                return Err(failed(error));
+                if let Some(error) = error {
+                    return Err(failed(error));
+                }
             }
             for committed in pending {
                 announce::announce(committed, events);
@@ -1390,13 +1416,10 @@ impl<'a> Engine<'a> {
         })
     }
 
-    /// Settles a batch whose `COMMIT` was lost: waits until its transaction is over (ending
-    /// its session where that is provably the batch's own), then checks it: by the worker's
-    /// count of batches in the operation log, which the batch wrote in its transaction, when
-    /// the log is on; otherwise (or when that count is neither) by the source's own check of
-    /// the rows. Within `reconnect_for` a control connection that fails too (the server is
-    /// failing over) is tried again until one answers: the check is then made on the server
-    /// that does.
+    /// Settles a batch whose `COMMIT` was lost ([`check_lost`](Self::check_lost)): by the
+    /// worker's count of batches in the operation log, which the batch wrote in its
+    /// transaction, when the log is on; otherwise (or when that count is neither) by the
+    /// source's own check of the rows.
     #[allow(clippy::too_many_arguments)]
     async fn settle<C, S>(
         &self,
@@ -1420,13 +1443,45 @@ impl<'a> Engine<'a> {
             rows: done.ran.affected,
             source,
         };
+        let check = LostCheck::Batch {
+            source,
+            unit,
+            ran: &done.ran,
+        };
+        let verdict = self.check_lost(db, session, worker, &lost, check).await;
+        match verdict {
+            Verdict::Committed => Ok(done),
+            // A lost connection: retried like any batch that never reached its COMMIT.
+            Verdict::RolledBack => Err(lost.into()),
+            Verdict::Unknown => Err(unknown(lost)),
+        }
+    }
+
+    /// Checks what became of a transaction whose `COMMIT` was `lost`: waits until it is over
+    /// on the server (ending its session where that is provably the batch's own), then runs
+    /// `check` in a transaction on the control connection. Within `reconnect_for` a control
+    /// connection that fails too (the server is failing over) is tried again until one answers:
+    /// the check is then made on the server that does. [`Verdict::Unknown`] without a control
+    /// connection, while the transaction still runs, or when the check fails.
+    async fn check_lost<C, S>(
+        &self,
+        db: &C,
+        session: &Session,
+        worker: &Worker,
+        lost: &DbErr,
+        mut check: LostCheck<'_, S>,
+    ) -> Verdict
+    where
+        C: BulkConnection,
+        S: BatchSource,
+    {
         let Some(control) = db.control() else {
-            return Err(unknown(lost));
+            return Verdict::Unknown;
         };
         let config = &self.plan.config;
         let started = Instant::now();
         let mut tries = 0;
-        let verdict = loop {
+        loop {
             let checked = async {
                 let settled = session.settle(control, SETTLE_WAIT, End::IfDirect).await?;
                 if settled == Settled::Running {
@@ -1438,10 +1493,19 @@ impl<'a> Engine<'a> {
                 // In a transaction, like every statement with bound values the engine sends
                 // outside a batch (see `execute_reaching`).
                 let txn = control.begin().await?;
-                let verdict = match self.logged(&txn, worker).await {
-                    Ok(Some(verdict)) => Ok(verdict),
-                    Ok(None) => source.verify(&txn, unit, &done.ran).await,
-                    Err(error) => Err(error),
+                let verdict = match &mut check {
+                    LostCheck::Batch { source, unit, ran } => {
+                        let (before, after) = (worker.batches, worker.batches + 1);
+                        match self.logged(&txn, worker, before, after).await {
+                            Ok(Some(verdict)) => Ok(verdict),
+                            Ok(None) => source.verify(&txn, unit, ran).await,
+                            Err(error) => Err(error),
+                        }
+                    }
+                    LostCheck::All => self
+                        .logged(&txn, worker, 0, worker.batches)
+                        .await
+                        .map(|logged| logged.unwrap_or(Verdict::Unknown)),
                 };
                 rollback(txn).await;
                 Ok::<_, DbErr>((settled, verdict?))
@@ -1455,7 +1519,7 @@ impl<'a> Engine<'a> {
                         error = %lost,
                         "the connection failed during COMMIT; checked the batch"
                     );
-                    break verdict;
+                    return verdict;
                 }
                 Err(error) => {
                     let error = Error::from(error);
@@ -1472,26 +1536,23 @@ impl<'a> Engine<'a> {
                         continue;
                     }
                     tracing::warn!(%error, "checking a lost COMMIT failed");
-                    break Verdict::Unknown;
+                    return Verdict::Unknown;
                 }
             }
-        };
-        match verdict {
-            Verdict::Committed => Ok(done),
-            // A lost connection: retried like any batch that never reached its COMMIT.
-            Verdict::RolledBack => Err(lost.into()),
-            Verdict::Unknown => Err(unknown(lost)),
         }
     }
 
-    /// Whether the worker's batch in flight is in the database, by the count of batches the
-    /// worker's row in the operation log holds: one more than the worker has counted when the
-    /// batch committed (its transaction wrote it), the same when it did not. `None` without a
+    /// Whether a lost `COMMIT` is in the database, by the count of batches the worker's row in
+    /// the operation log holds (each batch writes it in its own transaction): `after` when it
+    /// committed, `before` when it did not. For one batch they are the batches the worker had
+    /// counted and one more; for an atomic operation, none and all of them. `None` without a
     /// log, or when the row holds neither (then the rows themselves are checked).
     async fn logged<T: ConnectionTrait>(
         &self,
         conn: &T,
         worker: &Worker,
+        before: u64,
+        after: u64,
     ) -> std::result::Result<Option<Verdict>, DbErr> {
         let Some(row) = &self.plan.log else {
             return Ok(None);
@@ -1502,8 +1563,8 @@ impl<'a> Engine<'a> {
         };
         let batches = found.try_get_by_index::<i64>(0)?;
         Ok(match u64::try_from(batches) {
-            Ok(n) if n == worker.batches + 1 => Some(Verdict::Committed),
-            Ok(n) if n == worker.batches => Some(Verdict::RolledBack),
+            Ok(n) if n == after => Some(Verdict::Committed),
+            Ok(n) if n == before => Some(Verdict::RolledBack),
             _ => None,
         })
     }

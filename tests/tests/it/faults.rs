@@ -185,6 +185,59 @@ async fn with_the_operation_log_a_lost_commit_is_checked_by_the_log() {
 }
 
 #[tokio::test]
+async fn an_atomic_operations_lost_commit_is_checked_by_the_log() {
+    // All of an atomic operation's batches ride on one COMMIT; the log's count of batches,
+    // written in that transaction, says whether all of them are in the database or none.
+    let ctx = test_context!().await;
+    seed_users(&ctx, 100).await;
+    ctx.db
+        .execute(&operation_log::create_table(ctx.backend, DEFAULT_TABLE))
+        .await
+        .expect("create the log");
+    let db = FaultyDb::new(ctx.db.clone());
+    let manager = SoftDeleteManager::with_config(
+        &db,
+        SoftDeleteConfig {
+            operation_log: Some(DEFAULT_TABLE.to_owned()),
+            ..SoftDeleteConfig::default()
+        },
+    );
+    // The first transaction writes the log's row, the second is the operation's.
+    db.inject(1, Injected::ReplyLost);
+    let report = manager
+        .bulk_soft_delete::<user::Entity, _>(1..=50i64)
+        .batch_size(10)
+        .atomic()
+        .await
+        .expect("found committed");
+    assert_eq!((report.affected, report.batches), (50, 5));
+    assert_eq!(active_users(&ctx).await, 50);
+    let logged = manager.operation(report.id).await.unwrap().expect("logged");
+    assert_eq!(logged.status, OperationStatus::Completed);
+
+    db.inject(1, Injected::CommitLost);
+    let error = manager
+        .bulk_restore::<user::Entity, _>(1..=50i64)
+        .batch_size(10)
+        .atomic()
+        .await
+        .expect_err("found rolled back");
+    assert_eq!(error.partial_count(), Some(0), "{error}");
+    assert_eq!(error.uncertain_count(), 0, "{error}");
+    assert_eq!(active_users(&ctx).await, 50);
+
+    // Without the log nothing tells: the rows at stake are reported.
+    db.inject(0, Injected::ReplyLost);
+    let error = SoftDeleteManager::new(&db)
+        .bulk_soft_delete::<user::Entity, _>(51..=60i64)
+        .atomic()
+        .await
+        .expect_err("unknown");
+    assert_eq!(error.uncertain_count(), 10, "{error}");
+    assert_eq!(active_users(&ctx).await, 40);
+}
+
+#[tokio::test]
 async fn an_audited_restore_is_checked_by_its_updated_at() {
     let ctx = test_context!().await;
     ctx.create_table::<audited::Entity>().await;
