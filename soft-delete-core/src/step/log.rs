@@ -2,7 +2,7 @@
 //! operation starts, its counts written by every batch in the batch's own transaction, its end
 //! written after the last batch.
 
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, Query, TableRef};
 use sea_orm::{DbBackend, Statement};
 
 use super::Tally;
@@ -155,15 +155,8 @@ impl LogRow {
             .value(Alias::new("rows_by_table"), rows_json(&totals.rows))
             .value(Alias::new("requested"), totals.requested as i64)
             .value(Alias::new("batches"), totals.batches as i64);
-        match part {
-            None => update
-                .table(self.log.table_ref())
-                .and_where(Expr::col(Alias::new("id")).eq(self.id)),
-            Some(worker) => update
-                .table(self.parts_table().table_ref())
-                .and_where(Expr::col(Alias::new("operation_id")).eq(self.id))
-                .and_where(Expr::col(Alias::new("worker")).eq(worker as i32)),
-        };
+        let (table, row) = self.row(part);
+        update.table(table).cond_where(row);
         backend.build(&update)
     }
 
@@ -171,18 +164,30 @@ impl LogRow {
     /// since every batch writes that count in its own transaction, it tells whether a batch
     /// whose `COMMIT` was lost is in the database.
     pub(crate) fn batches(&self, backend: DbBackend, part: Option<usize>) -> Statement {
-        let mut select = Query::select();
-        select.column(Alias::new("batches"));
-        match part {
-            None => select
-                .from(self.log.table_ref())
-                .and_where(Expr::col(Alias::new("id")).eq(self.id)),
-            Some(worker) => select
-                .from(self.parts_table().table_ref())
-                .and_where(Expr::col(Alias::new("operation_id")).eq(self.id))
-                .and_where(Expr::col(Alias::new("worker")).eq(worker as i32)),
-        };
+        let (table, row) = self.row(part);
+        let select = Query::select()
+            .column(Alias::new("batches"))
+            .from(table)
+            .cond_where(row)
+            .to_owned();
         backend.build(&select)
+    }
+
+    /// The table and the condition of the row that holds a worker's counts: the operation's
+    /// own, or the worker's `part` in the parts table.
+    fn row(&self, part: Option<usize>) -> (TableRef, Condition) {
+        match part {
+            None => (
+                self.log.table_ref(),
+                Condition::all().add(Expr::col(Alias::new("id")).eq(self.id)),
+            ),
+            Some(worker) => (
+                self.parts_table().table_ref(),
+                Condition::all()
+                    .add(Expr::col(Alias::new("operation_id")).eq(self.id))
+                    .add(Expr::col(Alias::new("worker")).eq(worker as i32)),
+            ),
+        }
     }
 
     /// The final status, with the operation's totals when its workers kept them in their own

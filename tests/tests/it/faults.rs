@@ -26,6 +26,33 @@ async fn soft_delete_all(db: &FaultyDb, n: i64) -> soft_delete_core::Result<Bulk
         .await
 }
 
+/// The configuration that keeps the operation log, and its table.
+fn logged() -> SoftDeleteConfig {
+    SoftDeleteConfig {
+        operation_log: Some(DEFAULT_TABLE.to_owned()),
+        ..SoftDeleteConfig::default()
+    }
+}
+
+async fn create_log(ctx: &TestContext) {
+    ctx.db
+        .execute(&operation_log::create_table(ctx.backend, DEFAULT_TABLE))
+        .await
+        .expect("create the log");
+}
+
+/// `n` new users to insert, named `prefix0`, `prefix1`, ….
+fn new_users(
+    prefix: &'static str,
+    n: usize,
+) -> impl futures::Stream<Item = user::ActiveModel> + Send {
+    futures::stream::iter((0..n).map(move |i| user::ActiveModel {
+        name: Set(format!("{prefix}{i}")),
+        email: Set(format!("{prefix}{i}@example.com")),
+        ..Default::default()
+    }))
+}
+
 async fn active_users(ctx: &TestContext) -> u64 {
     user::Entity::find_active().count(&ctx.db).await.unwrap()
 }
@@ -131,22 +158,13 @@ async fn with_the_operation_log_a_lost_commit_is_checked_by_the_log() {
     // transaction, settles both.
     let ctx = test_context!().await;
     seed_users(&ctx, 100).await;
-    ctx.db
-        .execute(&operation_log::create_table(ctx.backend, DEFAULT_TABLE))
-        .await
-        .expect("create the log");
+    create_log(&ctx).await;
     SoftDeleteManager::new(&ctx.db)
         .bulk_soft_delete::<user::Entity, _>(1..=100i64)
         .await
         .unwrap();
     let db = FaultyDb::new(ctx.db.clone());
-    let manager = SoftDeleteManager::with_config(
-        &db,
-        SoftDeleteConfig {
-            operation_log: Some(DEFAULT_TABLE.to_owned()),
-            ..SoftDeleteConfig::default()
-        },
-    );
+    let manager = SoftDeleteManager::with_config(&db, logged());
     // The first transaction writes the log's row; then batch 1's COMMIT applies with its reply
     // lost, and batch 3's never applies.
     db.inject(1, Injected::ReplyLost);
@@ -171,13 +189,7 @@ async fn with_the_operation_log_a_lost_commit_is_checked_by_the_log() {
 
     db.inject(1, Injected::ReplyLost);
     let report = manager
-        .bulk_insert_stream::<user::Entity, _>(futures::stream::iter((0..10).map(|i| {
-            user::ActiveModel {
-                name: Set(format!("m{i}")),
-                email: Set(format!("m{i}@example.com")),
-                ..Default::default()
-            }
-        })))
+        .bulk_insert_stream::<user::Entity, _>(new_users("m", 10))
         .await
         .expect("settled by the log");
     assert_eq!((report.affected, report.retries), (10, 0));
@@ -190,18 +202,9 @@ async fn an_atomic_operations_lost_commit_is_checked_by_the_log() {
     // written in that transaction, says whether all of them are in the database or none.
     let ctx = test_context!().await;
     seed_users(&ctx, 100).await;
-    ctx.db
-        .execute(&operation_log::create_table(ctx.backend, DEFAULT_TABLE))
-        .await
-        .expect("create the log");
+    create_log(&ctx).await;
     let db = FaultyDb::new(ctx.db.clone());
-    let manager = SoftDeleteManager::with_config(
-        &db,
-        SoftDeleteConfig {
-            operation_log: Some(DEFAULT_TABLE.to_owned()),
-            ..SoftDeleteConfig::default()
-        },
-    );
+    let manager = SoftDeleteManager::with_config(&db, logged());
     // The first transaction writes the log's row, the second is the operation's.
     db.inject(1, Injected::ReplyLost);
     let report = manager
@@ -347,13 +350,7 @@ async fn bulk_create_with_a_lost_reply_returns_every_model_once() {
     // A count-only insert never learns its keys: a lost reply cannot be checked.
     db.inject(0, Injected::ReplyLost);
     let error = SoftDeleteManager::new(&db)
-        .bulk_insert_stream::<user::Entity, _>(futures::stream::iter((0..10).map(|i| {
-            user::ActiveModel {
-                name: Set(format!("m{i}")),
-                email: Set(format!("m{i}@example.com")),
-                ..Default::default()
-            }
-        })))
+        .bulk_insert_stream::<user::Entity, _>(new_users("m", 10))
         .await
         .expect_err("unknown");
     assert_eq!(error.uncertain_count(), 10);
