@@ -197,6 +197,39 @@ async fn with_the_operation_log_a_lost_commit_is_checked_by_the_log() {
 }
 
 #[tokio::test]
+async fn a_one_record_restore_through_the_service_is_checked_by_the_log() {
+    // A one-record operation is a batch of one: its lost COMMIT is settled the same way.
+    let ctx = test_context!().await;
+    seed_users(&ctx, 10).await;
+    create_log(&ctx).await;
+    SoftDeleteManager::new(&ctx.db)
+        .bulk_soft_delete::<user::Entity, _>(1..=3i64)
+        .await
+        .unwrap();
+    let db = FaultyDb::new(ctx.db.clone());
+    let service = BaseService::<user::Entity, _>::with_config(&db, logged());
+    // The first transaction writes the log's row, the second is the record's.
+    db.inject(1, Injected::ReplyLost);
+    assert!(service.restore(1i64).await.expect("found committed"));
+    db.inject(1, Injected::CommitLost);
+    assert!(
+        service
+            .restore(2i64)
+            .await
+            .expect("found rolled back, run again")
+    );
+    assert_eq!(db.log().len(), 2, "{:?}", db.log());
+    assert_eq!(active_users(&ctx).await, 9);
+    // Without the log nothing tells.
+    db.inject(0, Injected::ReplyLost);
+    let error = BaseService::<user::Entity, _>::new(&db)
+        .restore(3i64)
+        .await
+        .expect_err("unknown");
+    assert_eq!(error.uncertain_count(), 1, "{error}");
+}
+
+#[tokio::test]
 async fn an_atomic_operations_lost_commit_is_checked_by_the_log() {
     // All of an atomic operation's batches ride on one COMMIT; the log's count of batches,
     // written in that transaction, says whether all of them are in the database or none.
