@@ -125,16 +125,16 @@ where
 /// the column's cast, which PostgreSQL refuses for a native enum ("column is of type … but
 /// expression is of type text"); set, it goes through the cast like every other value.
 fn null_where_unset<E: EntityTrait>(rows: &mut [ActiveModelOf<E>]) {
-    use sea_orm::ActiveValue;
     for column in <E::Column as Iterable>::iter() {
-        let null = rows.iter().find_map(|row| match row.get(column) {
-            ActiveValue::Set(value) | ActiveValue::Unchanged(value) => Some(value.as_null()),
-            ActiveValue::NotSet => None,
-        });
-        if let Some(null) = null {
-            for row in rows.iter_mut().filter(|row| row.get(column).is_not_set()) {
-                row.set(column, null.clone());
-            }
+        // `is_not_set` looks without copying the value, as `get` would.
+        let Some(set) = rows.iter().find(|row| !row.is_not_set(column)) else {
+            continue;
+        };
+        let Some(null) = set.get(column).into_value().map(|value| value.as_null()) else {
+            continue;
+        };
+        for row in rows.iter_mut().filter(|row| row.is_not_set(column)) {
+            row.set(column, null.clone());
         }
     }
 }
