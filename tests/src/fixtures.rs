@@ -289,3 +289,27 @@ fn newest_file(path: &std::path::Path) -> Option<std::time::SystemTime> {
         .filter_map(|entry| newest_file(&entry.path()))
         .max()
 }
+
+/// The configuration with the operation log on, in its default table.
+pub fn logged() -> soft_delete_core::SoftDeleteConfig {
+    soft_delete_core::SoftDeleteConfig {
+        operation_log: Some(soft_delete_core::operation_log::DEFAULT_TABLE.to_owned()),
+        ..soft_delete_core::SoftDeleteConfig::default()
+    }
+}
+
+/// Creates the operation log's default table, and with `parts` the table where the workers of a
+/// parallel operation keep their counts.
+pub async fn create_log(ctx: &TestContext, parts: bool) {
+    use soft_delete_core::operation_log::{self, DEFAULT_TABLE};
+    ctx.db
+        .execute(&operation_log::create_table(ctx.backend, DEFAULT_TABLE))
+        .await
+        .expect("create the log");
+    if parts {
+        ctx.db
+            .execute(&operation_log::create_parts_table(DEFAULT_TABLE))
+            .await
+            .expect("create the log's parts table");
+    }
+}

@@ -10,11 +10,10 @@ use std::time::Duration;
 
 use chrono::Utc;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, Set};
-use soft_delete_core::operation_log::{self, DEFAULT_TABLE};
 use soft_delete_core::prelude::*;
 use soft_delete_tests::entities::{audited, user};
 use soft_delete_tests::faulty::{FaultyDb, Injected};
-use soft_delete_tests::fixtures::{HeldLock, deleted_user_ids, seed_users};
+use soft_delete_tests::fixtures::{HeldLock, create_log, deleted_user_ids, logged, seed_users};
 use soft_delete_tests::{TestContext, test_context};
 
 /// Soft-deletes `1..=n` in batches of 25 through `db`.
@@ -24,21 +23,6 @@ async fn soft_delete_all(db: &FaultyDb, n: i64) -> soft_delete_core::Result<Bulk
         .deleted_by("faults")
         .batch_size(25)
         .await
-}
-
-/// The configuration that keeps the operation log, and its table.
-fn logged() -> SoftDeleteConfig {
-    SoftDeleteConfig {
-        operation_log: Some(DEFAULT_TABLE.to_owned()),
-        ..SoftDeleteConfig::default()
-    }
-}
-
-async fn create_log(ctx: &TestContext) {
-    ctx.db
-        .execute(&operation_log::create_table(ctx.backend, DEFAULT_TABLE))
-        .await
-        .expect("create the log");
 }
 
 /// `n` new users to insert, named `prefix0`, `prefix1`, ….
@@ -158,7 +142,7 @@ async fn with_the_operation_log_a_lost_commit_is_checked_by_the_log() {
     // transaction, settles both.
     let ctx = test_context!().await;
     seed_users(&ctx, 100).await;
-    create_log(&ctx).await;
+    create_log(&ctx, false).await;
     SoftDeleteManager::new(&ctx.db)
         .bulk_soft_delete::<user::Entity, _>(1..=100i64)
         .await
@@ -201,7 +185,7 @@ async fn a_one_record_restore_through_the_service_is_checked_by_the_log() {
     // A one-record operation is a batch of one: its lost COMMIT is settled the same way.
     let ctx = test_context!().await;
     seed_users(&ctx, 10).await;
-    create_log(&ctx).await;
+    create_log(&ctx, false).await;
     SoftDeleteManager::new(&ctx.db)
         .bulk_soft_delete::<user::Entity, _>(1..=3i64)
         .await
@@ -235,7 +219,7 @@ async fn an_atomic_operations_lost_commit_is_checked_by_the_log() {
     // written in that transaction, says whether all of them are in the database or none.
     let ctx = test_context!().await;
     seed_users(&ctx, 100).await;
-    create_log(&ctx).await;
+    create_log(&ctx, false).await;
     let db = FaultyDb::new(ctx.db.clone());
     let manager = SoftDeleteManager::with_config(&db, logged());
     // The first transaction writes the log's row, the second is the operation's.

@@ -2,28 +2,15 @@
 //! accounts → projects (composite key) → tasks, three levels.
 
 use chrono::{Duration, TimeZone, Utc};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, PaginatorTrait, Set};
-use soft_delete_core::operation_log::{self, DEFAULT_TABLE};
+use sea_orm::{ActiveModelTrait, EntityTrait, PaginatorTrait, Set};
+use soft_delete_core::operation_log;
 use soft_delete_core::prelude::*;
 use soft_delete_core::{BulkConnection, OperationRecord, OperationStatus};
 use soft_delete_tests::entities::{account, project, task, user};
 use soft_delete_tests::faulty::{FaultyDb, Injected};
+use soft_delete_tests::fixtures::{create_log, logged};
+use soft_delete_tests::test_context;
 use soft_delete_tests::tree::{deleted, expect, seed};
-use soft_delete_tests::{TestContext, test_context};
-
-fn logged() -> SoftDeleteConfig {
-    SoftDeleteConfig {
-        operation_log: Some(DEFAULT_TABLE.to_owned()),
-        ..SoftDeleteConfig::default()
-    }
-}
-
-async fn create_log(ctx: &TestContext) {
-    ctx.db
-        .execute(&operation_log::create_table(ctx.backend, DEFAULT_TABLE))
-        .await
-        .expect("create the log");
-}
 
 async fn record<C: BulkConnection>(
     manager: &SoftDeleteManager<'_, C>,
@@ -48,7 +35,7 @@ fn rows(record: &OperationRecord) -> Vec<(&str, u64)> {
 async fn the_log_records_each_operation_with_its_rows_per_table() {
     let ctx = test_context!().await;
     seed(&ctx).await;
-    create_log(&ctx).await;
+    create_log(&ctx, false).await;
     let manager = SoftDeleteManager::with_config(&ctx.db, logged());
 
     let report = manager
@@ -131,7 +118,7 @@ async fn a_logged_condition_keeps_its_values_only_when_the_configuration_asks() 
     use sea_orm::ColumnTrait;
     let ctx = test_context!().await;
     ctx.create_table::<user::Entity>().await;
-    create_log(&ctx).await;
+    create_log(&ctx, false).await;
     for values in [false, true] {
         let config = SoftDeleteConfig {
             log_condition_values: values,
@@ -156,7 +143,7 @@ async fn a_logged_condition_keeps_its_values_only_when_the_configuration_asks() 
 async fn an_actor_longer_than_the_log_keeps_is_refused_before_anything_is_written() {
     let ctx = test_context!().await;
     seed(&ctx).await;
-    create_log(&ctx).await;
+    create_log(&ctx, false).await;
     let manager = SoftDeleteManager::with_config(&ctx.db, logged());
     let long = "a".repeat(256);
     let error = manager
@@ -195,7 +182,7 @@ async fn after_a_failure_in_batch_k_the_log_counts_exactly_the_committed_rows_an
  {
     let ctx = test_context!().await;
     seed(&ctx).await;
-    create_log(&ctx).await;
+    create_log(&ctx, false).await;
     let db = FaultyDb::new(ctx.db.clone());
     // The log's start row is written in a transaction of its own (the first); batch 1
     // (account 1) commits, batch 2 (account 2) fails.
@@ -261,7 +248,7 @@ async fn after_a_failure_in_batch_k_the_log_counts_exactly_the_committed_rows_an
 async fn undoing_a_restore_deletes_again_exactly_the_rows_it_restored() {
     let ctx = test_context!().await;
     seed(&ctx).await;
-    create_log(&ctx).await;
+    create_log(&ctx, false).await;
     let manager = SoftDeleteManager::with_config(&ctx.db, logged());
     let deleted_op = manager
         .bulk_soft_delete::<account::Entity, _>([1i64])
@@ -318,7 +305,7 @@ async fn undoing_a_restore_deletes_again_exactly_the_rows_it_restored() {
 async fn what_cannot_be_undone_says_why_and_changes_nothing() {
     let ctx = test_context!().await;
     seed(&ctx).await;
-    create_log(&ctx).await;
+    create_log(&ctx, false).await;
     let manager = SoftDeleteManager::with_config(&ctx.db, logged());
     let op = manager
         .bulk_soft_delete::<project::Entity, _>([(3i64, "p1".to_owned())])
@@ -360,7 +347,7 @@ async fn what_cannot_be_undone_says_why_and_changes_nothing() {
 async fn a_purge_of_parents_purges_their_cascade_first_and_keeps_parents_with_kept_rows() {
     let ctx = test_context!().await;
     seed(&ctx).await;
-    create_log(&ctx).await;
+    create_log(&ctx, false).await;
     let manager = SoftDeleteManager::with_config(&ctx.db, logged());
     let long_ago = Utc.with_ymd_and_hms(2020, 1, 1, 0, 0, 0).unwrap();
     manager
@@ -417,7 +404,7 @@ async fn a_purge_of_parents_purges_their_cascade_first_and_keeps_parents_with_ke
 async fn a_purge_failing_in_batch_k_keeps_each_parent_whole_with_its_cascade() {
     let ctx = test_context!().await;
     seed(&ctx).await;
-    create_log(&ctx).await;
+    create_log(&ctx, false).await;
     let long_ago = Utc.with_ymd_and_hms(2020, 1, 1, 0, 0, 0).unwrap();
     SoftDeleteManager::new(&ctx.db)
         .bulk_soft_delete::<account::Entity, _>([1i64, 2, 3])
@@ -452,7 +439,7 @@ async fn an_atomic_operation_that_fails_logs_no_rows() {
     let ctx = test_context!().await;
     ctx.create_table::<user::Entity>().await;
     soft_delete_tests::fixtures::insert_users(&ctx, 1..=6).await;
-    create_log(&ctx).await;
+    create_log(&ctx, false).await;
     let db = FaultyDb::new(ctx.db.clone());
     // After the log's start row, in a transaction of its own: the atomic operation's one.
     db.inject(1, Injected::StatementError);
@@ -547,7 +534,7 @@ async fn the_migration_creates_the_log_idempotently_and_down_drops_it() {
 async fn one_record_operations_through_the_manager_are_logged_and_undone_like_bulk_ones() {
     let ctx = test_context!().await;
     seed(&ctx).await;
-    create_log(&ctx).await;
+    create_log(&ctx, false).await;
     let manager = SoftDeleteManager::with_config(&ctx.db, logged());
     let one = manager
         .soft_delete_by_id::<account::Entity, _>(3i64)

@@ -18,7 +18,9 @@ use soft_delete_core::throttle::{Check, Throttle};
 use soft_delete_core::{Error, OperationStatus, Progress, StopSignal};
 use soft_delete_tests::entities::user;
 use soft_delete_tests::faulty::{FaultyDb, Injected};
-use soft_delete_tests::fixtures::{Fault, deleted_user_ids, fail_users_row, seed_users};
+use soft_delete_tests::fixtures::{
+    Fault, create_log, deleted_user_ids, fail_users_row, logged, seed_users,
+};
 use soft_delete_tests::{TestContext, test_context};
 
 /// The workers an operation asking for `n` runs on the test's backend.
@@ -26,26 +28,6 @@ fn workers(ctx: &TestContext, n: usize) -> usize {
     match ctx.backend {
         DbBackend::Sqlite => 1,
         _ => n,
-    }
-}
-
-fn logged() -> SoftDeleteConfig {
-    SoftDeleteConfig {
-        operation_log: Some(DEFAULT_TABLE.to_owned()),
-        ..SoftDeleteConfig::default()
-    }
-}
-
-async fn create_log(ctx: &TestContext, parts: bool) {
-    ctx.db
-        .execute(&operation_log::create_table(ctx.backend, DEFAULT_TABLE))
-        .await
-        .expect("create the log");
-    if parts {
-        ctx.db
-            .execute(&operation_log::create_parts_table(DEFAULT_TABLE))
-            .await
-            .expect("create the log's parts table");
     }
 }
 

@@ -15,6 +15,7 @@ use soft_delete_core::migration::create_archive_table;
 use soft_delete_core::operation_log::{self, DEFAULT_TABLE};
 use soft_delete_core::prelude::*;
 use soft_delete_tests::entities::{decoy, tenant};
+use soft_delete_tests::fixtures::logged;
 use soft_delete_tests::{SchemaGuard, TestContext, test_context};
 
 /// The schema, its tables and their twins, empty, with archives for the lines and orders in
@@ -165,14 +166,6 @@ async fn deleted(ctx: &TestContext) -> (Vec<i64>, Vec<i64>, Vec<i64>) {
     orders.sort();
     customers.sort();
     (lines, orders, customers)
-}
-
-/// The configuration with the operation log on.
-fn logged() -> SoftDeleteConfig {
-    SoftDeleteConfig {
-        operation_log: Some(DEFAULT_TABLE.to_owned()),
-        ..SoftDeleteConfig::default()
-    }
 }
 
 #[tokio::test]
