@@ -603,7 +603,9 @@ where
     }
 
     /// Inserts rows from a stream and reports how many, for loads too large to hold: the rows
-    /// are consumed one batch at a time, so memory does not grow with their number.
+    /// are consumed one batch at a time, the next batch's read while the current one runs (see
+    /// the [service documentation](crate::service#bulk-inserts-and-returning)), so memory does
+    /// not grow with their number.
     ///
     /// # Errors
     ///

@@ -11,7 +11,7 @@
 //!   `LAST_INSERT_ID() + @@auto_increment_increment`, …; the count read back is checked, and a
 //!   mismatch fails the batch. Rows that mix both are inserted one by one.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::pin::Pin;
 
 use futures::{Stream, StreamExt};
@@ -24,7 +24,7 @@ use sea_orm::{
 use super::engine::{BatchSource, Done, Plan};
 use crate::change::{Verdict, insert_defaults, model_defaults, stamp_insert};
 use crate::entity::{self, SoftDelete};
-use crate::sql::insert::RowInsert;
+use crate::sql::insert::{InsertSql, RowInsert, RowValues};
 use crate::sql::rows::ModelRows;
 use crate::sql::{Table, count, count_keys, key_columns, key_condition, rows_per_statement};
 use crate::step::{Interrupt, Ran};
@@ -35,8 +35,107 @@ type ActiveModelOf<E> = <E as EntityTrait>::ActiveModel;
 
 /// Batches of rows to insert.
 pub(crate) struct InsertSource<E: EntityTrait, S> {
-    rows: Pin<Box<S>>,
+    /// The rows to come, read up to one batch ahead.
+    feed: Feed<ActiveModelOf<E>, S>,
+    /// The values of the next batch's statements, taken beside the batch before it.
+    drafted: Option<Draft>,
     batch_size: super::BatchSize,
+    /// How rows are written.
+    shape: Shape<E>,
+    /// What writes them.
+    writer: Writer<E>,
+    pub(crate) collected: Vec<ModelOf<E>>,
+}
+
+/// One batch: its rows, kept until it commits for a retry, and the values of its statements
+/// when they were taken ahead (used by the first attempt).
+pub(crate) struct InsertBatch<R> {
+    rows: Vec<R>,
+    draft: std::sync::Mutex<Option<Draft>>,
+}
+
+/// The values of a batch's statements, one per chunk (`None` where SeaORM builds it), taken
+/// from the first `rows` rows ahead.
+struct Draft {
+    rows: usize,
+    chunks: Vec<Option<RowValues>>,
+}
+
+/// The input stream of rows, with the rows already taken from it but not yet in a batch.
+///
+/// While a batch runs on the server, the rows of the next one are read from the stream
+/// ([`Feed::fill`]), so that producing them (the caller's work) overlaps the database's instead
+/// of adding to it; at most one batch is held ahead.
+struct Feed<R, S> {
+    rows: Pin<Box<S>>,
+    /// Rows taken from the stream for the batches to come, in order.
+    ahead: VecDeque<R>,
+    /// True once the stream has ended.
+    exhausted: bool,
+}
+
+impl<R, S: Stream<Item = R>> Feed<R, S> {
+    /// Reads from the stream until `size` rows are ahead or it ends, yielding to the executor
+    /// every so often so that the batch running beside it is noticed when it is done.
+    async fn fill(&mut self, size: usize) {
+        let mut read = 0usize;
+        while self.ahead.len() < size && !self.exhausted {
+            match self.rows.next().await {
+                Some(row) => self.ahead.push_back(row),
+                None => self.exhausted = true,
+            }
+            read += 1;
+            if read.is_multiple_of(FILL_YIELD_EVERY) {
+                YieldNow(false).await;
+            }
+        }
+    }
+
+    /// The next batch: up to `size` rows, and one more read ahead (when there is one) so that
+    /// whether this batch is the last is known now.
+    async fn take(&mut self, size: usize) -> Vec<R> {
+        self.fill(size.saturating_add(1)).await;
+        let n = size.min(self.ahead.len());
+        self.ahead.drain(..n).collect()
+    }
+
+    fn is_done(&self) -> bool {
+        self.exhausted && self.ahead.is_empty()
+    }
+}
+
+/// Rows read from the stream between two looks at the batch running beside the read.
+const FILL_YIELD_EVERY: usize = 256;
+
+/// Returns `Pending` once, waking itself: lets the executor poll the other futures of the task.
+struct YieldNow(bool);
+
+impl Future for YieldNow {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        if self.0 {
+            return std::task::Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    }
+}
+
+/// Runs `work`, and `beside` while `work` waits, returning as soon as `work` is done (what
+/// `beside` did so far is kept by it; it is never waited for).
+async fn while_running<T>(work: impl Future<Output = T>, beside: impl Future<Output = ()>) -> T {
+    let work = std::pin::pin!(work);
+    let beside = std::pin::pin!(beside);
+    match futures::future::select(work, beside).await {
+        futures::future::Either::Left((out, _)) => out,
+        futures::future::Either::Right(((), work)) => work.await,
+    }
+}
+
+/// How an entity's rows are written: what every batch of the operation shares.
+struct Shape<E: EntityTrait> {
     /// The most rows one `INSERT` can carry under the backend's bind limit.
     rows_per_statement: usize,
     backend: DbBackend,
@@ -44,19 +143,31 @@ pub(crate) struct InsertSource<E: EntityTrait, S> {
     defaults: Vec<(E::Column, Value)>,
     returning: bool,
     insert: RowInsert,
+}
+
+impl<E: EntityTrait> Shape<E> {
+    /// The values of the statements for `rows`, chunk by chunk.
+    fn draft(&self, rows: &[ActiveModelOf<E>]) -> Draft {
+        Draft {
+            rows: rows.len(),
+            chunks: rows
+                .chunks(self.rows_per_statement)
+                .map(|chunk| self.insert.values::<E>(chunk, &self.defaults))
+                .collect(),
+        }
+    }
+}
+
+/// Writes batches of rows: makes their statements and reads the rows back when wanted.
+struct Writer<E: EntityTrait> {
+    sql: InsertSql,
     /// Reads the models of the rows inserted back.
     rows_read: ModelRows<E>,
-    pub(crate) collected: Vec<ModelOf<E>>,
     /// `@@auto_increment_increment`, read once, on MySQL/MariaDB.
     increment: Option<i128>,
     /// The keys of the rows the last batch inserted, when it read them back: what a check of a
     /// lost `COMMIT` looks for.
     last_keys: Option<Vec<ValueTuple>>,
-    /// The row after the last batch, taken to learn whether the stream has ended (so that no
-    /// pause follows the last batch).
-    peeked: Option<ActiveModelOf<E>>,
-    /// True once the stream has ended.
-    exhausted: bool,
 }
 
 impl<E: SoftDelete, S> InsertSource<E, S>
@@ -72,51 +183,68 @@ where
     ) -> Self {
         let columns = <E::Column as Iterable>::iter().count().max(1);
         InsertSource {
-            rows: Box::pin(rows),
+            feed: Feed {
+                rows: Box::pin(rows),
+                ahead: VecDeque::new(),
+                exhausted: false,
+            },
+            drafted: None,
             batch_size: plan.batch_size.clone(),
-            rows_per_statement: rows_per_statement(backend, 0, columns, usize::MAX),
-            backend,
-            defaults: model_defaults::<ActiveModelOf<E>>(insert_defaults(
-                &entity::columns::<E>(),
-                now(),
-                by.as_deref(),
-            )),
-            returning,
-            insert: RowInsert::new::<E>(backend, returning),
-            rows_read: ModelRows::new(),
+            shape: Shape {
+                rows_per_statement: rows_per_statement(backend, 0, columns, usize::MAX),
+                backend,
+                defaults: model_defaults::<ActiveModelOf<E>>(insert_defaults(
+                    &entity::columns::<E>(),
+                    now(),
+                    by.as_deref(),
+                )),
+                returning,
+                insert: RowInsert::new::<E>(backend, returning),
+            },
+            writer: Writer {
+                sql: InsertSql::default(),
+                rows_read: ModelRows::new(),
+                increment: None,
+                last_keys: None,
+            },
             collected: Vec::new(),
-            increment: None,
-            last_keys: None,
-            peeked: None,
-            exhausted: false,
         }
     }
+}
 
-    /// The `INSERT` for one chunk, and whether it returns the rows: hand-built where it can be,
-    /// otherwise SeaORM's (which adds the casts some column types need).
+impl<E: SoftDelete> Writer<E>
+where
+    E::ActiveModel: TryIntoModel<E::Model>,
+{
+    /// The `INSERT` for one chunk, and whether it returns the rows: hand-built where it can be
+    /// (from `drafted`, its values taken ahead, when there are), otherwise SeaORM's (which adds
+    /// the casts some column types need).
     fn statement(
         &mut self,
+        shape: &Shape<E>,
         chunk: &[ActiveModelOf<E>],
+        drafted: Option<RowValues>,
     ) -> std::result::Result<(sea_orm::Statement, bool), DbErr> {
-        if let Some(statement) = self.insert.statement::<E>(chunk, &self.defaults) {
-            return Ok((statement, self.insert.returns_rows()));
+        if let Some(values) = drafted.or_else(|| shape.insert.values::<E>(chunk, &shape.defaults)) {
+            let statement = self.sql.statement(&shape.insert, values);
+            return Ok((statement, shape.insert.returns_rows()));
         }
         let mut rows = chunk.to_vec();
         for row in &mut rows {
-            stamp_insert(row, &self.defaults)?;
+            stamp_insert(row, &shape.defaults)?;
         }
         null_where_unset::<E>(&mut rows);
         let mut query = E::insert_many(rows).into_query();
-        let returns = self.returning && self.backend != DbBackend::MySql;
+        let returns = shape.returning && shape.backend != DbBackend::MySql;
         if returns {
             query.returning(
                 sea_orm::sea_query::Query::returning().exprs(
                     <E::Column as Iterable>::iter()
-                        .map(|c| c.select_as(c.into_returning_expr(self.backend))),
+                        .map(|c| c.select_as(c.into_returning_expr(shape.backend))),
                 ),
             );
         }
-        Ok((self.backend.build(&query), returns))
+        Ok((shape.backend.build(&query), returns))
     }
 }
 
@@ -147,45 +275,127 @@ where
     E::Model: IntoActiveModel<E::ActiveModel> + Send + Sync,
     S: Stream<Item = ActiveModelOf<E>> + Send,
 {
-    type Unit = Vec<ActiveModelOf<E>>;
+    type Unit = InsertBatch<ActiveModelOf<E>>;
     type Next = (Vec<ModelOf<E>>, Option<i128>);
 
     fn total(&self) -> Option<u64> {
-        match self.rows.size_hint() {
-            (lower, Some(upper)) if lower == upper => Some(lower as u64),
+        match self.feed.rows.size_hint() {
+            (lower, Some(upper)) if lower == upper => Some((lower + self.feed.ahead.len()) as u64),
             _ => None,
         }
     }
 
-    async fn next_unit(&mut self) -> Option<Vec<ActiveModelOf<E>>> {
-        let size = self.batch_size.get();
-        let mut unit = Vec::with_capacity(size.min(65_536));
-        unit.extend(self.peeked.take());
-        while unit.len() < size && !self.exhausted {
-            match self.rows.next().await {
-                Some(row) => unit.push(row),
-                None => self.exhausted = true,
-            }
-        }
-        // One row more, to know now whether this is the last batch.
-        if !self.exhausted {
-            match self.rows.next().await {
-                Some(row) => self.peeked = Some(row),
-                None => self.exhausted = true,
-            }
-        }
-        (!unit.is_empty()).then_some(unit)
+    async fn next_unit(&mut self) -> Option<InsertBatch<ActiveModelOf<E>>> {
+        let rows = self.feed.take(self.batch_size.get()).await;
+        // The values taken ahead are this batch's when they were taken from as many rows: the
+        // rows ahead only ever leave from the front.
+        let draft = self.drafted.take().filter(|draft| draft.rows == rows.len());
+        (!rows.is_empty()).then(|| InsertBatch {
+            rows,
+            draft: std::sync::Mutex::new(draft),
+        })
     }
 
     async fn execute<T: ConnectionTrait>(
         &mut self,
         conn: &T,
-        unit: &Vec<ActiveModelOf<E>>,
+        unit: &InsertBatch<ActiveModelOf<E>>,
     ) -> Result<Done<Self::Next>, Interrupt> {
+        // While this batch runs on the server, the next one's rows are read from the stream and
+        // its statements' values taken, so that neither adds to the batches' time.
+        let size = self.batch_size.get();
+        let shape = &self.shape;
+        let feed = &mut self.feed;
+        let drafted = &mut self.drafted;
+        let ahead = async move {
+            feed.fill(size).await;
+            if feed.ahead.len() >= size || feed.exhausted {
+                let n = size.min(feed.ahead.len());
+                *drafted = Some(shape.draft(&feed.ahead.make_contiguous()[..n]));
+            }
+        };
+        while_running(self.writer.run(shape, conn, unit), ahead).await
+    }
+
+    async fn preview<T: ConnectionTrait>(
+        &mut self,
+        _conn: &T,
+    ) -> std::result::Result<Vec<sea_orm::Statement>, DbErr> {
+        let Some(unit) = self.next_unit().await else {
+            return Ok(Vec::new());
+        };
+        let chunk = &unit.rows[..unit.rows.len().min(self.shape.rows_per_statement)];
+        Ok(vec![self.writer.statement(&self.shape, chunk, None)?.0])
+    }
+
+    async fn verify<T: ConnectionTrait>(
+        &mut self,
+        conn: &T,
+        _unit: &InsertBatch<ActiveModelOf<E>>,
+        ran: &Ran,
+    ) -> std::result::Result<Verdict, DbErr> {
+        // Only inserts that read their rows back know their keys.
+        let Some(keys) = &self.writer.last_keys else {
+            return Ok(Verdict::Unknown);
+        };
+        let mut found = 0;
+        for query in count_keys::<E>(conn.get_database_backend(), keys, &Condition::all()) {
+            found += count(conn, &query).await?;
+        }
+        Ok(if found == ran.affected {
+            Verdict::Committed
+        } else if found == 0 {
+            Verdict::RolledBack
+        } else {
+            Verdict::Unknown
+        })
+    }
+
+    fn advance(&mut self, (models, increment): Self::Next) {
+        self.collected.extend(models);
+        self.writer.increment = increment;
+    }
+
+    fn is_done(&self) -> bool {
+        self.feed.is_done()
+    }
+
+    fn remaining<'a, T: ConnectionTrait>(
+        &'a self,
+        _conn: &'a T,
+        _processed: u64,
+    ) -> impl Future<Output = std::result::Result<Option<u64>, DbErr>> + Send + 'a {
+        std::future::ready(Ok(None))
+    }
+}
+
+impl<E> Writer<E>
+where
+    E: SoftDelete,
+    E::ActiveModel: Send + Sync,
+    E::ActiveModel: TryIntoModel<E::Model>,
+    E::Model: IntoActiveModel<E::ActiveModel> + Send + Sync,
+{
+    /// Inserts `unit` on `conn` (a transaction), in as many `INSERT`s as the bind limit needs.
+    /// Leaves what the next call does unchanged but for the keys a lost `COMMIT` is checked by.
+    async fn run<T: ConnectionTrait>(
+        &mut self,
+        shape: &Shape<E>,
+        conn: &T,
+        unit: &InsertBatch<ActiveModelOf<E>>,
+    ) -> Result<Done<(Vec<ModelOf<E>>, Option<i128>)>, Interrupt> {
         let mut models = Vec::new();
         let mut increment = self.increment;
-        for chunk in unit.chunks(self.rows_per_statement) {
-            let keys: Vec<Option<ValueTuple>> = if self.returning {
+        // The values taken ahead serve the first attempt; a retry takes them from the rows.
+        let mut draft = unit
+            .draft
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .map(|draft| draft.chunks.into_iter());
+        for chunk in unit.rows.chunks(shape.rows_per_statement) {
+            let drafted = draft.as_mut().and_then(Iterator::next).flatten();
+            let keys: Vec<Option<ValueTuple>> = if shape.returning {
                 chunk
                     .iter()
                     .map(|row| row.get_primary_key_value())
@@ -194,17 +404,17 @@ where
                 Vec::new()
             };
             let mixed_keys = keys.iter().any(Option::is_some) && keys.iter().any(Option::is_none);
-            if self.returning && self.backend == DbBackend::MySql && mixed_keys {
+            if shape.returning && shape.backend == DbBackend::MySql && mixed_keys {
                 // No single multi-row INSERT can be read back: one at a time.
                 for row in chunk {
                     let mut row = row.clone();
-                    stamp_insert(&mut row, &self.defaults)?;
+                    stamp_insert(&mut row, &shape.defaults)?;
                     models.push(E::insert(row).exec_with_returning(conn).await?);
                 }
                 continue;
             }
-            let (statement, returns_rows) = self.statement(chunk)?;
-            if !self.returning {
+            let (statement, returns_rows) = self.statement(shape, chunk, drafted)?;
+            if !shape.returning {
                 conn.execute_raw(statement).await?;
             } else if returns_rows {
                 let returned = self.rows_read.read(&conn.query_all_raw(statement).await?)?;
@@ -223,7 +433,7 @@ where
                 );
             }
         }
-        self.last_keys = self.returning.then(|| {
+        self.last_keys = shape.returning.then(|| {
             models
                 .iter()
                 .map(|model: &ModelOf<E>| model.get_primary_key_value())
@@ -231,63 +441,12 @@ where
         });
         Ok(Done {
             ran: Ran {
-                affected: unit.len() as u64,
+                affected: unit.rows.len() as u64,
                 ..Ran::default()
             },
-            processed: unit.len() as u64,
+            processed: unit.rows.len() as u64,
             next: (models, increment),
         })
-    }
-
-    async fn preview<T: ConnectionTrait>(
-        &mut self,
-        _conn: &T,
-    ) -> std::result::Result<Vec<sea_orm::Statement>, DbErr> {
-        let Some(unit) = self.next_unit().await else {
-            return Ok(Vec::new());
-        };
-        let chunk = &unit[..unit.len().min(self.rows_per_statement)];
-        Ok(vec![self.statement(chunk)?.0])
-    }
-
-    async fn verify<T: ConnectionTrait>(
-        &mut self,
-        conn: &T,
-        _unit: &Vec<ActiveModelOf<E>>,
-        ran: &Ran,
-    ) -> std::result::Result<Verdict, DbErr> {
-        // Only inserts that read their rows back know their keys.
-        let Some(keys) = &self.last_keys else {
-            return Ok(Verdict::Unknown);
-        };
-        let mut found = 0;
-        for query in count_keys::<E>(conn.get_database_backend(), keys, &Condition::all()) {
-            found += count(conn, &query).await?;
-        }
-        Ok(if found == ran.affected {
-            Verdict::Committed
-        } else if found == 0 {
-            Verdict::RolledBack
-        } else {
-            Verdict::Unknown
-        })
-    }
-
-    fn advance(&mut self, (models, increment): Self::Next) {
-        self.collected.extend(models);
-        self.increment = increment;
-    }
-
-    fn is_done(&self) -> bool {
-        self.exhausted && self.peeked.is_none()
-    }
-
-    fn remaining<'a, T: ConnectionTrait>(
-        &'a self,
-        _conn: &'a T,
-        _processed: u64,
-    ) -> impl Future<Output = std::result::Result<Option<u64>, DbErr>> + Send + 'a {
-        std::future::ready(Ok(None))
     }
 }
 

@@ -6,9 +6,10 @@ use sea_orm::{ColumnTrait, DbBackend, EntityTrait, IdenStatic, Iterable, Stateme
 
 use super::{Table, push_rows, quote};
 
-/// Multi-row `INSERT`s for one entity, built by hand and reused while the set of columns and the
-/// number of rows stay the same (so sqlx prepares each shape once). Rows are read with
-/// `ActiveModelTrait::get`, so the caller keeps them for a retry without cloning them.
+/// Multi-row `INSERT`s for one entity, built by hand: the entity's columns and how they are
+/// written. Rows are read with `ActiveModelTrait::get`, so the caller keeps them for a retry
+/// without cloning them; [`RowInsert::values`] takes a chunk's values (which needs only `&self`,
+/// so it can run beside a batch in flight) and [`InsertSql`] makes them a statement.
 #[derive(Debug)]
 pub(crate) struct RowInsert {
     backend: DbBackend,
@@ -25,7 +26,38 @@ pub(crate) struct RowInsert {
     /// through a cast (a native enum): every statement is then SeaORM's, whose `RETURNING`
     /// carries the casts, since one without them could not return the rows.
     builds: bool,
+}
+
+/// The values of one multi-row `INSERT`, row after row, and which columns they fill.
+#[derive(Debug)]
+pub(crate) struct RowValues {
+    /// Per column (in `Column::iter()` order), whether the statement writes it.
+    used: Vec<bool>,
+    rows: usize,
+    values: Vec<Value>,
+}
+
+/// The text of the last `INSERT` built, reused while the set of columns and the number of rows
+/// stay the same (so sqlx prepares each shape once).
+#[derive(Debug, Default)]
+pub(crate) struct InsertSql {
     cached: Option<(Vec<bool>, usize, String)>,
+}
+
+impl InsertSql {
+    /// The statement of `values`, as `insert` writes them.
+    pub(crate) fn statement(&mut self, insert: &RowInsert, values: RowValues) -> Statement {
+        let RowValues { used, rows, values } = values;
+        let sql = match &self.cached {
+            Some((shape, count, sql)) if *shape == used && *count == rows => sql.clone(),
+            _ => {
+                let sql = insert.sql(&used, rows);
+                self.cached = Some((used, rows, sql.clone()));
+                sql
+            }
+        };
+        Statement::from_sql_and_values(insert.backend, sql, values)
+    }
 }
 
 impl RowInsert {
@@ -54,7 +86,6 @@ impl RowInsert {
             needs_cast,
             returning,
             builds,
-            cached: None,
         }
     }
 
@@ -63,14 +94,14 @@ impl RowInsert {
         self.returning.is_some()
     }
 
-    /// The `INSERT` for `rows`, with `defaults` (column, value) filled in where a row
-    /// leaves that column unset. `None` when SeaORM must build it: a column needs a cast, the
-    /// rows must be returned through a cast, or no column is set at all.
-    pub(crate) fn statement<E: EntityTrait>(
-        &mut self,
+    /// The values of the `INSERT` for `rows`, with `defaults` (column, value) filled in where a
+    /// row leaves that column unset. `None` when SeaORM must build the statement: a column
+    /// needs a cast, the rows must be returned through a cast, or no column is set at all.
+    pub(crate) fn values<E: EntityTrait>(
+        &self,
         rows: &[E::ActiveModel],
         defaults: &[(E::Column, Value)],
-    ) -> Option<Statement> {
+    ) -> Option<RowValues> {
         use sea_orm::{ActiveModelTrait, ActiveValue};
         if !self.builds {
             return None;
@@ -108,14 +139,6 @@ impl RowInsert {
         {
             return None;
         }
-        let sql = match &self.cached {
-            Some((shape, count, sql)) if *shape == used && *count == rows.len() => sql.clone(),
-            _ => {
-                let sql = self.sql(&used, rows.len());
-                self.cached = Some((used.clone(), rows.len(), sql.clone()));
-                sql
-            }
-        };
         let per_row = used.iter().filter(|u| **u).count();
         let mut values = Vec::with_capacity(rows.len() * per_row);
         for row in rows {
@@ -133,7 +156,11 @@ impl RowInsert {
                 values.push(value);
             }
         }
-        Some(Statement::from_sql_and_values(self.backend, sql, values))
+        Some(RowValues {
+            used,
+            rows: rows.len(),
+            values,
+        })
     }
 
     fn sql(&self, used: &[bool], rows: usize) -> String {

@@ -1166,3 +1166,88 @@ async fn bulk_create_returns_the_rows_of_a_table_with_a_native_enum() {
         (20_000..20_030).map(|i| (i, grade(i).flatten())).collect();
     assert_eq!(grades, wanted);
 }
+
+#[tokio::test]
+async fn bulk_insert_reads_its_stream_at_most_one_batch_ahead() {
+    // While a batch runs, the next one's rows are read from the stream and its values taken.
+    // Batches sized by time change size after each batch, so the values taken ahead are then for
+    // a size the next batch no longer has: they must be left, and the rows still go in once.
+    use std::sync::atomic::AtomicUsize;
+    let ctx = test_context!().await;
+    ctx.create_table::<user::Entity>().await;
+    let pulled = Arc::new(AtomicUsize::new(0));
+    let rows = {
+        let pulled = Arc::clone(&pulled);
+        futures::stream::iter((0..2000).map(move |i| {
+            pulled.fetch_add(1, Ordering::SeqCst);
+            user::ActiveModel {
+                name: sea_orm::Set(format!("n{i}")),
+                email: sea_orm::Set(format!("n{i}@example.com")),
+                ..Default::default()
+            }
+        }))
+    };
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let report = {
+        let seen = Arc::clone(&seen);
+        let pulled = Arc::clone(&pulled);
+        SoftDeleteManager::new(&ctx.db)
+            .bulk_insert_stream::<user::Entity, _>(rows)
+            .batch_size(400)
+            .target_batch_time(Duration::from_millis(1))
+            .on_progress(move |p: &Progress| {
+                seen.lock()
+                    .unwrap()
+                    .push((p.processed, pulled.load(Ordering::SeqCst)));
+            })
+            .await
+            .unwrap()
+    };
+    assert_eq!(report.affected, 2000);
+    let seen = seen.lock().unwrap().clone();
+    let mut before = 0;
+    let mut sizes = Vec::new();
+    for &(processed, pulled) in &seen {
+        let size = processed - before;
+        before = processed;
+        sizes.push(size);
+        assert!(
+            pulled as u64 <= processed + size + 1,
+            "{pulled} rows read from the stream after {processed} inserted in batches of {size}"
+        );
+    }
+    // The last batch is what is left; the ones before it were sized by their time.
+    assert!(
+        sizes[..sizes.len() - 1].windows(2).any(|w| w[0] != w[1]),
+        "sizes {sizes:?}"
+    );
+    let names: Vec<String> = user::Entity::find()
+        .order_by_asc(user::Column::Id)
+        .all(&ctx.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.name)
+        .collect();
+    assert_eq!(
+        names,
+        (0..2000).map(|i| format!("n{i}")).collect::<Vec<_>>()
+    );
+    // bulk_create through the same sizes: every model once, in input order.
+    let created = SoftDeleteManager::new(&ctx.db)
+        .bulk_create::<user::Entity, _>((0..1000).map(|i| user::ActiveModel {
+            name: sea_orm::Set(format!("c{i}")),
+            email: sea_orm::Set(format!("c{i}@example.com")),
+            ..Default::default()
+        }))
+        .batch_size(400)
+        .target_batch_time(Duration::from_millis(1))
+        .await
+        .unwrap();
+    let names: Vec<String> = created.iter().map(|u| u.name.clone()).collect();
+    assert_eq!(
+        names,
+        (0..1000).map(|i| format!("c{i}")).collect::<Vec<_>>()
+    );
+    assert!(created.windows(2).all(|w| w[0].id < w[1].id));
+}

@@ -9,7 +9,9 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, Set};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryOrder, Set,
+};
 use soft_delete_core::prelude::*;
 use soft_delete_tests::entities::{audited, user};
 use soft_delete_tests::faulty::{FaultyDb, Injected};
@@ -1175,4 +1177,44 @@ mod model {
             Err(TestError::Abort(reason)) => panic!("proptest aborted: {reason}"),
         }
     }
+}
+
+#[tokio::test]
+async fn a_retried_insert_batch_takes_its_values_from_its_rows() {
+    // Each batch's values are taken while the batch before it runs; the first attempt uses
+    // them, a retry takes them again from the batch's rows. The second batch's INSERT loses its
+    // connection: every row must still be written once, with its own values.
+    let ctx = test_context!().await;
+    ctx.create_table::<user::Entity>().await;
+    let db = FaultyDb::new(ctx.db.clone());
+    db.inject(1, Injected::ConnectionLost);
+    let report = SoftDeleteManager::new(&db)
+        .bulk_insert_stream::<user::Entity, _>(new_users("i", 100))
+        .batch_size(25)
+        .await
+        .expect("a lost connection before COMMIT is retried");
+    assert_eq!((report.affected, report.retries), (100, 1));
+    let names: Vec<String> = user::Entity::find()
+        .order_by_asc(user::Column::Id)
+        .all(&ctx.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.name)
+        .collect();
+    assert_eq!(names, (0..100).map(|i| format!("i{i}")).collect::<Vec<_>>());
+    // The same through bulk_create, whose models come back in input order.
+    db.inject(2, Injected::ConnectionLost);
+    let created = SoftDeleteManager::new(&db)
+        .bulk_create::<user::Entity, _>((0..100).map(|i| user::ActiveModel {
+            name: Set(format!("c{i}")),
+            email: Set(format!("c{i}@example.com")),
+            ..Default::default()
+        }))
+        .batch_size(25)
+        .await
+        .expect("retried");
+    let names: Vec<String> = created.iter().map(|u| u.name.clone()).collect();
+    assert_eq!(names, (0..100).map(|i| format!("c{i}")).collect::<Vec<_>>());
+    assert_eq!(user::Entity::find().count(&ctx.db).await.unwrap(), 200);
 }
