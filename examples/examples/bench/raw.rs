@@ -768,15 +768,15 @@ async fn mysql(
                         total += done.rows_affected();
                         continue;
                     }
-                    // No RETURNING: read the rows back from the first generated key on.
+                    // No RETURNING: read the rows back from the first generated key on, as
+                    // the library does: the keys of one multi-row INSERT are consecutive.
                     let first = done.last_insert_id() as i64;
-                    let mut select = sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(format!(
-                        "SELECT {COLUMNS} FROM users WHERE id IN ({})",
-                        marks(part.len())
-                    )));
-                    for id in first..first + part.len() as i64 {
-                        select = select.bind(id);
-                    }
+                    let last = first + part.len() as i64 - 1;
+                    let select = sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(format!(
+                        "SELECT {COLUMNS} FROM users WHERE id BETWEEN ? AND ?"
+                    )))
+                    .bind(first)
+                    .bind(last);
                     total += select.fetch_all(&mut *tx).await?.len() as u64;
                 }
                 tx.commit().await?;

@@ -101,6 +101,13 @@ pub(crate) trait BatchSource: Send {
     /// Moves past a committed batch.
     fn advance(&mut self, next: Self::Next);
 
+    /// Takes back the input of a committed batch. The default drops it at once; a source whose
+    /// input is large may keep it to drop beside its next batch, where freeing it costs the
+    /// batches no time.
+    fn recycle(&mut self, unit: Self::Unit) {
+        drop(unit);
+    }
+
     /// True when the last batch finished the work.
     fn is_done(&self) -> bool;
 
@@ -934,6 +941,7 @@ impl<'a> Engine<'a> {
                 pending_batches,
             );
             source.advance(next);
+            source.recycle(unit);
             tracing::debug!(
                 batch,
                 worker = index,

@@ -11,7 +11,7 @@
 //!   `LAST_INSERT_ID() + @@auto_increment_increment`, …; the count read back is checked, and a
 //!   mismatch fails the batch. Rows that mix both are inserted one by one.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::pin::Pin;
 
 use futures::{Stream, StreamExt};
@@ -65,23 +65,45 @@ struct Draft {
 ///
 /// While a batch runs on the server, the rows of the next one are read from the stream
 /// ([`Feed::fill`]), so that producing them (the caller's work) overlaps the database's instead
-/// of adding to it; at most one batch is held ahead.
+/// of adding to it; at most one batch (and one row) is held ahead. The next batch's rows are
+/// gathered in the vector that becomes the batch, so taking it moves no row.
 struct Feed<R, S> {
     rows: Pin<Box<S>>,
-    /// Rows taken from the stream for the batches to come, in order.
-    ahead: VecDeque<R>,
+    /// The next batch's rows, in order.
+    next: Vec<R>,
+    /// The row after them, read to learn whether the stream has ended.
+    peeked: Option<R>,
     /// True once the stream has ended.
     exhausted: bool,
+    /// The rows of the last committed batch, dropped beside the next batch rather than between
+    /// two (or here, when the next batch was done before that could start).
+    spent: Option<Vec<R>>,
 }
 
 impl<R, S: Stream<Item = R>> Feed<R, S> {
-    /// Reads from the stream until `size` rows are ahead or it ends, yielding to the executor
-    /// every so often so that the batch running beside it is noticed when it is done.
+    /// Reads from the stream until the next batch has `size` rows and the row after them is
+    /// read, or the stream ends, yielding to the executor every so often so that the batch
+    /// running beside it is noticed when it is done.
     async fn fill(&mut self, size: usize) {
+        // Room for the whole batch at once: no copies as it grows, no freed halves left behind.
+        self.next
+            .reserve_exact(size.min(MAX_RESERVED).saturating_sub(self.next.len()));
         let mut read = 0usize;
-        while self.ahead.len() < size && !self.exhausted {
+        loop {
+            if self.next.len() < size {
+                if let Some(row) = self.peeked.take() {
+                    self.next.push(row);
+                    continue;
+                }
+            } else if self.peeked.is_some() {
+                break;
+            }
+            if self.exhausted {
+                break;
+            }
             match self.rows.next().await {
-                Some(row) => self.ahead.push_back(row),
+                Some(row) if self.next.len() < size => self.next.push(row),
+                Some(row) => self.peeked = Some(row),
                 None => self.exhausted = true,
             }
             read += 1;
@@ -91,18 +113,35 @@ impl<R, S: Stream<Item = R>> Feed<R, S> {
         }
     }
 
-    /// The next batch: up to `size` rows, and one more read ahead (when there is one) so that
-    /// whether this batch is the last is known now.
+    /// The next batch: up to `size` rows (with the one after them read, when there is one, so
+    /// that whether this batch is the last is known now).
     async fn take(&mut self, size: usize) -> Vec<R> {
-        self.fill(size.saturating_add(1)).await;
-        let n = size.min(self.ahead.len());
-        self.ahead.drain(..n).collect()
+        self.fill(size).await;
+        if self.next.len() > size {
+            // The batch size fell since the rows were read: the rest opens the next batch.
+            let rest = self.next.split_off(size);
+            return std::mem::replace(&mut self.next, rest);
+        }
+        std::mem::take(&mut self.next)
+    }
+
+    /// The rows of the next batch, as far as they are read.
+    fn next_rows(&self) -> &[R] {
+        &self.next
+    }
+
+    /// Rows read and not yet in a batch.
+    fn held(&self) -> usize {
+        self.next.len() + usize::from(self.peeked.is_some())
     }
 
     fn is_done(&self) -> bool {
-        self.exhausted && self.ahead.is_empty()
+        self.exhausted && self.next.is_empty() && self.peeked.is_none()
     }
 }
+
+/// The most rows a batch reserves room for before it reads them.
+const MAX_RESERVED: usize = 65_536;
 
 /// Rows read from the stream between two looks at the batch running beside the read.
 const FILL_YIELD_EVERY: usize = 256;
@@ -185,8 +224,10 @@ where
         InsertSource {
             feed: Feed {
                 rows: Box::pin(rows),
-                ahead: VecDeque::new(),
+                next: Vec::new(),
+                peeked: None,
                 exhausted: false,
+                spent: None,
             },
             drafted: None,
             batch_size: plan.batch_size.clone(),
@@ -280,7 +321,7 @@ where
 
     fn total(&self) -> Option<u64> {
         match self.feed.rows.size_hint() {
-            (lower, Some(upper)) if lower == upper => Some((lower + self.feed.ahead.len()) as u64),
+            (lower, Some(upper)) if lower == upper => Some((lower + self.feed.held()) as u64),
             _ => None,
         }
     }
@@ -288,7 +329,7 @@ where
     async fn next_unit(&mut self) -> Option<InsertBatch<ActiveModelOf<E>>> {
         let rows = self.feed.take(self.batch_size.get()).await;
         // The values taken ahead are this batch's when they were taken from as many rows: the
-        // rows ahead only ever leave from the front.
+        // rows read ahead only ever leave from the front.
         let draft = self.drafted.take().filter(|draft| draft.rows == rows.len());
         (!rows.is_empty()).then(|| InsertBatch {
             rows,
@@ -308,10 +349,11 @@ where
         let feed = &mut self.feed;
         let drafted = &mut self.drafted;
         let ahead = async move {
+            feed.spent = None;
             feed.fill(size).await;
-            if feed.ahead.len() >= size || feed.exhausted {
-                let n = size.min(feed.ahead.len());
-                *drafted = Some(shape.draft(&feed.ahead.make_contiguous()[..n]));
+            let rows = feed.next_rows();
+            if rows.len() >= size || feed.exhausted {
+                *drafted = Some(shape.draft(&rows[..size.min(rows.len())]));
             }
         };
         while_running(self.writer.run(shape, conn, unit), ahead).await
@@ -354,6 +396,11 @@ where
     fn advance(&mut self, (models, increment): Self::Next) {
         self.collected.extend(models);
         self.writer.increment = increment;
+    }
+
+    fn recycle(&mut self, unit: InsertBatch<ActiveModelOf<E>>) {
+        // Dropped beside the next batch (see `execute`).
+        self.feed.spent = Some(unit.rows);
     }
 
     fn is_done(&self) -> bool {
@@ -466,7 +513,7 @@ fn in_input_order<E: EntityTrait>(
     }
     if keys.iter().all(Option::is_none) {
         let mut models = returned;
-        models.sort_by_key(|m| integer_key(&m.get_primary_key_value()));
+        in_key_order::<E>(&mut models);
         return Ok(models);
     }
     let mut slots: Vec<Option<ModelOf<E>>> = (0..keys.len()).map(|_| None).collect();
@@ -482,7 +529,7 @@ fn in_input_order<E: EntityTrait>(
             _ => generated.push(model),
         }
     }
-    generated.sort_by_key(|m| integer_key(&m.get_primary_key_value()));
+    in_key_order::<E>(&mut generated);
     let mut generated = generated.into_iter();
     for (slot, key) in slots.iter_mut().zip(keys) {
         if key.is_none() {
@@ -493,6 +540,15 @@ fn in_input_order<E: EntityTrait>(
         .into_iter()
         .collect::<Option<Vec<_>>>()
         .ok_or_else(|| DbErr::Custom("INSERT … RETURNING gave rows that match no input".to_owned()))
+}
+
+/// Puts `models` in ascending key order. They mostly come so already (the order the rows were
+/// inserted in), which is checked first; each key is read once either way.
+fn in_key_order<E: EntityTrait>(models: &mut [ModelOf<E>]) {
+    let key = |m: &ModelOf<E>| integer_key(&m.get_primary_key_value());
+    if !models.iter().map(key).is_sorted() {
+        models.sort_by_cached_key(key);
+    }
 }
 
 /// A single integer key, for ordering generated keys; `None` sorts first.
@@ -518,6 +574,9 @@ where
     C: ConnectionTrait,
 {
     let count = keys.len();
+    if count == 0 {
+        return Ok(Vec::new());
+    }
     if keys.iter().all(Option::is_some) {
         let matching = keys.iter().flatten().fold(Condition::any(), |any, key| {
             any.add(key_condition::<E>(key.clone()))
@@ -551,12 +610,22 @@ where
         }
     };
     let first = i128::from(first_generated);
-    let ids: Vec<i64> = (0..count as i128)
-        .map(|i| i64::try_from(first + i * step))
-        .collect::<std::result::Result<_, _>>()
-        .map_err(|_| DbErr::Custom("generated keys out of range".to_owned()))?;
-    let key = key_columns::<E>()[0];
-    let mut found = select(conn, rows_read, E::find().filter(Expr::col(key).is_in(ids))).await?;
+    let key_at = |i: usize| {
+        i64::try_from(first + i as i128 * step)
+            .map_err(|_| DbErr::Custom("generated keys out of range".to_owned()))
+    };
+    let key = Expr::col(key_columns::<E>()[0]);
+    // One step apart, the keys are every key from the first to the last: a range, which the
+    // server reads as one (the same rows as the list of them).
+    let keys = match step {
+        1 => key.between(key_at(0)?, key_at(count - 1)?),
+        _ => key.is_in(
+            (0..count)
+                .map(key_at)
+                .collect::<std::result::Result<Vec<_>, _>>()?,
+        ),
+    };
+    let mut found = select(conn, rows_read, E::find().filter(keys)).await?;
     if found.len() != count {
         return Err(DbErr::Custom(format!(
             "read back {} of {count} inserted rows by their generated keys; the keys were not \
@@ -564,7 +633,7 @@ where
             found.len()
         )));
     }
-    found.sort_by_key(|m| integer_key(&m.get_primary_key_value()));
+    in_key_order::<E>(&mut found);
     Ok(found)
 }
 
