@@ -108,15 +108,18 @@
 //!   back by key after the insert; rows that leave an auto-increment key to the database are
 //!   inserted by one multi-row `INSERT` (a "simple insert", whose keys InnoDB allocates
 //!   consecutively in every `innodb_autoinc_lock_mode`), and read back as `LAST_INSERT_ID()`,
-//!   `LAST_INSERT_ID() + @@auto_increment_increment`, …; the count read back is checked, and a
-//!   mismatch fails the batch. Rows that mix both are inserted one by one.
+//!   `LAST_INSERT_ID() + @@auto_increment_increment`, … (one key range when the increment is
+//!   1); the count read back is checked, and a mismatch fails the batch. Rows that mix both are
+//!   inserted one by one.
 //!
 //! While a batch runs on the server, the rows of the next one are read from the input and the
 //! values of its statements taken, so that producing the rows (the caller's work) and preparing
 //! them overlap the database's work instead of adding to it. The input is therefore read at
 //! most one batch (and one row) ahead of the batches committed: when an operation fails or stops
 //! early, up to that many rows have been taken from the input without being inserted (the
-//! report's counts say how many were). Memory holds about two batches, whatever the input's size.
+//! report's counts say how many were). Memory holds the rows of at most three batches (the one
+//! running, the next, and the last committed until it is freed beside the next), whatever the
+//! input's size.
 //!
 //! SeaORM's `ActiveModelBehavior` hooks are not called by the bulk paths; `create` calls them.
 

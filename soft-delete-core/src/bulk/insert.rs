@@ -8,8 +8,9 @@
 //!   back by key after the insert; rows that leave an auto-increment key to the database are
 //!   inserted by one multi-row `INSERT` (a "simple insert", whose keys InnoDB allocates
 //!   consecutively in every `innodb_autoinc_lock_mode`), and read back as `LAST_INSERT_ID()`,
-//!   `LAST_INSERT_ID() + @@auto_increment_increment`, …; the count read back is checked, and a
-//!   mismatch fails the batch. Rows that mix both are inserted one by one.
+//!   `LAST_INSERT_ID() + @@auto_increment_increment`, … (one key range when the increment is
+//!   1); the count read back is checked, and a mismatch fails the batch. Rows that mix both are
+//!   inserted one by one.
 
 use std::collections::HashMap;
 use std::pin::Pin;
