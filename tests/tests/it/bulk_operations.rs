@@ -15,7 +15,7 @@ use soft_delete_core::{AlertSink, BulkAlert, Progress};
 use soft_delete_tests::entities::{graded, membership, typed, user};
 use soft_delete_tests::fixtures::{
     Fault, HeldLock, deleted_user_ids, fail_users_row, heal_users_row, ids_where, insert_users,
-    seed_users,
+    seed_users, user_names,
 };
 use soft_delete_tests::{TestContext, test_context};
 
@@ -1221,14 +1221,7 @@ async fn bulk_insert_reads_its_stream_at_most_one_batch_ahead() {
         sizes[..sizes.len() - 1].windows(2).any(|w| w[0] != w[1]),
         "sizes {sizes:?}"
     );
-    let names: Vec<String> = user::Entity::find()
-        .order_by_asc(user::Column::Id)
-        .all(&ctx.db)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|u| u.name)
-        .collect();
+    let names = user_names(user::Entity::find(), &ctx).await;
     assert_eq!(
         names,
         (0..2000).map(|i| format!("n{i}")).collect::<Vec<_>>()

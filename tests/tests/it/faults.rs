@@ -9,13 +9,13 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryOrder, Set,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, Set};
 use soft_delete_core::prelude::*;
 use soft_delete_tests::entities::{audited, user};
 use soft_delete_tests::faulty::{FaultyDb, Injected};
-use soft_delete_tests::fixtures::{HeldLock, create_log, deleted_user_ids, logged, seed_users};
+use soft_delete_tests::fixtures::{
+    HeldLock, create_log, deleted_user_ids, logged, seed_users, user_names,
+};
 use soft_delete_tests::{TestContext, test_context};
 
 /// Soft-deletes `1..=n` in batches of 25 through `db`.
@@ -1194,14 +1194,7 @@ async fn a_retried_insert_batch_takes_its_values_from_its_rows() {
         .await
         .expect("a lost connection before COMMIT is retried");
     assert_eq!((report.affected, report.retries), (100, 1));
-    let names: Vec<String> = user::Entity::find()
-        .order_by_asc(user::Column::Id)
-        .all(&ctx.db)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|u| u.name)
-        .collect();
+    let names = user_names(user::Entity::find(), &ctx).await;
     assert_eq!(names, (0..100).map(|i| format!("i{i}")).collect::<Vec<_>>());
     // The same through bulk_create, whose models come back in input order.
     db.inject(2, Injected::ConnectionLost);
