@@ -298,6 +298,17 @@ pub fn logged() -> soft_delete_core::SoftDeleteConfig {
     }
 }
 
+/// `n` users, the first `deleted` of them soft-deleted, and the operation log's table (with
+/// `parts`, its parts table too): where a test of a logged restore starts.
+pub async fn deleted_users_with_log(ctx: &TestContext, n: i64, deleted: i64, parts: bool) {
+    seed_users(ctx, n).await;
+    create_log(ctx, parts).await;
+    soft_delete_core::SoftDeleteManager::new(&ctx.db)
+        .bulk_soft_delete::<user::Entity, _>(1..=deleted)
+        .await
+        .expect("soft delete the users");
+}
+
 /// Creates the operation log's default table, and with `parts` the table where the workers of a
 /// parallel operation keep their counts.
 pub async fn create_log(ctx: &TestContext, parts: bool) {

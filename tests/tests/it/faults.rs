@@ -14,7 +14,7 @@ use soft_delete_core::prelude::*;
 use soft_delete_tests::entities::{audited, user};
 use soft_delete_tests::faulty::{FaultyDb, Injected};
 use soft_delete_tests::fixtures::{
-    HeldLock, create_log, deleted_user_ids, logged, seed_users, user_names,
+    HeldLock, create_log, deleted_user_ids, deleted_users_with_log, logged, seed_users, user_names,
 };
 use soft_delete_tests::{TestContext, test_context};
 
@@ -143,12 +143,7 @@ async fn with_the_operation_log_a_lost_commit_is_checked_by_the_log() {
     // on, the count of batches in the operation's row, which each batch writes in its own
     // transaction, settles both.
     let ctx = test_context!().await;
-    seed_users(&ctx, 100).await;
-    create_log(&ctx, false).await;
-    SoftDeleteManager::new(&ctx.db)
-        .bulk_soft_delete::<user::Entity, _>(1..=100i64)
-        .await
-        .unwrap();
+    deleted_users_with_log(&ctx, 100, 100, false).await;
     let db = FaultyDb::new(ctx.db.clone());
     let manager = SoftDeleteManager::with_config(&db, logged());
     // The first transaction writes the log's row; then batch 1's COMMIT applies with its reply
@@ -186,12 +181,7 @@ async fn with_the_operation_log_a_lost_commit_is_checked_by_the_log() {
 async fn a_one_record_restore_through_the_service_is_checked_by_the_log() {
     // A one-record operation is a batch of one: its lost COMMIT is settled the same way.
     let ctx = test_context!().await;
-    seed_users(&ctx, 10).await;
-    create_log(&ctx, false).await;
-    SoftDeleteManager::new(&ctx.db)
-        .bulk_soft_delete::<user::Entity, _>(1..=3i64)
-        .await
-        .unwrap();
+    deleted_users_with_log(&ctx, 10, 3, false).await;
     let db = FaultyDb::new(ctx.db.clone());
     let service = BaseService::<user::Entity, _>::with_config(&db, logged());
     // The first transaction writes the log's row, the second is the record's.

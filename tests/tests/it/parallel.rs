@@ -19,7 +19,7 @@ use soft_delete_core::{Error, OperationStatus, Progress, StopSignal};
 use soft_delete_tests::entities::user;
 use soft_delete_tests::faulty::{FaultyDb, Injected};
 use soft_delete_tests::fixtures::{
-    Fault, create_log, deleted_user_ids, fail_users_row, logged, seed_users,
+    Fault, create_log, deleted_user_ids, deleted_users_with_log, fail_users_row, logged, seed_users,
 };
 use soft_delete_tests::{TestContext, test_context};
 
@@ -266,12 +266,7 @@ async fn a_lost_commit_of_a_restore_in_one_worker_is_settled_by_the_log() {
     // is the count of batches in the worker's own row of the log's parts table, written in the
     // batch's transaction.
     let ctx = test_context!().await;
-    seed_users(&ctx, 4000).await;
-    create_log(&ctx, true).await;
-    SoftDeleteManager::new(&ctx.db)
-        .bulk_soft_delete::<user::Entity, _>(1..=4000i64)
-        .await
-        .unwrap();
+    deleted_users_with_log(&ctx, 4000, 4000, true).await;
     let db = FaultyDb::new(ctx.db.clone());
     let manager = SoftDeleteManager::with_config(&db, logged());
     db.inject(3, Injected::ReplyLost);
