@@ -210,7 +210,7 @@ struct Writer<E: EntityTrait> {
     last_keys: Option<Vec<ValueTuple>>,
 }
 
-impl<E: SoftDelete, S> InsertSource<E, S>
+impl<E: SoftDelete, S: Stream<Item = ActiveModelOf<E>>> InsertSource<E, S>
 where
     E::ActiveModel: TryIntoModel<E::Model>,
 {
@@ -222,6 +222,12 @@ where
         returning: bool,
     ) -> Self {
         let columns = <E::Column as Iterable>::iter().count().max(1);
+        // Room for every model the input says it holds, as `collect` makes: the vector is not
+        // copied as it grows (a model per row inserted, kept to the end).
+        let collected = match returning {
+            true => Vec::with_capacity(rows.size_hint().0),
+            false => Vec::new(),
+        };
         InsertSource {
             feed: Feed {
                 rows: Box::pin(rows),
@@ -249,7 +255,7 @@ where
                 increment: None,
                 last_keys: None,
             },
-            collected: Vec::new(),
+            collected,
         }
     }
 }
