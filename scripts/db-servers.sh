@@ -222,23 +222,59 @@ as_mysql_user() {
 
 # ------------------------------------------------------------------- ports --
 
-# A port nobody listens on, from the kernel (bind to port 0). Another process
-# could still take it before the server binds it; start_* retry on a failed
-# bind.
+# A port nobody listens on, outside the kernel's ephemeral range
+# (net.ipv4.ip_local_port_range): the kernel never gives such a port to an
+# outgoing connection, so a server started again later on the port it got
+# here (a Galera node rejoining on its IST port, a Patroni node) does not
+# find it held by one of the clients' connections. Another process could
+# still take it before the server binds it; start_* retry on a failed bind.
 free_port() {
+  local lo=32768 hi=60999 range
+  if range=$(cat /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null); then
+    read -r lo hi <<<"$range"
+  fi
+  # The wider of the two stretches outside [lo, hi], above the privileged
+  # ports and 10000 (where well-known services sit).
+  local from=10000 to=$((lo - 1))
+  if ((65535 - hi > to - from)); then
+    from=$((hi + 1))
+    to=65535
+  fi
+  # No room outside it (a range of nearly all ports): any free port, from
+  # the kernel.
+  ((to - from >= 100)) || from=0 to=0
   local py
   for py in /usr/bin/python3 python3; do
     if command -v "$py" >/dev/null 2>&1; then
-      "$py" -c 'import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()' 2>/dev/null && return 0
+      "$py" - "$from" "$to" <<'PY' 2>/dev/null && return 0
+import random, socket, sys
+lo, hi = int(sys.argv[1]), int(sys.argv[2])
+if hi == 0:
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    print(s.getsockname()[1])
+    sys.exit(0)
+for port in random.sample(range(lo, hi + 1), min(500, hi - lo + 1)):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(port)
+    sys.exit(0)
+sys.exit(1)
+PY
     fi
   done
   local p i
   for ((i = 0; i < 200; i++)); do
-    p=$((20000 + RANDOM % 30000))
+    if ((to == 0)); then
+      p=$((20000 + RANDOM % 30000))
+    else
+      p=$((from + (RANDOM * 32768 + RANDOM) % (to - from + 1)))
+    fi
     if ! (exec 2>/dev/null && : >"/dev/tcp/127.0.0.1/$p"); then
       printf '%s\n' "$p"
       return 0
