@@ -88,7 +88,10 @@
 # stop cleanly (grastate.dat seqno -1), and starts it with the recovered
 # --wsrep-start-position, so it gets the missing write-sets by IST from a
 # running node (no SST). It needs another node of the cluster running; it
-# does not bootstrap a cluster whose nodes are all down.
+# does not bootstrap a cluster whose nodes are all down. When the node
+# cannot bind a port (its IST or SST port taken by another process since the
+# cluster started), restart-node writes other IST and SST ports in its
+# my.cnf and starts it again, up to 3 tries in all.
 #
 # HAProxy logs (health changes, failed connections) go to DIR/haproxy.log;
 # nothing is started through systemd or init scripts and nothing outside DIR
@@ -542,6 +545,46 @@ recover_position() {
   return 0
 }
 
+# rejoin_node GALERA_DIR N PORT RUNNING: start node N of GALERA_DIR (does
+# not wait) from its recovered position, in its own session, output to
+# files; sets REJOIN_PID, REJOIN_LOG_OFFSET (its error log's size at launch)
+# and counts REJOIN_TRIES.
+REJOIN_PID=""
+REJOIN_LOG_OFFSET=0
+REJOIN_TRIES=0
+rejoin_node() {
+  local g=$1 i=$2 port=$3 running=$4 d=$1/n$2 pos
+  pos=$(recover_position "$g" "$i")
+  local -a args=(--defaults-file="$d/my.cnf")
+  [[ $EUID -eq 0 ]] && args+=(--user="$MYSQL_OS_USER")
+  [[ -n $pos ]] && args+=(--wsrep-start-position="$pos")
+  REJOIN_LOG_OFFSET=$(file_size "$d/error.log")
+  REJOIN_TRIES=$((REJOIN_TRIES + 1))
+  log "starting node $i on 127.0.0.1:$port${pos:+ from position $pos} (nodes $running run)"
+  setsid "$MYSQLD" "${args[@]}" </dev/null >>"$d/stdout.log" 2>&1 &
+  REJOIN_PID=$!
+  disown "$REJOIN_PID" 2>/dev/null || true
+  printf '%s\n' "$REJOIN_PID" >"$g/n$i.pid"
+  # The cluster's env file names the PIDs: keep it right.
+  if [[ -w $g/env ]]; then
+    sed -i "s/^export SOFT_DELETE_GALERA_PID$i=.*/export SOFT_DELETE_GALERA_PID$i=$REJOIN_PID/" "$g/env"
+  fi
+}
+
+# new_transfer_ports MY_CNF: free ports for the node's IST listener and SST
+# receiver, written into its my.cnf (nobody else names them: a joiner tells
+# its donor where to send).
+new_transfer_ports() {
+  local cnf=$1 ist sst
+  ist=$(free_port) || die "could not find a free TCP port"
+  sst=$(free_port) || die "could not find a free TCP port"
+  while [[ $sst == "$ist" ]]; do sst=$(free_port) || die "could not find a free TCP port"; done
+  sed -i -e "s/ist\.recv_addr=127\.0\.0\.1:[0-9]*/ist.recv_addr=127.0.0.1:$ist/" \
+    -e "s/^wsrep_sst_receive_address = 127\.0\.0\.1:[0-9]*/wsrep_sst_receive_address = 127.0.0.1:$sst/" "$cnf"
+  if [[ $EUID -eq 0 ]]; then chown "$MYSQL_OS_USER:" "$cnf"; fi
+  log "IST now on 127.0.0.1:$ist, SST on 127.0.0.1:$sst ($cnf)"
+}
+
 restart_node_cmd() {
   (($# == 2)) || die "usage: $0 restart-node DIR|GALERA_DIR N"
   local arg=$1 i=$2 g proxy=0
@@ -574,32 +617,30 @@ restart_node_cmd() {
       fi
     done
   done
-  local t0=$SECONDS was_running=0
+  local t0=$SECONDS was_running=0 others=""
   if [[ -n $pid ]]; then
     was_running=1
     log "node $i already runs (pid $pid); waiting until it is synced"
   else
     ((${#running[@]})) ||
       die "no node of $g runs: node $i has no cluster to join (start the cluster again with scripts/galera.sh)"
-    local pos
-    pos=$(recover_position "$g" "$i")
-    local -a args=(--defaults-file="$d/my.cnf")
-    [[ $EUID -eq 0 ]] && args+=(--user="$MYSQL_OS_USER")
-    [[ -n $pos ]] && args+=(--wsrep-start-position="$pos")
-    log "starting node $i on 127.0.0.1:$port${pos:+ from position $pos} (nodes ${running[*]} run)"
-    setsid "$MYSQLD" "${args[@]}" </dev/null >>"$d/stdout.log" 2>&1 &
-    pid=$!
-    disown "$pid" 2>/dev/null || true
-    printf '%s\n' "$pid" >"$g/n$i.pid"
+    others="${running[*]}"
     running+=("$i")
-    # The cluster's env file names the PIDs: keep it right.
-    if [[ -w $g/env ]]; then
-      sed -i "s/^export SOFT_DELETE_GALERA_PID$i=.*/export SOFT_DELETE_GALERA_PID$i=$pid/" "$g/env"
-    fi
+    rejoin_node "$g" "$i" "$port" "$others"
+    pid=$REJOIN_PID
   fi
   local want="ON ${#running[@]} Synced Primary" st="" deadline=$((SECONDS + START_TIMEOUT))
   while :; do
     if ! launched_alive "$pid" "$g"; then
+      # Its IST or SST port, which only the joiner itself listens on, taken
+      # by another process since the cluster started: on other ones.
+      if ((!was_running && REJOIN_TRIES < 3)) && bind_failed "$d/error.log" "$REJOIN_LOG_OFFSET"; then
+        log "node $i could not bind one of its ports; retrying with other IST and SST ports"
+        new_transfer_ports "$d/my.cnf"
+        rejoin_node "$g" "$i" "$port" "$others"
+        pid=$REJOIN_PID
+        continue
+      fi
       log_tail "$d/error.log" "$d/stdout.log"
       die "node $i exited while rejoining (log: $d/error.log)"
     fi
