@@ -143,6 +143,20 @@ impl Ha {
                 .await;
             }
             run_script("pg-ha.sh", vec!["wait-healthy".into(), dir, "180".into()]).await;
+        } else {
+            let dir = env(
+                "SOFT_DELETE_GALERA_PROXY_DIR",
+                "source scripts/galera-proxy.sh's env file",
+            );
+            for node in ["1", "2", "3"] {
+                // Starts a node that is down; for one that runs, waits until it is synced
+                // and the proxy sees it up.
+                run_script(
+                    "galera-proxy.sh",
+                    vec!["restart-node".into(), dir.clone(), node.into()],
+                )
+                .await;
+            }
         }
         match self {
             Ha::Patroni => TestContext::on_postgres(&self.url(), test).await,
