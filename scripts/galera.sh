@@ -20,8 +20,8 @@
 # The nodes (MariaDB with Debian's galera-4 provider) listen on 127.0.0.1
 # only; every port (client, group communication, IST and SST of each node)
 # is a free one chosen at start, outside the kernel's ephemeral range, so no
-# client connection holds it when a node rejoins later. The URLs log in as soft_delete/soft_delete,
-# which has all privileges. No data directory is transferred at start (no
+# client connection holds it when a node rejoins later. The URLs log in as
+# soft_delete/soft_delete, which has all privileges. No data directory is transferred at start (no
 # SST): node 1 is initialised and bootstrapped once (to create the login),
 # shut down cleanly, and its data directory is copied to nodes 2 and 3,
 # which then join a cluster bootstrapped again from node 1 and get only the

@@ -461,16 +461,19 @@ async fn paced_sizes(
     (sizes, report)
 }
 
-/// The sizes near where batches of `report`'s run settle for `target`. At most half again the
-/// rows whose hook time alone fills the target; at least half the rows whose hook time fills what
-/// the target leaves after the statements' own time per batch in that run (the report's time,
-/// every worker's, less the hook's sleep, over its batches: an average that the first, larger
-/// batches raise). On a loaded server (a Galera node under the rest of the suite) the statements
-/// take a good part of a 50 ms batch, and the sizes settle below the 500 rows of the hook alone.
-fn settled_near(
+/// Asserts that the `count` sizes before the last (the last batch holds what is left) are near
+/// where batches of `report`'s run settle for `target`. At most half again the rows whose hook
+/// time alone fills the target; at least half the rows whose hook time fills what the target
+/// leaves after the statements' own time per batch in that run (the report's time, every
+/// worker's, less the hook's sleep, over its batches: an average that the first, larger batches
+/// raise). On a loaded server (a Galera node under the rest of the suite) the statements take a
+/// good part of a 50 ms batch, and the sizes settle below the 500 rows of the hook alone.
+fn assert_settled(
+    sizes: &[usize],
+    count: usize,
     report: &soft_delete_core::BulkReport,
     target: Duration,
-) -> (std::ops::RangeInclusive<usize>, Duration) {
+) {
     use soft_delete_tests::entities::paced;
     let slept = paced::PER_ROW * report.affected as u32;
     let busy =
@@ -478,7 +481,12 @@ fn settled_near(
     let own = busy.saturating_sub(slept) / report.batches.max(1) as u32;
     let rows = |time: Duration| (time.as_micros() / paced::PER_ROW.as_micros()) as usize;
     let (hook_alone, settled) = (rows(target), rows(target.saturating_sub(own)));
-    (settled / 2..=hook_alone + hook_alone / 2, own)
+    let near = settled / 2..=hook_alone + hook_alone / 2;
+    let ended = &sizes[sizes.len() - 1 - count..sizes.len() - 1];
+    assert!(
+        ended.iter().all(|s| near.contains(s)),
+        "ended at {ended:?} rows, not in {near:?} ({own:?} a batch in statements): {sizes:?}"
+    );
 }
 
 #[tokio::test]
@@ -514,22 +522,13 @@ async fn batches_sized_by_time_grow_and_shrink_toward_the_target() {
         assert!(size <= 2 * before, "more than doubled: {sizes:?}");
         before = size;
     }
-    let last = sizes[sizes.len() - 2];
-    let (near, own) = settled_near(&report, target);
-    assert!(
-        near.contains(&last),
-        "ended at {last} rows, not in {near:?} ({own:?} a batch in statements): {sizes:?}"
-    );
+    assert_settled(&sizes, 1, &report, target);
 
     // From 5,000 rows a batch (half a second): halved until near the target.
     let (sizes, report) = paced_sizes(&ctx, 10_001..=30_000, 5000, target, 1).await;
     assert_eq!(report.affected, 20_000);
     assert_eq!(sizes[..3], [2500, 1250, 625], "{sizes:?}");
-    let (near, own) = settled_near(&report, target);
-    assert!(
-        sizes.iter().rev().skip(1).take(3).all(|s| near.contains(s)),
-        "not in {near:?} ({own:?} a batch in statements): {sizes:?}"
-    );
+    assert_settled(&sizes, 3, &report, target);
 
     // With workers: every batch of every worker steers the one size.
     let (sizes, report) = paced_sizes(&ctx, 30_001..=rows, 100, target, 2).await;
@@ -539,12 +538,7 @@ async fn batches_sized_by_time_grow_and_shrink_toward_the_target() {
         _ => 2,
     };
     assert_eq!(report.workers, expected);
-    let last = sizes[sizes.len() - 2];
-    let (near, own) = settled_near(&report, target);
-    assert!(
-        near.contains(&last),
-        "ended at {last} rows, not in {near:?} ({own:?} a batch in statements): {sizes:?}"
-    );
+    assert_settled(&sizes, 1, &report, target);
 
     // Out of range: refused before anything is sent.
     let error = SoftDeleteManager::new(&ctx.db)
